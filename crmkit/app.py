@@ -1,0 +1,94 @@
+"""``create_service_app``: the one place an app is wired (lifespan, middleware, errors, health)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import MetaData
+
+from crmkit.body_limit import BodySizeLimitMiddleware
+from crmkit.db import create_engine, session_factory
+from crmkit.health import health_router
+from crmkit.idempotency import IdempotencyMiddleware, purge_expired
+from crmkit.infra_tables import InfraTables
+from crmkit.migrations import head_revision
+from crmkit.observability import Metrics, RequestContextMiddleware, configure_logging
+from crmkit.problems import install_problem_handlers
+from crmkit.settings import CommonSettings
+
+log = logging.getLogger("crmkit.app")
+PURGE_EVERY_SECONDS = 3600
+
+AppHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_service_app(
+    *,
+    settings: CommonSettings,
+    metadata: MetaData,
+    infra_tables: InfraTables,
+    migrations_dir: Path,
+    routers: Sequence[APIRouter],
+    title: str,
+    description: str,
+    hooks: Sequence[AppHook] = (),
+) -> FastAPI:
+    """Each service and the gateway call this; what differs between them is passed in."""
+    assert metadata.schema
+    configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+    metrics = Metrics(settings.service_name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        purger = asyncio.create_task(_purge_forever(app))
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                for hook in hooks:
+                    await stack.enter_async_context(hook(app))
+                yield
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+            await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.schema = metadata.schema
+    app.state.infra_tables = infra_tables
+    app.state.expected_head = head_revision(migrations_dir)
+    app.state.readiness_checks = {}
+
+    install_problem_handlers(app)
+    app.include_router(health_router(metrics))
+    for router in routers:
+        app.include_router(router)
+
+    # Added innermost first: request context is the outermost layer, so every response and
+    # log line (a 413 or an idempotent replay included) carries the request id.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, logger_name=settings.service_name)
+    return app
+
+
+async def _purge_forever(app: FastAPI) -> None:
+    while True:
+        try:
+            removed = await purge_expired(
+                app.state.engine, app.state.infra_tables, app.state.settings.idempotency_ttl_hours
+            )
+            if removed:
+                log.info("idempotency keys purged", extra={"removed": removed})
+        except Exception:  # the database may be briefly away; try again next round
+            log.warning("idempotency purge failed", exc_info=True)
+        await asyncio.sleep(PURGE_EVERY_SECONDS)

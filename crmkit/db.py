@@ -1,0 +1,66 @@
+"""Async engine, per-schema metadata and the request session (commit on success, roll back on error)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import registry
+
+from crmkit.settings import CommonSettings, asyncpg_url
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def schema_registry(schema: str) -> registry:
+    """A mapper registry whose tables all live in one Postgres schema (one per service)."""
+    return registry(metadata=MetaData(schema=schema, naming_convention=NAMING_CONVENTION))
+
+
+def create_engine(settings: CommonSettings, **overrides: Any) -> AsyncEngine:
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_pre_ping": False,
+        "pool_recycle": 1800,
+        "connect_args": {"server_settings": {"application_name": settings.service_name}},
+    }
+    options.update(overrides)
+    return create_async_engine(asyncpg_url(settings.require_database_url()), **options)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: services only flush; this commits, or rolls back on error.
+
+    When the idempotency middleware already opened a session for this request, it owns the
+    transaction (it stores the response in the same commit), so this only lends it out.
+    """
+    owned = getattr(request.state, "db_session", None)
+    if owned is not None:
+        yield owned
+        return
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

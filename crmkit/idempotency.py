@@ -1,0 +1,186 @@
+"""``Idempotency-Key`` on creating POSTs, stored in the service's own schema, per caller.
+
+The key, the created resource and the stored response commit in one transaction: the middleware
+opens the request's session, the handler borrows it (see ``db.get_session``), and the response is
+released to the client only after the commit. So a retry can never create a second record, and a
+crash between "created" and "remembered" cannot happen.
+
+- same key, same body, within the TTL → the first response, replayed (``Idempotent-Replayed: true``)
+- same key, different body → 422
+- same key while the first request is still running → 409 (a transaction-scoped advisory lock)
+- only 2xx responses are remembered; a failed attempt can be retried with the same key
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crmkit.auth import decode_access_token
+from crmkit.body_limit import send_problem
+from crmkit.infra_tables import InfraTables
+from crmkit.problems import ProblemError
+
+HEADER = b"idempotency-key"
+_KEPT_HEADERS = {b"content-type", b"etag", b"location"}
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        raw_key = headers.get(HEADER)
+        if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        caller = self._caller(scope, headers.get(b"authorization"))
+        if caller is None:  # unauthenticated: the handler answers 401 and nothing is stored
+            await self.app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1").strip()
+        if not 1 <= len(key) <= 255:
+            await send_problem(send, scope, status=400, title="Invalid Idempotency-Key", slug="bad-idempotency-key",
+                               detail="Idempotency-Key must be 1 to 255 characters")
+            return
+
+        body = await _read_body(receive)
+        digest = hashlib.sha256(
+            b"\x00".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
+        ).digest()
+        state = scope["app"].state
+        tables: InfraTables = state.infra_tables
+        sessions: async_sessionmaker[Any] = state.sessions
+        table = tables.idempotency_keys
+        ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
+
+        async with sessions() as session:
+            locked = await session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
+                {"k": f"{table.fullname}:{caller}:{key}"},
+            )
+            if not locked:
+                await session.rollback()
+                await send_problem(send, scope, status=409, title="Request in progress", slug="idempotency-in-progress",
+                                   detail="a request with this Idempotency-Key is still being processed; retry shortly")
+                return
+            stored = (
+                await session.execute(
+                    select(table).where(
+                        table.c.caller == caller,
+                        table.c.key == key,
+                        table.c.created_at > func.now() - ttl,
+                    )
+                )
+            ).one_or_none()
+            if stored is not None:
+                await session.rollback()
+                if stored.request_hash != digest:
+                    await send_problem(send, scope, status=422, title="Idempotency-Key reused",
+                                       slug="idempotency-key-reused",
+                                       detail="this Idempotency-Key was used with a different request body")
+                    return
+                await _replay(send, stored.status_code, stored.response_headers, stored.response_body)
+                return
+
+            scope.setdefault("state", {})["db_session"] = session
+            captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+            delivered = False
+
+            async def replay_receive() -> Message:
+                nonlocal delivered
+                if not delivered:
+                    delivered = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            async def capture(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    captured["status"] = message["status"]
+                    captured["headers"] = list(message.get("headers", []))
+                elif message["type"] == "http.response.body":
+                    captured["body"].extend(message.get("body", b""))
+
+            try:
+                await self.app(scope, replay_receive, capture)
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                scope["state"].pop("db_session", None)
+
+            status = captured["status"]
+            if 200 <= status < 300:
+                kept = {k.decode(): v.decode("latin-1") for k, v in captured["headers"] if k in _KEPT_HEADERS}
+                values = {
+                    "caller": caller,
+                    "key": key,
+                    "request_hash": digest,
+                    "status_code": status,
+                    "response_headers": kept,
+                    "response_body": bytes(captured["body"]),
+                    "created_at": datetime.now(UTC),
+                }
+                stmt = pg_insert(table).values(**values)
+                await session.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[table.c.caller, table.c.key],
+                        set_={k: stmt.excluded[k] for k in values if k not in ("caller", "key")},
+                    )
+                )
+                await session.commit()
+            else:
+                await session.rollback()
+
+        await send({"type": "http.response.start", "status": status, "headers": captured["headers"]})
+        await send({"type": "http.response.body", "body": bytes(captured["body"])})
+
+    @staticmethod
+    def _caller(scope: Scope, authorization: bytes | None) -> str | None:
+        if not authorization or not authorization.lower().startswith(b"bearer "):
+            return None
+        try:
+            principal = decode_access_token(scope["app"].state.settings, authorization[7:].decode("latin-1"))
+        except ProblemError:
+            return None
+        return principal.actor
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.extend(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return bytes(chunks)
+
+
+async def _replay(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    raw = [(k.encode(), v.encode("latin-1")) for k, v in headers.items()]
+    raw.append((b"idempotent-replayed", b"true"))
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def purge_expired(engine: AsyncEngine, tables: InfraTables, ttl_hours: int) -> int:
+    """Delete keys past their TTL; run periodically by the app's lifespan."""
+    table = tables.idempotency_keys
+    async with engine.begin() as conn:
+        result = await conn.execute(delete(table).where(table.c.created_at < func.now() - timedelta(hours=ttl_hours)))
+    return int(result.rowcount or 0)
+
+

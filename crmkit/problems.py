@@ -1,0 +1,230 @@
+"""RFC 9457 problem responses for every error, including validation, 404/405 and crashes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crmkit.context import request_id_var
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("crmkit.problems")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """A domain error that knows its status; subclasses set ``status`` and ``title``."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+    slug: ClassVar[str] = "bad-request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class Unauthorized(ProblemError):
+    status, title, slug = 401, "Not authenticated", "unauthorized"
+
+
+class Forbidden(ProblemError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(ProblemError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(ProblemError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PayloadTooLarge(ProblemError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class Unprocessable(ProblemError):
+    status, title, slug = 422, "Unprocessable content", "validation-error"
+
+
+class PreconditionRequired(ProblemError):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class TooManyRequests(ProblemError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+
+class ServiceUnavailable(ProblemError):
+    status, title, slug = 503, "Service unavailable", "service-unavailable"
+
+
+def problem_type(slug: str) -> str:
+    return f"https://crm.example/problems/{slug}"
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    title: str,
+    slug: str | None = None,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(slug) if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "instance": request.url.path if request is not None else None,
+        "request_id": request_id_var.get(),
+    }
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+_HTTP_TITLES = {
+    400: ("Bad request", "bad-request"),
+    401: ("Not authenticated", "unauthorized"),
+    403: ("Forbidden", "forbidden"),
+    404: ("Not found", "not-found"),
+    405: ("Method not allowed", "method-not-allowed"),
+    406: ("Not acceptable", "not-acceptable"),
+    413: ("Payload too large", "payload-too-large"),
+    415: ("Unsupported media type", "unsupported-media-type"),
+}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) if parts else "body"
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for err in exc.errors():
+        kind = err.get("type", "")
+        loc = tuple(err.get("loc", ()))
+        if kind == "json_invalid":
+            message = f"malformed JSON: {err.get('ctx', {}).get('error', 'cannot parse body')}"
+        elif kind == "extra_forbidden":
+            message = "unknown or server-owned field; it cannot be set"
+        else:
+            message = str(err.get("msg", "invalid value"))
+            if message.startswith("Value error, "):
+                message = message[len("Value error, ") :]
+        errors.append(FieldError(field=_location(loc), message=message))
+    return errors
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        request,
+        status=exc.status,
+        title=exc.title,
+        slug=exc.slug,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc)
+    malformed = any(e.message.startswith("malformed JSON") for e in errors)
+    return problem_response(
+        request,
+        status=400 if malformed else 422,
+        title="Malformed request body" if malformed else "Validation failed",
+        slug="malformed-body" if malformed else "validation-error",
+        detail="; ".join(f"{e.field}: {e.message}" for e in errors),
+        errors=errors,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title, slug = _HTTP_TITLES.get(exc.status_code, ("Error", "error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(
+        request,
+        status=exc.status_code,
+        title=title,
+        slug=slug,
+        detail=detail,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(
+        request,
+        status=500,
+        title="Internal server error",
+        slug="internal-error",
+        detail="An unexpected error occurred; quote the request id when reporting it.",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_crash)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
+    for code, title in (
+        (401, "Not authenticated"),
+        (404, "Not found, or outside the caller's scope"),
+        (422, "Validation failed"),
+    )
+}

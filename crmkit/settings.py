@@ -1,0 +1,109 @@
+"""Settings base: per-app env prefix, falling back to the shared ``CRM_`` prefix."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEV_SECRET = "development-only-secret-change-me-0123456789abcdef"
+DEV_FIELD_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"crm-development-field-key").digest()).decode()
+
+Environment = Literal["development", "test", "staging", "production"]
+
+
+class CommonSettings(BaseSettings):
+    """What every app needs. Subclasses set ``env_prefix`` (``CLIENTS_``); ``CRM_`` is the fallback.
+
+    ``CLIENTS_DATABASE_URL`` wins over ``CRM_DATABASE_URL``, so any service can move to its own
+    database without touching the others.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    service_name: ClassVar[str] = "crm"
+
+    environment: Environment = "development"
+    database_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+
+    jwt_secret: str = DEV_SECRET
+    jwt_audience: str = "crm-api"
+    jwt_issuer: str = "crm-gateway"
+
+    field_encryption_key: str = DEV_FIELD_KEY
+    business_timezone: str = "Asia/Shanghai"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    idempotency_ttl_hours: int = Field(default=24, ge=24)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = EnvSettingsSource(settings_cls, env_prefix="CRM_")
+        return (init_settings, env_settings, shared, file_secret_settings)
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("field_encryption_key")
+    @classmethod
+    def _key_is_32_bytes(cls, value: str) -> str:
+        if len(base64.urlsafe_b64decode(value.encode())) != 32:
+            raise ValueError("must be 32 bytes, URL-safe base64 encoded")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets(self) -> CommonSettings:
+        if self.environment in ("development", "test"):
+            return self
+        if self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32:
+            raise ValueError(f"{self.environment}: set CRM_JWT_SECRET to a random value of 32+ characters")
+        if self.field_encryption_key == DEV_FIELD_KEY:
+            raise ValueError(f"{self.environment}: set CRM_FIELD_ENCRYPTION_KEY to a random 32-byte key")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.business_timezone)
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError(
+                f"{self.service_name}: no database URL; set CRM_DATABASE_URL or use `make run`"
+            )
+        return self.database_url
+
+
+def asyncpg_url(url: str) -> str:
+    """Normalise ``postgresql://`` / ``postgres://`` URLs to SQLAlchemy's asyncpg dialect."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("database URL must be a postgresql:// URL")
+
+
+def settings_kwargs(**overrides: Any) -> dict[str, Any]:
+    """Drop ``None`` overrides so env values apply (used by tests and the launcher)."""
+    return {key: value for key, value in overrides.items() if value is not None}

@@ -1,0 +1,1 @@
+"""The local launcher: embedded PostgreSQL, migrations, the five app processes, demo data."""

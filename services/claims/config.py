@@ -1,0 +1,18 @@
+"""Settings of the claims service (env prefix CLAIMS_, falling back to CRM_)."""
+
+from functools import lru_cache
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from crmkit.settings import CommonSettings
+
+
+class Settings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="CLAIMS_", extra="ignore")
+    service_name: ClassVar[str] = "claims"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,26 @@
+"""The claims service: one FastAPI app, one process, the `claims` schema."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from crmkit.app import create_service_app
+from services.claims.config import Settings, get_settings
+from services.claims.models import infra_tables, metadata
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or get_settings(),
+        metadata=metadata,
+        infra_tables=infra_tables,
+        migrations_dir=MIGRATIONS,
+        routers=[],
+        title="Claims service",
+        description="Insurance agent CRM: the claims service.",
+    )
+
+
+app = create_app()

@@ -1,0 +1,236 @@
+"""The whole stack in process, on a real PostgreSQL.
+
+- ``CRM_TEST_DATABASE_URL`` names a server (CI: 127.0.0.1:5432); otherwise the embedded one starts
+  under ``.data/test-pg``. Either way the suite creates its own database and drops it at the end:
+  the demo data is never touched.
+- Migrations run once per session; each test that asks for ``api`` starts on empty tables.
+- The apps talk to each other over HTTP through ``MeshTransport`` (``http://clients.internal``...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from crmkit import embedded
+from crmkit.auth import Role, issue_access_token
+from crmkit.migrations import upgrade_to_head
+from crmkit.testing import MeshTransport
+from launcher.apps import ALL_APPS, ROOT
+
+TEST_PGDATA = ROOT / ".data" / "test-pg"
+
+
+def _plain(url: str) -> str:
+    """asyncpg wants ``postgresql://``; SQLAlchemy URLs may carry ``+asyncpg``."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(_plain(url)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    configured = os.environ.get("CRM_TEST_DATABASE_URL")
+    if configured:
+        yield _plain(configured)
+        return
+    server = embedded.start(TEST_PGDATA)
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database for this run, migrated to head for every app."""
+    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_database(server_url, name)
+    try:
+        for spec in ALL_APPS:
+            upgrade_to_head(spec.migrations_dir, url)
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+
+
+def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any) -> dict[str, FastAPI]:
+    """All five apps with test settings, wired to each other through ``mesh``."""
+    from gateway.config import Settings as GatewaySettings
+    from gateway.main import create_app as create_gateway
+    from services.claims.config import Settings as ClaimsSettings
+    from services.claims.main import create_app as create_claims
+    from services.clients.config import Settings as ClientsSettings
+    from services.clients.main import create_app as create_clients
+    from services.devices.config import Settings as DevicesSettings
+    from services.devices.main import create_app as create_devices
+    from services.policies.config import Settings as PoliciesSettings
+    from services.policies.main import create_app as create_policies
+
+    common: dict[str, Any] = {"database_url": database_url, "environment": "test", "db_pool_size": 5}
+    upstreams = {f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"}
+    gateway_settings = {**common, **upstreams, **FAST_ARGON2, **gateway_overrides}
+    return {
+        "gateway": create_gateway(GatewaySettings(**gateway_settings), transport=mesh),
+        "clients": create_clients(
+            ClientsSettings(**common, identity_url="http://gateway.internal"), transport=mesh
+        ),
+        "policies": create_policies(PoliciesSettings(**common)),
+        "claims": create_claims(ClaimsSettings(**common)),
+        "devices": create_devices(DevicesSettings(**common)),
+    }
+
+
+@dataclass
+class Stack:
+    apps: dict[str, FastAPI]
+    mesh: MeshTransport
+    database_url: str
+    tables: list[str] = field(default_factory=list)
+
+    def client(self, app: str = "gateway", **kwargs: Any) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.apps[app], raise_app_exceptions=False)
+        return httpx.AsyncClient(transport=transport, base_url=f"http://{app}.internal", **kwargs)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Read the database directly: to prove what was (or was not) stored."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    async def truncate(self) -> None:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            if not self.tables:
+                rows = await conn.fetch(
+                    "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS t"
+                    " FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+                    " AND table_schema = ANY($1::text[]) AND table_name <> 'alembic_version'",
+                    [spec.schema for spec in ALL_APPS],
+                )
+                self.tables = [r["t"] for r in rows]
+            if self.tables:
+                await conn.execute(f"TRUNCATE {', '.join(self.tables)} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def running(apps: dict[str, FastAPI]) -> AsyncIterator[None]:
+    async with contextlib.AsyncExitStack() as stack:
+        for app in apps.values():
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        yield
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    mesh = MeshTransport()
+    apps = build_apps(database_url, mesh)
+    for name, app in apps.items():
+        mesh.register(f"{name}.internal", app)
+    async with running(apps):
+        yield Stack(apps=apps, mesh=mesh, database_url=database_url)
+
+
+@pytest_asyncio.fixture
+async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """The public entry point (the gateway), on empty tables."""
+    await stack.truncate()
+    stack.mesh.down.clear()
+    async with stack.client("gateway") as client:
+        yield client
+
+
+@dataclass
+class Person:
+    user_id: uuid.UUID
+    email: str
+    password: str
+    role: Role
+    team_id: uuid.UUID | None
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class People:
+    """Team North: lead + two agents; team South: one agent; an admin; an ops user."""
+
+    lead: Person
+    agent: Person
+    colleague: Person
+    outsider: Person
+    admin: Person
+    ops: Person
+    north_team_id: uuid.UUID
+    south_team_id: uuid.UUID
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest_asyncio.fixture
+async def people(stack: Stack, api: httpx.AsyncClient) -> People:
+    from gateway.identity import service as identity
+
+    gateway = stack.apps["gateway"]
+    settings = gateway.state.settings
+    async with gateway.state.sessions() as session:
+        north = await identity.create_team(session=session, name="North")
+        south = await identity.create_team(session=session, name="South")
+        made: dict[str, Person] = {}
+        for key, role, team in (
+            ("lead", Role.TEAM_LEAD, north.id),
+            ("agent", Role.AGENT, north.id),
+            ("colleague", Role.AGENT, north.id),
+            ("outsider", Role.AGENT, south.id),
+            ("admin", Role.ADMIN, None),
+            ("ops", Role.OPS, None),
+        ):
+            email = f"{key}@example.com"
+            user = await identity.create_user(
+                session=session,
+                settings=settings,
+                email=email,
+                password=PASSWORD,
+                full_name=key.title(),
+                role=role,
+                team_id=team,
+            )
+            token = issue_access_token(settings, user_id=user.id, role=role, team_id=team)
+            made[key] = Person(user.id, email, PASSWORD, role, team, token)
+        await session.commit()
+    return People(**made, north_team_id=north.id, south_team_id=south.id)
