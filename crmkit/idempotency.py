@@ -32,11 +32,19 @@ _KEPT_HEADERS = {b"content-type", b"etag", b"location"}
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """``passthrough_prefixes``: paths another app answers (the gateway's proxied routes), where the
+    key is honoured by the service that owns the resource, not stored twice."""
+
+    def __init__(self, app: ASGIApp, *, passthrough_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.passthrough_prefixes = passthrough_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or (self.passthrough_prefixes and scope["path"].startswith(self.passthrough_prefixes))
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -50,13 +58,21 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         if not 1 <= len(key) <= 255:
-            await send_problem(send, scope, status=400, title="Invalid Idempotency-Key", slug="bad-idempotency-key",
-                               detail="Idempotency-Key must be 1 to 255 characters")
+            await send_problem(
+                send,
+                scope,
+                status=400,
+                title="Invalid Idempotency-Key",
+                slug="bad-idempotency-key",
+                detail="Idempotency-Key must be 1 to 255 characters",
+            )
             return
 
         body = await _read_body(receive)
         digest = hashlib.sha256(
-            b"\x00".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
+            b"\x00".join(
+                [scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body]
+            )
         ).digest()
         state = scope["app"].state
         tables: InfraTables = state.infra_tables
@@ -71,8 +87,14 @@ class IdempotencyMiddleware:
             )
             if not locked:
                 await session.rollback()
-                await send_problem(send, scope, status=409, title="Request in progress", slug="idempotency-in-progress",
-                                   detail="a request with this Idempotency-Key is still being processed; retry shortly")
+                await send_problem(
+                    send,
+                    scope,
+                    status=409,
+                    title="Request in progress",
+                    slug="idempotency-in-progress",
+                    detail="a request with this Idempotency-Key is still being processed; retry shortly",
+                )
                 return
             stored = (
                 await session.execute(
@@ -86,9 +108,14 @@ class IdempotencyMiddleware:
             if stored is not None:
                 await session.rollback()
                 if stored.request_hash != digest:
-                    await send_problem(send, scope, status=422, title="Idempotency-Key reused",
-                                       slug="idempotency-key-reused",
-                                       detail="this Idempotency-Key was used with a different request body")
+                    await send_problem(
+                        send,
+                        scope,
+                        status=422,
+                        title="Idempotency-Key reused",
+                        slug="idempotency-key-reused",
+                        detail="this Idempotency-Key was used with a different request body",
+                    )
                     return
                 await _replay(send, stored.status_code, stored.response_headers, stored.response_body)
                 return
@@ -180,7 +207,7 @@ async def purge_expired(engine: AsyncEngine, tables: InfraTables, ttl_hours: int
     """Delete keys past their TTL; run periodically by the app's lifespan."""
     table = tables.idempotency_keys
     async with engine.begin() as conn:
-        result = await conn.execute(delete(table).where(table.c.created_at < func.now() - timedelta(hours=ttl_hours)))
+        result = await conn.execute(
+            delete(table).where(table.c.created_at < func.now() - timedelta(hours=ttl_hours))
+        )
     return int(result.rowcount or 0)
-
-

@@ -13,7 +13,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID

@@ -43,7 +43,9 @@ def run_migrations(metadata: MetaData) -> None:
     if not url:
         raise RuntimeError("no database URL given to the migration run")
 
-    def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    def include_object(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
         return type_ != "table" or getattr(obj, "schema", None) == schema
 
     def do_run(connection: Connection) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
@@ -15,7 +15,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-DEV_SECRET = "development-only-secret-change-me-0123456789abcdef"
+# Refused outside development and test (see _refuse_development_secrets).
+DEV_SECRET = "development-only-secret-change-me-0123456789abcdef"  # noqa: S105
 DEV_FIELD_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"crm-development-field-key").digest()).decode()
 
 Environment = Literal["development", "test", "staging", "production"]
@@ -102,8 +103,3 @@ def asyncpg_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError("database URL must be a postgresql:// URL")
-
-
-def settings_kwargs(**overrides: Any) -> dict[str, Any]:
-    """Drop ``None`` overrides so env values apply (used by tests and the launcher)."""
-    return {key: value for key, value in overrides.items() if value is not None}

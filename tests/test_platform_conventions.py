@@ -1,0 +1,131 @@
+"""The conventions every app shares (crmkit), exercised on real apps against real PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import APIRouter
+
+from crmkit.app import create_service_app
+from services.devices.config import Settings as DevicesSettings
+from services.devices.main import MIGRATIONS as DEVICES_MIGRATIONS
+from services.devices.models import infra_tables as devices_infra
+from services.devices.models import metadata as devices_metadata
+from tests.conftest import Stack
+
+PROBLEM = "application/problem+json"
+SERVICES = ("clients", "policies", "claims", "devices")
+
+
+class TestHealth:
+    @pytest.mark.parametrize("service", [*SERVICES, "gateway"])
+    async def test_healthz_answers_without_io(self, stack: Stack, service: str) -> None:
+        async with stack.client(service) as client:
+            response = await client.get("/healthz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "service": service}
+
+    @pytest.mark.parametrize("service", SERVICES)
+    async def test_readyz_reports_database_and_migration_head(self, stack: Stack, service: str) -> None:
+        async with stack.client(service) as client:
+            response = await client.get("/readyz")
+        assert response.status_code == 200
+        database = response.json()["checks"]["database"]
+        assert database["status"] == "ok"
+        assert database["revision"] == database["head"]
+        assert database["head"] is not None
+
+    async def test_metrics_count_requests_by_route_template(self, stack: Stack) -> None:
+        async with stack.client("policies") as client:
+            await client.get("/healthz")
+            await client.get(f"/no-such-thing/{uuid.uuid4()}")
+            response = await client.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        text = response.text
+        assert 'http_requests_total{method="GET",route="/healthz",service="policies",status="200"}' in text
+        assert 'route="<unmatched>"' in text  # ids never become label values
+        assert "http_request_duration_seconds_bucket" in text
+
+
+class TestRequestId:
+    async def test_generated_when_absent(self, stack: Stack) -> None:
+        async with stack.client("claims") as client:
+            response = await client.get("/healthz")
+        assert len(response.headers["x-request-id"]) == 32
+
+    async def test_accepted_and_echoed_in_errors(self, stack: Stack) -> None:
+        async with stack.client("claims") as client:
+            response = await client.get("/nowhere", headers={"X-Request-ID": "trace-123"})
+        assert response.headers["x-request-id"] == "trace-123"
+        assert response.json()["request_id"] == "trace-123"
+
+    async def test_unsafe_value_is_replaced(self, stack: Stack) -> None:
+        async with stack.client("claims") as client:
+            response = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
+        assert response.headers["x-request-id"] != "bad id\twith spaces"
+
+
+class TestProblemResponses:
+    async def test_unknown_route_is_a_404_problem(self, stack: Stack) -> None:
+        async with stack.client("devices") as client:
+            response = await client.get("/api/v1/devices/nothing/here")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == PROBLEM
+        body = response.json()
+        assert body["status"] == 404
+        assert body["title"] == "Not found"
+        assert body["instance"] == "/api/v1/devices/nothing/here"
+
+    async def test_wrong_method_is_a_405_problem(self, stack: Stack) -> None:
+        async with stack.client("devices") as client:
+            response = await client.delete("/healthz")
+        assert response.status_code == 405
+        assert response.headers["content-type"] == PROBLEM
+        assert response.headers["allow"] == "GET"
+
+    async def test_too_large_body_is_a_413_problem(self, stack: Stack) -> None:
+        async with stack.client("devices") as client:
+            response = await client.post("/healthz", content=b"x" * 2_000_000)
+        assert response.status_code == 413
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+@contextlib.asynccontextmanager
+async def crashing_app(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals: 110101199003071234")
+
+    app = create_service_app(
+        settings=DevicesSettings(database_url=database_url, environment="test"),
+        metadata=devices_metadata,
+        infra_tables=devices_infra,
+        migrations_dir=DEVICES_MIGRATIONS,
+        routers=[router],
+        title="crash test",
+        description="an app whose only route fails",
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://crash") as client:
+            yield client
+
+
+class TestUnhandledErrors:
+    async def test_500_is_a_problem_with_request_id_and_no_internals(self, stack: Stack) -> None:
+        async with crashing_app(stack.database_url) as client:
+            response = await client.get("/boom", headers={"X-Request-ID": "crash-1"})
+        assert response.status_code == 500
+        assert response.headers["content-type"] == PROBLEM
+        body = response.json()
+        assert body["request_id"] == "crash-1"
+        assert "secret internals" not in response.text
+        assert "Traceback" not in response.text
