@@ -36,8 +36,8 @@ def define_infra_tables(metadata: MetaData) -> InfraTables:
         Column("action", String(60), nullable=False),
         Column("resource_type", String(60), nullable=False),
         Column("resource_id", UUID(as_uuid=True), nullable=False),
-        Column("before", JSONB, nullable=True),
-        Column("after", JSONB, nullable=True),
+        Column("before", JSONB(none_as_null=True), nullable=True),
+        Column("after", JSONB(none_as_null=True), nullable=True),
         Column("request_id", String(128), nullable=True),
         Index(None, "resource_type", "resource_id", "id"),
     )

@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crmkit.body_limit import send_problem
 from crmkit.context import request_id_var
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -124,8 +126,29 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        response_started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            # Answered here, inside the request context, so the 500 carries the request id.
+            self.log.error("unhandled error", error_type=type(exc).__name__, stack=_frames_only(exc))
+            if response_started:
+                raise
+            await send_problem(
+                send_with_id,
+                scope,
+                status=500,
+                title="Internal server error",
+                slug="internal-error",
+                detail="An unexpected error occurred; quote the request id when reporting it.",
+            )
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -139,6 +162,12 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             request_id_var.reset(token)
+
+
+def _frames_only(exc: BaseException) -> str:
+    """The traceback without the exception's message: messages can quote personal data
+    (a driver echoing a duplicate value), frames cannot."""
+    return "".join(traceback.format_tb(exc.__traceback__))
 
 
 def metrics_endpoint(metrics: Metrics) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -14,7 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from crmkit.context import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
-log = logging.getLogger("crmkit.problems")
 
 
 class FieldError(BaseModel):
@@ -202,22 +200,11 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return problem_response(
-        request,
-        status=500,
-        title="Internal server error",
-        slug="internal-error",
-        detail="An unexpected error occurred; quote the request id when reporting it.",
-    )
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_crash)
+    # Unhandled exceptions are answered by RequestContextMiddleware, inside the request context.
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -102,7 +102,8 @@ async def crashing_app(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
     @router.get("/boom")
     async def boom() -> None:
-        raise RuntimeError("secret internals: 110101199003071234")
+        resident_id = "".join(["110101", "1990", "03071234"])  # built at run time, absent from the source
+        raise RuntimeError(f"secret internals: {resident_id}")
 
     app = create_service_app(
         settings=DevicesSettings(database_url=database_url, environment="test"),
@@ -120,7 +121,9 @@ async def crashing_app(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 class TestUnhandledErrors:
-    async def test_500_is_a_problem_with_request_id_and_no_internals(self, stack: Stack) -> None:
+    async def test_500_is_a_problem_with_request_id_and_no_internals(
+        self, stack: Stack, capfd: pytest.CaptureFixture[str]
+    ) -> None:
         async with crashing_app(stack.database_url) as client:
             response = await client.get("/boom", headers={"X-Request-ID": "crash-1"})
         assert response.status_code == 500
@@ -129,3 +132,7 @@ class TestUnhandledErrors:
         assert body["request_id"] == "crash-1"
         assert "secret internals" not in response.text
         assert "Traceback" not in response.text
+        assert response.headers["x-request-id"] == "crash-1"
+        logged = capfd.readouterr().out
+        assert '"error_type": "RuntimeError"' in logged
+        assert "110101199003071234" not in logged  # the message may quote personal data: never logged
