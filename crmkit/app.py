@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData
+from starlette.middleware import Middleware
 
 from crmkit.body_limit import BodySizeLimitMiddleware
 from crmkit.db import create_engine, session_factory
@@ -38,9 +39,14 @@ def create_service_app(
     title: str,
     description: str,
     hooks: Sequence[AppHook] = (),
-    idempotency_passthrough: tuple[str, ...] = (),
+    edge_middleware: Sequence[Middleware] = (),
+    routing_middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
-    """Each service and the gateway call this; what differs between them is passed in."""
+    """Each service and the gateway call this; what differs between them is passed in.
+
+    Middleware, outermost first: request context → ``edge_middleware`` (e.g. rate limits) → body
+    size limit → ``routing_middleware`` (e.g. the gateway's proxy) → idempotency → routes.
+    """
     assert metadata.schema
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     metrics = Metrics(settings.service_name)
@@ -74,11 +80,15 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
 
-    # Added innermost first: request context is the outermost layer, so every response and
-    # log line (a 413 or an idempotent replay included) carries the request id.
-    app.add_middleware(IdempotencyMiddleware, passthrough_prefixes=idempotency_passthrough)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, logger_name=settings.service_name)
+    # Request context is the outermost layer, so every response and log line (a 413, a 429 or
+    # an idempotent replay included) carries the request id.
+    app.user_middleware[:0] = [
+        Middleware(RequestContextMiddleware, metrics=metrics, logger_name=settings.service_name),
+        *edge_middleware,
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        *routing_middleware,
+        Middleware(IdempotencyMiddleware),
+    ]
     return app
 
 

@@ -51,7 +51,8 @@ def health_router(metrics: Metrics) -> APIRouter:
             *(check() for check in extra.values()),
         )
         checks: dict[str, Any] = dict(zip(["database", *extra], results, strict=True))
-        ready = all(c.get("status") == "ok" for c in checks.values())
+        # A check marked ``required: False`` is reported but does not take the app out of rotation.
+        ready = all(c.get("status") == "ok" or c.get("required") is False for c in checks.values())
         return JSONResponse(
             {
                 "status": "ok" if ready else "unavailable",

@@ -32,19 +32,11 @@ _KEPT_HEADERS = {b"content-type", b"etag", b"location"}
 
 
 class IdempotencyMiddleware:
-    """``passthrough_prefixes``: paths another app answers (the gateway's proxied routes), where the
-    key is honoured by the service that owns the resource, not stored twice."""
-
-    def __init__(self, app: ASGIApp, *, passthrough_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.passthrough_prefixes = passthrough_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or (self.passthrough_prefixes and scope["path"].startswith(self.passthrough_prefixes))
-        ):
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -59,6 +59,8 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outbound URL at INFO; query strings may hold personal data (a phone filter).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -1,0 +1,1 @@
+"""The gateway: the one public entry point (identity, routing, merged OpenAPI, rate limits)."""

@@ -1,0 +1,1 @@
+"""Identity: users, teams, refresh tokens and API keys, in the `identity` schema."""

@@ -1,0 +1,42 @@
+"""Domain errors of identity, each with its status code."""
+
+from crmkit.problems import Conflict, NotFound, Unauthorized, Unprocessable
+
+
+class InvalidCredentials(Unauthorized):
+    """Unknown email, wrong password or deactivated user: one answer for all three."""
+
+    def __init__(self) -> None:
+        super().__init__("email or password is incorrect", headers={"WWW-Authenticate": "Bearer"})
+
+
+class InvalidRefreshToken(Unauthorized):
+    """Unknown, expired, revoked or reused refresh token."""
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    """A used refresh token came back: its whole family is revoked (the revocation must commit)."""
+
+
+class InvalidApiKey(Unauthorized):
+    """Unknown or revoked API key, or its user deactivated."""
+
+
+class EmailTaken(Conflict):
+    """Another user already has this email."""
+
+
+class TeamNameTaken(Conflict):
+    """Another team already has this name."""
+
+
+class UserNotFound(NotFound):
+    """No such user, or not one the caller may see."""
+
+
+class ApiKeyNotFound(NotFound):
+    """No such API key."""
+
+
+class InvalidAssignment(Unprocessable):
+    """Role and team do not fit together, or the team/user referred to does not exist."""

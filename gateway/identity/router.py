@@ -1,0 +1,170 @@
+"""Identity endpoints: sign-in, the current user, teams, users and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from crmkit.auth import PrincipalDep, Role
+from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.db import SessionDep
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from crmkit.problems import PROBLEM_RESPONSES
+from gateway.identity import api_keys, service, sessions
+from gateway.identity.dependencies import AdminDep, SettingsDep, VisibleUserDep
+from gateway.identity.errors import RefreshTokenReused
+from gateway.identity.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    LoginRequest,
+    RefreshRequest,
+    TeamCreate,
+    TeamRead,
+    TokenPair,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+
+
+@router.post("/auth/token", tags=["auth"])
+async def sign_in(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """Sign in with email and password: a 15-minute access token and a refresh token."""
+    user = await sessions.authenticate(
+        session=session, settings=settings, email=body.email, password=body.password
+    )
+    return await sessions.issue_tokens(session=session, settings=settings, user=user)
+
+
+@router.post("/auth/refresh", tags=["auth"])
+async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """Trade a refresh token for a new pair; reusing an old one ends the whole session."""
+    try:
+        return await sessions.rotate_refresh_token(
+            session=session, settings=settings, refresh_token=body.refresh_token
+        )
+    except RefreshTokenReused:
+        await session.commit()  # the family's revocation must survive the 401
+        raise
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+async def log_out(body: RefreshRequest, session: SessionDep) -> None:
+    """End the session the refresh token belongs to."""
+    await sessions.log_out(session=session, refresh_token=body.refresh_token)
+
+
+@router.get("/me", tags=["auth"])
+async def me(principal: PrincipalDep, session: SessionDep) -> UserRead:
+    """The signed-in user."""
+    user = await service.get_visible_user(session=session, principal=principal, user_id=principal.user_id)
+    return UserRead.model_validate(user)
+
+
+@router.post("/teams", status_code=status.HTTP_201_CREATED, tags=["teams"])
+async def create_team(body: TeamCreate, admin: AdminDep, session: SessionDep, response: Response) -> TeamRead:
+    """Create a team (admins)."""
+    team = await service.create_team(session=session, name=body.name, actor=admin)
+    response.headers["Location"] = f"/api/v1/teams/{team.id}"
+    return TeamRead.model_validate(team)
+
+
+@router.get("/teams", tags=["teams"])
+async def list_teams(
+    _: AdminDep, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> Page[TeamRead]:
+    """Teams by name (admins)."""
+    teams, next_cursor = await service.list_teams(session=session, limit=limit, cursor=cursor)
+    return Page(items=[TeamRead.model_validate(t) for t in teams], next_cursor=next_cursor)
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, tags=["users"])
+async def create_user(
+    body: UserCreate, admin: AdminDep, session: SessionDep, settings: SettingsDep, response: Response
+) -> UserRead:
+    """Create a user (admins); agents and team leads need a team."""
+    user = await service.create_user(
+        session=session,
+        settings=settings,
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        role=body.role,
+        team_id=body.team_id,
+        actor=admin,
+    )
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    set_etag(response, user.version)
+    return UserRead.model_validate(user)
+
+
+@router.get("/users", tags=["users"])
+async def list_users(
+    _: AdminDep,
+    session: SessionDep,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    role: Role | None = None,
+    team_id: uuid.UUID | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[UserRead]:
+    """Users in creation order, filtered by email, role or team (admins)."""
+    users, next_cursor = await service.list_users(
+        session=session, email=email, role=role, team_id=team_id, limit=limit, cursor=cursor
+    )
+    return Page(items=[UserRead.model_validate(u) for u in users], next_cursor=next_cursor)
+
+
+@router.get("/users/{user_id}", tags=["users"])
+async def read_user(user: VisibleUserDep, response: Response) -> UserRead:
+    """A user the caller may see: admins everyone, team leads their team, others themselves."""
+    set_etag(response, user.version)
+    return UserRead.model_validate(user)
+
+
+@router.patch("/users/{user_id}", tags=["users"])
+async def update_user(
+    body: UserUpdate,
+    admin: AdminDep,
+    user: VisibleUserDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> UserRead:
+    """Change a user's name, role, team or active flag (admins; If-Match required)."""
+    check_if_match(if_match, user.version)
+    user = await service.update_user(session=session, user=user, changes=body, actor=admin)
+    set_etag(response, user.version)
+    return UserRead.model_validate(user)
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"])
+async def create_api_key(body: ApiKeyCreate, admin: AdminDep, session: SessionDep) -> ApiKeyCreated:
+    """Issue an API key for an integrator; the key is shown in this response only."""
+    api_key, key = await api_keys.create_api_key(
+        session=session, name=body.name, user_id=body.user_id, scopes=body.scopes, actor=admin
+    )
+    return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=key)
+
+
+@router.get("/api-keys", tags=["api keys"])
+async def list_api_keys(
+    _: AdminDep, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> Page[ApiKeyRead]:
+    """API keys, without the keys themselves (admins)."""
+    keys, next_cursor = await api_keys.list_api_keys(session=session, limit=limit, cursor=cursor)
+    return Page(items=[ApiKeyRead.model_validate(k) for k in keys], next_cursor=next_cursor)
+
+
+@router.delete("/api-keys/{api_key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])
+async def revoke_api_key(
+    api_key_id: uuid.UUID, admin: AdminDep, session: SessionDep, request: Request
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    await api_keys.revoke_api_key(session=session, api_key_id=api_key_id, actor=admin)
+    request.app.state.api_key_resolver.forget(api_key_id)

@@ -1,0 +1,124 @@
+"""Request and response bodies of the identity API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from crmkit.auth import Role
+
+Scope = Literal[
+    "clients:read",
+    "clients:write",
+    "policies:read",
+    "policies:write",
+    "claims:read",
+    "claims:write",
+    "devices:read",
+    "devices:write",
+    "webhooks",
+]
+
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Password = Annotated[str, Field(min_length=12, max_length=256)]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown (or server-owned) fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(Strict):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
+    password: Annotated[str, Field(max_length=256)]
+
+
+class RefreshRequest(Strict):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
+    expires_in: int
+    refresh_token: str
+
+
+class TeamCreate(Strict):
+    name: TeamName
+
+
+class TeamRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+class UserCreate(Strict):
+    email: Email
+    password: Password
+    full_name: Name
+    role: Role
+    team_id: uuid.UUID | None = None
+
+
+class UserUpdate(Strict):
+    full_name: Name | None = None
+    role: Role | None = None
+    team_id: uuid.UUID | None = None
+    is_active: bool | None = None
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    team_id: uuid.UUID | None
+    is_active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKeyCreate(Strict):
+    name: TeamName
+    user_id: uuid.UUID
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=9)]
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, value: list[Scope]) -> list[Scope]:
+        return sorted(set(value))
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    user_id: uuid.UUID
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The key itself: shown this once, never again.")

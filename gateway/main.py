@@ -1,0 +1,89 @@
+"""The gateway: identity, routing to the services, merged OpenAPI, readiness and rate limits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
+
+from crmkit.app import AppHook, create_service_app
+from crmkit.http import pooled_client
+from gateway import docs
+from gateway.api_key_auth import ApiKeyResolver
+from gateway.config import Settings, get_settings
+from gateway.identity.models import infra_tables, metadata
+from gateway.identity.router import router as identity_router
+from gateway.openapi_merge import OpenApiMerger
+from gateway.proxy import ProxyMiddleware
+from gateway.rate_limit import RateLimiter, RateLimitMiddleware
+from gateway.readiness import upstreams_check
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MAX_UPSTREAM_CONNECTIONS = 200
+_DEFAULT_DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def _edge_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> AppHook:
+    @contextlib.asynccontextmanager
+    async def hook(app: FastAPI) -> AsyncIterator[None]:
+        upstream = transport or httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=MAX_UPSTREAM_CONNECTIONS), retries=0
+        )
+        client = pooled_client(
+            timeout_seconds=settings.upstream_timeout_seconds,
+            transport=upstream,
+            max_connections=MAX_UPSTREAM_CONNECTIONS,
+        )
+        app.state.upstream_client = client
+        app.state.upstream_transport = upstream
+        app.state.api_key_resolver = ApiKeyResolver(settings, app.state.sessions)
+        app.state.openapi_merger = OpenApiMerger(
+            app, client, settings.upstream_urls(), settings.readiness_timeout_seconds
+        )
+        app.state.rate_limiter = RateLimiter.from_settings(settings)
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    return hook
+
+
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = create_service_app(
+        settings=settings,
+        metadata=metadata,
+        infra_tables=infra_tables,
+        migrations_dir=MIGRATIONS,
+        routers=[identity_router],
+        title="Gateway",
+        description="Insurance agent CRM: sign-in, users, teams, API keys, and the services behind one door.",
+        hooks=[_edge_hook(settings, transport)],
+        edge_middleware=[Middleware(RateLimitMiddleware)],
+        routing_middleware=[Middleware(ProxyMiddleware, upstreams=settings.upstream_urls())],
+    )
+    app.router.routes[:] = [
+        r for r in app.router.routes if getattr(r, "path", None) not in _DEFAULT_DOC_PATHS
+    ]
+    app.include_router(docs.router)
+    app.state.readiness_checks["upstreams"] = upstreams_check(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"],
+        )
+    return app
+
+
+app = create_app()

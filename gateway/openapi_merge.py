@@ -1,0 +1,151 @@
+"""One OpenAPI document for the whole API: the gateway's operations plus every service's.
+
+Each service's ``/openapi.json`` is fetched through the pooled client and the merge cached for a
+minute. A service that cannot be reached is left out and named in ``info.x-unavailable-services``
+(and the document is not cached, so it reappears as soon as the service is back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+CACHE_SECONDS = 60.0
+OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+REF_PREFIX = "#/components/schemas/"
+SECURITY_SCHEMES: dict[str, Any] = {
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "Access token from POST /api/v1/auth/token",
+    },
+    "ApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An integrator's API key (`crm_...`), limited to its scopes",
+    },
+}
+
+
+def rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    """A copy of ``node`` with ``$ref``s to renamed schemas pointing at their new names."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(REF_PREFIX):
+                name = value[len(REF_PREFIX) :]
+                out[key] = REF_PREFIX + renames.get(name, name)
+            else:
+                out[key] = rewrite_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [rewrite_refs(item, renames) for item in node]
+    return node
+
+
+def _with_api_key_option(operation: dict[str, Any]) -> None:
+    security = operation.get("security")
+    if isinstance(security, list) and {"HTTPBearer": []} in security and {"ApiKey": []} not in security:
+        security.append({"ApiKey": []})
+
+
+def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+    """The gateway's document with every reachable service's paths and schemas added."""
+    merged = copy.deepcopy(own)
+    merged["info"] = {**merged.get("info", {}), "title": "Insurance agent CRM API"}
+    paths: dict[str, Any] = merged.setdefault("paths", {})
+    components: dict[str, Any] = merged.setdefault("components", {})
+    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    components["securitySchemes"] = {**components.get("securitySchemes", {}), **SECURITY_SCHEMES}
+    operation_ids = {
+        op.get("operationId") for item in paths.values() for op in item.values() if isinstance(op, dict)
+    }
+    unavailable = []
+    for service, document in services.items():
+        if document is None:
+            unavailable.append(service)
+            continue
+        theirs: dict[str, Any] = document.get("components", {}).get("schemas", {})
+        renames: dict[str, str] = {}
+        while True:  # renaming one schema can change those referring to it
+            rewritten = rewrite_refs(theirs, renames)
+            clashes = {
+                name: f"{service.title()}{name}"
+                for name, schema in rewritten.items()
+                if name not in renames and name in schemas and schemas[name] != schema
+            }
+            if not clashes:
+                break
+            renames.update(clashes)
+        for name, schema in rewritten.items():
+            schemas[renames.get(name, name)] = schema
+        for path, item in rewrite_refs(document.get("paths", {}), renames).items():
+            if path in OPERATIONS_PATHS or path in paths:
+                continue
+            for operation in item.values():
+                if not isinstance(operation, dict):
+                    continue
+                _with_api_key_option(operation)
+                if operation.get("operationId") in operation_ids:
+                    operation["operationId"] = f"{service}_{operation['operationId']}"
+                operation_ids.add(operation.get("operationId"))
+            paths[path] = item
+    for item in paths.values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                _with_api_key_option(operation)
+    if unavailable:
+        merged["info"]["x-unavailable-services"] = unavailable
+    return merged
+
+
+class OpenApiMerger:
+    """Builds and caches the merged document."""
+
+    def __init__(
+        self, app: FastAPI, client: httpx.AsyncClient, upstreams: dict[str, str], timeout: float
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.upstreams = upstreams
+        self.timeout = timeout
+        self._cached: tuple[float, dict[str, Any]] | None = None
+        self._lock = asyncio.Lock()
+
+    def forget(self) -> None:
+        """Drop the cached document."""
+        self._cached = None
+
+    async def document(self) -> dict[str, Any]:
+        """The merged document, at most a minute old."""
+        cached = self._cached
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        async with self._lock:
+            cached = self._cached
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            fetched = await asyncio.gather(*(self._fetch(url) for url in self.upstreams.values()))
+            services = dict(zip(self.upstreams, fetched, strict=True))
+            merged = merge_documents(self.app.openapi(), services)
+            if all(doc is not None for doc in fetched):
+                self._cached = (time.monotonic() + CACHE_SECONDS, merged)
+            return merged
+
+    async def _fetch(self, base_url: str) -> dict[str, Any] | None:
+        try:
+            response = await self.client.get(f"{base_url}/openapi.json", timeout=self.timeout)
+            if response.status_code != 200:
+                return None
+            document = json.loads(response.content)
+        except (httpx.HTTPError, ValueError):
+            return None
+        return document if isinstance(document, dict) else None

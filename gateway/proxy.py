@@ -1,0 +1,183 @@
+"""Reverse proxy: ``/api/v1/<service>/...`` → the service, path and query unchanged.
+
+A pure ASGI middleware placed inside the request-id and body-limit layers but outside the
+idempotency layer, so proxied calls cost no routing and no database work at the gateway (the
+services keep their own idempotency records). Bearer tokens pass through untouched (services
+verify them); API keys are resolved here into a short-lived access token.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from crmkit.body_limit import send_problem
+from crmkit.context import request_id_var
+from crmkit.problems import ProblemError
+from gateway.api_key_auth import ApiKeyResolver
+from gateway.errors import UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
+
+log = logging.getLogger("gateway.proxy")
+
+API_PREFIX = "/api/v1/"
+_DROPPED_REQUEST_HEADERS = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"host",
+        b"content-length",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"x-request-id",
+        b"x-api-key",
+    }
+)
+_DROPPED_RESPONSE_HEADERS = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"proxy-authenticate",
+        b"proxy-connection",
+        b"x-request-id",  # the request-id layer adds the (same) id once
+        b"date",
+        b"server",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLabel:
+    """Stands in for a route in ``scope["route"]`` so metrics group proxied calls by service."""
+
+    path: str
+
+
+def api_key_of(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """``X-API-Key: crm_...`` or ``Authorization: ApiKey crm_...``."""
+    for name, value in headers:
+        if name == b"x-api-key":
+            return value.decode("latin-1").strip()
+        if name == b"authorization" and value[:7].lower() == b"apikey ":
+            return value[7:].decode("latin-1").strip()
+    return None
+
+
+class ProxyMiddleware:
+    def __init__(self, app: ASGIApp, *, upstreams: dict[str, str]) -> None:
+        self.app = app
+        self.upstreams = upstreams
+        self.labels = {name: RouteLabel(f"/api/v1/{name}/{{path:path}}") for name in upstreams}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        service = path[len(API_PREFIX) :].split("/", 1)[0]
+        base = self.upstreams.get(service)
+        if base is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.labels[service]
+        try:
+            await self._forward(scope, receive, send, service, base)
+        except ProblemError as problem:
+            await send_problem(
+                send,
+                scope,
+                status=problem.status,
+                title=problem.title,
+                slug=problem.slug,
+                detail=problem.detail or problem.title,
+                headers=[(k.lower().encode(), v.encode("latin-1")) for k, v in problem.headers.items()],
+            )
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, service: str, base: str) -> None:
+        state = scope["app"].state
+        client: httpx.AsyncClient = state.upstream_client
+        upstream: httpx.AsyncBaseTransport = state.upstream_transport
+        incoming: list[tuple[bytes, bytes]] = scope["headers"]
+
+        key = api_key_of(incoming)
+        authorization: bytes | None = None
+        if key is not None:
+            resolver: ApiKeyResolver = state.api_key_resolver
+            authorization = await resolver.authorization_for(key)
+        headers = [
+            (name, value)
+            for name, value in incoming
+            if name not in _DROPPED_REQUEST_HEADERS and not (authorization and name == b"authorization")
+        ]
+        if authorization:
+            headers.append((b"authorization", authorization))
+        request_id = request_id_var.get()
+        if request_id:
+            headers.append((b"x-request-id", request_id.encode("latin-1")))
+
+        body = await _read_body(receive)
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        query: bytes = scope.get("query_string", b"")
+        url = base + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        request = httpx.Request(
+            scope["method"],
+            url,
+            headers=headers,
+            content=body,
+            extensions={"timeout": client.timeout.as_dict()},
+        )
+        try:
+            # The client's pooled transport, without its cookie, redirect and logging layers.
+            response = await upstream.handle_async_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise UpstreamUnavailable(f"the {service} service is unavailable; try again shortly") from exc
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(f"the {service} service did not answer in time") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamFailed(f"the {service} service failed to answer") from exc
+
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": [
+                        (name.lower(), value)
+                        for name, value in response.headers.raw
+                        if name.lower() not in _DROPPED_RESPONSE_HEADERS
+                    ],
+                }
+            )
+            if response.is_stream_consumed:  # a transport that hands back a read response
+                await send({"type": "http.response.body", "body": response.content})
+                return
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except httpx.TransportError:
+            log.warning("upstream response cut short", extra={"service": service})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

@@ -1,0 +1,52 @@
+"""The gateway's user directory, asked on the caller's behalf when a client changes owner."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from crmkit.auth import Role
+from crmkit.http import forwarded_headers
+from services.clients.errors import IdentityUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    id: uuid.UUID
+    role: Role
+    team_id: uuid.UUID | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserDirectory:
+    """``GET {identity_url}/api/v1/users/{id}`` with the caller's own token, so the gateway's
+    scoping applies too: a user the caller may not see is simply not found."""
+
+    http: httpx.AsyncClient
+    base_url: str
+    authorization: str | None
+
+    async def find_user(self, user_id: uuid.UUID) -> DirectoryUser | None:
+        """The user, or ``None`` when the directory does not show it to the caller."""
+        url = f"{self.base_url.rstrip('/')}/api/v1/users/{user_id}"
+        try:
+            response = await self.http.get(url, headers=forwarded_headers(self.authorization))
+        except httpx.HTTPError as exc:
+            raise IdentityUnavailable("identity service unreachable") from exc
+        if response.status_code in (403, 404):
+            return None
+        if response.status_code != 200:
+            raise IdentityUnavailable(f"identity service answered {response.status_code}")
+        try:
+            body = response.json()
+            return DirectoryUser(
+                id=uuid.UUID(str(body["id"])),
+                role=Role(body["role"]),
+                team_id=uuid.UUID(str(body["team_id"])) if body.get("team_id") else None,
+                active=body.get("is_active", True) is True,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IdentityUnavailable("unexpected answer from the identity service") from exc

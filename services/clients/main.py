@@ -1,0 +1,53 @@
+"""The clients service: one FastAPI app, one process, the `clients` schema."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from crmkit.app import AppHook, create_service_app
+from crmkit.crypto import FieldCipher
+from crmkit.http import pooled_client
+from services.clients.config import Settings, get_settings
+from services.clients.models import infra_tables, metadata
+from services.clients.router import router
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _tools_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> AppHook:
+    """Per-process resources: the field cipher and one pooled client for the identity directory."""
+
+    @contextlib.asynccontextmanager
+    async def hook(app: FastAPI) -> AsyncIterator[None]:
+        app.state.cipher = FieldCipher(settings.field_encryption_key)
+        async with pooled_client(
+            timeout_seconds=settings.identity_timeout_seconds, transport=transport
+        ) as identity_http:
+            app.state.identity_http = identity_http
+            yield
+
+    return hook
+
+
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    return create_service_app(
+        settings=settings,
+        metadata=metadata,
+        infra_tables=infra_tables,
+        migrations_dir=MIGRATIONS,
+        routers=[router],
+        title="Clients service",
+        description="Insurance agent CRM: the client record (客户档案), scoped to the caller.",
+        hooks=[_tools_hook(settings, transport)],
+    )
+
+
+app = create_app()

@@ -1,0 +1,101 @@
+"""Queries on the client record; never commits (the request's session does)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, String, false, func, literal, select, true, tuple_, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from crmkit.auth import Principal, Role
+from services.clients.models import Client
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """Object-level scope, written so each role's predicate matches one keyset index."""
+    if principal.role is Role.ADMIN:
+        return true()
+    if principal.role is Role.TEAM_LEAD and principal.team_id is not None:
+        return col(Client.team_id) == principal.team_id
+    if principal.role in (Role.AGENT, Role.TEAM_LEAD):
+        return col(Client.owner_agent_id) == principal.user_id
+    return false()
+
+
+def _live_and_visible(principal: Principal) -> list[ColumnElement[bool]]:
+    return [col(Client.deleted_at).is_(None), visible_to(principal)]
+
+
+async def get_visible(
+    *, session: AsyncSession, principal: Principal, client_id: uuid.UUID, for_update: bool = False
+) -> Client | None:
+    """One indexed lookup; ``for_update`` locks the row so If-Match cannot race another writer."""
+    stmt = select(Client).where(col(Client.id) == client_id, *_live_and_visible(principal))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def exists_visible(*, session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> bool:
+    stmt = select(literal(1)).where(col(Client.id) == client_id, *_live_and_visible(principal))
+    return (await session.execute(stmt)).first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFilters:
+    owner_agent_id: uuid.UUID | None = None
+    tier: str | None = None
+    channel: str | None = None
+    name_prefix: str | None = None
+    phone_hmac: bytes | None = None
+
+
+def _name_starts_with(prefix: str) -> list[ColumnElement[bool]]:
+    """Case-insensitive prefix as a byte-order range on ``lower(name) COLLATE "C"`` (indexable even
+    with a bound parameter), plus the exact LIKE to be precise at the range's edge."""
+    lowered = prefix.lower()
+    key = func.lower(col(Client.name)).collate("C")
+    conditions: list[ColumnElement[bool]] = [key >= type_coerce(lowered, String).collate("C")]
+    last = lowered[-1]
+    if ord(last) < 0x10FFFF:
+        upper = lowered[:-1] + chr(ord(last) + 1)
+        conditions.append(key < type_coerce(upper, String).collate("C"))
+    escaped = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    conditions.append(func.lower(col(Client.name)).like(escaped + "%", escape="\\"))
+    return conditions
+
+
+async def list_visible(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    filters: ClientFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Client]:
+    """Newest first, keyset on (created_at, id); returns up to ``limit + 1`` rows to detect more."""
+    conditions = _live_and_visible(principal)
+    if filters.owner_agent_id is not None:
+        conditions.append(col(Client.owner_agent_id) == filters.owner_agent_id)
+    if filters.tier is not None:
+        conditions.append(col(Client.tier) == filters.tier)
+    if filters.channel is not None:
+        conditions.append(col(Client.channel) == filters.channel)
+    if filters.name_prefix:
+        conditions.extend(_name_starts_with(filters.name_prefix))
+    if filters.phone_hmac is not None:
+        conditions.append(col(Client.phone_hmac) == filters.phone_hmac)
+    if after is not None:
+        conditions.append(
+            tuple_(col(Client.created_at), col(Client.id)) < tuple_(literal(after[0]), literal(after[1]))
+        )
+    stmt = (
+        select(Client)
+        .where(*conditions)
+        .order_by(col(Client.created_at).desc(), col(Client.id).desc())
+        .limit(limit + 1)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,120 @@
+"""HTTP endpoints of the client record: thin handlers over the service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from crmkit.auth import Role, require_roles
+from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from crmkit.problems import PROBLEM_RESPONSES
+from services.clients import service
+from services.clients.dependencies import (
+    ChangedClient,
+    DirectoryDep,
+    ReaderDep,
+    SessionDep,
+    ToolsDep,
+    ValidClient,
+    WriterDep,
+)
+from services.clients.repository import ClientFilters
+from services.clients.schemas import (
+    Channel,
+    ClientCreate,
+    ClientPage,
+    ClientRead,
+    ClientUpdate,
+    MobilePhone,
+    Tier,
+)
+
+BASE = "/api/v1/clients"
+
+# Operations staff have no business with client data: every endpoint answers them 403 (roles are
+# not secret, and the answer does not depend on the id, so nothing can be probed).
+router = APIRouter(
+    prefix=BASE,
+    tags=["clients"],
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_client(
+    data: ClientCreate, principal: WriterDep, session: SessionDep, tools: ToolsDep, response: Response
+) -> ClientRead:
+    """Create a client owned by the caller (send an Idempotency-Key to retry safely)."""
+    client = await service.create_client(session=session, tools=tools, principal=principal, data=data)
+    response.headers["Location"] = f"{BASE}/{client.id}"
+    set_etag(response, client.version)
+    return service.to_read(client)
+
+
+@router.get("")
+async def list_clients(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    owner_agent_id: uuid.UUID | None = None,
+    tier: Tier | None = None,
+    channel: Channel | None = None,
+    name_prefix: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Case-insensitive name prefix.")
+    ] = None,
+    phone: Annotated[MobilePhone | None, Query(description="Exact mobile number, any common format.")] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ClientPage:
+    """List the clients you can see, newest first."""
+    filters = ClientFilters(
+        owner_agent_id=owner_agent_id,
+        tier=tier.value if tier else None,
+        channel=channel.value if channel else None,
+        name_prefix=name_prefix,
+        phone_hmac=service.phone_lookup_hash(tools.cipher, phone) if phone else None,
+    )
+    return await service.list_clients(
+        session=session, principal=principal, filters=filters, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/{client_id}")
+async def get_client(client: ValidClient, response: Response) -> ClientRead:
+    """Read one client (personal fields masked); the ETag is its version."""
+    set_etag(response, client.version)
+    return service.to_read(client)
+
+
+@router.patch("/{client_id}")
+async def update_client(
+    client: ChangedClient,
+    patch: ClientUpdate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    directory: DirectoryDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ClientRead:
+    """Change some fields, or reassign the owner (admins, team leads); requires If-Match."""
+    check_if_match(if_match, client.version)
+    client = await service.update_client(
+        session=session, tools=tools, principal=principal, directory=directory, client=client, patch=patch
+    )
+    set_etag(response, client.version)
+    return service.to_read(client)
+
+
+@router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_client(
+    client: ChangedClient, principal: WriterDep, session: SessionDep, if_match: IfMatchHeader = None
+) -> Response:
+    """Soft-delete a client; requires If-Match."""
+    check_if_match(if_match, client.version)
+    await service.delete_client(session=session, principal=principal, client=client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,155 @@
+"""Request and response shapes of the client record; personal fields are masked on the way out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric
+
+from crmkit.pagination import Page
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    UNDISCLOSED = "undisclosed"
+
+
+class Channel(StrEnum):
+    """How the client was acquired (客户开发)."""
+
+    WARM_MARKET = "warm_market"
+    REFERRAL = "referral"
+    COLD = "cold"
+    ONLINE = "online"
+
+
+class Tier(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+def normalise_resident_id(value: str) -> str:
+    """Chinese resident ID: 18 characters, valid region, birth date and check digit."""
+    try:
+        return ric.validate(value)
+    except stdnum_errors.InvalidLength:
+        raise ValueError("a resident ID number has 18 characters") from None
+    except stdnum_errors.InvalidFormat:
+        raise ValueError("a resident ID number is 17 digits and a check digit (0-9 or X)") from None
+    except stdnum_errors.InvalidChecksum:
+        raise ValueError("the resident ID number's check digit does not match; check for a typo") from None
+    except stdnum_errors.ValidationError:
+        raise ValueError("the resident ID number holds an impossible birth date or region code") from None
+
+
+def normalise_mobile_phone(value: str) -> str:
+    """A mobile number, mainland China by default, as E.164 (``+8613812345678``)."""
+    try:
+        parsed = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    kind = phonenumbers.number_type(parsed)
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise ValueError("must be a mobile phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+ClientName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ResidentId = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalise_resident_id)]
+MobilePhone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalise_mobile_phone)]
+Occupation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+OccupationClass = Annotated[StrictInt, Field(ge=1, le=6, description="Occupation class 1 (office) to 6.")]
+Notes = Annotated[str, StringConstraints(max_length=4000)]
+
+
+class ClientCreate(BaseModel):
+    """What a caller may set on a new client; owner, tier, version and timestamps are server-owned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ClientName
+    gender: Gender = Gender.UNDISCLOSED
+    birth_date: date | None = Field(default=None, description="Taken from the resident ID when omitted.")
+    resident_id: ResidentId | None = None
+    phone: MobilePhone | None = None
+    occupation: Occupation | None = None
+    occupation_class: OccupationClass | None = None
+    channel: Channel
+    referred_by_client_id: uuid.UUID | None = Field(
+        default=None, description="Required when channel is `referral`: a client you can see."
+    )
+    notes: Notes | None = None
+
+
+_NOT_NULLABLE = ("name", "gender", "channel", "owner_agent_id")
+
+
+class ClientUpdate(BaseModel):
+    """A partial change: fields left out are kept, an explicit null clears a nullable field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ClientName | None = None
+    gender: Gender | None = None
+    birth_date: date | None = None
+    resident_id: ResidentId | None = None
+    phone: MobilePhone | None = None
+    occupation: Occupation | None = None
+    occupation_class: OccupationClass | None = None
+    channel: Channel | None = None
+    referred_by_client_id: uuid.UUID | None = None
+    notes: Notes | None = None
+    owner_agent_id: uuid.UUID | None = Field(
+        default=None, description="Reassign to another agent (admins, or team leads within their team)."
+    )
+
+    @field_validator(*_NOT_NULLABLE)
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields present in the body: an explicit null here would erase a required value.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+
+class ClientRead(BaseModel):
+    """A client as shown to callers: resident ID and phone are masked."""
+
+    id: uuid.UUID
+    name: str
+    gender: Gender
+    birth_date: date | None
+    resident_id: str | None = Field(description="Masked, e.g. `110***********1234`.")
+    phone: str | None = Field(description="Masked, e.g. `+86 138****5678`.")
+    occupation: str | None
+    occupation_class: int | None
+    channel: Channel
+    referred_by_client_id: uuid.UUID | None
+    notes: str | None
+    tier: Tier | None
+    owner_agent_id: uuid.UUID
+    team_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+ClientPage = Page[ClientRead]
