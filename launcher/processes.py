@@ -1,0 +1,199 @@
+"""The app processes: spawn (dying with the launcher), relay their output, wait for ready, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+import httpx
+
+from launcher.apps import ROOT, AppSpec
+
+PR_SET_PDEATHSIG = 1
+STOP_GRACE_SECONDS = 10.0
+_COLOURS = ("36", "32", "33", "35", "34", "31")
+
+_output_lock = threading.Lock()
+_libc: ctypes.CDLL | None = None
+if sys.platform.startswith("linux"):
+    _libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child only calls it
+
+
+class ChildExited(RuntimeError):
+    """An app process ended while the stack was meant to be up."""
+
+    def __init__(self, name: str, returncode: int | None) -> None:
+        super().__init__(f"{name} exited with code {returncode}")
+        self.name = name
+        self.returncode = returncode
+
+
+def die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """``preexec_fn``: SIGTERM this child when the launcher dies, even by SIGKILL (Linux)."""
+
+    def preexec() -> None:
+        if _libc is not None:
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the launcher died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def uvicorn_command(spec: AppSpec, host: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        spec.module,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--timeout-graceful-shutdown",
+        "5",
+    ]
+
+
+def emit(prefix: str, line: str, stream: IO[str] | None = None) -> None:
+    target = stream or sys.stdout
+    with _output_lock:
+        target.write(f"{prefix}{line}\n")
+        target.flush()
+
+
+def _prefix(name: str, index: int, width: int = 9) -> str:
+    label = f"{name:<{width}}|"
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        return f"\033[{_COLOURS[index % len(_COLOURS)]}m{label}\033[0m "
+    return f"{label} "
+
+
+@dataclass
+class Child:
+    spec: AppSpec
+    port: int
+    url: str
+    process: subprocess.Popen[bytes]
+    pump: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def _relay(process: subprocess.Popen[bytes], prefix: str) -> None:
+    assert process.stdout is not None
+    with contextlib.suppress(ValueError, OSError):  # the pipe closes under us at shutdown
+        for raw in iter(process.stdout.readline, b""):
+            emit(prefix, raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+def spawn_all(
+    specs: Sequence[AppSpec], ports: Mapping[str, int], host: str, env: Mapping[str, str]
+) -> list[Child]:
+    """Start every app; output relay threads start only after the last fork (``preexec_fn``)."""
+    children: list[Child] = []
+    parent = os.getpid()
+    try:
+        for spec in specs:
+            port = ports[spec.name]
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                uvicorn_command(spec, host, port),
+                cwd=ROOT,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a terminal's Ctrl-C reaches the launcher only; it stops them
+                preexec_fn=die_with_parent(parent),  # no thread of ours runs yet
+            )
+            children.append(Child(spec, port, f"http://{host}:{port}", process))
+    except BaseException:
+        stop_all(children)
+        raise
+    for index, child in enumerate(children):
+        prefix = _prefix(child.name, index)
+        child.pump = threading.Thread(target=_relay, args=(child.process, prefix), daemon=True)
+        child.pump.start()
+    return children
+
+
+def check_alive(children: Sequence[Child]) -> None:
+    for child in children:
+        code = child.process.poll()
+        if code is not None:
+            raise ChildExited(child.name, code)
+
+
+def wait_ready(
+    children: Sequence[Child], timeout: float, on_tick: Callable[[], None] = lambda: None
+) -> dict[str, float]:
+    """Poll each ``/readyz`` until 200; returns seconds until each was ready. ``on_tick`` may raise."""
+    started = time.monotonic()
+    deadline = started + timeout
+    ready: dict[str, float] = {}
+    last: dict[str, str] = {}
+    with httpx.Client(timeout=2.0) as http:
+        while len(ready) < len(children):
+            on_tick()
+            check_alive(children)
+            for child in children:
+                if child.name in ready:
+                    continue
+                try:
+                    response = http.get(f"{child.url}/readyz")
+                except httpx.HTTPError as exc:
+                    last[child.name] = type(exc).__name__
+                    continue
+                if response.status_code == 200:
+                    ready[child.name] = time.monotonic() - started
+                else:
+                    last[child.name] = f"HTTP {response.status_code}: {response.text[:300]}"
+            if len(ready) == len(children):
+                break
+            if time.monotonic() > deadline:
+                waiting = {c.name: last.get(c.name, "no answer") for c in children if c.name not in ready}
+                raise TimeoutError(f"not ready after {timeout:.0f} s: {waiting}")
+            time.sleep(0.2)
+    return ready
+
+
+def stop_all(children: Sequence[Child], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM every child (uvicorn shuts down gracefully), SIGKILL whoever outlives ``grace``."""
+    for child in children:
+        if child.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children:
+        remaining = max(0.0, deadline - time.monotonic())
+        try:
+            child.process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                child.process.kill()
+            child.process.wait()
+    for child in children:
+        if child.pump is not None:
+            child.pump.join(timeout=2.0)
+        if child.process.stdout is not None:
+            child.process.stdout.close()
