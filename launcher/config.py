@@ -102,7 +102,8 @@ def app_environment(config: LauncherConfig, database_url: str) -> dict[str, str]
     env["CRM_DATABASE_URL"] = database_url
     env.setdefault("CRM_ENVIRONMENT", "development")
     env["PYTHONUNBUFFERED"] = "1"  # their stdout is a pipe to us: line by line, not in blocks
+    # The topology, once for every app: each reads <APP>_X first, then CRM_X.
     for spec in SERVICES:
-        env[f"GATEWAY_{spec.name.upper()}_URL"] = config.url(spec)
-    env["CLIENTS_IDENTITY_URL"] = config.gateway_url
+        env[f"CRM_{spec.name.upper()}_URL"] = config.url(spec)
+    env["CRM_IDENTITY_URL"] = config.gateway_url
     return env

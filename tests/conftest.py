@@ -77,7 +77,7 @@ def database_url(server_url: str) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+FAST_ARGON2: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 
 
 def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any) -> dict[str, FastAPI]:
@@ -94,16 +94,16 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     from services.policies.main import create_app as create_policies
 
     common: dict[str, Any] = {"database_url": database_url, "environment": "test", "db_pool_size": 5}
-    upstreams = {f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"}
-    gateway_settings = {**common, **upstreams, **FAST_ARGON2, **gateway_overrides}
+    topology: dict[str, Any] = {f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"}
+    peers = {**common, **topology, "identity_url": "http://gateway.internal"}
     return {
-        "gateway": create_gateway(GatewaySettings(**gateway_settings), transport=mesh),
-        "clients": create_clients(
-            ClientsSettings(**common, identity_url="http://gateway.internal"), transport=mesh
+        "gateway": create_gateway(
+            GatewaySettings(**common, **topology, **FAST_ARGON2, **gateway_overrides), transport=mesh
         ),
-        "policies": create_policies(PoliciesSettings(**common)),
-        "claims": create_claims(ClaimsSettings(**common)),
-        "devices": create_devices(DevicesSettings(**common)),
+        "clients": create_clients(ClientsSettings(**peers), transport=mesh),
+        "policies": create_policies(PoliciesSettings(**peers), transport=mesh),
+        "claims": create_claims(ClaimsSettings(**peers), transport=mesh),
+        "devices": create_devices(DevicesSettings(**peers), transport=mesh),
     }
 
 

@@ -69,9 +69,9 @@ def test_apps_get_the_database_and_the_local_topology() -> None:
     env = launcher_config.app_environment(config, "postgresql://postgres:@/postgres?host=/x")
     assert env["CRM_DATABASE_URL"] == "postgresql://postgres:@/postgres?host=/x"
     assert env["CRM_ENVIRONMENT"] == "development"
-    assert env["GATEWAY_CLIENTS_URL"] == "http://127.0.0.1:8201"
-    assert env["GATEWAY_DEVICES_URL"] == "http://127.0.0.1:8204"
-    assert env["CLIENTS_IDENTITY_URL"] == "http://127.0.0.1:8100"
+    assert env["CRM_CLIENTS_URL"] == "http://127.0.0.1:8201"
+    assert env["CRM_DEVICES_URL"] == "http://127.0.0.1:8204"
+    assert env["CRM_IDENTITY_URL"] == "http://127.0.0.1:8100"
     assert config.database_url_for(SERVICES[0], "postgresql://shared/db") == "postgresql://c/db"
     assert config.database_url_for(SERVICES[1], "postgresql://shared/db") == "postgresql://shared/db"
 

@@ -2,23 +2,29 @@
 
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from crmkit.app import create_service_app
+from crmkit.peers import peer_client_hook
 from services.claims.config import Settings, get_settings
 from services.claims.models import infra_tables, metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
     return create_service_app(
-        settings=settings or get_settings(),
+        settings=settings,
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
         routers=[],
         title="Claims service",
+        hooks=[peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport)],
         description="Insurance agent CRM: the claims service.",
     )
 

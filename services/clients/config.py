@@ -15,7 +15,7 @@ class Settings(CommonSettings):
 
     identity_url: str = "http://127.0.0.1:8000"
     """The gateway, which answers ``GET /api/v1/users/{id}`` for reassignment checks."""
-    identity_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    peer_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
 
 @lru_cache

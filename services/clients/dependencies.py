@@ -35,7 +35,7 @@ def get_tools(request: Request) -> Tools:
 def get_directory(request: Request) -> UserDirectory:
     """The gateway's user directory, asked with the caller's own token."""
     return UserDirectory(
-        http=request.app.state.identity_http,
+        http=request.app.state.peer_http,
         base_url=get_settings(request).identity_url,
         authorization=request.headers.get("authorization"),
     )

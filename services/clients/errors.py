@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crmkit.problems import FieldError, NotFound, ServiceUnavailable, Unprocessable
+from crmkit.problems import FieldError, NotFound, Unprocessable
 
 
 class ClientNotFound(NotFound):
@@ -17,10 +17,3 @@ class InvalidClientField(Unprocessable):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
-
-
-class IdentityUnavailable(ServiceUnavailable):
-    """The gateway's user directory could not answer; the change was not made."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"cannot verify the new owner right now ({reason}); retry shortly")

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from crmkit.auth import Role
-from crmkit.http import forwarded_headers
-from services.clients.errors import IdentityUnavailable
+from crmkit.peers import PeerUnavailable, get_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +31,10 @@ class UserDirectory:
     async def find_user(self, user_id: uuid.UUID) -> DirectoryUser | None:
         """The user, or ``None`` when the directory does not show it to the caller."""
         url = f"{self.base_url.rstrip('/')}/api/v1/users/{user_id}"
-        try:
-            response = await self.http.get(url, headers=forwarded_headers(self.authorization))
-        except httpx.HTTPError as exc:
-            raise IdentityUnavailable("identity service unreachable") from exc
-        if response.status_code in (403, 404):
+        body = await get_json(self.http, url, authorization=self.authorization, peer="identity")
+        if body is None:
             return None
-        if response.status_code != 200:
-            raise IdentityUnavailable(f"identity service answered {response.status_code}")
         try:
-            body = response.json()
             return DirectoryUser(
                 id=uuid.UUID(str(body["id"])),
                 role=Role(body["role"]),
@@ -49,4 +42,4 @@ class UserDirectory:
                 active=body.get("is_active", True) is True,
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise IdentityUnavailable("unexpected answer from the identity service") from exc
+            raise PeerUnavailable("unexpected answer from the identity service") from exc

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from crmkit.app import AppHook, create_service_app
 from crmkit.crypto import FieldCipher
-from crmkit.http import pooled_client
+from crmkit.peers import peer_client_hook
 from services.clients.config import Settings, get_settings
 from services.clients.models import infra_tables, metadata
 from services.clients.router import router
@@ -19,17 +19,13 @@ from services.clients.router import router
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _tools_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> AppHook:
-    """Per-process resources: the field cipher and one pooled client for the identity directory."""
+def _tools_hook(settings: Settings) -> AppHook:
+    """Per-process resources: the field cipher."""
 
     @contextlib.asynccontextmanager
     async def hook(app: FastAPI) -> AsyncIterator[None]:
         app.state.cipher = FieldCipher(settings.field_encryption_key)
-        async with pooled_client(
-            timeout_seconds=settings.identity_timeout_seconds, transport=transport
-        ) as identity_http:
-            app.state.identity_http = identity_http
-            yield
+        yield
 
     return hook
 
@@ -46,7 +42,10 @@ def create_app(
         routers=[router],
         title="Clients service",
         description="Insurance agent CRM: the client record (客户档案), scoped to the caller.",
-        hooks=[_tools_hook(settings, transport)],
+        hooks=[
+            _tools_hook(settings),
+            peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
+        ],
     )
 
 

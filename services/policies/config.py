@@ -3,6 +3,7 @@
 from functools import lru_cache
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from crmkit.settings import CommonSettings
@@ -11,6 +12,10 @@ from crmkit.settings import CommonSettings
 class Settings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="POLICIES_", extra="ignore")
     service_name: ClassVar[str] = "policies"
+
+    clients_url: str = "http://127.0.0.1:8101"
+    """The clients service: a proposal's client must exist and be visible."""
+    peer_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
 
 @lru_cache
