@@ -35,6 +35,8 @@ class Principal:
     team_id: uuid.UUID | None
     scopes: frozenset[str] | None = None
     api_key_id: uuid.UUID | None = None
+    location: str | None = None
+    """Where the user works (an office or branch): devices there are theirs to check."""
 
     @property
     def actor(self) -> str:
@@ -53,6 +55,7 @@ def issue_access_token(
     team_id: uuid.UUID | None,
     scopes: frozenset[str] | None = None,
     api_key_id: uuid.UUID | None = None,
+    location: str | None = None,
     ttl: timedelta = ACCESS_TOKEN_TTL,
     now: datetime | None = None,
 ) -> str:
@@ -71,6 +74,8 @@ def issue_access_token(
         claims["scopes"] = sorted(scopes)
     if api_key_id is not None:
         claims["akid"] = str(api_key_id)
+    if location is not None:
+        claims["loc"] = location
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
@@ -92,6 +97,7 @@ def decode_access_token(settings: CommonSettings, token: str) -> Principal:
             team_id=uuid.UUID(claims["team"]) if claims.get("team") else None,
             scopes=frozenset(scopes) if scopes is not None else None,
             api_key_id=uuid.UUID(claims["akid"]) if claims.get("akid") else None,
+            location=claims.get("loc"),
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("access token expired", headers=_challenge("invalid_token")) from exc

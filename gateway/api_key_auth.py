@@ -69,7 +69,12 @@ class ApiKeyResolver:
             row = (
                 await session.execute(
                     select(
-                        col(ApiKey.id), col(ApiKey.scopes), col(User.id), col(User.role), col(User.team_id)
+                        col(ApiKey.id),
+                        col(ApiKey.scopes),
+                        col(User.id),
+                        col(User.role),
+                        col(User.team_id),
+                        col(User.location),
                     )
                     .join(User, col(User.id) == col(ApiKey.user_id))
                     .where(
@@ -81,7 +86,7 @@ class ApiKeyResolver:
             ).one_or_none()
             if row is None:
                 raise InvalidApiKey("unknown or revoked API key")
-            key_id, scopes, user_id, role, team_id = row
+            key_id, scopes, user_id, role, team_id, location = row
             await self._touch(key_id, session=session)
         token = issue_access_token(
             self.settings,
@@ -90,6 +95,7 @@ class ApiKeyResolver:
             team_id=team_id,
             scopes=frozenset(scopes),
             api_key_id=key_id,
+            location=location,
             ttl=TOKEN_TTL,
         )
         # The token outlives the cache entry by minutes, so a cached one is never stale.

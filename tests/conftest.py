@@ -94,7 +94,9 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     from services.policies.main import create_app as create_policies
 
     common: dict[str, Any] = {"database_url": database_url, "environment": "test", "db_pool_size": 5}
-    topology: dict[str, Any] = {f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"}
+    topology: dict[str, Any] = {
+        f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"
+    }
     peers = {**common, **topology, "identity_url": "http://gateway.internal"}
     return {
         "gateway": create_gateway(
@@ -178,6 +180,7 @@ class Person:
     role: Role
     team_id: uuid.UUID | None
     token: str
+    location: str | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -186,7 +189,8 @@ class Person:
 
 @dataclass
 class People:
-    """Team North: lead + two agents; team South: one agent; an admin; an ops user."""
+    """Team North (Pudong office): lead + two agents; team South (Xuhui office): one agent;
+    an admin; an ops user."""
 
     lead: Person
     agent: Person
@@ -199,6 +203,8 @@ class People:
 
 
 PASSWORD = "correct horse battery staple"
+PUDONG = "浦东办公室"  # where team North works
+XUHUI = "徐汇办公室"  # where team South works
 
 
 @pytest_asyncio.fixture
@@ -211,13 +217,13 @@ async def people(stack: Stack, api: httpx.AsyncClient) -> People:
         north = await identity.create_team(session=session, name="North")
         south = await identity.create_team(session=session, name="South")
         made: dict[str, Person] = {}
-        for key, role, team in (
-            ("lead", Role.TEAM_LEAD, north.id),
-            ("agent", Role.AGENT, north.id),
-            ("colleague", Role.AGENT, north.id),
-            ("outsider", Role.AGENT, south.id),
-            ("admin", Role.ADMIN, None),
-            ("ops", Role.OPS, None),
+        for key, role, team, location in (
+            ("lead", Role.TEAM_LEAD, north.id, PUDONG),
+            ("agent", Role.AGENT, north.id, PUDONG),
+            ("colleague", Role.AGENT, north.id, PUDONG),
+            ("outsider", Role.AGENT, south.id, XUHUI),
+            ("admin", Role.ADMIN, None, None),
+            ("ops", Role.OPS, None, None),
         ):
             email = f"{key}@example.com"
             user = await identity.create_user(
@@ -228,8 +234,9 @@ async def people(stack: Stack, api: httpx.AsyncClient) -> People:
                 full_name=key.title(),
                 role=role,
                 team_id=team,
+                location=location,
             )
-            token = issue_access_token(settings, user_id=user.id, role=role, team_id=team)
-            made[key] = Person(user.id, email, PASSWORD, role, team, token)
+            token = issue_access_token(settings, user_id=user.id, role=role, team_id=team, location=location)
+            made[key] = Person(user.id, email, PASSWORD, role, team, token, location)
         await session.commit()
     return People(**made, north_team_id=north.id, south_team_id=south.id)

@@ -6,6 +6,7 @@ import json
 import uuid
 
 import httpx
+import jwt
 
 from tests.conftest import People, Stack
 from tests.test_gateway_auth import assert_problem
@@ -83,6 +84,21 @@ class TestCreateUser:
             "/api/v1/auth/token", json={"email": "new.agent@example.com", "password": NEW_USER["password"]}
         )
         assert signed_in.status_code == 200
+
+    async def test_the_work_location_travels_in_the_access_token(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        created = await api.post(
+            "/api/v1/users",
+            json={**NEW_USER, "team_id": str(people.north_team_id), "location": "浦东办公室"},
+            headers=people.admin.headers,
+        )
+        assert created.json()["location"] == "浦东办公室"
+        signed_in = await api.post(
+            "/api/v1/auth/token", json={"email": "new.agent@example.com", "password": NEW_USER["password"]}
+        )
+        claims = jwt.decode(signed_in.json()["access_token"], options={"verify_signature": False})
+        assert claims["loc"] == "浦东办公室"
 
     async def test_agent_gets_403(self, api: httpx.AsyncClient, stack: Stack, people: People) -> None:
         response = await api.post(

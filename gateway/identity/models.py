@@ -53,6 +53,7 @@ class User(IdentityTable, table=True):
         default=None,
         sa_column=Column(UUID(as_uuid=True), ForeignKey("identity.teams.id"), nullable=True, index=True),
     )
+    location: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     is_active: bool = True
     version: int = 1

@@ -96,6 +96,7 @@ async def create_user(
         full_name=body.full_name,
         role=body.role,
         team_id=body.team_id,
+        location=body.location,
         actor=admin,
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"

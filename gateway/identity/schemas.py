@@ -29,6 +29,7 @@ Email = Annotated[
     ),
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Password = Annotated[str, Field(min_length=12, max_length=256)]
 
@@ -73,12 +74,14 @@ class UserCreate(Strict):
     full_name: Name
     role: Role
     team_id: uuid.UUID | None = None
+    location: Location | None = None
 
 
 class UserUpdate(Strict):
     full_name: Name | None = None
     role: Role | None = None
     team_id: uuid.UUID | None = None
+    location: Location | None = None
     is_active: bool | None = None
 
 
@@ -90,6 +93,7 @@ class UserRead(BaseModel):
     full_name: str
     role: Role
     team_id: uuid.UUID | None
+    location: str | None
     is_active: bool
     version: int
     created_at: datetime

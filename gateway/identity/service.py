@@ -88,6 +88,7 @@ async def create_user(
     full_name: str,
     role: Role,
     team_id: uuid.UUID | None,
+    location: str | None = None,
     actor: Principal | None = None,
 ) -> User:
     """Create a user with an Argon2 password hash; a taken email is a 409."""
@@ -101,6 +102,7 @@ async def create_user(
         full_name=full_name.strip(),
         role=role.value,
         team_id=team_id,
+        location=location,
         password_hash=await hash_password(settings, password),
     )
     session.add(user)

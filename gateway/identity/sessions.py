@@ -51,7 +51,9 @@ async def issue_tokens(
         )
     )
     await session.flush()
-    access = issue_access_token(settings, user_id=user.id, role=Role(user.role), team_id=user.team_id)
+    access = issue_access_token(
+        settings, user_id=user.id, role=Role(user.role), team_id=user.team_id, location=user.location
+    )
     return TokenPair(
         access_token=access,
         expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
