@@ -22,6 +22,7 @@ from launcher.apps import ROOT
 
 DEMO_PASSWORD = "crm-demo-2025"  # noqa: S105 - shared by every demo account, printed by `make run`
 TEAM_NAME = "浦东一组"
+OFFICE = "浦东办公室"  # the team's office: where its shared devices sit
 API = "/api/v1"
 
 
@@ -202,6 +203,7 @@ def ensure_user(http: httpx.Client, token: str, user: DemoUser, team_id: str | N
         "full_name": user.full_name,
         "role": user.role,
         "team_id": team_id if user.in_team else None,
+        "location": OFFICE if user.in_team else None,
     }
     response = http.post(f"{API}/users", json=body, headers=_auth(token))
     if response.status_code in (200, 201):
@@ -240,15 +242,41 @@ def ensure_clients(http: httpx.Client, token: str, agent: DemoUser, report: Repo
     return ids
 
 
+@dataclass
+class DemoContext:
+    """What the later stages (households, policies, claims, devices) build on.
+
+    ``tokens`` and ``user_ids`` are keyed by ``DemoUser.key`` (admin, lead, wang, li, ops);
+    ``client_ids`` by client name; ``shared`` carries what one stage hands the next
+    (e.g. policy ids for the claims stage).
+    """
+
+    http: httpx.Client
+    report: Report
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, str] = field(default_factory=dict)
+    client_ids: dict[str, str] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def auth(self, user_key: str) -> dict[str, str]:
+        return _auth(self.tokens[user_key])
+
+
 def load(gateway_url: str, env: Mapping[str, str], timeout: float = 30.0) -> Report:
-    """Bootstrap the admin, then team, users and clients through the gateway."""
+    """Bootstrap the admin, then team, users and clients, then each domain's stage, via the gateway."""
+    from launcher import demo_claims, demo_devices, demo_households, demo_policies
+
     bootstrap_admin(env)
     report = Report()
     with httpx.Client(base_url=gateway_url, timeout=timeout) as http:
-        admin = sign_in(http, ADMIN.email)
+        ctx = DemoContext(http=http, report=report)
+        ctx.tokens[ADMIN.key] = admin = sign_in(http, ADMIN.email)
         team_id = ensure_team(http, admin, TEAM_NAME, report)
         for user in USERS:
-            ensure_user(http, admin, user, team_id, report)
+            ctx.user_ids[user.key] = ensure_user(http, admin, user, team_id, report)
+            ctx.tokens[user.key] = sign_in(http, user.email)
         for agent in (u for u in USERS if u.role == "agent"):
-            ensure_clients(http, sign_in(http, agent.email), agent, report)
+            ctx.client_ids.update(ensure_clients(http, ctx.tokens[agent.key], agent, report))
+        for stage in (demo_households, demo_policies, demo_claims, demo_devices):
+            stage.load(ctx)
     return report
