@@ -50,8 +50,8 @@ test: lint ## lint, then the whole test suite (CRM_TEST_DATABASE_URL, or the emb
 test-quick: $(STAMP) ## the tests without the slow launcher end-to-end test, no lint
 	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)
 
-bench: ## the benchmark (not built yet)
-	@echo "see issue: benchmark not built yet (bench/README.md)"
+bench: $(STAMP) ## 100k clients, the stack under load from a separate process: figures and ratios
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean-data: $(STAMP) ## stop leftover embedded servers and delete ./.data (demo data included)
 	$(BIN)/python -m launcher clean-data

@@ -1,0 +1,260 @@
+"""``make bench``: load a realistic data set, drive the stack from a separate process, print figures.
+
+Steps: a fresh ``crm_bench`` database (on ``CRM_BENCH_DATABASE_URL``, else ``CRM_TEST_DATABASE_URL``,
+else the embedded server) → migrations → 50 agents and 10,000 clients by COPY → the real launcher
+starts the five apps → list cost at 10,000 rows → 90,000 more clients → every scenario → the
+asyncpg floor → RSS of each process → a table with ratios against the targets. Nothing is
+asserted: the figures are printed (and written to ``bench/results/latest.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import psutil
+
+from bench import dataset, floor
+from bench.report import print_report
+from crmkit import embedded
+from crmkit.auth import Role, issue_access_token
+from crmkit.migrations import upgrade_to_head
+from crmkit.settings import CommonSettings
+from launcher.apps import ALL_APPS, ROOT
+
+DATA_DIR = ROOT / ".data" / "bench"
+PORT_OFFSET = 1000
+RESULTS = ROOT / "bench" / "results"
+
+
+def say(message: str) -> None:
+    print(f"bench | {message}", flush=True)
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    configured = os.environ.get("CRM_BENCH_DATABASE_URL") or os.environ.get("CRM_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    handle = embedded.start(ROOT / ".data" / "bench-pg")
+    try:
+        yield handle.get_uri()
+    finally:
+        handle.cleanup()
+
+
+@contextmanager
+def stack(url: str) -> Iterator[dict[str, Any]]:
+    """The real launcher, on the bench database, without demo data, ports offset by 1000."""
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": url,
+        "CRM_DEMO_DATA": "0",
+        "CRM_DATA_DIR": str(DATA_DIR),
+        "CRM_PORT_OFFSET": str(PORT_OFFSET),
+        "CRM_LOG_LEVEL": "WARNING",  # one JSON line per request is the production default; see README
+        "GATEWAY_RATE_LIMIT": "100000000/minute",
+        "CRM_DB_POOL_SIZE": "20",
+    }
+    state_file = DATA_DIR / "launcher.json"
+    state_file.unlink(missing_ok=True)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    log = (DATA_DIR / "launcher.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "launcher", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"bench: the launcher exited before the stack was ready; see {log.name}")
+            try:
+                state = json.loads(state_file.read_text())
+                if state.get("status") == "ready":
+                    yield state
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        else:
+            raise SystemExit("bench: the stack did not become ready within 180 s")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def drive(spec: dict[str, Any]) -> dict[str, Any]:
+    """One scenario, driven from its own process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.driver"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=float(spec["duration"]) + 120,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"bench: driver failed for {spec['name']}: {result.stderr[-2000:]}")
+    outcome: dict[str, Any] = json.loads(result.stdout)
+    say(
+        f"{spec['name']}: {outcome['throughput']} req/s, p50 {outcome['p50_ms']:.2f} ms, "
+        f"p99 {outcome['p99_ms']:.2f} ms, non-2xx {outcome['non_2xx']}, errors {outcome['errors']}"
+    )
+    return outcome
+
+
+def actors(data: dataset.DataSet, settings: CommonSettings) -> list[dict[str, Any]]:
+    return [
+        {
+            "token": issue_access_token(
+                settings, user_id=a.user_id, role=Role.AGENT, team_id=a.team_id, ttl=timedelta(hours=2)
+            ),
+            "client_ids": [str(c) for c in a.client_ids],
+        }
+        for a in data.agents
+    ]
+
+
+def rss_mb(state: dict[str, Any]) -> dict[str, float]:
+    sizes: dict[str, float] = {}
+    for name, app in state["apps"].items():
+        try:
+            sizes[name] = round(psutil.Process(app["pid"]).memory_info().rss / 2**20, 1)
+        except psutil.Error:
+            sizes[name] = float("nan")
+    return sizes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=300.0, help="the fixed-rate run, requests/s")
+    parser.add_argument("--keep", action="store_true", help="keep the crm_bench database afterwards")
+    args = parser.parse_args()
+
+    settings = CommonSettings(environment="development")
+    figures: dict[str, Any] = {"args": vars(args)}
+    with server() as server_url:
+        url = asyncio.run(dataset.recreate_database(server_url, "crm_bench"))
+        started = time.perf_counter()
+        for spec in ALL_APPS:
+            upgrade_to_head(spec.migrations_dir, url)
+        figures["migrate_seconds"] = round(time.perf_counter() - started, 2)
+        data = asyncio.run(dataset.load_people(url, agents=args.agents, teams=max(1, args.agents // 10)))
+        first = min(10_000, args.clients)
+        figures["load_10k_seconds"] = round(asyncio.run(dataset.load_clients(url, data, count=first)), 2)
+        say(f"loaded {first} clients in {figures['load_10k_seconds']} s (COPY)")
+
+        with stack(url) as state:
+            gateway = f"http://127.0.0.1:{8000 + PORT_OFFSET}"
+            direct = f"http://127.0.0.1:{8101 + PORT_OFFSET}"
+            people = actors(data, settings)
+            common = {
+                "duration": args.duration,
+                "actors": people,
+                "mode": "closed",
+                "concurrency": args.concurrency,
+            }
+            list_spec = {
+                **common,
+                "kind": "list_clients",
+                "query": "limit=50&channel=referral",
+                "base_url": gateway,
+            }
+            results: dict[str, Any] = {}
+            results["list_10k"] = drive({**list_spec, "name": "(c) list 50, filtered, 10k rows"})
+
+            rest = args.clients - first
+            if rest > 0:
+                took = asyncio.run(dataset.load_clients(url, data, count=rest))
+                figures["load_rest_seconds"] = round(took, 2)
+                say(f"loaded {rest} more clients in {took:.1f} s ({rest / took:,.0f} rows/s)")
+            people = actors(data, settings)
+            common["actors"] = people
+            list_spec["actors"] = people
+
+            results["direct"] = drive(
+                {**common, "kind": "get_client", "base_url": direct, "name": "(a) GET client, direct"}
+            )
+            results["gateway"] = drive(
+                {**common, "kind": "get_client", "base_url": gateway, "name": "(b) GET client, via gateway"}
+            )
+            results["list"] = drive(
+                {
+                    **list_spec,
+                    "base_url": gateway,
+                    "name": f"(c) list 50, filtered, {data.clients // 1000}k rows",
+                }
+            )
+            results["create"] = drive(
+                {
+                    **common,
+                    "kind": "create_client",
+                    "base_url": gateway,
+                    "name": "(d) POST client + Idempotency-Key",
+                }
+            )
+            probe = httpx.get(
+                f"{gateway}/api/v1/agenda", headers={"Authorization": f"Bearer {people[0]['token']}"}
+            )
+            if probe.status_code != 404:
+                results["agenda"] = drive(
+                    {**common, "kind": "agenda", "base_url": gateway, "query": "", "name": "(e) agent agenda"}
+                )
+            results["steady"] = drive(
+                {
+                    **common,
+                    "mode": "open",
+                    "rate": args.rate,
+                    "kind": "get_client",
+                    "base_url": gateway,
+                    "name": f"(b) at a steady {args.rate:.0f}/s",
+                }
+            )
+            figures["rss_mb"] = rss_mb(state)
+        figures["floor"] = asyncio.run(floor.measure(url, [c for a in data.agents for c in a.client_ids]))
+        figures["results"] = results
+        figures["clients"] = data.clients
+        if not args.keep:
+            asyncio.run(_drop(server_url))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, default=str))
+    print_report(figures)
+
+
+async def _drop(server_url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dataset.plain(server_url))
+    try:
+        await conn.execute('DROP DATABASE IF EXISTS "crm_bench" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    main()

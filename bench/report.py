@@ -1,0 +1,78 @@
+"""The table ``make bench`` prints: figures, ratios to the floor, and the issue's targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RSS_TARGET_MB = 150
+
+
+def _row(name: str, r: dict[str, Any], floor: dict[str, float]) -> str:
+    return (
+        f"{name:<40} {r['throughput']:>9.1f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+        f" {r['non_2xx'] + r['errors']:>7d} {r['p50_ms'] / floor['p50_ms']:>8.1f}x"
+        f" {r['p99_ms'] / floor['p99_ms']:>8.1f}x"
+    )
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def print_report(figures: dict[str, Any]) -> None:
+    results: dict[str, Any] = figures["results"]
+    floor = figures["floor"]
+    print()
+    print(
+        f"Data: {figures['clients']:,} clients, {figures['args']['agents']} agents; migrations "
+        f"{figures['migrate_seconds']} s; COPY 10k {figures['load_10k_seconds']} s, "
+        f"rest {figures.get('load_rest_seconds', 0)} s"
+    )
+    print(
+        f"Closed-loop scenarios: {figures['args']['concurrency']} concurrent connections, "
+        f"{figures['args']['duration']:.0f} s each; driver in its own process (aiohttp, HDR histogram)"
+    )
+    print()
+    header = (
+        f"{'scenario':<40} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f" {'p50/floor':>9} {'p99/floor':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    print(
+        f"{'floor: asyncpg prepared fetchrow, 1 conn':<40} {floor['throughput']:>9.1f}"
+        f" {floor['p50_ms']:>8.3f} {floor['p95_ms']:>8.3f} {floor['p99_ms']:>8.3f}"
+        f" {0:>7d} {1:>8.1f}x {1:>8.1f}x"
+    )
+    for key in ("direct", "gateway", "list_10k", "list", "create", "agenda", "steady"):
+        if key in results:
+            print(_row(results[key]["name"], results[key], floor))
+    print()
+    direct, gateway = results["direct"], results["gateway"]
+    hop_p50 = gateway["p50_ms"] - direct["p50_ms"]
+    hop_p99 = gateway["p99_ms"] - direct["p99_ms"]
+    share = gateway["throughput"] / direct["throughput"]
+    steady = results["steady"]
+    list_small, list_big = results["list_10k"], results["list"]
+    rss = figures["rss_mb"]
+    print("Ratios and targets (2-core machine):")
+    print(f"  gateway hop at p50: +{hop_p50:.2f} ms (target ≤ 1 ms: {_verdict(hop_p50 <= 1)})")
+    print(f"  gateway hop at p99: +{hop_p99:.2f} ms (target ≤ 5 ms: {_verdict(hop_p99 <= 5)})")
+    print(f"  gateway/direct throughput: {share:.0%} (target ≥ 60%: {_verdict(share >= 0.6)})")
+    steady_ok = steady["p99_ms"] < 15 and steady["errors"] == 0 and steady["non_2xx"] == 0
+    print(
+        f"  (b) at a steady {figures['args']['rate']:.0f}/s: p99 {steady['p99_ms']:.2f} ms, "
+        f"{steady['errors'] + steady['non_2xx']} errors (target p99 < 15 ms, 0 errors: {_verdict(steady_ok)})"
+    )
+    flat = list_big["p99_ms"] <= max(2 * list_small["p99_ms"], list_small["p99_ms"] + 5)
+    print(
+        f"  list p99: {list_small['p99_ms']:.2f} ms at 10k rows → {list_big['p99_ms']:.2f} ms at "
+        f"{figures['clients'] // 1000}k (target < 30 ms: {_verdict(list_big['p99_ms'] < 30)}; "
+        f"flat: {_verdict(flat)})"
+    )
+    worst = max(rss.values()) if rss else float("nan")
+    print(
+        "  RSS at the end: "
+        + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())
+        + f" (target < {RSS_TARGET_MB} MB each: {_verdict(worst < RSS_TARGET_MB)})"
+    )
