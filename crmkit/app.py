@@ -14,7 +14,7 @@ from sqlalchemy import MetaData
 from starlette.middleware import Middleware
 
 from crmkit.body_limit import BodySizeLimitMiddleware
-from crmkit.db import create_engine, session_factory
+from crmkit.db import create_engine, read_session_factory, session_factory
 from crmkit.health import health_router
 from crmkit.idempotency import IdempotencyMiddleware, purge_expired
 from crmkit.infra_tables import InfraTables
@@ -56,6 +56,7 @@ def create_service_app(
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.read_sessions = read_session_factory(engine)
         purger = asyncio.create_task(_purge_forever(app))
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -42,17 +42,31 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for safe methods: autocommit, so a read costs no BEGIN/COMMIT round trips.
+
+    At READ COMMITTED every statement sees its own snapshot either way, so reads lose nothing.
+    """
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: services only flush; this commits, or rolls back on error.
 
     When the idempotency middleware already opened a session for this request, it owns the
-    transaction (it stores the response in the same commit), so this only lends it out.
+    transaction (it stores the response in the same commit), so this only lends it out. Safe
+    methods (GET, HEAD) read in autocommit mode: nothing to commit, two round trips saved.
     """
     owned = getattr(request.state, "db_session", None)
     if owned is not None:
         yield owned
         return
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    state = request.app.state
+    read_only = request.method in READ_ONLY_METHODS
+    sessions: async_sessionmaker[AsyncSession] = state.read_sessions if read_only else state.sessions
     async with sessions() as session:
         try:
             yield session
