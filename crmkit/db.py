@@ -30,7 +30,7 @@ def create_engine(settings: CommonSettings, **overrides: Any) -> AsyncEngine:
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": False,
+        "pool_pre_ping": True,  # a connection killed by the server is replaced, not handed out
         "pool_recycle": 1800,
         "connect_args": {"server_settings": {"application_name": settings.service_name}},
     }
