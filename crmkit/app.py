@@ -20,6 +20,7 @@ from crmkit.idempotency import IdempotencyMiddleware, purge_expired
 from crmkit.infra_tables import InfraTables
 from crmkit.migrations import head_revision
 from crmkit.observability import Metrics, RequestContextMiddleware, configure_logging
+from crmkit.openapi import install_problem_openapi
 from crmkit.problems import install_problem_handlers
 from crmkit.settings import CommonSettings
 
@@ -77,6 +78,7 @@ def create_service_app(
     app.state.readiness_checks = {}
 
     install_problem_handlers(app)
+    install_problem_openapi(app)
     app.include_router(health_router(metrics))
     for router in routers:
         app.include_router(router)

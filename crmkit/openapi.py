@@ -1,0 +1,59 @@
+"""Every operation documents its errors as RFC 9457 problems, so clients (and schemathesis) can
+rely on the document: 422 is a problem (not FastAPI's ``HTTPValidationError``), and a ``default``
+problem response covers the statuses every operation may answer (401, 403, 404, 409, 412, 413,
+428, 429, 503...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from crmkit.problems import PROBLEM_JSON, FieldError, Problem
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}}}
+
+
+def problem_document(app: FastAPI) -> dict[str, Any]:
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas["Problem"].pop("$defs", None)
+    schemas["FieldError"] = FieldError.model_json_schema()
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for path_item in document.get("paths", {}).values():
+        for method in _METHODS:
+            operation = path_item.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = _problem("Validation failed: `errors` lists each field and why")
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) and "content" in response:
+                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+            responses.setdefault("default", _problem("An error, as an RFC 9457 problem"))
+    return document
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Replace ``app.openapi`` with the problem-aware document (built once, then cached)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
