@@ -1,10 +1,10 @@
 """``make bench``: load a realistic data set, drive the stack from a separate process, print figures.
 
-Steps: a fresh ``crm_bench`` database (on ``CRM_BENCH_DATABASE_URL``, else ``CRM_TEST_DATABASE_URL``,
-else the embedded server) → migrations → 50 agents and 10,000 clients by COPY → the real launcher
-starts the five apps → list cost at 10,000 rows → 90,000 more clients → every scenario → the
-asyncpg floor → RSS of each process → a table with ratios against the targets. Nothing is
-asserted: the figures are printed (and written to ``bench/results/latest.json``).
+Steps: a fresh ``crm_bench`` database (on ``CRM_TEST_DATABASE_URL``'s server, else the embedded
+one) → migrations → 50 agents and 10,000 clients by COPY → the real launcher starts the five apps
+→ list cost at 10,000 rows → 90,000 more clients → every scenario → the asyncpg floor → RSS of
+each process → a table with ratios against the targets. Nothing is asserted: the figures are
+printed (and written to ``bench/results/latest.json``).
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -27,80 +23,23 @@ import psutil
 
 from bench import dataset, floor
 from bench.report import print_report
-from crmkit import embedded
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
 from crmkit.settings import CommonSettings
+from launcher import throwaway
 from launcher.apps import ALL_APPS, ROOT
 
-DATA_DIR = ROOT / ".data" / "bench"
 PORT_OFFSET = 1000
+STACK_ENV = {
+    "CRM_LOG_LEVEL": "WARNING",  # production logs one JSON line per request at INFO; see the README
+    "GATEWAY_RATE_LIMIT": "100000000/minute",
+    "CRM_DB_POOL_SIZE": "20",
+}
 RESULTS = ROOT / "bench" / "results"
 
 
 def say(message: str) -> None:
     print(f"bench | {message}", flush=True)
-
-
-@contextmanager
-def server() -> Iterator[str]:
-    configured = os.environ.get("CRM_BENCH_DATABASE_URL") or os.environ.get("CRM_TEST_DATABASE_URL")
-    if configured:
-        yield configured
-        return
-    handle = embedded.start(ROOT / ".data" / "bench-pg")
-    try:
-        yield handle.get_uri()
-    finally:
-        handle.cleanup()
-
-
-@contextmanager
-def stack(url: str) -> Iterator[dict[str, Any]]:
-    """The real launcher, on the bench database, without demo data, ports offset by 1000."""
-    env = {
-        **os.environ,
-        "CRM_DATABASE_URL": url,
-        "CRM_DEMO_DATA": "0",
-        "CRM_DATA_DIR": str(DATA_DIR),
-        "CRM_PORT_OFFSET": str(PORT_OFFSET),
-        "CRM_LOG_LEVEL": "WARNING",  # one JSON line per request is the production default; see README
-        "GATEWAY_RATE_LIMIT": "100000000/minute",
-        "CRM_DB_POOL_SIZE": "20",
-    }
-    state_file = DATA_DIR / "launcher.json"
-    state_file.unlink(missing_ok=True)
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    log = (DATA_DIR / "launcher.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"bench: the launcher exited before the stack was ready; see {log.name}")
-            try:
-                state = json.loads(state_file.read_text())
-                if state.get("status") == "ready":
-                    yield state
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.5)
-        else:
-            raise SystemExit("bench: the stack did not become ready within 180 s")
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def drive(spec: dict[str, Any]) -> dict[str, Any]:
@@ -158,8 +97,8 @@ def main() -> None:
 
     settings = CommonSettings(environment="development")
     figures: dict[str, Any] = {"args": vars(args)}
-    with server() as server_url:
-        url = asyncio.run(dataset.recreate_database(server_url, "crm_bench"))
+    with throwaway.database_server("bench") as server_url:
+        url = throwaway.recreate_database(server_url, "crm_bench")
         started = time.perf_counter()
         for spec in ALL_APPS:
             upgrade_to_head(spec.migrations_dir, url)
@@ -169,7 +108,9 @@ def main() -> None:
         figures["load_10k_seconds"] = round(asyncio.run(dataset.load_clients(url, data, count=first)), 2)
         say(f"loaded {first} clients in {figures['load_10k_seconds']} s (COPY)")
 
-        with stack(url) as state:
+        with throwaway.running_stack(
+            url, name="bench", port_offset=PORT_OFFSET, demo_data=False, env=STACK_ENV
+        ) as state:
             gateway = f"http://127.0.0.1:{8000 + PORT_OFFSET}"
             direct = f"http://127.0.0.1:{8101 + PORT_OFFSET}"
             people = actors(data, settings)
@@ -240,20 +181,10 @@ def main() -> None:
         figures["results"] = results
         figures["clients"] = data.clients
         if not args.keep:
-            asyncio.run(_drop(server_url))
+            throwaway.drop_database(server_url, "crm_bench")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, default=str))
     print_report(figures)
-
-
-async def _drop(server_url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(dataset.plain(server_url))
-    try:
-        await conn.execute('DROP DATABASE IF EXISTS "crm_bench" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 if __name__ == "__main__":

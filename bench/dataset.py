@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from crmkit.crypto import FieldCipher, mask_middle
 from crmkit.settings import DEV_FIELD_KEY
+from launcher.throwaway import plain
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉建国红梅志强晓东海燕"
@@ -26,24 +26,6 @@ OCCUPATIONS = (("中学教师", 1), ("软件工程师", 1), ("会计", 1), ("护
 REGIONS = ("310115", "110105", "440305", "330106", "320106")
 _RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RIC_CHECK = "10X98765432"
-
-
-def plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def with_database(url: str, name: str) -> str:
-    return make_url(plain(url)).set(database=name).render_as_string(hide_password=False)
-
-
-async def recreate_database(server_url: str, name: str) -> str:
-    conn = await asyncpg.connect(plain(server_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return with_database(server_url, name)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 from hdrh.histogram import HdrHistogram
 
-from bench.dataset import plain
+from launcher.throwaway import plain
 
 
 async def measure(url: str, client_ids: list[uuid.UUID], *, iterations: int = 5000) -> dict[str, float]:
