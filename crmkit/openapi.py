@@ -38,6 +38,10 @@ def problem_document(app: FastAPI) -> dict[str, Any]:
             operation = path_item.get(method)
             if operation is None:
                 continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+                    # Optional in the signature only so that a missing header answers 428, not 422.
+                    parameter["required"] = True
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = _problem("Validation failed: `errors` lists each field and why")

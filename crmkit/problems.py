@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -186,17 +187,40 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_TEMPLATE_PARAMETER = re.compile(r"\{[^}/]+\}")
+_OPERATIONS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the app documents at this path (Starlette names only the first route's)."""
+    index: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allow_index", None)
+    if index is None:
+        index = []
+        for template, item in request.app.openapi().get("paths", {}).items():
+            pattern = _TEMPLATE_PARAMETER.sub(
+                "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+            )
+            methods = {m for m in _OPERATIONS if m.lower() in item}
+            index.append((re.compile(f"^{pattern}$"), methods))
+        request.app.state.allow_index = index
+    methods = {m for pattern, found in index if pattern.match(request.url.path) for m in found}
+    return ", ".join(sorted(methods)) if methods else fallback
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title, slug = _HTTP_TITLES.get(exc.status_code, ("Error", "error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
     return problem_response(
         request,
         status=exc.status_code,
         title=title,
         slug=slug,
         detail=detail,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 

@@ -136,3 +136,12 @@ class TestUnhandledErrors:
         logged = capfd.readouterr().out
         assert '"error_type": "RuntimeError"' in logged
         assert "110101199003071234" not in logged  # the message may quote personal data: never logged
+
+
+class TestAllowHeader:
+    async def test_405_names_every_method_served_at_the_path(self, api: httpx.AsyncClient) -> None:
+        # GET and POST /api/v1/teams are two routes; Starlette alone would name only the first.
+        response = await api.put("/api/v1/teams")
+        assert response.status_code == 405
+        assert response.headers["content-type"] == PROBLEM
+        assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}

@@ -1,0 +1,1 @@
+"""Contract fuzzing: schemathesis over the gateway's merged OpenAPI document."""
