@@ -9,6 +9,7 @@ from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
 from services.devices.config import Settings, get_settings
 from services.devices.models import infra_tables, metadata
+from services.devices.router import router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,10 +23,13 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[],
+        routers=[router],
         title="Devices service",
         hooks=[peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport)],
-        description="Insurance agent CRM: the devices service.",
+        description=(
+            "Insurance agent CRM: office equipment, status checks in the compliance procedure's"
+            " categories (§二.2, §四), repairs and abnormality statistics."
+        ),
     )
 
 

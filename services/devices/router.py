@@ -1,0 +1,315 @@
+"""HTTP endpoints of the devices service: thin handlers over the rules."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from crmkit.problems import PROBLEM_RESPONSES
+from services.devices import checks, repairs, repository, service, stats
+from services.devices.categories import CATEGORIES
+from services.devices.dependencies import (
+    MANAGES,
+    ChangedDevice,
+    ChangedRepair,
+    ReaderDep,
+    SessionDep,
+    ToolsDep,
+    ValidCheck,
+    ValidDevice,
+    ValidRepair,
+    WriterDep,
+)
+from services.devices.repository import DeviceFilters, RepairFilters
+from services.devices.schemas import (
+    AbnormalityStats,
+    Bucket,
+    CheckCategoryRead,
+    CheckCreate,
+    CheckPage,
+    CheckRead,
+    CheckRecorded,
+    DeviceCreate,
+    DevicePage,
+    DeviceRead,
+    DeviceType,
+    DeviceUpdate,
+    DueList,
+    RepairClose,
+    RepairPage,
+    RepairRead,
+    RetireRequest,
+    WorkList,
+)
+from services.devices.states import DeviceStatus, RepairStatus
+
+BASE = "/api/v1/devices"
+DEVICE = "/{device_id:uuid}"
+REPAIR = "/repairs/{repair_id:uuid}"
+
+router = APIRouter(prefix=BASE, tags=["devices"], responses=PROBLEM_RESPONSES)
+
+# Literal paths first; item paths use the uuid convertor, so neither can swallow the other.
+
+
+@router.get("/check-categories")
+async def list_check_categories(_: ReaderDep) -> Page[CheckCategoryRead]:
+    """The procedure's check categories (§四) with their good and abnormal states, in its order."""
+    return Page(
+        items=[
+            CheckCategoryRead(position=position, **asdict(category))
+            for position, category in enumerate(CATEGORIES, start=1)
+        ]
+    )
+
+
+@router.get("/checks/due-today")
+async def checks_due_today(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> DevicePage:
+    """Your in-service devices not yet checked today (business time zone); ops and admins see all."""
+    return await service.list_devices(
+        session=session,
+        tools=tools,
+        principal=principal,
+        filters=DeviceFilters(check_due_on=tools.today()),
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/checks/{check_id:uuid}")
+async def get_check(check: ValidCheck, session: SessionDep) -> CheckRead:
+    """One check with its findings."""
+    grouped = await checks.findings_by_check(session=session, check_ids=[check.id])
+    return checks.check_to_read(check, grouped[check.id])
+
+
+@router.get("/repairs")
+async def list_repairs(
+    principal: ReaderDep,
+    session: SessionDep,
+    device_id: uuid.UUID | None = None,
+    repair_status: Annotated[RepairStatus | None, Query(alias="status")] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> RepairPage:
+    """Repairs of the devices you can see, newest first."""
+    filters = RepairFilters(device_id=device_id, status=repair_status.value if repair_status else None)
+    return await repairs.list_repairs(
+        session=session, principal=principal, filters=filters, limit=limit, cursor=cursor
+    )
+
+
+@router.get(REPAIR)
+async def get_repair(repair: ValidRepair, response: Response) -> RepairRead:
+    """One repair record; the ETag is its version."""
+    set_etag(response, repair.version)
+    return service.repair_to_read(repair)
+
+
+@router.post(f"{REPAIR}/start", dependencies=[MANAGES])
+async def start_repair(
+    target: ChangedRepair,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> RepairRead:
+    """Start the repair: the device goes under repair (ops, admins); requires If-Match."""
+    repair, device = target
+    check_if_match(if_match, repair.version)
+    await repairs.start_repair(
+        session=session, tools=tools, principal=principal, repair=repair, device=device
+    )
+    set_etag(response, repair.version)
+    return service.repair_to_read(repair)
+
+
+@router.post(f"{REPAIR}/close", dependencies=[MANAGES])
+async def close_repair(
+    target: ChangedRepair,
+    data: RepairClose,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> RepairRead:
+    """Close the repair with what was done (ops, admins); a fully good check then returns the device."""
+    repair, device = target
+    check_if_match(if_match, repair.version)
+    await repairs.close_repair(
+        session=session,
+        tools=tools,
+        principal=principal,
+        repair=repair,
+        device=device,
+        resolution=data.resolution,
+    )
+    set_etag(response, repair.version)
+    return service.repair_to_read(repair)
+
+
+@router.get("/stats/abnormalities", response_model_by_alias=True)
+async def abnormality_stats(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    from_: Annotated[
+        date | None, Query(alias="from", description="First day (default: 90 days ago).")
+    ] = None,
+    to: Annotated[date | None, Query(description="Last day, included (default: today).")] = None,
+    bucket: Bucket = Bucket.WEEK,
+) -> AbnormalityStats:
+    """Abnormal findings by category and device type per week or month, mean time to repair, and
+    devices with repeated faults; at most one year at a time."""
+    end = to or tools.today()
+    start = from_ or end - timedelta(days=90)
+    return await stats.abnormality_stats(
+        session=session, tools=tools, principal=principal, start=start, end=end, bucket=bucket
+    )
+
+
+@router.get("/work-list")
+async def work_list(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    limit: Annotated[int, Query(ge=1, le=200, description="Devices shown per list.")] = 20,
+) -> WorkList:
+    """For the agenda: your devices due a check today, and those overdue for maintenance."""
+    today = tools.today()
+    lists = {}
+    for name, filters in (
+        ("checks_due_today", DeviceFilters(check_due_on=today)),
+        ("maintenance_overdue", DeviceFilters(maintenance_overdue_on=today)),
+    ):
+        page = await service.list_devices(
+            session=session, tools=tools, principal=principal, filters=filters, limit=limit, cursor=None
+        )
+        count = await repository.count_devices(session=session, principal=principal, filters=filters)
+        lists[name] = DueList(count=count, items=page.items)
+    return WorkList(on=today, **lists)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[MANAGES])
+async def create_device(
+    data: DeviceCreate, principal: WriterDep, session: SessionDep, tools: ToolsDep, response: Response
+) -> DeviceRead:
+    """Register a device, in service (ops, admins; send an Idempotency-Key to retry safely)."""
+    device = await service.create_device(session=session, tools=tools, principal=principal, data=data)
+    response.headers["Location"] = f"{BASE}/{device.id}"
+    set_etag(response, device.version)
+    return service.to_read(device, today=tools.today())
+
+
+@router.get("")
+async def list_devices(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    device_status: Annotated[DeviceStatus | None, Query(alias="status")] = None,
+    device_type: DeviceType | None = None,
+    holder_id: uuid.UUID | None = None,
+    location: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    maintenance_overdue: Annotated[
+        bool, Query(description="Only devices due maintenance before today.")
+    ] = False,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> DevicePage:
+    """The devices you can see (held by you or at your location; ops and admins: all), by asset tag."""
+    filters = DeviceFilters(
+        status=device_status.value if device_status else None,
+        device_type=device_type.value if device_type else None,
+        holder_id=holder_id,
+        location=location,
+        maintenance_overdue_on=tools.today() if maintenance_overdue else None,
+    )
+    return await service.list_devices(
+        session=session, tools=tools, principal=principal, filters=filters, limit=limit, cursor=cursor
+    )
+
+
+@router.get(DEVICE)
+async def get_device(device: ValidDevice, tools: ToolsDep, response: Response) -> DeviceRead:
+    """Read one device; the ETag is its version."""
+    set_etag(response, device.version)
+    return service.to_read(device, today=tools.today())
+
+
+@router.patch(DEVICE, dependencies=[MANAGES])
+async def update_device(
+    device: ChangedDevice,
+    patch: DeviceUpdate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> DeviceRead:
+    """Change a device, or record a maintenance with `last_maintained_on` (ops, admins); requires If-Match."""
+    check_if_match(if_match, device.version)
+    device = await service.update_device(
+        session=session, tools=tools, principal=principal, device=device, patch=patch
+    )
+    set_etag(response, device.version)
+    return service.to_read(device, today=tools.today())
+
+
+@router.post(f"{DEVICE}/retire", dependencies=[MANAGES])
+async def retire_device(
+    device: ChangedDevice,
+    data: RetireRequest,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> DeviceRead:
+    """Retire a device for good; it accepts no more checks (ops, admins); requires If-Match."""
+    check_if_match(if_match, device.version)
+    await service.retire_device(
+        session=session, tools=tools, principal=principal, device=device, reason=data.reason
+    )
+    set_etag(response, device.version)
+    return service.to_read(device, today=tools.today())
+
+
+@router.post(f"{DEVICE}/checks", status_code=status.HTTP_201_CREATED)
+async def record_check(
+    device: ChangedDevice,
+    data: CheckCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+) -> CheckRecorded:
+    """Record a check with a result for every category; any abnormal finding takes the device out of
+    service and opens a repair (procedure §四)."""
+    check, findings = await checks.record_check(
+        session=session, tools=tools, principal=principal, device=device, data=data
+    )
+    response.headers["Location"] = f"{BASE}/checks/{check.id}"
+    read = checks.check_to_read(check, findings)
+    return CheckRecorded(**read.model_dump(), device=service.to_read(device, today=tools.today()))
+
+
+@router.get(f"{DEVICE}/checks")
+async def list_device_checks(
+    device: ValidDevice, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> CheckPage:
+    """A device's checks, newest first, each with its findings."""
+    return await checks.device_checks_page(session=session, device_id=device.id, cursor=cursor, limit=limit)
