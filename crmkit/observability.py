@@ -31,6 +31,26 @@ def _add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stdout` is at the time of the write.
+
+    A plain StreamHandler keeps the stream it was built with; when that object is later
+    replaced and closed (a test runner's capture, a reloaded worker), every log call fails
+    with "I/O operation on closed file" and logging prints the caller's stack instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        """The stream is always the current sys.stdout."""
+
+
 def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
     """Every log line (ours, uvicorn's, SQLAlchemy's) is one JSON object with the request id."""
     shared: list[Any] = [
@@ -50,7 +70,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
