@@ -86,6 +86,8 @@ class DemoClient:
             "occupation_class": self.occupation_class,
             "channel": self.channel,
             "notes": self.notes,
+            # Identifiers are stored only with the client's consent (manual 六.2).
+            "consent": {"purpose": "personal_data", "text_version": "2025-01"},
         }
         if referrer_id is not None:
             body["referred_by_client_id"] = referrer_id

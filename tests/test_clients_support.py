@@ -26,9 +26,15 @@ def wrong_check_digit(number: str) -> str:
     return number[:-1] + ("1" if last != "1" else "2")
 
 
+CONSENT = {"purpose": "personal_data", "text_version": "2025-01"}
+
+
 def client_body(**overrides: Any) -> dict[str, Any]:
+    """A valid new client; identifiers come with the client's consent unless ``consent`` is given."""
     body: dict[str, Any] = {"name": "Wang Fang", "channel": "warm_market"}
     body.update(overrides)
+    if ("resident_id" in body or "phone" in body) and "consent" not in body:
+        body["consent"] = CONSENT
     return body
 
 
@@ -88,3 +94,18 @@ def assert_problem(response: httpx.Response, status: int, *, field: str | None =
         fields = [e["field"] for e in problem.get("errors") or []]
         assert field in fields, problem
     return problem
+
+
+async def count_rows(stack: Stack, table: str) -> int:
+    """Rows in one table of the clients schema (to prove nothing was stored)."""
+    rows = await stack.fetch(f"SELECT count(*) AS n FROM clients.{table}")  # noqa: S608 - our own table names
+    return int(rows[0]["n"])
+
+
+async def audit_actions(stack: Stack) -> list[str]:
+    rows = await stack.fetch("SELECT action FROM clients.audit_log ORDER BY id")
+    return [str(r["action"]) for r in rows]
+
+
+def etag_of(version: int) -> str:
+    return f'W/"{version}"'

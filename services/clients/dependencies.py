@@ -10,11 +10,11 @@ from fastapi import Depends, Path, Request
 from crmkit.auth import Principal, require_scope
 from crmkit.db import SessionDep
 from services.clients import repository
+from services.clients.common import Tools
 from services.clients.config import Settings
 from services.clients.errors import ClientNotFound
 from services.clients.identity import UserDirectory
 from services.clients.models import Client
-from services.clients.service import Tools
 
 __all__ = ["ChangedClient", "DirectoryDep", "ReaderDep", "SessionDep", "ToolsDep", "ValidClient", "WriterDep"]
 

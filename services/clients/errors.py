@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crmkit.problems import FieldError, NotFound, Unprocessable
+from crmkit.problems import Conflict, FieldError, NotFound, Unprocessable
 
 
 class ClientNotFound(NotFound):
@@ -17,3 +17,21 @@ class InvalidClientField(Unprocessable):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+class RecordNotFound(NotFound):
+    """A record under a client (family member, interaction, ...) that is absent or out of scope."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"no such {what}")
+
+
+class IllegalTransition(Conflict):
+    """A state change the transition table does not allow from the current state."""
+
+    def __init__(self, what: str, current: str, target: str, allowed: frozenset[str]) -> None:
+        options = ", ".join(sorted(allowed)) or "none (final state)"
+        super().__init__(
+            f"a {what} cannot go from {current} to {target}; from {current} it may go to: {options}",
+            extra={"current_status": current, "allowed": sorted(allowed)},
+        )

@@ -12,9 +12,16 @@ from fastapi import FastAPI
 from crmkit.app import AppHook, create_service_app
 from crmkit.crypto import FieldCipher
 from crmkit.peers import peer_client_hook
+from services.clients.complaints.router import router as complaints_router
 from services.clients.config import Settings, get_settings
+from services.clients.consent.router import router as consent_router
+from services.clients.household.router import router as household_router
+from services.clients.interactions.router import router as interactions_router
+from services.clients.milestones.router import router as milestones_router
 from services.clients.models import infra_tables, metadata
+from services.clients.needs.router import router as needs_router
 from services.clients.router import router
+from services.clients.tiering.router import router as tiering_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,9 +46,23 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[router],
+        # Fixed paths (``/clients/follow-ups``) come before ``/clients/{client_id}``, which would take them.
+        routers=[
+            interactions_router,
+            milestones_router,
+            complaints_router,
+            tiering_router,
+            household_router,
+            needs_router,
+            consent_router,
+            router,
+        ],
         title="Clients service",
-        description="Insurance agent CRM: the client record (客户档案), scoped to the caller.",
+        description=(
+            "Insurance agent CRM: the client file (客户档案) — households, tiering, needs analysis and "
+            "coverage gaps, interactions and follow-ups, milestones, complaints and consent — scoped "
+            "to the caller."
+        ),
         hooks=[
             _tools_hook(settings),
             peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
+    Computed,
+    Date,
     DateTime,
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     SmallInteger,
     String,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from crmkit.db import schema_registry
@@ -29,8 +36,20 @@ infra_tables = define_infra_tables(metadata)
 GENDERS = ("male", "female", "undisclosed")
 CHANNELS = ("warm_market", "referral", "cold", "online")
 TIERS = ("A", "B", "C")
+RELATIONSHIPS = ("spouse", "child", "parent", "other")
+TIER_CHANGE_SOURCES = ("scores", "override", "override_cleared")
+INTERACTION_KINDS = ("appointment", "visit", "call", "note")
+MILESTONE_KINDS = ("school_entry", "elder_birthday_banquet", "custom")
+COMPLAINT_STATUSES = ("received", "investigating", "resolved", "reported")
+CONSENT_PURPOSES = ("personal_data", "marketing", "sharing_with_insurer")
 
 LIVE = text("deleted_at IS NULL")
+# Month * 100 + day of the birth date (229 for 29 February): birthday windows as an indexed IN list.
+BIRTH_MD_SQL = "((extract(month from birth_date) * 100 + extract(day from birth_date))::smallint)"
+
+
+def month_day_column(date_column: str = "birth_date") -> Column[int]:
+    return Column(SmallInteger, Computed(BIRTH_MD_SQL.replace("birth_date", date_column), persisted=True))
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -46,6 +65,7 @@ class Client(ClientsTable, table=True):
     ready-made mask beside them, so reads never decrypt."""
 
     __tablename__ = "clients"
+    __mapper_args__ = {"eager_defaults": True}  # birth_md comes back in RETURNING, never lazy-loaded
     __table_args__ = (
         CheckConstraint(_one_of("gender", GENDERS), name="gender_known"),
         CheckConstraint(_one_of("channel", CHANNELS), name="channel_known"),
@@ -73,6 +93,11 @@ class Client(ClientsTable, table=True):
         Index("ix_clients_name_prefix", text('lower(name) COLLATE "C"'), postgresql_where=LIVE),
         Index("ix_clients_phone_hmac", "phone_hmac", postgresql_where=LIVE),
         Index("ix_clients_resident_id_hmac", "resident_id_hmac", postgresql_where=LIVE),
+        # Follow-up lists and birthday windows, per agent and per team.
+        Index("ix_clients_owner_follow_up", "owner_agent_id", "next_follow_up_on", postgresql_where=LIVE),
+        Index("ix_clients_team_follow_up", "team_id", "next_follow_up_on", postgresql_where=LIVE),
+        Index("ix_clients_owner_birth_md", "owner_agent_id", "birth_md", postgresql_where=LIVE),
+        Index("ix_clients_team_birth_md", "team_id", "birth_md", postgresql_where=LIVE),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -93,9 +118,273 @@ class Client(ClientsTable, table=True):
     referred_by_client_id: uuid.UUID | None = Field(default=None, nullable=True)
     notes: str | None = Field(default=None, sa_column=Column(String(4000), nullable=True))
     tier: str | None = Field(default=None, sa_column=Column(String(1), nullable=True))
+    next_follow_up_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    """Derived from the interactions (see ``interactions.service.follow_up_plan``)."""
+    birth_md: int | None = Field(default=None, sa_column=month_day_column())
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     deleted_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+
+
+def _money(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(Numeric(14, 2), nullable=nullable))
+
+
+def _text(length: int, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(String(length), nullable=nullable))
+
+
+def _timestamp(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+def _by_client_recent(table: str) -> Index:
+    return Index(f"ix_{table}_client_recent", "client_id", text("created_at DESC"), text("id DESC"))
+
+
+class Household(ClientsTable, table=True):
+    """A client's household finances (one row per client; absent until first saved)."""
+
+    __tablename__ = "households"
+
+    client_id: uuid.UUID = Field(primary_key=True)
+    annual_income: Decimal | None = _money()
+    mortgage_balance: Decimal | None = _money()
+    mortgage_monthly_payment: Decimal | None = _money()
+    other_liabilities: Decimal | None = _money()
+    monthly_expenses: Decimal | None = _money()
+    annual_education_spending: Decimal | None = _money()
+    annual_elder_care_spending: Decimal | None = _money()
+    client_is_breadwinner: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    """家庭支柱: whether the client earns the household's living (members may too)."""
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class HouseholdIncome(ClientsTable, table=True):
+    """Each household income as it was recorded, so a review can see it grow."""
+
+    __tablename__ = "household_incomes"
+    __table_args__ = (
+        Index("ix_household_incomes_client_recent", "client_id", text("recorded_at DESC"), text("id DESC")),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    annual_income: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    recorded_at: datetime = _timestamp()
+
+
+class FamilyMember(ClientsTable, table=True):
+    """Someone in the client's family; may be a client too (``member_client_id``)."""
+
+    __tablename__ = "family_members"
+    __mapper_args__ = {"eager_defaults": True}
+    __table_args__ = (
+        CheckConstraint(_one_of("relationship", RELATIONSHIPS), name="relationship_known"),
+        CheckConstraint(_one_of("gender", GENDERS), name="gender_known"),
+        # 决策力: one financial decision-maker per household at most.
+        Index(
+            "uq_family_members_one_decision_maker",
+            "client_id",
+            unique=True,
+            postgresql_where=text("is_decision_maker"),
+        ),
+        _by_client_recent("family_members"),
+        Index("ix_family_members_birth_md", "birth_md"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    relationship: str = Field(sa_column=Column(String(20), nullable=False))
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    gender: str = Field(sa_column=Column(String(20), nullable=False))
+    birth_date: date | None = Field(default=None, nullable=True)
+    birth_md: int | None = Field(default=None, sa_column=month_day_column())
+    is_dependent: bool = Field(sa_column=Column(Boolean, nullable=False))
+    is_decision_maker: bool = Field(sa_column=Column(Boolean, nullable=False))
+    is_breadwinner: bool = Field(sa_column=Column(Boolean, nullable=False))
+    annual_income: Decimal | None = _money()
+    member_client_id: uuid.UUID | None = Field(default=None, nullable=True)
+    notes: str | None = _text(1000)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class TierAssessment(ClientsTable, table=True):
+    """The three scores (manual 一.2) with their evidence, the computed tier and any override."""
+
+    __tablename__ = "tier_assessments"
+    __table_args__ = (
+        CheckConstraint("need_score BETWEEN 1 AND 5", name="need_score_range"),
+        CheckConstraint("capacity_score BETWEEN 1 AND 5", name="capacity_score_range"),
+        CheckConstraint("decision_score BETWEEN 1 AND 5", name="decision_score_range"),
+        CheckConstraint(_one_of("computed_tier", TIERS), name="computed_tier_known"),
+        CheckConstraint(_one_of("override_tier", TIERS), name="override_tier_known"),
+        CheckConstraint("(override_tier IS NULL) = (override_reason IS NULL)", name="override_has_reason"),
+    )
+
+    client_id: uuid.UUID = Field(primary_key=True)
+    need_score: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    capacity_score: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    decision_score: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    life_events: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    need_evidence: str | None = _text(1000)
+    capacity_evidence: str | None = _text(1000)
+    decision_evidence: str | None = _text(1000)
+    computed_tier: str | None = _text(1)
+    override_tier: str | None = _text(1)
+    override_reason: str | None = _text(500)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class TierChange(ClientsTable, table=True):
+    """One row each time a client's effective tier changes (tier history)."""
+
+    __tablename__ = "tier_changes"
+    __table_args__ = (
+        CheckConstraint(_one_of("source", TIER_CHANGE_SOURCES), name="source_known"),
+        _by_client_recent("tier_changes"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    from_tier: str | None = _text(1)
+    to_tier: str | None = _text(1)
+    computed_tier: str | None = _text(1)
+    source: str = Field(sa_column=Column(String(20), nullable=False))
+    reason: str | None = _text(500)
+    scores: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    changed_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = _timestamp()
+
+
+class NeedsAssessment(ClientsTable, table=True):
+    """Needs analysis (manual 二): existing cover, targets for the four walls, wealth goals."""
+
+    __tablename__ = "needs_assessments"
+
+    client_id: uuid.UUID = Field(primary_key=True)
+    client_annual_income: Decimal | None = _money()
+    family_structure_note: str | None = _text(1000)
+    occupational_risk_note: str | None = _text(1000)
+    social_insurance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    existing_policies: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    target_critical_illness: Decimal | None = _money()
+    target_accident: Decimal | None = _money()
+    target_medical: Decimal | None = _money()
+    target_death: Decimal | None = _money()
+    education_goals: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    pension_goal: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Interaction(ClientsTable, table=True):
+    """An appointment, visit, call or note, with its outcome and the next follow-up it plans."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", INTERACTION_KINDS), name="kind_known"),
+        Index("ix_interactions_client_at", "client_id", text("at DESC"), text("created_at DESC")),
+        Index("ix_interactions_appointments", "at", postgresql_where=text("kind = 'appointment'")),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    at: datetime = _timestamp()
+    place: str | None = _text(200)
+    purpose: str | None = _text(500)
+    outcome: str | None = _text(2000)
+    next_follow_up_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    recorded_by: uuid.UUID = Field(nullable=False)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Milestone(ClientsTable, table=True):
+    """A family event worth a greeting (manual 五.3); birthdays come from birth dates instead."""
+
+    __tablename__ = "milestones"
+    __mapper_args__ = {"eager_defaults": True}
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", MILESTONE_KINDS), name="kind_known"),
+        _by_client_recent("milestones"),
+        Index("ix_milestones_occurs_on", "occurs_on"),
+        Index("ix_milestones_yearly_md", "occurs_md", postgresql_where=text("recurs_yearly")),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    family_member_id: uuid.UUID | None = Field(default=None, nullable=True)
+    kind: str = Field(sa_column=Column(String(30), nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    occurs_on: date = Field(sa_column=Column(Date, nullable=False))
+    occurs_md: int | None = Field(default=None, sa_column=month_day_column("occurs_on"))
+    recurs_yearly: bool = Field(sa_column=Column(Boolean, nullable=False))
+    notes: str | None = _text(1000)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Complaint(ClientsTable, table=True):
+    """A complaint and its handling (manual 六.3): received → investigating → resolved → reported."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", COMPLAINT_STATUSES), name="status_known"),
+        _by_client_recent("complaints"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    policy_id: uuid.UUID | None = Field(default=None, nullable=True)
+    category: str = Field(sa_column=Column(String(30), nullable=False))
+    compliance_findings: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    summary: str = Field(sa_column=Column(String(2000), nullable=False))
+    received_at: datetime = _timestamp()
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    facts: str | None = _text(4000)
+    resolution: str | None = _text(4000)
+    report_summary: str | None = _text(4000)
+    lessons_learned: str | None = _text(4000)
+    investigating_at: datetime | None = _timestamp(nullable=True)
+    resolved_at: datetime | None = _timestamp(nullable=True)
+    reported_at: datetime | None = _timestamp(nullable=True)
+    handled_by: uuid.UUID = Field(nullable=False)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Consent(ClientsTable, table=True):
+    """The client's consent to a purpose of processing, under one version of the consent text."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint(_one_of("purpose", CONSENT_PURPOSES), name="purpose_known"),
+        _by_client_recent("consents"),
+        Index("ix_consents_active", "client_id", "purpose", postgresql_where=text("withdrawn_at IS NULL")),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    purpose: str = Field(sa_column=Column(String(30), nullable=False))
+    text_version: str = Field(sa_column=Column(String(50), nullable=False))
+    given_at: datetime = _timestamp()
+    withdrawn_at: datetime | None = _timestamp(nullable=True)
+    withdrawal_reason: str | None = _text(500)
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, false, func, literal, select, true, tuple_, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal, Role
 from services.clients.models import Client
+from services.clients.schemas import ClientSort
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -25,7 +40,7 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
-def _live_and_visible(principal: Principal) -> list[ColumnElement[bool]]:
+def live_and_visible(principal: Principal) -> list[ColumnElement[bool]]:
     return [col(Client.deleted_at).is_(None), visible_to(principal)]
 
 
@@ -33,14 +48,14 @@ async def get_visible(
     *, session: AsyncSession, principal: Principal, client_id: uuid.UUID, for_update: bool = False
 ) -> Client | None:
     """One indexed lookup; ``for_update`` locks the row so If-Match cannot race another writer."""
-    stmt = select(Client).where(col(Client.id) == client_id, *_live_and_visible(principal))
+    stmt = select(Client).where(col(Client.id) == client_id, *live_and_visible(principal))
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def exists_visible(*, session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> bool:
-    stmt = select(literal(1)).where(col(Client.id) == client_id, *_live_and_visible(principal))
+    stmt = select(literal(1)).where(col(Client.id) == client_id, *live_and_visible(principal))
     return (await session.execute(stmt)).first() is not None
 
 
@@ -51,6 +66,38 @@ class ClientFilters:
     channel: str | None = None
     name_prefix: str | None = None
     phone_hmac: bytes | None = None
+    resident_id_hmac: bytes | None = None
+    follow_up_due_by: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """Where the previous page ended: the sort's own key (none for ``recent``), then the tie-breakers."""
+
+    key: Any
+    created_at: datetime
+    id: uuid.UUID
+
+
+NO_TIER = "Z"  # sorts after C: unassessed clients come last in the tier order
+NO_FOLLOW_UP = date(9999, 12, 31)
+
+
+def _sort_column(sort: ClientSort) -> ColumnElement[Any] | None:
+    if sort is ClientSort.TIER:
+        return func.coalesce(col(Client.tier), literal(NO_TIER))
+    if sort is ClientSort.FOLLOW_UP:
+        return func.coalesce(col(Client.next_follow_up_on), literal(NO_FOLLOW_UP))
+    return None
+
+
+def sort_value(client: Client, sort: ClientSort) -> Any:
+    """The value ``_sort_column`` has for this row (what the next page's cursor carries)."""
+    if sort is ClientSort.TIER:
+        return client.tier or NO_TIER
+    if sort is ClientSort.FOLLOW_UP:
+        return client.next_follow_up_on or NO_FOLLOW_UP
+    return None
 
 
 def _name_starts_with(prefix: str) -> list[ColumnElement[bool]]:
@@ -73,11 +120,13 @@ async def list_visible(
     session: AsyncSession,
     principal: Principal,
     filters: ClientFilters,
-    after: tuple[datetime, uuid.UUID] | None,
+    sort: ClientSort,
+    after: SortKey | None,
     limit: int,
 ) -> list[Client]:
-    """Newest first, keyset on (created_at, id); returns up to ``limit + 1`` rows to detect more."""
-    conditions = _live_and_visible(principal)
+    """Keyset on (sort key ascending, created_at and id descending); returns up to ``limit + 1`` rows
+    to detect more."""
+    conditions = live_and_visible(principal)
     if filters.owner_agent_id is not None:
         conditions.append(col(Client.owner_agent_id) == filters.owner_agent_id)
     if filters.tier is not None:
@@ -88,14 +137,23 @@ async def list_visible(
         conditions.extend(_name_starts_with(filters.name_prefix))
     if filters.phone_hmac is not None:
         conditions.append(col(Client.phone_hmac) == filters.phone_hmac)
+    if filters.resident_id_hmac is not None:
+        conditions.append(col(Client.resident_id_hmac) == filters.resident_id_hmac)
+    if filters.follow_up_due_by is not None:
+        conditions.append(col(Client.next_follow_up_on) <= filters.follow_up_due_by)
+    key = _sort_column(sort)
     if after is not None:
-        conditions.append(
-            tuple_(col(Client.created_at), col(Client.id)) < tuple_(literal(after[0]), literal(after[1]))
+        newer = tuple_(col(Client.created_at), col(Client.id)) < tuple_(
+            literal(after.created_at), literal(after.id)
         )
-    stmt = (
-        select(Client)
-        .where(*conditions)
-        .order_by(col(Client.created_at).desc(), col(Client.id).desc())
-        .limit(limit + 1)
-    )
+        conditions.append(newer if key is None else or_(key > after.key, and_(key == after.key, newer)))
+    order: list[ColumnElement[Any]] = [col(Client.created_at).desc(), col(Client.id).desc()]
+    if key is not None:
+        order.insert(0, key.asc())
+    stmt = select(Client).where(*conditions).order_by(*order).limit(limit + 1)
     return list((await session.execute(stmt)).scalars())
+
+
+def visible_client_ids(principal: Principal) -> Select[uuid.UUID]:
+    """The ids of the live clients in the caller's scope, for ``client_id IN (...)`` on sub-records."""
+    return select(col(Client.id)).where(*live_and_visible(principal))

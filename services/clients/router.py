@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -27,8 +28,10 @@ from services.clients.schemas import (
     ClientCreate,
     ClientPage,
     ClientRead,
+    ClientSort,
     ClientUpdate,
     MobilePhone,
+    ResidentId,
     Tier,
 )
 
@@ -67,19 +70,28 @@ async def list_clients(
         str | None, Query(min_length=1, max_length=100, description="Case-insensitive name prefix.")
     ] = None,
     phone: Annotated[MobilePhone | None, Query(description="Exact mobile number, any common format.")] = None,
+    resident_id: Annotated[ResidentId | None, Query(description="Exact resident ID number.")] = None,
+    follow_up_due_by: Annotated[
+        date | None, Query(description="Only clients whose next follow-up is due on or before this date.")
+    ] = None,
+    sort: Annotated[
+        ClientSort, Query(description="`recent` (newest first), `tier` (A first), `follow_up` (soonest).")
+    ] = ClientSort.RECENT,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> ClientPage:
-    """List the clients you can see, newest first."""
+    """Search the clients you can see; every filter combines with the others and with cursor pages."""
     filters = ClientFilters(
         owner_agent_id=owner_agent_id,
         tier=tier.value if tier else None,
         channel=channel.value if channel else None,
         name_prefix=name_prefix,
-        phone_hmac=service.phone_lookup_hash(tools.cipher, phone) if phone else None,
+        follow_up_due_by=follow_up_due_by,
+        phone_hmac=service.search_hash(tools, "phone", phone),
+        resident_id_hmac=service.search_hash(tools, "resident_id", resident_id),
     )
     return await service.list_clients(
-        session=session, principal=principal, filters=filters, limit=limit, cursor=cursor
+        session=session, principal=principal, filters=filters, sort=sort, limit=limit, cursor=cursor
     )
 
 

@@ -21,6 +21,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 
 from crmkit.pagination import Page
+from services.clients.consent.schemas import ConsentGiven
 
 
 class Gender(StrEnum):
@@ -42,6 +43,14 @@ class Tier(StrEnum):
     A = "A"
     B = "B"
     C = "C"
+
+
+class ClientSort(StrEnum):
+    """List orders: newest first; by tier (A first, unassessed last); by next follow-up (soonest first)."""
+
+    RECENT = "recent"
+    TIER = "tier"
+    FOLLOW_UP = "follow_up"
 
 
 def normalise_resident_id(value: str) -> str:
@@ -97,6 +106,11 @@ class ClientCreate(BaseModel):
         default=None, description="Required when channel is `referral`: a client you can see."
     )
     notes: Notes | None = None
+    consent: ConsentGiven | None = Field(
+        default=None,
+        description="Required (purpose `personal_data`) when a resident ID or phone is sent: "
+        "identifiers are stored only with the client's consent.",
+    )
 
 
 _NOT_NULLABLE = ("name", "gender", "channel", "owner_agent_id")
@@ -144,7 +158,8 @@ class ClientRead(BaseModel):
     channel: Channel
     referred_by_client_id: uuid.UUID | None
     notes: str | None
-    tier: Tier | None
+    tier: Tier | None = Field(description="Effective tier: the computed one, or the agent's override.")
+    next_follow_up_on: date | None = Field(description="From the latest interaction (see interactions).")
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None
     version: int

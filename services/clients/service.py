@@ -3,54 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 
-from crmkit import audit
 from crmkit.auth import Principal, Role
-from crmkit.crypto import FieldCipher, mask_middle
-from crmkit.pagination import decode_cursor, encode_cursor
+from crmkit.pagination import encode_cursor
 from crmkit.problems import FieldError, Unprocessable
 from services.clients import repository
+from services.clients.common import Tools, diff, read_cursor, record_change
+from services.clients.consent import service as consent
+from services.clients.consent.schemas import ConsentPurpose
+from services.clients.consent.service import consent_view
 from services.clients.errors import InvalidClientField
+from services.clients.identifiers import Identifier, lookup_hash, seal_phone, seal_resident_id, unseal
 from services.clients.identity import UserDirectory
-from services.clients.models import Client, infra_tables
-from services.clients.repository import ClientFilters
-from services.clients.schemas import Channel, ClientCreate, ClientPage, ClientRead, ClientUpdate
+from services.clients.models import Client
+from services.clients.repository import ClientFilters, SortKey
+from services.clients.schemas import (
+    Channel,
+    ClientCreate,
+    ClientPage,
+    ClientRead,
+    ClientSort,
+    ClientUpdate,
+)
+
+__all__ = ["Tools", "create_client", "delete_client", "list_clients", "to_read", "update_client"]
 
 RESOURCE = "client"
-RESIDENT_ID_CONTEXT = "clients.resident_id"
-PHONE_CONTEXT = "clients.phone"
 OWNER_ROLES = (Role.AGENT, Role.TEAM_LEAD)
 REASSIGNING_ROLES = (Role.ADMIN, Role.TEAM_LEAD)
-
-
-@dataclass(frozen=True, slots=True)
-class Tools:
-    """What the rules need beyond the session: the field cipher and the business time zone."""
-
-    cipher: FieldCipher
-    zone: ZoneInfo
-
-    def today(self) -> date:
-        return datetime.now(self.zone).date()
-
-
-def mask_resident_id(resident_id: str) -> str:
-    return mask_middle(resident_id, keep_start=3, keep_end=4)
-
-
-def mask_phone(e164: str) -> str:
-    """``+8613812345678`` → ``+86 138****5678``."""
-    parsed = phonenumbers.parse(e164)
-    national = phonenumbers.national_significant_number(parsed)
-    return f"+{parsed.country_code} {mask_middle(national, keep_start=3, keep_end=4)}"
+NO_CONSENT = (
+    "no active consent to process personal data: record the client's consent "
+    "(purpose personal_data) before storing identifiers"
+)
 
 
 def to_read(client: Client) -> ClientRead:
@@ -68,6 +57,7 @@ def to_read(client: Client) -> ClientRead:
         referred_by_client_id=client.referred_by_client_id,
         notes=client.notes,
         tier=client.tier,
+        next_follow_up_on=client.next_follow_up_on,
         owner_agent_id=client.owner_agent_id,
         team_id=client.team_id,
         version=client.version,
@@ -78,22 +68,6 @@ def to_read(client: Client) -> ClientRead:
 
 def _audit_view(client: Client) -> dict[str, Any]:
     return to_read(client).model_dump(mode="json")
-
-
-def phone_lookup_hash(cipher: FieldCipher, e164: str) -> bytes:
-    return cipher.lookup_hash(e164, context=PHONE_CONTEXT)
-
-
-def _seal_resident_id(client: Client, cipher: FieldCipher, value: str | None) -> None:
-    client.resident_id_cipher = cipher.encrypt(value, context=RESIDENT_ID_CONTEXT) if value else None
-    client.resident_id_hmac = cipher.lookup_hash(value, context=RESIDENT_ID_CONTEXT) if value else None
-    client.resident_id_masked = mask_resident_id(value) if value else None
-
-
-def _seal_phone(client: Client, cipher: FieldCipher, value: str | None) -> None:
-    client.phone_cipher = cipher.encrypt(value, context=PHONE_CONTEXT) if value else None
-    client.phone_hmac = phone_lookup_hash(cipher, value) if value else None
-    client.phone_masked = mask_phone(value) if value else None
 
 
 def _reconcile_birth_date(
@@ -139,7 +113,11 @@ async def _check_referral(
 async def create_client(
     *, session: AsyncSession, tools: Tools, principal: Principal, data: ClientCreate
 ) -> Client:
-    """A new client owned by the caller, in the caller's team."""
+    """A new client owned by the caller, in the caller's team; identifiers only with consent."""
+    if (data.resident_id or data.phone) and (
+        data.consent is None or data.consent.purpose != ConsentPurpose.PERSONAL_DATA
+    ):
+        raise InvalidClientField("consent", NO_CONSENT)
     birth_date = _reconcile_birth_date(
         resident_id=data.resident_id,
         birth_date=data.birth_date,
@@ -170,18 +148,25 @@ async def create_client(
         created_at=now,
         updated_at=now,
     )
-    _seal_resident_id(client, tools.cipher, data.resident_id)
-    _seal_phone(client, tools.cipher, data.phone)
+    seal_resident_id(client, tools.cipher, data.resident_id)
+    seal_phone(client, tools.cipher, data.phone)
     session.add(client)
     await session.flush()
-    await audit.record(
+    created = _audit_view(client)
+    if data.consent is not None:
+        given = consent.new_consent(
+            client_id=client.id, principal=principal, data=data.consent, field="consent"
+        )
+        session.add(given)
+        await session.flush()
+        created["consent"] = consent_view(given)
+    await record_change(
         session,
-        infra_tables.audit_log,
-        principal=principal,
+        principal,
         action="client.created",
         resource_type=RESOURCE,
         resource_id=client.id,
-        after=_audit_view(client),
+        after=created,
     )
     return client
 
@@ -219,6 +204,11 @@ async def update_client(
 
     if "owner_agent_id" in given and principal.role not in REASSIGNING_ROLES:
         raise InvalidClientField("owner_agent_id", "only an admin or team lead may reassign a client")
+    for identifier in ("resident_id", "phone"):
+        if getattr(patch, identifier) and not await consent.has_active_consent(
+            session=session, client_id=client.id
+        ):
+            raise InvalidClientField(identifier, NO_CONSENT)
 
     birth_date = client.birth_date
     if "resident_id" in given or "birth_date" in given:
@@ -258,13 +248,13 @@ async def update_client(
     client.referred_by_client_id = referrer
     client.birth_date = birth_date
     if "resident_id" in given:
-        _seal_resident_id(client, tools.cipher, patch.resident_id)
+        seal_resident_id(client, tools.cipher, patch.resident_id)
     if "phone" in given:
-        _seal_phone(client, tools.cipher, patch.phone)
+        seal_phone(client, tools.cipher, patch.phone)
     if new_owner is not None:
         client.owner_agent_id, client.team_id = new_owner
 
-    old, new = _diff(before, _audit_view(client))
+    old, new = diff(before, _audit_view(client))
     # Two resident IDs (or phones) can share a mask; the trail must still show that one changed.
     for field, was, now in (
         ("resident_id", personal_before[0], client.resident_id_hmac),
@@ -279,10 +269,9 @@ async def update_client(
     client.updated_at = datetime.now(UTC)
     old["version"], new["version"] = before["version"], client.version
     await session.flush()
-    await audit.record(
+    await record_change(
         session,
-        infra_tables.audit_log,
-        principal=principal,
+        principal,
         action="client.reassigned" if new_owner is not None else "client.updated",
         resource_type=RESOURCE,
         resource_id=client.id,
@@ -293,17 +282,7 @@ async def update_client(
 
 
 def _current_resident_id(client: Client, tools: Tools) -> str | None:
-    if client.resident_id_cipher is None:
-        return None
-    return tools.cipher.decrypt(client.resident_id_cipher, context=RESIDENT_ID_CONTEXT)
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    old, new = audit.changed_fields(before, after)
-    for bookkeeping in ("version", "updated_at"):
-        old.pop(bookkeeping, None)
-        new.pop(bookkeeping, None)
-    return old, new
+    return unseal(client, tools.cipher, "resident_id")
 
 
 async def delete_client(*, session: AsyncSession, principal: Principal, client: Client) -> None:
@@ -314,10 +293,9 @@ async def delete_client(*, session: AsyncSession, principal: Principal, client: 
     client.updated_at = now
     client.version += 1
     await session.flush()
-    await audit.record(
+    await record_change(
         session,
-        infra_tables.audit_log,
-        principal=principal,
+        principal,
         action="client.deleted",
         resource_type=RESOURCE,
         resource_id=client.id,
@@ -325,31 +303,61 @@ async def delete_client(*, session: AsyncSession, principal: Principal, client: 
     )
 
 
-def _read_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    values = decode_cursor(cursor, arity=2)
+def _read_cursor(cursor: str | None, sort: ClientSort) -> SortKey | None:
+    """The cursor carries its sort, so a page of one order never continues another."""
+    values = read_cursor(cursor, arity=4)
     if values is None:
         return None
+    sort_name, key, created_at, client_id = values
     try:
-        created_at = datetime.fromisoformat(str(values[0]))
-        client_id = uuid.UUID(str(values[1]))
+        if sort_name != sort.value:
+            raise ValueError("cursor of another sort")
+        if sort is ClientSort.FOLLOW_UP:
+            key = date.fromisoformat(str(key))
+        elif sort is ClientSort.TIER and not isinstance(key, str):
+            raise ValueError("tier key")
     except ValueError:
-        created_at, client_id = None, None
-    if created_at is None or client_id is None or created_at.tzinfo is None:
         raise Unprocessable(
-            "cursor is not one this API issued", errors=[FieldError(field="cursor", message="invalid cursor")]
-        )
-    return created_at, client_id
+            "cursor is not one this API issued for this sort",
+            errors=[FieldError(field="cursor", message="invalid cursor")],
+        ) from None
+    return SortKey(key=key if sort is not ClientSort.RECENT else None, created_at=created_at, id=client_id)
+
+
+def search_hash(tools: Tools, field: Identifier, value: str | None) -> bytes | None:
+    """Exact identifier search goes through the keyed hash: nothing is decrypted."""
+    return lookup_hash(tools.cipher, field, value) if value else None
 
 
 async def list_clients(
-    *, session: AsyncSession, principal: Principal, filters: ClientFilters, limit: int, cursor: str | None
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    filters: ClientFilters,
+    limit: int,
+    cursor: str | None,
+    sort: ClientSort = ClientSort.RECENT,
 ) -> ClientPage:
-    """One page of the clients the caller can see, newest first."""
+    """One page of the clients the caller can see: newest first, by tier (A first) or by follow-up."""
     rows = await repository.list_visible(
-        session=session, principal=principal, filters=filters, after=_read_cursor(cursor), limit=limit
+        session=session,
+        principal=principal,
+        filters=filters,
+        sort=sort,
+        after=_read_cursor(cursor, sort),
+        limit=limit,
     )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
+        last = rows[-1]
+        key = repository.sort_value(last, sort)
+        next_cursor = encode_cursor(
+            [
+                sort.value,
+                key.isoformat() if isinstance(key, date) else key,
+                last.created_at.isoformat(),
+                str(last.id),
+            ]
+        )
     return ClientPage(items=[to_read(row) for row in rows], next_cursor=next_cursor)

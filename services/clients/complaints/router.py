@@ -1,0 +1,132 @@
+"""Complaint endpoints per client, and the complaints in your scope by status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+from sqlalchemy import ColumnElement
+from sqlmodel import col
+
+from crmkit.auth import Role, require_roles
+from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from crmkit.problems import PROBLEM_RESPONSES
+from services.clients.common import child_of, newest_first
+from services.clients.complaints import service
+from services.clients.complaints.schemas import (
+    ComplaintCreate,
+    ComplaintRead,
+    ComplaintReport,
+    ComplaintStatus,
+    ComplaintUpdate,
+)
+from services.clients.dependencies import (
+    ChangedClient,
+    ReaderDep,
+    SessionDep,
+    ValidClient,
+    WriterDep,
+)
+from services.clients.models import Complaint
+from services.clients.repository import visible_client_ids
+
+router = APIRouter(
+    prefix="/api/v1/clients",
+    tags=["complaints"],
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+ComplaintId = Annotated[uuid.UUID, Path(description="The complaint's id.")]
+
+
+@router.get("/complaints")
+async def complaints_in_scope(
+    principal: ReaderDep,
+    session: SessionDep,
+    status: ComplaintStatus | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[ComplaintRead]:
+    """Complaints about the clients in your scope, newest first, optionally by status."""
+    conditions: list[ColumnElement[bool]] = [col(Complaint.client_id).in_(visible_client_ids(principal))]
+    if status is not None:
+        conditions.append(col(Complaint.status) == status.value)
+    rows, next_cursor = await newest_first(
+        session=session, model=Complaint, conditions=conditions, cursor=cursor, limit=limit
+    )
+    return Page(items=[service.to_read(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.post("/{client_id}/complaints", status_code=status.HTTP_201_CREATED)
+async def receive_complaint(
+    client: ChangedClient,
+    data: ComplaintCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    response: Response,
+) -> ComplaintRead:
+    """Take a complaint down as the client put it (status `received`)."""
+    row = await service.receive(session=session, principal=principal, client=client, data=data)
+    response.headers["Location"] = f"/api/v1/clients/{client.id}/complaints/{row.id}"
+    set_etag(response, row.version)
+    return service.to_read(row)
+
+
+@router.get("/{client_id}/complaints")
+async def list_complaints(
+    client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> Page[ComplaintRead]:
+    """The client's complaints, newest first."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=Complaint,
+        conditions=[col(Complaint.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[service.to_read(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{client_id}/complaints/{complaint_id}")
+async def get_complaint(
+    client: ValidClient, complaint_id: ComplaintId, session: SessionDep, response: Response
+) -> ComplaintRead:
+    """One complaint with where its status may go next."""
+    row = await child_of(
+        session=session, model=Complaint, row_id=complaint_id, client_id=client.id, what="complaint"
+    )
+    set_etag(response, row.version)
+    return service.to_read(row)
+
+
+@router.patch("/{client_id}/complaints/{complaint_id}")
+async def update_complaint(
+    client: ChangedClient,
+    complaint_id: ComplaintId,
+    patch: ComplaintUpdate,
+    principal: WriterDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ComplaintRead:
+    """Record facts, resolution and report, or move the status on (409 when not allowed); If-Match."""
+    row = await child_of(
+        session=session, model=Complaint, row_id=complaint_id, client_id=client.id, what="complaint"
+    )
+    check_if_match(if_match, row.version)
+    row = await service.update(session=session, principal=principal, row=row, patch=patch)
+    set_etag(response, row.version)
+    return service.to_read(row)
+
+
+@router.get("/{client_id}/complaints/{complaint_id}/report")
+async def complaint_report(
+    client: ValidClient, complaint_id: ComplaintId, session: SessionDep
+) -> ComplaintReport:
+    """The complaint handling report (投诉处理报告), once the complaint is reported."""
+    row = await child_of(
+        session=session, model=Complaint, row_id=complaint_id, client_id=client.id, what="complaint"
+    )
+    return service.report(row, client)

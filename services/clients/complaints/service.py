@@ -1,0 +1,195 @@
+"""Complaint handling: the status moves only along ``TRANSITIONS``; each target status names the
+fields it needs and the timestamp it sets. A reported complaint is closed to further change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmkit.auth import Principal
+from crmkit.problems import Conflict
+from services.clients.common import diff, record_change
+from services.clients.complaints.schemas import (
+    ComplaintCategory,
+    ComplaintCreate,
+    ComplaintRead,
+    ComplaintReport,
+    ComplaintStatus,
+    ComplaintUpdate,
+    ComplianceFinding,
+)
+from services.clients.errors import IllegalTransition, InvalidClientField
+from services.clients.models import Client, Complaint
+
+RESOURCE = "complaint"
+CLOCK_SKEW = timedelta(minutes=5)
+S = ComplaintStatus
+
+TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
+    S.RECEIVED: frozenset({S.INVESTIGATING}),
+    S.INVESTIGATING: frozenset({S.RESOLVED}),
+    S.RESOLVED: frozenset({S.REPORTED, S.INVESTIGATING}),  # reopened when the client is not satisfied
+    S.REPORTED: frozenset(),
+}
+REQUIRED: dict[ComplaintStatus, tuple[str, ...]] = {
+    S.RECEIVED: (),
+    S.INVESTIGATING: (),
+    S.RESOLVED: ("facts", "resolution"),
+    S.REPORTED: ("report_summary", "lessons_learned"),
+}
+STAMPED: dict[ComplaintStatus, str | None] = {
+    S.RECEIVED: None,
+    S.INVESTIGATING: "investigating_at",
+    S.RESOLVED: "resolved_at",
+    S.REPORTED: "reported_at",
+}
+EDITABLE = ("summary", "category", "policy_id", "compliance_findings", "facts", "resolution",
+            "report_summary", "lessons_learned")  # fmt: skip
+
+
+def to_read(row: Complaint) -> ComplaintRead:
+    status = ComplaintStatus(row.status)
+    return ComplaintRead(
+        id=row.id,
+        client_id=row.client_id,
+        policy_id=row.policy_id,
+        category=ComplaintCategory(row.category),
+        compliance_findings=[ComplianceFinding(f) for f in row.compliance_findings],
+        summary=row.summary,
+        status=status,
+        next_statuses=sorted(TRANSITIONS[status]),
+        facts=row.facts,
+        resolution=row.resolution,
+        report_summary=row.report_summary,
+        lessons_learned=row.lessons_learned,
+        received_at=row.received_at,
+        investigating_at=row.investigating_at,
+        resolved_at=row.resolved_at,
+        reported_at=row.reported_at,
+        handled_by=row.handled_by,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _view(row: Complaint) -> dict[str, Any]:
+    return to_read(row).model_dump(mode="json", exclude={"next_statuses", "created_at", "updated_at"})
+
+
+async def receive(
+    *, session: AsyncSession, principal: Principal, client: Client, data: ComplaintCreate
+) -> Complaint:
+    """Take a complaint down as the client put it."""
+    now = datetime.now(UTC)
+    received_at = data.received_at or now
+    if received_at > now + CLOCK_SKEW:
+        raise InvalidClientField("received_at", "cannot be in the future")
+    row = Complaint(
+        client_id=client.id,
+        policy_id=data.policy_id,
+        category=data.category.value,
+        compliance_findings=[f.value for f in data.compliance_findings],
+        summary=data.summary,
+        received_at=received_at,
+        status=ComplaintStatus.RECEIVED.value,
+        handled_by=principal.user_id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    await record_change(
+        session,
+        principal,
+        action="complaint.received",
+        resource_type=RESOURCE,
+        resource_id=row.id,
+        after=_view(row),
+    )
+    return row
+
+
+async def update(
+    *, session: AsyncSession, principal: Principal, row: Complaint, patch: ComplaintUpdate
+) -> Complaint:
+    """Edit the handling record and/or move the status along the transition table."""
+    current = ComplaintStatus(row.status)
+    if current is S.REPORTED:
+        raise Conflict("this complaint is reported and closed; it can no longer change")
+    target = patch.status or current
+    if target is not current and target not in TRANSITIONS[current]:
+        raise IllegalTransition("complaint", current, target, TRANSITIONS[current])
+    before = _view(row)
+    for name in EDITABLE:
+        if name in patch.model_fields_set:
+            value = getattr(patch, name)
+            if isinstance(value, list):
+                value = [v.value for v in value]
+            setattr(row, name, value.value if isinstance(value, StrEnum) else value)
+    for name in REQUIRED[target]:
+        if getattr(row, name) is None:
+            raise InvalidClientField(name, f"required before a complaint is {target.value}")
+    now = datetime.now(UTC)
+    if target is not current:
+        row.status = target.value
+        stamp = STAMPED[target]
+        if stamp is not None:
+            setattr(row, stamp, now)
+    old, new = diff(before, _view(row))
+    if not new:
+        return row
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await record_change(
+        session,
+        principal,
+        action=f"complaint.{target.value}" if target is not current else "complaint.updated",
+        resource_type=RESOURCE,
+        resource_id=row.id,
+        before=old,
+        after=new,
+    )
+    return row
+
+
+def report(row: Complaint, client: Client) -> ComplaintReport:
+    """The handling report; only a reported complaint has one."""
+    if row.status != S.REPORTED:
+        raise Conflict(f"the report exists once the complaint is reported; it is {row.status}")
+    # Reaching "reported" required all of these (REQUIRED, STAMPED); the report repeats them.
+    facts, resolution, summary, lessons = row.facts, row.resolution, row.report_summary, row.lessons_learned
+    resolved_at, reported_at = row.resolved_at, row.reported_at
+    if (
+        facts is None
+        or resolution is None
+        or summary is None
+        or lessons is None
+        or resolved_at is None
+        or reported_at is None
+    ):
+        raise Conflict("this complaint's handling record is incomplete")
+    return ComplaintReport(
+        complaint_id=row.id,
+        client_id=client.id,
+        client_name=client.name,
+        policy_id=row.policy_id,
+        category=ComplaintCategory(row.category),
+        compliance_findings=[ComplianceFinding(f) for f in row.compliance_findings],
+        complaint=row.summary,
+        facts=facts,
+        resolution=resolution,
+        summary=summary,
+        lessons_learned=lessons,
+        received_at=row.received_at,
+        investigating_at=row.investigating_at,
+        resolved_at=resolved_at,
+        reported_at=reported_at,
+        days_to_resolve=(resolved_at - row.received_at).days,
+        handled_by=row.handled_by,
+    )

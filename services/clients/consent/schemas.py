@@ -1,0 +1,70 @@
+"""Consent records and the audited reveal of an identifier."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from services.clients.common import Reason
+from services.clients.identifiers import Identifier
+
+
+class ConsentPurpose(StrEnum):
+    """What the client agreed to. ``personal_data`` must be active before identifiers are stored."""
+
+    PERSONAL_DATA = "personal_data"
+    MARKETING = "marketing"
+    SHARING_WITH_INSURER = "sharing_with_insurer"
+
+
+TextVersion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class ConsentGiven(BaseModel):
+    """The client's consent as they gave it: to what, under which text, when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: ConsentPurpose
+    text_version: TextVersion = Field(
+        description="Version of the consent text the client read, e.g. `2025-01`."
+    )
+    given_at: AwareDatetime | None = Field(default=None, description="Defaults to now; never in the future.")
+
+
+class ConsentWithdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
+
+
+class ConsentRead(BaseModel):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    purpose: ConsentPurpose
+    text_version: str
+    given_at: datetime
+    withdrawn_at: datetime | None
+    withdrawal_reason: str | None
+    active: bool
+    version: int
+    created_at: datetime
+
+
+class RevealRequest(BaseModel):
+    """Which identifier to show unmasked, and why (kept in the audit trail)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: Identifier
+    reason: Reason
+
+
+class RevealedIdentifier(BaseModel):
+    client_id: uuid.UUID
+    field: Identifier
+    value: str

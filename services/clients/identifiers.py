@@ -1,0 +1,60 @@
+"""Personal identifiers on the client record: sealed (encrypted + keyed hash + mask), revealed, erased."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import phonenumbers
+
+from crmkit.crypto import FieldCipher, mask_middle
+from services.clients.models import Client
+
+RESIDENT_ID_CONTEXT = "clients.resident_id"
+PHONE_CONTEXT = "clients.phone"
+
+Identifier = Literal["resident_id", "phone"]
+IDENTIFIERS: tuple[Identifier, ...] = ("resident_id", "phone")
+_CONTEXTS: dict[Identifier, str] = {"resident_id": RESIDENT_ID_CONTEXT, "phone": PHONE_CONTEXT}
+
+
+def mask_resident_id(resident_id: str) -> str:
+    return mask_middle(resident_id, keep_start=3, keep_end=4)
+
+
+def mask_phone(e164: str) -> str:
+    """``+8613812345678`` → ``+86 138****5678``."""
+    parsed = phonenumbers.parse(e164)
+    national = phonenumbers.national_significant_number(parsed)
+    return f"+{parsed.country_code} {mask_middle(national, keep_start=3, keep_end=4)}"
+
+
+def lookup_hash(cipher: FieldCipher, field: Identifier, normalised: str) -> bytes:
+    """The keyed digest stored beside the ciphertext, for exact search without decrypting."""
+    return cipher.lookup_hash(normalised, context=_CONTEXTS[field])
+
+
+def seal_resident_id(client: Client, cipher: FieldCipher, value: str | None) -> None:
+    client.resident_id_cipher = cipher.encrypt(value, context=RESIDENT_ID_CONTEXT) if value else None
+    client.resident_id_hmac = lookup_hash(cipher, "resident_id", value) if value else None
+    client.resident_id_masked = mask_resident_id(value) if value else None
+
+
+def seal_phone(client: Client, cipher: FieldCipher, value: str | None) -> None:
+    client.phone_cipher = cipher.encrypt(value, context=PHONE_CONTEXT) if value else None
+    client.phone_hmac = lookup_hash(cipher, "phone", value) if value else None
+    client.phone_masked = mask_phone(value) if value else None
+
+
+def has_identifiers(client: Client) -> bool:
+    return client.resident_id_cipher is not None or client.phone_cipher is not None
+
+
+def erase_identifiers(client: Client) -> None:
+    """Ciphertext, keyed hash and mask all go: nothing is left to decrypt, search or show."""
+    client.resident_id_cipher = client.resident_id_hmac = client.resident_id_masked = None
+    client.phone_cipher = client.phone_hmac = client.phone_masked = None
+
+
+def unseal(client: Client, cipher: FieldCipher, field: Identifier) -> str | None:
+    blob = client.resident_id_cipher if field == "resident_id" else client.phone_cipher
+    return cipher.decrypt(blob, context=_CONTEXTS[field]) if blob is not None else None
