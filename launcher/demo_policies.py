@@ -1,16 +1,319 @@
-"""Demo data stage: the product catalogue, proposals and applications in several states.
+# ruff: noqa: RUF001, E501 - Chinese text uses full-width punctuation; the catalogue reads best as a table
+"""Demo data stage: the product catalogue, a proposal, and applications in several states.
 
 Loaded by ``launcher.demo_data.load`` after the users and clients exist; idempotent like the rest
-(look up before creating, so a second ``make run`` creates nothing twice).
+(look up before creating, so a second ``make run`` creates nothing twice): products are found by
+insurer and name, and a client who already has an application is left as it is.
+
+Hands ``ctx.shared["policy_ids"]`` (client name → policy id of an issued policy) to later stages.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from launcher.demo_data import DemoContext
 
+BASE = "/api/v1/policies"
+ZONE = ZoneInfo("Asia/Shanghai")
+NO_CONDITIONS = [
+    {"question": "过去两年内是否住院或手术？", "answer": False},
+    {"question": "是否患有高血压、糖尿病、甲状腺结节等疾病？", "answer": False},
+]
+LEGAL_HEIRS = {"designation": "legal_heirs"}
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    key: str
+    insurer: str
+    name: str
+    category: str
+    kind: str
+    ages: tuple[int, int]
+    payment_years: tuple[int, ...]
+    walls: tuple[str, ...]
+    cooling_off_days: int = 15
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "insurer": self.insurer,
+            "name": self.name,
+            "category": self.category,
+            "kind": self.kind,
+            "min_insured_age": self.ages[0],
+            "max_insured_age": self.ages[1],
+            "payment_years": list(self.payment_years),
+            "cooling_off_days": self.cooling_off_days,
+            "walls": list(self.walls),
+        }
+
+
+CATALOGUE = (
+    DemoProduct("ci", "平安人寿", "平安福重大疾病保险", "critical_illness", "protection", (0, 55), (10, 20, 30), ("critical_illness",)),
+    DemoProduct("medical", "众安保险", "尊享e生百万医疗险", "million_medical", "protection", (0, 65), (1,), ("medical",)),
+    DemoProduct("small_medical", "中国人寿", "国寿小额医疗保险", "small_medical", "protection", (0, 60), (1,), ("medical",)),
+    DemoProduct("term_life", "华泰人寿", "华泰定期寿险", "term_life", "protection", (18, 60), (10, 20, 30), ("death",)),
+    DemoProduct("whole_life", "中国人寿", "国寿鑫享终身寿险", "whole_life", "protection", (0, 70), (3, 5, 10, 20), ("death",), 20),
+    DemoProduct("accident", "太平洋保险", "太平洋综合意外险", "accident", "protection", (0, 65), (1,), ("accident",)),
+    DemoProduct("education", "中国人寿", "国寿鑫如意教育年金", "education_annuity", "wealth", (0, 15), (3, 5, 10), ()),
+    DemoProduct("pension", "泰康人寿", "泰康养老年金保险", "pension_annuity", "wealth", (18, 60), (5, 10, 20), (), 20),
+)  # fmt: skip
+
+
+class _Api:
+    """Calls through the gateway as one demo user; every failure is a DemoDataError."""
+
+    def __init__(self, ctx: DemoContext, user: str) -> None:
+        self.ctx = ctx
+        self.user = user
+
+    def get(self, path: str, **params: str) -> Any:
+        from launcher.demo_data import _fail
+
+        response = self.ctx.http.get(path, params=params, headers=self.ctx.auth(self.user))
+        if response.status_code != 200:
+            raise _fail(response, f"GET {path}")
+        return response.json()
+
+    def post(self, path: str, body: dict[str, Any] | None = None, version: int | None = None) -> Any:
+        from launcher.demo_data import _fail
+
+        headers = self.ctx.auth(self.user)
+        if version is not None:
+            headers["If-Match"] = f'W/"{version}"'
+        response = self.ctx.http.post(path, json=body or {}, headers=headers)
+        if response.status_code not in (200, 201):
+            raise _fail(response, f"POST {path} as {self.user}")
+        return response.json()
+
+
+def ensure_catalogue(ctx: DemoContext) -> dict[str, str]:
+    """Every demo product, by key; created by the admin when missing."""
+    admin = _Api(ctx, "admin")
+    existing = {
+        (p["insurer"], p["name"]): p["id"] for p in admin.get(f"{BASE}/products", limit="200")["items"]
+    }
+    ids: dict[str, str] = {}
+    for product in CATALOGUE:
+        found = existing.get((product.insurer, product.name))
+        if found is None:
+            found = admin.post(f"{BASE}/products", product.body())["id"]
+        ctx.report.note(found not in existing.values(), f"product {product.name}")
+        ids[product.key] = str(found)
+    return ids
+
+
+def _application(
+    api: _Api, client_id: str, product_id: str, *, sum_insured: str, premium: str, years: int, **extra: Any
+) -> Any:
+    body: dict[str, Any] = {
+        "client_id": client_id,
+        "product_id": product_id,
+        "sum_insured": sum_insured,
+        "annual_premium": premium,
+        "payment_years": years,
+        "beneficiaries": LEGAL_HEIRS,
+        "health_disclosure": NO_CONDITIONS,
+        "occupation_code": "0001001",
+        **extra,
+    }
+    return api.post(f"{BASE}/applications", body)
+
+
+def _walk(api: _Api, app: Any, *steps: str) -> Any:
+    for step in steps:
+        app = api.post(f"{BASE}/applications/{app['id']}/{step}", version=app["version"])
+    return app
+
+
+def _issue(api: _Api, app: Any, number: str, issued_on: date, effective_on: date) -> Any:
+    app = _walk(api, app, "submit", "underwriting", "approve")
+    body = {
+        "policy_number": number,
+        "issued_on": issued_on.isoformat(),
+        "effective_on": effective_on.isoformat(),
+    }
+    app = api.post(f"{BASE}/applications/{app['id']}/issue", body, version=app["version"])
+    return api.get(f"{BASE}/{app['policy_id']}")
+
+
+def _zhang_wei(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
+    """A proposal revised after feedback and accepted; its critical-illness item now in force."""
+
+    def item(key: str, sum_insured: str, premium: str, years: int) -> dict[str, Any]:
+        return {
+            "product_id": products[key],
+            "sum_insured": sum_insured,
+            "annual_premium": premium,
+            "payment_years": years,
+        }
+
+    proposal = api.post(
+        f"{BASE}/proposals",
+        {
+            "client_id": client_id,
+            "title": "张伟家庭保障方案",
+            "items": [item("pension", "300000.00", "20000.00", 10), item("ci", "500000.00", "9800.00", 20)],
+        },
+    )
+    proposal = api.post(
+        f"{BASE}/proposals/{proposal['id']}/revisions",
+        {
+            "client_feedback": "先把重疾、寿险和意外配齐，养老年金明年再考虑",
+            "items": [
+                item("ci", "500000.00", "9800.00", 20),
+                item("term_life", "1000000.00", "2600.00", 20),
+                item("accident", "500000.00", "380.00", 1),
+            ],
+        },
+        version=proposal["version"],
+    )
+    proposal = api.post(
+        f"{BASE}/proposals/{proposal['id']}/accept", {"revision": 2}, version=proposal["version"]
+    )
+    ci_item = proposal["revisions"][1]["items"][0]["id"]
+    app = api.post(
+        f"{BASE}/proposals/{proposal['id']}/items/{ci_item}/application",
+        {
+            "beneficiaries": {
+                "designation": "named",
+                "persons": [
+                    {"name": "刘洋", "relationship": "spouse", "share": "60.00"},
+                    {"name": "张小雨", "relationship": "child", "share": "40.00"},
+                ],
+            },
+            "health_disclosure": NO_CONDITIONS,
+            "occupation_code": "0001001",
+        },
+    )
+    policy = _issue(api, app, "PA2025088001", today - timedelta(days=60), today - timedelta(days=59))
+    policy = api.post(
+        f"{BASE}/{policy['id']}/receipt",
+        {"signed_on": (today - timedelta(days=55)).isoformat()},
+        policy["version"],
+    )
+    visit = {
+        "visited_on": (today - timedelta(days=50)).isoformat(),
+        "understood_cover": True,
+        "signed_personally": True,
+    }
+    policy = api.post(f"{BASE}/{policy['id']}/return-visit", visit, policy["version"])
+    policy = api.post(f"{BASE}/{policy['id']}/mark-in-force", version=policy["version"])
+    return str(policy["id"])
+
+
+def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
+    """Million medical: receipt signed three days ago, cooling-off running, return visit pending."""
+    app = _application(
+        api, client_id, products["medical"], sum_insured="2000000.00", premium="468.00", years=1
+    )
+    policy = _issue(api, app, "ZA2025110002", today - timedelta(days=6), today - timedelta(days=5))
+    policy = api.post(
+        f"{BASE}/{policy['id']}/receipt",
+        {"signed_on": (today - timedelta(days=3)).isoformat()},
+        policy["version"],
+    )
+    return str(policy["id"])
+
+
+def _sun_haoran(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
+    """Accident cover for a long-distance driver: underwriting asks for hospital records."""
+    app = _application(
+        api,
+        client_id,
+        products["accident"],
+        sum_insured="1000000.00",
+        premium="980.00",
+        years=1,
+        occupation_code="0803001",
+    )
+    app = _walk(api, app, "submit", "underwriting")
+    requirement = {
+        "kind": "hospital_records",
+        "description": "2023年腰椎间盘突出就诊记录",
+        "due_on": (today + timedelta(days=3)).isoformat(),
+    }
+    api.post(f"{BASE}/applications/{app['id']}/requirements", requirement, version=app["version"])
+
+
+def _yang_xiuying(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
+    """Pension annuity, submitted to the insurer."""
+    app = _application(
+        api, client_id, products["pension"], sum_insured="200000.00", premium="30000.00", years=5
+    )
+    _walk(api, app, "submit")
+
+
+def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
+    """Million medical with a declared condition: pre-underwriting opinion recorded, still a draft."""
+    disclosure = [
+        {"question": "过去两年内是否住院或手术？", "answer": False},
+        {
+            "question": "是否患有甲状腺结节等疾病？",
+            "answer": True,
+            "details": "甲状腺结节2级，2024年体检发现",
+        },
+    ]
+    app = _application(
+        api,
+        client_id,
+        products["medical"],
+        sum_insured="3000000.00",
+        premium="520.00",
+        years=1,
+        health_disclosure=disclosure,
+        occupation_code="0703002",
+    )
+    opinion = {"conditions": "甲状腺结节2级", "opinion": "exclusion", "opinion_on": today.isoformat()}
+    api.post(f"{BASE}/applications/{app['id']}/pre-underwriting", opinion, version=app["version"])
+
+
+def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
+    """Term life approved (awaiting issue); a critical-illness application withdrawn over the budget."""
+    app = _application(
+        api, client_id, products["term_life"], sum_insured="500000.00", premium="650.00", years=20
+    )
+    _walk(api, app, "submit", "underwriting", "approve")
+    other = _application(api, client_id, products["ci"], sum_insured="300000.00", premium="4200.00", years=20)
+    api.post(
+        f"{BASE}/applications/{other['id']}/withdraw", {"reason": "预算有限，先配定期寿险"}, other["version"]
+    )
+
+
+Recipe = Callable[[_Api, str, dict[str, str], date], str | None]
+RECIPES: tuple[tuple[str, str, Recipe], ...] = (
+    ("wang", "张伟", _zhang_wei),
+    ("wang", "刘洋", _liu_yang),
+    ("wang", "孙浩然", _sun_haoran),
+    ("li", "杨秀英", _yang_xiuying),
+    ("li", "黄磊", _huang_lei),
+    ("li", "周婷", _zhou_ting),
+)
+
 
 def load(ctx: DemoContext) -> None:
-    """Nothing yet: this domain's demo data arrives with its issue."""
+    """Catalogue, then per client one scenario, unless the client already has applications."""
+    products = ensure_catalogue(ctx)
+    today = datetime.now(ZONE).date()
+    policy_ids: dict[str, str] = ctx.shared.setdefault("policy_ids", {})
+    for agent, name, recipe in RECIPES:
+        client_id = ctx.client_ids.get(name)
+        if client_id is None:
+            continue
+        api = _Api(ctx, agent)
+        existing = api.get(f"{BASE}/applications", client_id=client_id)["items"]
+        if existing:
+            ctx.report.note(False, f"applications of {name}")
+            for policy in api.get(BASE, client_id=client_id)["items"]:
+                policy_ids.setdefault(name, str(policy["id"]))
+            continue
+        policy_id = recipe(api, client_id, products, today)
+        if policy_id is not None:
+            policy_ids[name] = policy_id
+        ctx.report.note(True, f"applications of {name}")

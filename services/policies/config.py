@@ -1,5 +1,6 @@
 """Settings of the policies service (env prefix POLICIES_, falling back to CRM_)."""
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar
 
@@ -16,6 +17,10 @@ class Settings(CommonSettings):
     clients_url: str = "http://127.0.0.1:8101"
     """The clients service: a proposal's client must exist and be visible."""
     peer_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    affordability_threshold: Decimal = Field(default=Decimal("0.10"), gt=0, le=1)
+    """A proposal whose total annual premium exceeds this share of household income is flagged."""
+    age_of_majority: int = Field(default=18, ge=16, le=21)
+    """Below this age the insured is a minor: a guardian signs the application."""
 
 
 @lru_cache

@@ -1,16 +1,37 @@
 """The policies service: one FastAPI app, one process, the `policies` schema."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from crmkit.app import create_service_app
+from crmkit.app import AppHook, create_service_app
+from crmkit.crypto import FieldCipher
 from crmkit.peers import peer_client_hook
+from services.policies import review, worklists
+from services.policies.applications.router import router as applications_router
 from services.policies.config import Settings, get_settings
+from services.policies.issued.router import router as policies_router
 from services.policies.models import infra_tables, metadata
+from services.policies.products.router import router as products_router
+from services.policies.proposals.router import router as proposals_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _tools_hook(settings: Settings) -> AppHook:
+    """Per-process resources: the field cipher (health disclosures, pre-underwriting notes)."""
+
+    @contextlib.asynccontextmanager
+    async def hook(app: FastAPI) -> AsyncIterator[None]:
+        app.state.cipher = FieldCipher(settings.field_encryption_key)
+        yield
+
+    return hook
 
 
 def create_app(
@@ -22,10 +43,21 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[],
+        # Literal paths first; policy item routes also use the uuid convertor.
+        routers=[
+            products_router,
+            proposals_router,
+            applications_router,
+            worklists.router,
+            review.router,
+            policies_router,
+        ],
         title="Policies service",
-        hooks=[peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport)],
-        description="Insurance agent CRM: the policies service.",
+        description="Insurance agent CRM: product catalogue, proposals, applications, policies and reviews.",
+        hooks=[
+            _tools_hook(settings),
+            peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
+        ],
     )
 
 

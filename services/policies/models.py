@@ -1,6 +1,30 @@
 """Tables of the policies service, all in the `policies` schema."""
 
-from sqlmodel import SQLModel
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
 
 from crmkit.db import schema_registry
 from crmkit.infra_tables import define_infra_tables
@@ -10,6 +34,253 @@ registry = schema_registry(SCHEMA)
 metadata = registry.metadata
 infra_tables = define_infra_tables(metadata)
 
+MONEY = Numeric(14, 2)
+# Policies that exist as cover (not cancelled, not surrendered): the work lists look only at these.
+LIVE_POLICY = text("status IN ('receipt_signed', 'return_visit_done', 'in_force')")
+PENDING = text("status = 'pending'")
+DUE = text("status = 'due'")
+RECEIPT_SIGNED = text("status = 'receipt_signed'")
+
+
+def _now_column() -> Any:
+    return Column(DateTime(timezone=True), nullable=False)
+
 
 class PoliciesTable(SQLModel, registry=registry):
     """Base of every table model of this service."""
+
+
+class Product(PoliciesTable, table=True):
+    """A product of the catalogue; admins manage it, every signed-in agent reads it."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("insurer", "name", name="uq_products_insurer_name"),
+        CheckConstraint("min_insured_age <= max_insured_age", name="age_range"),
+        CheckConstraint("cooling_off_days BETWEEN 0 AND 366", name="cooling_off_range"),
+        Index("ix_products_listing", "insurer", "name", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    insurer: str = Field(sa_column=Column(String(100), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    category: str = Field(sa_column=Column(String(40), nullable=False))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    min_insured_age: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    max_insured_age: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    payment_years: list[int] = Field(sa_column=Column(ARRAY(SmallInteger), nullable=False))
+    cooling_off_days: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    walls: list[str] = Field(sa_column=Column(ARRAY(String(20)), nullable=False))
+    active: bool = Field(sa_column=Column(Boolean, nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+    updated_at: datetime = Field(sa_column=_now_column())
+
+
+def _scoped_indexes(table: str) -> tuple[Index, ...]:
+    """Keyset pages newest first, one index per scope (agent, team, admin) and per client."""
+    order = (text("created_at DESC"), text("id DESC"))
+    return (
+        Index(f"ix_{table}_owner_recent", "owner_agent_id", *order),
+        Index(f"ix_{table}_team_recent", "team_id", *order),
+        Index(f"ix_{table}_recent", *order),
+        Index(f"ix_{table}_client_recent", "client_id", *order),
+    )
+
+
+class Proposal(PoliciesTable, table=True):
+    """A plan for a client's household (方案设计); its revisions follow the client's feedback."""
+
+    __tablename__ = "proposals"
+    __table_args__ = _scoped_indexes("proposals")
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    latest_revision: int = Field(sa_column=Column(Integer, nullable=False))
+    accepted_revision: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+    updated_at: datetime = Field(sa_column=_now_column())
+
+
+class ProposalRevision(PoliciesTable, table=True):
+    """One version of a proposal: its items and the findings of the manual's checks, frozen."""
+
+    __tablename__ = "proposal_revisions"
+    __table_args__ = (UniqueConstraint("proposal_id", "revision", name="uq_proposal_revisions_revision"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    proposal_id: uuid.UUID = Field(nullable=False)
+    revision: int = Field(sa_column=Column(Integer, nullable=False))
+    items: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    findings: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    total_annual_premium: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    household_annual_income: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    client_feedback: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
+    created_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class Application(PoliciesTable, table=True):
+    """An insurance application (投保单), draft to issue. Health data is stored encrypted."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        *_scoped_indexes("applications"),
+        CheckConstraint("sum_insured > 0 AND annual_premium > 0", name="positive_amounts"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    insured_member_id: uuid.UUID | None = Field(default=None, nullable=True)
+    insured_name: str = Field(sa_column=Column(String(100), nullable=False))
+    insured_birth_date: date = Field(sa_column=Column(Date, nullable=False))
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    product_id: uuid.UUID = Field(nullable=False)
+    proposal_id: uuid.UUID | None = Field(default=None, nullable=True)
+    proposal_item_id: uuid.UUID | None = Field(default=None, nullable=True)
+    sum_insured: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    annual_premium: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    payment_years: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    beneficiaries: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    health_disclosure_cipher: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    health_questions: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    health_yes_answers: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    occupation_code: str = Field(sa_column=Column(String(20), nullable=False))
+    guardian_signature: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    pre_underwriting_opinion: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    pre_underwriting_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    pre_underwriting_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(sa_column=Column(String(30), nullable=False))
+    status_reason: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    submitted_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    decided_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    policy_id: uuid.UUID | None = Field(default=None, nullable=True)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+    updated_at: datetime = Field(sa_column=_now_column())
+
+
+class UnderwritingRequirement(PoliciesTable, table=True):
+    """What the underwriter asked for (体检报告、就诊记录...), each with a due date and status.
+
+    Owner and team are copied from the application so the work list reads one index."""
+
+    __tablename__ = "underwriting_requirements"
+    __table_args__ = (
+        Index("ix_underwriting_requirements_application", "application_id", "created_at"),
+        Index("ix_requirements_owner_due", "owner_agent_id", "due_on", "id", postgresql_where=PENDING),
+        Index("ix_requirements_team_due", "team_id", "due_on", "id", postgresql_where=PENDING),
+        Index("ix_requirements_due", "due_on", "id", postgresql_where=PENDING),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    kind: str = Field(sa_column=Column(String(30), nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    due_on: date = Field(sa_column=Column(Date, nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    resolved_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class Policy(PoliciesTable, table=True):
+    """A policy after issue. The policy number is unique per insurer."""
+
+    __tablename__ = "policies"
+    __table_args__ = (
+        UniqueConstraint("insurer", "policy_number", name="uq_policies_insurer_number"),
+        *_scoped_indexes("policies"),
+        Index("ix_policies_application", "application_id", unique=True),
+        Index(
+            "ix_policies_owner_cooling_off",
+            "owner_agent_id",
+            "cooling_off_ends_on",
+            "id",
+            postgresql_where=LIVE_POLICY,
+        ),
+        Index(
+            "ix_policies_team_cooling_off",
+            "team_id",
+            "cooling_off_ends_on",
+            "id",
+            postgresql_where=LIVE_POLICY,
+        ),
+        Index("ix_policies_cooling_off", "cooling_off_ends_on", "id", postgresql_where=LIVE_POLICY),
+        Index(
+            "ix_policies_owner_visit_pending",
+            "owner_agent_id",
+            "receipt_signed_on",
+            "id",
+            postgresql_where=RECEIPT_SIGNED,
+        ),
+        Index(
+            "ix_policies_team_visit_pending",
+            "team_id",
+            "receipt_signed_on",
+            "id",
+            postgresql_where=RECEIPT_SIGNED,
+        ),
+        Index("ix_policies_visit_pending", "receipt_signed_on", "id", postgresql_where=RECEIPT_SIGNED),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(nullable=False)
+    policy_number: str = Field(sa_column=Column(String(40), nullable=False))
+    insurer: str = Field(sa_column=Column(String(100), nullable=False))
+    product_id: uuid.UUID = Field(nullable=False)
+    product_name: str = Field(sa_column=Column(String(200), nullable=False))
+    category: str = Field(sa_column=Column(String(40), nullable=False))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    client_id: uuid.UUID = Field(nullable=False)
+    insured_member_id: uuid.UUID | None = Field(default=None, nullable=True)
+    insured_name: str = Field(sa_column=Column(String(100), nullable=False))
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    status: str = Field(sa_column=Column(String(30), nullable=False))
+    sum_insured: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    annual_premium: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    payment_years: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    walls: list[str] = Field(sa_column=Column(ARRAY(String(20)), nullable=False))
+    cooling_off_days: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    issued_on: date = Field(sa_column=Column(Date, nullable=False))
+    effective_on: date = Field(sa_column=Column(Date, nullable=False))
+    receipt_signed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    cooling_off_ends_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    return_visit: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    in_force_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    ended_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    refund_amount: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    surrender_value: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+    updated_at: datetime = Field(sa_column=_now_column())
+
+
+class PremiumDue(PoliciesTable, table=True):
+    """One instalment of a policy's premium schedule; overdue is ``due`` past its date."""
+
+    __tablename__ = "premium_dues"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "instalment", name="uq_premium_dues_instalment"),
+        Index("ix_premium_dues_owner_due", "owner_agent_id", "due_on", "id", postgresql_where=DUE),
+        Index("ix_premium_dues_team_due", "team_id", "due_on", "id", postgresql_where=DUE),
+        Index("ix_premium_dues_due", "due_on", "id", postgresql_where=DUE),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    policy_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    instalment: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    due_on: date = Field(sa_column=Column(Date, nullable=False))
+    amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    status: str = Field(sa_column=Column(String(10), nullable=False))
+    paid_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))

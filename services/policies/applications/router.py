@@ -1,0 +1,303 @@
+"""HTTP endpoints of applications (投保单): creation, pre-underwriting and the state machine."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from crmkit.auth import Principal, Role, require_roles
+from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from crmkit.problems import PROBLEM_RESPONSES
+from services.policies.applications import requirements, service
+from services.policies.applications.schemas import (
+    ApplicationCreate,
+    ApplicationDetails,
+    ApplicationPage,
+    ApplicationRead,
+    IssueCreate,
+    PreUnderwritingCreate,
+    Reason,
+    RequirementCreate,
+    RequirementResolve,
+)
+from services.policies.dependencies import (
+    ChangedApplication,
+    ChangedProposal,
+    DirectoryDep,
+    ReaderDep,
+    SessionDep,
+    ToolsDep,
+    ValidApplication,
+    WriterDep,
+)
+from services.policies.models import Application
+from services.policies.tools import Tools
+
+BASE = "/api/v1/policies/applications"
+ItemId = Annotated[uuid.UUID, Path(description="An item of the proposal's accepted revision.")]
+RequirementId = Annotated[uuid.UUID, Path(description="The underwriting requirement's id.")]
+
+router = APIRouter(
+    tags=["applications"],
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+
+
+async def _answer(session: SessionDep, application: Application, response: Response) -> ApplicationRead:
+    set_etag(response, application.version)
+    requirements = await service.requirements_of(session=session, application=application)
+    return service.to_read(application, requirements)
+
+
+@router.post(BASE, status_code=status.HTTP_201_CREATED)
+async def create_application(
+    data: ApplicationCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    directory: DirectoryDep,
+    response: Response,
+) -> ApplicationRead:
+    """Start an application (draft) for a client of yours; the client is checked with the clients service."""
+    application = await service.create_application(
+        session=session, tools=tools, principal=principal, directory=directory, data=data
+    )
+    response.headers["Location"] = f"{BASE}/{application.id}"
+    return await _answer(session, application, response)
+
+
+@router.post(
+    "/api/v1/policies/proposals/{proposal_id}/items/{item_id}/application",
+    status_code=status.HTTP_201_CREATED,
+)
+async def create_application_from_proposal(
+    proposal: ChangedProposal,
+    item_id: ItemId,
+    details: ApplicationDetails,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    directory: DirectoryDep,
+    response: Response,
+) -> ApplicationRead:
+    """Start an application from an item of the proposal's accepted revision."""
+    application = await service.create_from_proposal(
+        session=session,
+        tools=tools,
+        principal=principal,
+        directory=directory,
+        proposal=proposal,
+        item_id=item_id,
+        details=details,
+    )
+    response.headers["Location"] = f"{BASE}/{application.id}"
+    return await _answer(session, application, response)
+
+
+@router.get(BASE)
+async def list_applications(
+    principal: ReaderDep,
+    session: SessionDep,
+    client_id: uuid.UUID | None = None,
+    status: str | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ApplicationPage:
+    """The applications you can see, newest first."""
+    return await service.list_applications(
+        session=session, principal=principal, client_id=client_id, status=status, limit=limit, cursor=cursor
+    )
+
+
+@router.get(f"{BASE}/{{application_id}}")
+async def get_application(
+    application: ValidApplication, session: SessionDep, response: Response
+) -> ApplicationRead:
+    """Read one application (health answers are never shown); the ETag is its version."""
+    return await _answer(session, application, response)
+
+
+@router.post(f"{BASE}/{{application_id}}/pre-underwriting")
+async def record_pre_underwriting(
+    application: ChangedApplication,
+    data: PreUnderwritingCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """Record the insurer's pre-underwriting opinion (预核保) before submission; requires If-Match."""
+    check_if_match(if_match, application.version)
+    application = await service.record_pre_underwriting(
+        session=session, tools=tools, principal=principal, application=application, data=data
+    )
+    return await _answer(session, application, response)
+
+
+async def _move(
+    session: SessionDep,
+    tools: Tools,
+    principal: Principal,
+    application: Application,
+    response: Response,
+    if_match: str | None,
+    target: str,
+    reason: str | None = None,
+) -> ApplicationRead:
+    check_if_match(if_match, application.version)
+    application = await service.move(
+        session=session,
+        tools=tools,
+        principal=principal,
+        application=application,
+        target=target,
+        reason=reason,
+    )
+    return await _answer(session, application, response)
+
+
+@router.post(f"{BASE}/{{application_id}}/submit")
+async def submit(
+    application: ChangedApplication,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """Submit to the insurer (draft → submitted); requires If-Match."""
+    return await _move(session, tools, principal, application, response, if_match, "submitted")
+
+
+@router.post(f"{BASE}/{{application_id}}/underwriting")
+async def start_underwriting(
+    application: ChangedApplication,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """The insurer is underwriting (from submitted, or back from requirements pending); requires If-Match."""
+    return await _move(session, tools, principal, application, response, if_match, "underwriting")
+
+
+@router.post(f"{BASE}/{{application_id}}/approve")
+async def approve(
+    application: ChangedApplication,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """The insurer accepted the risk (underwriting → approved); requires If-Match."""
+    return await _move(session, tools, principal, application, response, if_match, "approved")
+
+
+@router.post(f"{BASE}/{{application_id}}/decline")
+async def decline(
+    application: ChangedApplication,
+    data: Reason,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """The insurer declined the risk; requires If-Match."""
+    return await _move(session, tools, principal, application, response, if_match, "declined", data.reason)
+
+
+@router.post(f"{BASE}/{{application_id}}/postpone")
+async def postpone(
+    application: ChangedApplication,
+    data: Reason,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """The insurer postponed the decision (延期); requires If-Match."""
+    return await _move(session, tools, principal, application, response, if_match, "postponed", data.reason)
+
+
+@router.post(f"{BASE}/{{application_id}}/withdraw")
+async def withdraw(
+    application: ChangedApplication,
+    data: Reason,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """Withdraw the application (any time before issue); requires If-Match."""
+    return await _move(session, tools, principal, application, response, if_match, "withdrawn", data.reason)
+
+
+@router.post(f"{BASE}/{{application_id}}/requirements", status_code=status.HTTP_201_CREATED)
+async def add_requirement(
+    application: ChangedApplication,
+    data: RequirementCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """Record an underwriting requirement with its due date (→ requirements pending); requires If-Match."""
+    check_if_match(if_match, application.version)
+    application = await requirements.add_requirement(
+        session=session, tools=tools, principal=principal, application=application, data=data
+    )
+    return await _answer(session, application, response)
+
+
+@router.post(f"{BASE}/{{application_id}}/requirements/{{requirement_id}}/resolve")
+async def resolve_requirement(
+    application: ChangedApplication,
+    requirement_id: RequirementId,
+    data: RequirementResolve,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """Mark a requirement received (or waived); requires the application's If-Match."""
+    check_if_match(if_match, application.version)
+    application = await requirements.resolve_requirement(
+        session=session,
+        tools=tools,
+        principal=principal,
+        application=application,
+        requirement_id=requirement_id,
+        data=data,
+    )
+    return await _answer(session, application, response)
+
+
+@router.post(f"{BASE}/{{application_id}}/issue")
+async def issue(
+    application: ChangedApplication,
+    data: IssueCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ApplicationRead:
+    """The insurer issued the policy (approved → issued): creates the policy; requires If-Match."""
+    check_if_match(if_match, application.version)
+    application, policy = await service.issue(
+        session=session, tools=tools, principal=principal, application=application, data=data
+    )
+    response.headers["Location"] = f"/api/v1/policies/{policy.id}"
+    return await _answer(session, application, response)

@@ -1,0 +1,91 @@
+"""Domain errors of the policies service; each knows its status code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from crmkit.problems import Conflict, FieldError, NotFound, Unprocessable
+
+
+class ProductNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such product")
+
+
+class ProposalNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such proposal")
+
+
+class ApplicationNotFound(NotFound):
+    """Absent or outside the caller's scope: indistinguishable on purpose."""
+
+    def __init__(self) -> None:
+        super().__init__("no such application")
+
+
+class PolicyNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such policy")
+
+
+class RequirementNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such underwriting requirement on this application")
+
+
+class PremiumNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such premium instalment on this policy")
+
+
+class ClientNotFound(NotFound):
+    """The clients service does not show this client to the caller (absent, deleted or not theirs)."""
+
+    def __init__(self) -> None:
+        super().__init__("no such client in the clients service, or not one of yours; nothing was stored")
+
+
+class InvalidField(Unprocessable):
+    """A business rule on one field failed (the body itself was well formed)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+class IllegalTransition(Conflict):
+    """A move the state machine does not allow; the answer lists the moves that are allowed."""
+
+    title = "Illegal state transition"
+    slug = "illegal-transition"
+
+    def __init__(self, *, resource: str, current: str, target: str, allowed: Iterable[str]) -> None:
+        allowed_list = sorted(allowed)
+        shown = ", ".join(allowed_list) if allowed_list else "none (final state)"
+        super().__init__(
+            f"a {resource} in state '{current}' cannot move to '{target}'; allowed next states: {shown}",
+            extra={"current_state": current, "allowed_next_states": allowed_list},
+        )
+
+
+class RuleConflict(Conflict):
+    """The resource's current facts forbid the request (e.g. the cooling-off period has ended)."""
+
+    title = "Conflict with the record's state"
+    slug = "rule-conflict"
+
+
+class DuplicatePolicyNumber(Conflict):
+    title = "Duplicate policy number"
+    slug = "duplicate-policy-number"
+
+    def __init__(self, insurer: str, number: str) -> None:
+        super().__init__(f"{insurer} already has a policy numbered {number}")
+
+
+class DuplicateProduct(Conflict):
+    title = "Duplicate product"
+    slug = "duplicate-product"
+
+    def __init__(self, insurer: str, name: str) -> None:
+        super().__init__(f"{insurer} already has a product named {name}")

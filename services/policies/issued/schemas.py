@@ -1,0 +1,160 @@
+"""Request and response shapes of policies after issue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, StrictBool
+
+from crmkit.pagination import Page
+from services.policies.terms import Category, Kind, MoneyOrZero, Wall
+
+
+class PolicyStatus(StrEnum):
+    ISSUED = "issued"
+    RECEIPT_SIGNED = "receipt_signed"
+    RETURN_VISIT_DONE = "return_visit_done"
+    IN_FORCE = "in_force"
+    CANCELLED = "cancelled"
+    SURRENDERED = "surrendered"
+
+
+class PremiumStatus(StrEnum):
+    PAID = "paid"
+    DUE = "due"
+    OVERDUE = "overdue"
+    VOID = "void"
+
+
+class ReceiptCreate(BaseModel):
+    """The client signed the policy receipt (回执); its date starts the cooling-off period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signed_on: date
+
+
+class ReturnVisitCreate(BaseModel):
+    """The insurer's return-visit call (回访) and the client's answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    visited_on: date
+    understood_cover: StrictBool
+    signed_personally: StrictBool
+
+
+class CancellationCreate(BaseModel):
+    """Cancellation within the cooling-off period: the premiums paid are refunded in full."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requested_on: date
+
+
+class SurrenderCreate(BaseModel):
+    """Surrender after the cooling-off period, for the policy's cash value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requested_on: date
+    surrender_value: MoneyOrZero
+
+
+class PaymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paid_on: date
+
+
+class WallCover(BaseModel):
+    wall: Wall
+    sum_insured: Decimal
+
+
+class PremiumRead(BaseModel):
+    id: uuid.UUID
+    instalment: int
+    due_on: date
+    amount: Decimal
+    status: PremiumStatus
+    paid_on: date | None
+
+
+class ReturnVisitRead(BaseModel):
+    visited_on: date
+    understood_cover: bool
+    signed_personally: bool
+
+
+class PolicyRead(BaseModel):
+    id: uuid.UUID
+    policy_number: str
+    insurer: str
+    product_id: uuid.UUID
+    product_name: str
+    category: Category
+    kind: Kind
+    client_id: uuid.UUID
+    insured_member_id: uuid.UUID | None
+    insured_name: str
+    application_id: uuid.UUID
+    status: PolicyStatus
+    allowed_next_states: list[str]
+    issued_on: date
+    effective_on: date
+    receipt_signed_on: date | None
+    cooling_off_ends_on: date | None
+    return_visit: ReturnVisitRead | None
+    in_force_on: date | None
+    ended_on: date | None
+    sum_insured: Decimal
+    annual_premium: Decimal
+    payment_years: int
+    walls: list[WallCover]
+    premiums: list[PremiumRead]
+    next_premium_due_on: date | None
+    refund_amount: Decimal | None
+    surrender_value: Decimal | None
+    owner_agent_id: uuid.UUID
+    team_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PolicySummary(BaseModel):
+    id: uuid.UUID
+    policy_number: str
+    insurer: str
+    product_id: uuid.UUID
+    product_name: str
+    category: Category
+    client_id: uuid.UUID
+    insured_member_id: uuid.UUID | None
+    insured_name: str
+    status: PolicyStatus
+    effective_on: date
+    ended_on: date | None
+    cooling_off_ends_on: date | None
+    sum_insured: Decimal
+    annual_premium: Decimal
+    payment_years: int
+    walls: list[WallCover]
+    owner_agent_id: uuid.UUID
+    team_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+
+
+class InForceRead(BaseModel):
+    policy_id: uuid.UUID
+    on: date
+    in_force: bool
+    reason: str | None
+
+
+PolicyPage = Page[PolicySummary]

@@ -1,0 +1,385 @@
+"""Policies after issue: receipt, return visit, in force, cancellation, surrender, premiums."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from crmkit.auth import Principal
+from services.policies import repository, trail
+from services.policies.errors import DuplicatePolicyNumber, InvalidField, PremiumNotFound, RuleConflict
+from services.policies.issued.schemas import (
+    CancellationCreate,
+    InForceRead,
+    PaymentCreate,
+    PolicyPage,
+    PolicyRead,
+    PolicySummary,
+    PremiumRead,
+    PremiumStatus,
+    ReceiptCreate,
+    ReturnVisitCreate,
+    ReturnVisitRead,
+    SurrenderCreate,
+    WallCover,
+)
+from services.policies.models import Application, Policy, PremiumDue, Product
+from services.policies.tools import Tools, add_years
+from services.policies.transitions import POLICY_TRANSITIONS, ensure_transition
+
+if TYPE_CHECKING:
+    from services.policies.applications.schemas import IssueCreate
+
+RESOURCE = "policy"
+
+
+def _walls(policy: Policy) -> list[WallCover]:
+    return [WallCover(wall=w, sum_insured=policy.sum_insured) for w in policy.walls]
+
+
+def premium_status(due: PremiumDue, today: date) -> PremiumStatus:
+    if due.status == "due" and due.due_on < today:
+        return PremiumStatus.OVERDUE
+    return PremiumStatus(due.status)
+
+
+def to_summary(policy: Policy) -> PolicySummary:
+    return PolicySummary.model_validate({**_columns(policy), "walls": _walls(policy)})
+
+
+def _columns(policy: Policy) -> dict[str, Any]:
+    return {c.name: getattr(policy, c.name) for c in Policy.__table__.columns}  # type: ignore[attr-defined]
+
+
+def to_read(policy: Policy, premiums: Sequence[PremiumDue], today: date) -> PolicyRead:
+    due = [p.due_on for p in premiums if p.status == "due"]
+    return PolicyRead.model_validate(
+        {
+            **_columns(policy),
+            "walls": _walls(policy),
+            "allowed_next_states": sorted(POLICY_TRANSITIONS[policy.status]),
+            "return_visit": ReturnVisitRead.model_validate(policy.return_visit)
+            if policy.return_visit
+            else None,
+            "premiums": [
+                PremiumRead(
+                    id=p.id,
+                    instalment=p.instalment,
+                    due_on=p.due_on,
+                    amount=p.amount,
+                    status=premium_status(p, today),
+                    paid_on=p.paid_on,
+                )
+                for p in premiums
+            ],
+            "next_premium_due_on": min(due) if due else None,
+        }
+    )
+
+
+def _view(policy: Policy) -> dict[str, Any]:
+    return to_summary(policy).model_dump(mode="json") | {
+        "receipt_signed_on": policy.receipt_signed_on.isoformat() if policy.receipt_signed_on else None,
+        "in_force_on": policy.in_force_on.isoformat() if policy.in_force_on else None,
+        "refund_amount": str(policy.refund_amount) if policy.refund_amount is not None else None,
+        "surrender_value": str(policy.surrender_value) if policy.surrender_value is not None else None,
+    }
+
+
+async def premiums_of(*, session: AsyncSession, policy: Policy) -> list[PremiumDue]:
+    stmt = (
+        select(PremiumDue).where(col(PremiumDue.policy_id) == policy.id).order_by(col(PremiumDue.instalment))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def create_policy(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    application: Application,
+    product: Product,
+    data: IssueCreate,
+) -> Policy:
+    """The policy, as the insurer issued it, with one premium due a year (the first paid at issue)."""
+    now = datetime.now(UTC)
+    policy = Policy(
+        application_id=application.id,
+        policy_number=data.policy_number,
+        insurer=product.insurer,
+        product_id=product.id,
+        product_name=product.name,
+        category=product.category,
+        kind=product.kind,
+        client_id=application.client_id,
+        insured_member_id=application.insured_member_id,
+        insured_name=application.insured_name,
+        owner_agent_id=application.owner_agent_id,
+        team_id=application.team_id,
+        status="issued",
+        sum_insured=application.sum_insured,
+        annual_premium=application.annual_premium,
+        payment_years=application.payment_years,
+        walls=list(product.walls),
+        cooling_off_days=product.cooling_off_days,
+        issued_on=data.issued_on,
+        effective_on=data.effective_on,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    insurer = product.insurer
+    taken = select(col(Policy.id)).where(
+        col(Policy.insurer) == insurer, col(Policy.policy_number) == data.policy_number
+    )
+    if (await session.execute(taken)).first() is not None:
+        raise DuplicatePolicyNumber(insurer, data.policy_number)
+    session.add(policy)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent issue took the number between the check and the insert
+        raise DuplicatePolicyNumber(insurer, data.policy_number) from exc
+    for instalment in range(application.payment_years):
+        first = instalment == 0
+        session.add(
+            PremiumDue(
+                policy_id=policy.id,
+                owner_agent_id=policy.owner_agent_id,
+                team_id=policy.team_id,
+                instalment=instalment + 1,
+                due_on=add_years(data.effective_on, instalment),
+                amount=application.annual_premium,
+                status="paid" if first else "due",
+                paid_on=data.issued_on if first else None,
+            )
+        )
+    await session.flush()
+    await trail.record(
+        session,
+        principal=principal,
+        action="policy.issued",
+        resource_type=RESOURCE,
+        resource_id=policy.id,
+        after=_view(policy),
+    )
+    return policy
+
+
+async def _move(
+    session: AsyncSession, principal: Principal, policy: Policy, target: str, apply: Any
+) -> Policy:
+    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target=target)
+    before = _view(policy)
+    apply()
+    policy.status = target
+    policy.version += 1
+    policy.updated_at = datetime.now(UTC)
+    await session.flush()
+    await trail.record(
+        session,
+        principal=principal,
+        action=f"policy.{target}",
+        resource_type=RESOURCE,
+        resource_id=policy.id,
+        before=before,
+        after=_view(policy),
+    )
+    return policy
+
+
+def _not_future(field: str, value: date, today: date) -> None:
+    if value > today:
+        raise InvalidField(field, f"cannot be in the future (today is {today.isoformat()})")
+
+
+async def sign_receipt(
+    *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: ReceiptCreate
+) -> Policy:
+    """The receipt date starts the cooling-off period: it ends ``cooling_off_days`` later."""
+    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="receipt_signed")
+    if data.signed_on < policy.issued_on:
+        raise InvalidField(
+            "signed_on",
+            f"the receipt cannot be signed before the policy was issued ({policy.issued_on.isoformat()})",
+        )
+    _not_future("signed_on", data.signed_on, tools.today())
+
+    def apply() -> None:
+        policy.receipt_signed_on = data.signed_on
+        policy.cooling_off_ends_on = data.signed_on + timedelta(days=policy.cooling_off_days)
+
+    return await _move(session, principal, policy, "receipt_signed", apply)
+
+
+async def record_return_visit(
+    *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: ReturnVisitCreate
+) -> Policy:
+    """The insurer's return visit: the client understood the cover and signed personally."""
+    ensure_transition(
+        POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="return_visit_done"
+    )
+    assert policy.receipt_signed_on is not None
+    if data.visited_on < policy.receipt_signed_on:
+        raise InvalidField("visited_on", "the return visit comes after the receipt was signed")
+    _not_future("visited_on", data.visited_on, tools.today())
+    for field in ("understood_cover", "signed_personally"):
+        if not getattr(data, field):
+            raise InvalidField(
+                field,
+                "a return visit that is not answered 'yes' is not done: explain the cover again "
+                "(or have the client sign personally) and ask the insurer to call back",
+            )
+
+    def apply() -> None:
+        policy.return_visit = data.model_dump(mode="json")
+
+    return await _move(session, principal, policy, "return_visit_done", apply)
+
+
+async def mark_in_force(
+    *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy
+) -> Policy:
+    """After the return visit, the policy is in force."""
+
+    def apply() -> None:
+        policy.in_force_on = tools.today()
+
+    return await _move(session, principal, policy, "in_force", apply)
+
+
+async def _void_unpaid(session: AsyncSession, policy: Policy, after: date | None = None) -> None:
+    for due in await premiums_of(session=session, policy=policy):
+        if due.status == "due" and (after is None or due.due_on > after):
+            due.status = "void"
+
+
+async def cancel(
+    *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: CancellationCreate
+) -> Policy:
+    """Cancellation within the cooling-off period: void from the start, premiums paid refunded."""
+    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="cancelled")
+    assert policy.receipt_signed_on is not None
+    assert policy.cooling_off_ends_on is not None
+    _not_future("requested_on", data.requested_on, tools.today())
+    if data.requested_on < policy.receipt_signed_on:
+        raise InvalidField("requested_on", "cannot be before the receipt was signed")
+    if data.requested_on > policy.cooling_off_ends_on:
+        raise RuleConflict(
+            f"the cooling-off period ended on {policy.cooling_off_ends_on.isoformat()}: the policy can no "
+            "longer be cancelled for a full refund; surrender it instead",
+            extra={"cooling_off_ends_on": policy.cooling_off_ends_on.isoformat(), "alternative": "surrender"},
+        )
+    paid = sum(
+        (p.amount for p in await premiums_of(session=session, policy=policy) if p.status == "paid"),
+        Decimal(0),
+    )
+    await _void_unpaid(session, policy)
+
+    def apply() -> None:
+        policy.ended_on = data.requested_on
+        policy.refund_amount = paid
+
+    return await _move(session, principal, policy, "cancelled", apply)
+
+
+async def surrender(
+    *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: SurrenderCreate
+) -> Policy:
+    """Surrender after the cooling-off period, for the cash value; cover ends on the date."""
+    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="surrendered")
+    assert policy.cooling_off_ends_on is not None
+    _not_future("requested_on", data.requested_on, tools.today())
+    if data.requested_on <= policy.cooling_off_ends_on:
+        raise RuleConflict(
+            f"the policy is in its cooling-off period until {policy.cooling_off_ends_on.isoformat()}: "
+            "cancel it instead, for a full refund",
+            extra={
+                "cooling_off_ends_on": policy.cooling_off_ends_on.isoformat(),
+                "alternative": "cancellation",
+            },
+        )
+    await _void_unpaid(session, policy, after=data.requested_on)
+
+    def apply() -> None:
+        policy.ended_on = data.requested_on
+        policy.surrender_value = data.surrender_value
+
+    return await _move(session, principal, policy, "surrendered", apply)
+
+
+async def record_payment(
+    *,
+    session: AsyncSession,
+    tools: Tools,
+    principal: Principal,
+    policy: Policy,
+    premium_id: uuid.UUID,
+    data: PaymentCreate,
+) -> Policy:
+    """A premium instalment was paid."""
+    due = await session.get(PremiumDue, premium_id, with_for_update=True)
+    if due is None or due.policy_id != policy.id:
+        raise PremiumNotFound()
+    if due.status != "due":
+        raise RuleConflict(f"this instalment is {due.status}; only a due instalment can be paid")
+    _not_future("paid_on", data.paid_on, tools.today())
+    before = {"instalment": due.instalment, "status": premium_status(due, tools.today()).value}
+    due.status = "paid"
+    due.paid_on = data.paid_on
+    policy.version += 1
+    policy.updated_at = datetime.now(UTC)
+    await session.flush()
+    await trail.record(
+        session,
+        principal=principal,
+        action="policy.premium_paid",
+        resource_type=RESOURCE,
+        resource_id=policy.id,
+        before=before,
+        after={"instalment": due.instalment, "status": "paid", "paid_on": data.paid_on.isoformat()},
+        diff=False,
+    )
+    return policy
+
+
+def in_force_on(policy: Policy, on: date) -> InForceRead:
+    """Effective on or before ``on``, not cancelled in the cooling-off period (void from the start),
+    not ended before ``on``."""
+    reason: str | None = None
+    if policy.status == "cancelled":
+        reason = "cancelled within the cooling-off period: void from the start"
+    elif on < policy.effective_on:
+        reason = f"not yet effective (effective on {policy.effective_on.isoformat()})"
+    elif policy.ended_on is not None and policy.ended_on < on:
+        reason = f"ended on {policy.ended_on.isoformat()} ({policy.status})"
+    return InForceRead(policy_id=policy.id, on=on, in_force=reason is None, reason=reason)
+
+
+async def list_policies(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    client_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> PolicyPage:
+    """One page of the policies the caller can see, newest first."""
+    conditions = []
+    if client_id is not None:
+        conditions.append(col(Policy.client_id) == client_id)
+    if status is not None:
+        conditions.append(col(Policy.status) == status)
+    rows, next_cursor = await repository.recent_page(
+        session=session, model=Policy, principal=principal, conditions=conditions, cursor=cursor, limit=limit
+    )
+    return PolicyPage(items=[to_summary(r) for r in rows], next_cursor=next_cursor)

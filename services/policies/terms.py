@@ -1,0 +1,77 @@
+"""The service's vocabulary: categories, walls, money and percentages as exact decimals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, StringConstraints
+
+
+class Category(StrEnum):
+    CRITICAL_ILLNESS = "critical_illness"
+    MILLION_MEDICAL = "million_medical"
+    SMALL_MEDICAL = "small_medical"
+    TERM_LIFE = "term_life"
+    WHOLE_LIFE = "whole_life"
+    ACCIDENT = "accident"
+    EDUCATION_ANNUITY = "education_annuity"
+    PENSION_ANNUITY = "pension_annuity"
+
+
+class Kind(StrEnum):
+    """保障型 / 理财型."""
+
+    PROTECTION = "protection"
+    WEALTH = "wealth"
+
+
+class Wall(StrEnum):
+    """The four walls of the household's finances (家庭财务四堵墙)."""
+
+    CRITICAL_ILLNESS = "critical_illness"
+    ACCIDENT = "accident"
+    MEDICAL = "medical"
+    DEATH = "death"
+
+
+WALLS: tuple[Wall, ...] = tuple(Wall)
+
+
+def _decimal_string(value: Any) -> Any:
+    """Money and shares travel as decimal strings: a JSON number could already have lost cents."""
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('send a decimal string, e.g. "500000.00", not a JSON number')
+    return value.strip()
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False, description='CNY, e.g. "500000.00".'),
+]
+MoneyOrZero = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False, description='CNY, e.g. "0.00".'),
+]
+Share = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(
+        gt=0,
+        le=100,
+        max_digits=5,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description='Percent, e.g. "50.00".',
+    ),
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+PaymentYears = Annotated[
+    int, Field(strict=True, ge=1, le=100, description="Years of premium payments (1 = single).")
+]
