@@ -1,16 +1,33 @@
 """The claims service: one FastAPI app, one process, the `claims` schema."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from crmkit.app import create_service_app
+from crmkit.app import AppHook, create_service_app
+from crmkit.crypto import FieldCipher
 from crmkit.peers import peer_client_hook
 from services.claims.config import Settings, get_settings
 from services.claims.models import infra_tables, metadata
+from services.claims.router import router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _tools_hook(settings: Settings) -> AppHook:
+    """Per-process resources: the field cipher (bank accounts)."""
+
+    @contextlib.asynccontextmanager
+    async def hook(app: FastAPI) -> AsyncIterator[None]:
+        app.state.cipher = FieldCipher(settings.field_encryption_key)
+        yield
+
+    return hook
 
 
 def create_app(
@@ -22,10 +39,16 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[],
+        routers=[router],
         title="Claims service",
-        hooks=[peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport)],
-        description="Insurance agent CRM: the claims service.",
+        description=(
+            "Insurance agent CRM: claims (理赔) against policies, document checklists, status nodes,"
+            " weekly client feedback and the insurer's decision deadlines, scoped to the caller."
+        ),
+        hooks=[
+            _tools_hook(settings),
+            peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
+        ],
     )
 
 

@@ -1,0 +1,278 @@
+"""HTTP endpoints of claims: thin handlers over the rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from crmkit.auth import Role, require_roles
+from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from crmkit.problems import PROBLEM_RESPONSES
+from services.claims import feedback, service, transitions
+from services.claims.checklists import ClaimType
+from services.claims.dependencies import (
+    ChangedChecklist,
+    ChangedClaim,
+    ChangedDocument,
+    Checklist,
+    PoliciesDep,
+    ReaderDep,
+    SessionDep,
+    ToolsDep,
+    ValidClaim,
+    WriterDep,
+)
+from services.claims.repository import ClaimFilters
+from services.claims.schemas import (
+    ChecklistRead,
+    ClaimCreate,
+    ClaimDetail,
+    ClaimMove,
+    ClaimPage,
+    ClaimUpdate,
+    ClientUpdateCreate,
+    DocumentAdd,
+    DocumentChange,
+    DocumentRead,
+    TimelineEntry,
+    TimelinePage,
+)
+from services.claims.views import document_read, timeline_entry, to_detail
+from services.claims.workflow import ClaimStatus
+
+BASE = "/api/v1/claims"
+ITEM = "/{claim_id:uuid}"
+AsOf = Annotated[date | None, Query(description="Business date to evaluate on (default: today).")]
+
+# Operations staff have no business with claims: every endpoint answers them 403.
+router = APIRouter(
+    prefix=BASE,
+    tags=["claims"],
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+
+
+@router.get("/checklists")
+async def list_checklists(principal: ReaderDep) -> list[ChecklistRead]:
+    """The documents each claim type requires (kept as data)."""
+    return service.checklists()
+
+
+@router.get("/updates-due")
+async def list_updates_due(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    on: AsOf = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ClaimPage:
+    """Open claims whose last client update is 7 or more business days old, oldest first."""
+    return await feedback.updates_due(
+        session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/decisions-overdue")
+async def list_decisions_overdue(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    on: AsOf = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ClaimPage:
+    """Submitted claims past the insurer's decision deadline, most overdue first (chase the insurer)."""
+    return await feedback.decisions_overdue(
+        session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/documents-missing")
+async def list_documents_missing(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    older_than_days: Annotated[
+        int | None, Query(ge=0, le=365, description="N: missing for more than N days (default 14).")
+    ] = None,
+    on: AsOf = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ClaimPage:
+    """Open claims whose client has owed a required document for more than N days, longest first."""
+    return await feedback.documents_missing(
+        session=session,
+        tools=tools,
+        principal=principal,
+        older_than_days=older_than_days,
+        on=on,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def report_claim(
+    data: ClaimCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    policies: PoliciesDep,
+    response: Response,
+) -> ClaimDetail:
+    """Report a claim on a policy in force on the incident date (send an Idempotency-Key to retry safely)."""
+    claim, documents = await service.report_claim(
+        session=session, tools=tools, principal=principal, policies=policies, data=data
+    )
+    response.headers["Location"] = f"{BASE}/{claim.id}"
+    set_etag(response, claim.version)
+    return to_detail(claim, documents, tools)
+
+
+@router.get("")
+async def list_claims(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    status: ClaimStatus | None = None,
+    claim_type: ClaimType | None = None,
+    policy_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ClaimPage:
+    """List the claims you can see, newest first."""
+    filters = ClaimFilters(
+        status=status.value if status else None,
+        claim_type=claim_type.value if claim_type else None,
+        policy_id=policy_id,
+        client_id=client_id,
+    )
+    return await service.list_claims(
+        session=session, tools=tools, principal=principal, filters=filters, limit=limit, cursor=cursor
+    )
+
+
+@router.get(ITEM)
+async def get_claim(
+    claim: ValidClaim, documents: Checklist, tools: ToolsDep, response: Response
+) -> ClaimDetail:
+    """Read one claim with its document checklist; the ETag is its version."""
+    set_etag(response, claim.version)
+    return to_detail(claim, documents, tools)
+
+
+@router.patch(ITEM)
+async def correct_claim(
+    claim: ChangedClaim,
+    documents: ChangedChecklist,
+    patch: ClaimUpdate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ClaimDetail:
+    """Correct the claimed amount, claimant or description before the insurer decides; requires If-Match."""
+    check_if_match(if_match, claim.version)
+    claim = await service.correct_claim(
+        session=session, tools=tools, principal=principal, claim=claim, patch=patch
+    )
+    set_etag(response, claim.version)
+    return to_detail(claim, documents, tools)
+
+
+@router.post(f"{ITEM}/transitions")
+async def move_claim(
+    claim: ChangedClaim,
+    documents: ChangedChecklist,
+    move: ClaimMove,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ClaimDetail:
+    """Move the claim to its next status node (409 lists the allowed ones); requires If-Match."""
+    check_if_match(if_match, claim.version)
+    documents = await transitions.move_claim(
+        session=session, tools=tools, principal=principal, claim=claim, documents=documents, move=move
+    )
+    set_etag(response, claim.version)
+    return to_detail(claim, documents, tools)
+
+
+@router.post(f"{ITEM}/documents", status_code=status.HTTP_201_CREATED)
+async def add_document(
+    claim: ChangedClaim,
+    documents: ChangedChecklist,
+    item: DocumentAdd,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+) -> DocumentRead:
+    """Add a document the insurer asked for to the checklist (as missing)."""
+    document = await transitions.add_document(
+        session=session, tools=tools, principal=principal, claim=claim, documents=documents, item=item
+    )
+    set_etag(response, claim.version)
+    return document_read(document)
+
+
+@router.patch(f"{ITEM}/documents/{{document_id:uuid}}")
+async def change_document(
+    claim: ChangedClaim,
+    documents: ChangedChecklist,
+    document: ChangedDocument,
+    change: DocumentChange,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ClaimDetail:
+    """Mark a checklist item received, submitted, rejected (with reason) or missing; If-Match: the claim's."""
+    check_if_match(if_match, claim.version)
+    await transitions.change_document(
+        session=session,
+        tools=tools,
+        principal=principal,
+        claim=claim,
+        documents=documents,
+        document=document,
+        change=change,
+    )
+    set_etag(response, claim.version)
+    return to_detail(claim, documents, tools)
+
+
+@router.post(f"{ITEM}/client-updates", status_code=status.HTTP_201_CREATED)
+async def record_client_update(
+    claim: ChangedClaim,
+    data: ClientUpdateCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+) -> TimelineEntry:
+    """Record the weekly feedback given to the client; resets the claim's update clock."""
+    event = await feedback.record_client_update(
+        session=session, tools=tools, principal=principal, claim=claim, data=data
+    )
+    set_etag(response, claim.version)
+    return timeline_entry(event)
+
+
+@router.get(f"{ITEM}/timeline")
+async def claim_timeline(
+    claim: ValidClaim, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> TimelinePage:
+    """Every status change and client update of the claim, oldest first."""
+    return await feedback.timeline(session=session, claim=claim, limit=limit, cursor=cursor)
