@@ -2,9 +2,9 @@
 
 Steps: a fresh ``crm_bench`` database (on ``CRM_TEST_DATABASE_URL``'s server, else the embedded
 one) → migrations → 50 agents and 10,000 clients by COPY → the real launcher starts the five apps
-→ list cost at 10,000 rows → 90,000 more clients → every scenario → the asyncpg floor → RSS of
-each process → a table with ratios against the targets. Nothing is asserted: the figures are
-printed (and written to ``bench/results/latest.json``).
+→ list cost at 10,000 rows → 90,000 more clients → policies and claims → every scenario → the
+asyncpg floor → RSS of each process → a table with ratios against the targets. Nothing is
+asserted: the figures are printed (and written to ``bench/results/latest.json``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import dataset, floor
+from bench import dataset, floor, portfolio
 from bench.report import print_report
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
@@ -134,6 +134,8 @@ def main() -> None:
                 took = asyncio.run(dataset.load_clients(url, data, count=rest))
                 figures["load_rest_seconds"] = round(took, 2)
                 say(f"loaded {rest} more clients in {took:.1f} s ({rest / took:,.0f} rows/s)")
+            book = figures["portfolio"] = asyncio.run(portfolio.load_portfolio(url, data))
+            say(f"loaded {book['policies']} policies, {book['claims']} claims in {book['seconds']} s (COPY)")
             people = actors(data, settings)
             common["actors"] = people
             list_spec["actors"] = people

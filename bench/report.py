@@ -28,6 +28,9 @@ def print_report(figures: dict[str, Any]) -> None:
         f"{figures['migrate_seconds']} s; COPY 10k {figures['load_10k_seconds']} s, "
         f"rest {figures.get('load_rest_seconds', 0)} s"
     )
+    if "portfolio" in figures:
+        book = figures["portfolio"]
+        print(f"      {book['policies']:,} policies in force, {book['claims']:,} claims: {book['seconds']} s")
     print(
         f"Closed-loop scenarios: {figures['args']['concurrency']} concurrent connections, "
         f"{figures['args']['duration']:.0f} s each; driver in its own process (aiohttp, HDR histogram)"
