@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run migrate lint test test-quick bench clean-data
+.PHONY: help venv run migrate lint test test-quick bench fuzz fuzz-ci clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ test-quick: $(STAMP) ## the tests without the slow launcher end-to-end test, no 
 
 bench: $(STAMP) ## 100k clients, the stack under load from a separate process: figures and ratios
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+fuzz: $(STAMP) ## schemathesis over the whole merged OpenAPI, 100 examples per operation
+	$(BIN)/python -m fuzz --max-examples 100 $(FUZZ_ARGS)
+
+fuzz-ci: $(STAMP) ## the same, bounded for CI (a few examples per operation)
+	$(BIN)/python -m fuzz --max-examples 5 $(FUZZ_ARGS)
 
 clean-data: $(STAMP) ## stop leftover embedded servers and delete ./.data (demo data included)
 	$(BIN)/python -m launcher clean-data

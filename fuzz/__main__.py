@@ -47,6 +47,8 @@ def main() -> int:
                 sys.executable,
                 "-m",
                 "schemathesis.cli",
+                "--config-file",
+                str(ROOT / "fuzz" / "schemathesis.toml"),
                 "run",
                 f"{gateway}/openapi.json",
                 "--header",

@@ -11,24 +11,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
+from crmkit.money import DECIMAL_STRING, MONEY_SCHEMA
 from crmkit.pagination import Page
 from services.claims.checklists import ClaimType
 from services.claims.workflow import ClaimStatus, DocumentStatus
 
-
-def _money_from_string(value: Any) -> Any:
-    """Money travels as a decimal string: a JSON number may already have lost cents as a float."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, Decimal):
-        return value
-    raise ValueError('send money as a decimal string in CNY, e.g. "12345.67"')
-
-
 Money = Annotated[
     Decimal,
-    BeforeValidator(_money_from_string),
-    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False, examples=["12345.67"]),
+    DECIMAL_STRING,
+    MONEY_SCHEMA,
+    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
 ]
 
 _BANK_ACCOUNT = re.compile(r"\d{10,30}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
+
+from crmkit.money import DECIMAL_STRING, MONEY_SCHEMA, decimal_string_schema
 
 
 class Category(StrEnum):
@@ -39,28 +41,26 @@ class Wall(StrEnum):
 WALLS: tuple[Wall, ...] = tuple(Wall)
 
 
-def _decimal_string(value: Any) -> Any:
-    """Money and shares travel as decimal strings: a JSON number could already have lost cents."""
-    if isinstance(value, Decimal):
-        return value
-    if not isinstance(value, str):
-        raise ValueError('send a decimal string, e.g. "500000.00", not a JSON number')
-    return value.strip()
-
+SHARE_SCHEMA = decimal_string_schema(
+    integer_digits=3, decimal_places=2, example="50.00", description="Percent as a decimal string."
+)
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(_decimal_string),
+    DECIMAL_STRING,
+    MONEY_SCHEMA,
     Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False, description='CNY, e.g. "500000.00".'),
 ]
 MoneyOrZero = Annotated[
     Decimal,
-    BeforeValidator(_decimal_string),
+    DECIMAL_STRING,
+    MONEY_SCHEMA,
     Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False, description='CNY, e.g. "0.00".'),
 ]
 Share = Annotated[
     Decimal,
-    BeforeValidator(_decimal_string),
+    DECIMAL_STRING,
+    SHARE_SCHEMA,
     Field(
         gt=0,
         le=100,

@@ -1,0 +1,37 @@
+"""Money on the wire: a decimal string in CNY (``"12345.67"``), never a JSON number.
+
+A JSON number may already have lost cents as a float in the sender's code, so the API refuses
+numbers outright, and documents the field as a string with a pattern, so generated clients and
+contract fuzzers send what the API accepts.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+
+
+def _decimal_string(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('send a decimal string, e.g. "12345.67", not a JSON number')
+    return value.strip()
+
+
+def decimal_string_schema(
+    *, integer_digits: int, decimal_places: int, example: str, description: str
+) -> WithJsonSchema:
+    """The request-side JSON schema of a non-negative decimal string of the given size."""
+    pattern = rf"^[0-9]{{1,{integer_digits}}}(\.[0-9]{{1,{decimal_places}}})?$"
+    schema = {"type": "string", "pattern": pattern, "examples": [example], "description": description}
+    return WithJsonSchema(schema, mode="validation")
+
+
+DECIMAL_STRING = BeforeValidator(_decimal_string)
+"""Put in an ``Annotated[Decimal, ...]`` before the ``Field`` constraints."""
+MONEY_SCHEMA = decimal_string_schema(
+    integer_digits=12, decimal_places=2, example="12345.67", description="CNY as a decimal string."
+)
