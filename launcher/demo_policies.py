@@ -274,8 +274,9 @@ def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date)
     api.post(f"{BASE}/applications/{app['id']}/pre-underwriting", opinion, version=app["version"])
 
 
-def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
-    """Term life approved (awaiting issue); a critical-illness application withdrawn over the budget."""
+def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
+    """Term life approved (awaiting issue); a critical-illness application withdrawn over the budget;
+    a small medical policy in force since the summer (the claims stage's paid medical claim)."""
     app = _application(
         api, client_id, products["term_life"], sum_insured="500000.00", premium="650.00", years=20
     )
@@ -284,6 +285,22 @@ def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date)
     api.post(
         f"{BASE}/applications/{other['id']}/withdraw", {"reason": "预算有限，先配定期寿险"}, other["version"]
     )
+    medical = _application(
+        api, client_id, products["small_medical"], sum_insured="10000.00", premium="300.00", years=1
+    )
+    policy = _issue(api, medical, "GL2025070003", today - timedelta(days=125), today - timedelta(days=120))
+    signed_on = today - timedelta(days=118)
+    policy = api.post(
+        f"{BASE}/{policy['id']}/receipt", {"signed_on": signed_on.isoformat()}, policy["version"]
+    )
+    visit = {
+        "visited_on": (signed_on + timedelta(days=3)).isoformat(),
+        "understood_cover": True,
+        "signed_personally": True,
+    }
+    policy = api.post(f"{BASE}/{policy['id']}/return-visit", visit, policy["version"])
+    policy = api.post(f"{BASE}/{policy['id']}/mark-in-force", version=policy["version"])
+    return str(policy["id"])
 
 
 Recipe = Callable[[_Api, str, dict[str, str], date], str | None]

@@ -157,6 +157,7 @@ class TestIllegalTransitions:
         problem = assert_problem(response, 409)
         assert problem["current_status"] == "reported"
         assert problem["allowed_next_statuses"] == ["collecting_documents", "withdrawn"]
+        assert problem["allowed_next_states"] == problem["allowed_next_statuses"]
         assert "collecting_documents" in problem["detail"]
         assert await counts(stack) == before
         assert (await stored(stack, claim["id"]))["version"] == 1

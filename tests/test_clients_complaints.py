@@ -168,6 +168,8 @@ class TestRefused:
 
         problem = assert_problem(response, 409)
         assert problem["current_status"] == start
+        assert problem["allowed_next_states"] == sorted(TRANSITIONS[start])  # type: ignore[index]
+        assert all(state in problem["detail"] for state in problem["allowed_next_states"])
         assert await stored_status(stack, complaint["id"]) == (start, version)
         assert await count_audit(stack) == audit_before
 

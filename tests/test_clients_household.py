@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,6 +19,8 @@ from tests.test_clients_support import (
     create_client,
     if_match,
 )
+
+BUSINESS_TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 async def add_member(api: httpx.AsyncClient, person: Person, client_id: str, **body: Any) -> dict[str, Any]:
@@ -99,6 +102,13 @@ class TestFamilyMembers:
         assert [m["name"] for m in first["items"] + second["items"]] == ["C", "B", "A"]
         assert second["next_cursor"] is None
 
+    async def test_a_newborn_of_today_in_the_business_time_zone_is_accepted(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        client = await create_client(api, people.agent)
+        born = await add_member(api, people.agent, client["id"], birth_date=BUSINESS_TODAY.isoformat())
+        assert (born["birth_date"], born["age"]) == (BUSINESS_TODAY.isoformat(), 0)
+
 
 class TestRejectedFamilyMember:
     @pytest.mark.parametrize(
@@ -106,6 +116,11 @@ class TestRejectedFamilyMember:
         [
             pytest.param(
                 {"birth_date": (date.today() + timedelta(days=2)).isoformat()}, "birth_date", id="born-later"
+            ),
+            pytest.param(
+                {"birth_date": (BUSINESS_TODAY + timedelta(days=1)).isoformat()},
+                "birth_date",
+                id="born-tomorrow-in-the-business-time-zone",
             ),
             pytest.param({"relationship": "cousin"}, "relationship", id="unknown-relationship"),
             pytest.param({"name": ""}, "name", id="empty-name"),

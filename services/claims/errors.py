@@ -36,7 +36,13 @@ class IllegalTransition(Conflict):
         allowed_text = ", ".join(allowed) if allowed else "none (this is a final status)"
         super().__init__(
             f"a {what} cannot move from {current} to {requested}; allowed next: {allowed_text}",
-            extra={"current_status": current, "allowed_next_statuses": list(allowed)},
+            # ``allowed_next_states`` is the name every service's 409 uses; ``…_statuses`` matches
+            # this service's ``status`` field.
+            extra={
+                "current_status": current,
+                "allowed_next_states": list(allowed),
+                "allowed_next_statuses": list(allowed),
+            },
         )
 
 

@@ -33,5 +33,10 @@ class IllegalTransition(Conflict):
         options = ", ".join(sorted(allowed)) or "none (final state)"
         super().__init__(
             f"a {what} cannot go from {current} to {target}; from {current} it may go to: {options}",
-            extra={"current_status": current, "allowed": sorted(allowed)},
+            # ``allowed_next_states`` as the policies service spells it; ``allowed`` kept for old callers.
+            extra={
+                "current_status": current,
+                "allowed": sorted(allowed),
+                "allowed_next_states": sorted(allowed),
+            },
         )
