@@ -8,8 +8,8 @@ the rest (a claim of the same type on the same policy is looked up before creati
 Three claims, dated relative to today (and never before the policy took effect):
 - 张伟, critical illness, collecting documents: half the checklist in, last told the client 12 days
   ago → on the "updates due" and "documents missing" work lists.
-- 孙浩然, accident, submitted to the insurer 35 days ago and under review → "decision overdue" and,
-  last told 10 days ago, "updates due".
+- 张伟, accident (his accident policy), submitted to the insurer 35 days ago and under review →
+  "decision overdue" and, last told 10 days ago, "updates due".
 - a client of 李强, medical, walked to paid (approved a little below the claimed amount).
 """
 
@@ -53,8 +53,8 @@ CLAIMS = (
         "已收到申请书、身份证和诊断证明；提醒客户尽快到医院复印病历和病理报告。",
     ),
     DemoClaim(
-        "wang", ("孙浩然", "刘洋"), "accident", 50, 45, "38600.00",
-        "长途运输途中装卸货物时摔伤，右腿胫骨骨折，住院治疗。",
+        "wang", ("张伟",), "accident", 50, 45, "38600.00",
+        "周末打篮球时摔倒，右腿胫骨骨折，住院治疗。",
         None, 10, "资料已提交保险公司，理赔审核中，有进展第一时间通知。",
         submitted_days_ago=35,
     ),
@@ -78,8 +78,11 @@ def _ok(response: httpx.Response, doing: str) -> dict[str, Any]:
     return body
 
 
+WALL_OF_CLAIM = {"critical_illness": "critical_illness", "medical": "medical", "accident": "accident"}
+
+
 def _policy_for(ctx: DemoContext, spec: DemoClaim) -> tuple[str, dict[str, Any]] | None:
-    """The first listed client with a policy covering them, the one in force longest."""
+    """The first listed client with a policy in force covering the claim's wall, in force longest."""
     for name in spec.clients:
         client_id = ctx.client_ids.get(name)
         if client_id is None:
@@ -94,6 +97,7 @@ def _policy_for(ctx: DemoContext, spec: DemoClaim) -> tuple[str, dict[str, Any]]
             for p in response.json().get("items", [])
             if p.get("status") in ("receipt_signed", "return_visit_done", "in_force")
             and p.get("effective_on")
+            and WALL_OF_CLAIM.get(spec.claim_type, "death") in {w["wall"] for w in p.get("walls") or []}
         ]
         if covering:
             return name, min(covering, key=lambda p: str(p["effective_on"]))

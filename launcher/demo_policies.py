@@ -143,8 +143,20 @@ def _issue(api: _Api, app: Any, number: str, issued_on: date, effective_on: date
     return api.get(f"{BASE}/{app['policy_id']}")
 
 
+def _in_force(api: _Api, app: Any, number: str, *, issued_on: date, signed_on: date, visited_on: date) -> str:
+    """Issue (effective the next day), receipt signed, return visit done, in force: the policy id."""
+    policy = _issue(api, app, number, issued_on, issued_on + timedelta(days=1))
+    policy = api.post(
+        f"{BASE}/{policy['id']}/receipt", {"signed_on": signed_on.isoformat()}, policy["version"]
+    )
+    visit = {"visited_on": visited_on.isoformat(), "understood_cover": True, "signed_personally": True}
+    policy = api.post(f"{BASE}/{policy['id']}/return-visit", visit, policy["version"])
+    policy = api.post(f"{BASE}/{policy['id']}/mark-in-force", version=policy["version"])
+    return str(policy["id"])
+
+
 def _zhang_wei(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
-    """A proposal revised after feedback and accepted; its critical-illness item now in force."""
+    """A proposal revised after feedback and accepted; its critical-illness and accident items in force."""
 
     def item(key: str, sum_insured: str, premium: str, years: int) -> dict[str, Any]:
         return {
@@ -177,35 +189,26 @@ def _zhang_wei(api: _Api, client_id: str, products: dict[str, str], today: date)
     proposal = api.post(
         f"{BASE}/proposals/{proposal['id']}/accept", {"revision": 2}, version=proposal["version"]
     )
-    ci_item = proposal["revisions"][1]["items"][0]["id"]
-    app = api.post(
-        f"{BASE}/proposals/{proposal['id']}/items/{ci_item}/application",
-        {
-            "beneficiaries": {
-                "designation": "named",
-                "persons": [
-                    {"name": "刘洋", "relationship": "spouse", "share": "60.00"},
-                    {"name": "张小雨", "relationship": "child", "share": "40.00"},
-                ],
-            },
-            "health_disclosure": NO_CONDITIONS,
-            "occupation_code": "0001001",
-        },
-    )
-    policy = _issue(api, app, "PA2025088001", today - timedelta(days=60), today - timedelta(days=59))
-    policy = api.post(
-        f"{BASE}/{policy['id']}/receipt",
-        {"signed_on": (today - timedelta(days=55)).isoformat()},
-        policy["version"],
-    )
-    visit = {
-        "visited_on": (today - timedelta(days=50)).isoformat(),
-        "understood_cover": True,
-        "signed_personally": True,
+    items = proposal["revisions"][1]["items"]
+    details = {"health_disclosure": NO_CONDITIONS, "occupation_code": "0001001"}
+    heirs = {
+        "designation": "named",
+        "persons": [
+            {"name": "刘洋", "relationship": "spouse", "share": "60.00"},
+            {"name": "张小雨", "relationship": "child", "share": "40.00"},
+        ],
     }
-    policy = api.post(f"{BASE}/{policy['id']}/return-visit", visit, policy["version"])
-    policy = api.post(f"{BASE}/{policy['id']}/mark-in-force", version=policy["version"])
-    return str(policy["id"])
+    dates = {
+        "issued_on": today - timedelta(days=60),
+        "signed_on": today - timedelta(days=55),
+        "visited_on": today - timedelta(days=50),
+    }
+    from_item = f"{BASE}/proposals/{proposal['id']}/items/{{}}/application"
+    ci = api.post(from_item.format(items[0]["id"]), {"beneficiaries": heirs, **details})
+    policy_id = _in_force(api, ci, "PA2025088001", **dates)
+    accident = api.post(from_item.format(items[2]["id"]), {"beneficiaries": LEGAL_HEIRS, **details})
+    _in_force(api, accident, "CP2025088002", **dates)
+    return policy_id
 
 
 def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
@@ -288,19 +291,14 @@ def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date)
     medical = _application(
         api, client_id, products["small_medical"], sum_insured="10000.00", premium="300.00", years=1
     )
-    policy = _issue(api, medical, "GL2025070003", today - timedelta(days=125), today - timedelta(days=120))
-    signed_on = today - timedelta(days=118)
-    policy = api.post(
-        f"{BASE}/{policy['id']}/receipt", {"signed_on": signed_on.isoformat()}, policy["version"]
+    return _in_force(
+        api,
+        medical,
+        "GL2025070003",
+        issued_on=today - timedelta(days=121),
+        signed_on=today - timedelta(days=118),
+        visited_on=today - timedelta(days=115),
     )
-    visit = {
-        "visited_on": (signed_on + timedelta(days=3)).isoformat(),
-        "understood_cover": True,
-        "signed_personally": True,
-    }
-    policy = api.post(f"{BASE}/{policy['id']}/return-visit", visit, policy["version"])
-    policy = api.post(f"{BASE}/{policy['id']}/mark-in-force", version=policy["version"])
-    return str(policy["id"])
 
 
 Recipe = Callable[[_Api, str, dict[str, str], date], str | None]
