@@ -16,7 +16,22 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import UserDefinedType
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (``pg_current_xact_id()``); asyncpg reads it as an int."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "xid8"
+
+
+# So reflection (and the migrations-match-models check) knows the type instead of warning.
+ischema_names.setdefault("xid8", Xid8)
 
 
 @dataclass(frozen=True)
@@ -25,7 +40,16 @@ class InfraTables:
     idempotency_keys: Table
 
 
-def define_infra_tables(metadata: MetaData) -> InfraTables:
+def define_infra_tables(metadata: MetaData, *, outbox: bool = True) -> InfraTables:
+    """``outbox=False`` is the shape of each app's first migration, before the ``txid`` column."""
+    outbox_columns: list[Column[object] | Index] = []
+    if outbox:
+        # The audit log is the event outbox: the writing transaction's id orders it by commit
+        # visibility (crmkit/events.py); added by each app's ``*_0003`` migration.
+        outbox_columns = [
+            Column("txid", Xid8(), nullable=False, server_default=func.pg_current_xact_id()),
+            Index("ix_audit_log_txid_id", "txid", "id"),
+        ]
     audit_log = Table(
         "audit_log",
         metadata,
@@ -40,6 +64,7 @@ def define_infra_tables(metadata: MetaData) -> InfraTables:
         Column("after", JSONB(none_as_null=True), nullable=True),
         Column("request_id", String(128), nullable=True),
         Index(None, "resource_type", "resource_id", "id"),
+        *outbox_columns,
     )
     idempotency_keys = Table(
         "idempotency_keys",
@@ -58,12 +83,12 @@ def define_infra_tables(metadata: MetaData) -> InfraTables:
 
 def create_infra_tables(connection: Connection, schema: str) -> None:
     """Used by each app's first migration, so the two tables are defined once."""
-    tables = define_infra_tables(MetaData(schema=schema))
+    tables = define_infra_tables(MetaData(schema=schema), outbox=False)
     tables.audit_log.create(connection)
     tables.idempotency_keys.create(connection)
 
 
 def drop_infra_tables(connection: Connection, schema: str) -> None:
-    tables = define_infra_tables(MetaData(schema=schema))
+    tables = define_infra_tables(MetaData(schema=schema), outbox=False)
     tables.idempotency_keys.drop(connection)
     tables.audit_log.drop(connection)

@@ -21,6 +21,14 @@ class Settings(CommonSettings):
     devices_url: str = "http://127.0.0.1:8104"
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback, private, link-local or reserved addresses (SSRF guard).",
+    )
+    webhook_dispatch_interval_seconds: float = Field(
+        default=2.0, ge=0, description="How often the dispatcher pulls events and delivers; 0 turns it off."
+    )
+    webhook_delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     rate_limit: str = "600/minute"
     redis_url: str | None = None

@@ -22,6 +22,8 @@ from gateway.openapi_merge import OpenApiMerger
 from gateway.proxy import ProxyMiddleware
 from gateway.rate_limit import RateLimiter, RateLimitMiddleware
 from gateway.readiness import upstreams_check
+from gateway.webhooks.dispatcher import dispatcher_hook
+from gateway.webhooks.router import router as webhooks_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MAX_UPSTREAM_CONNECTIONS = 200
@@ -63,10 +65,10 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[identity_router],
+        routers=[identity_router, webhooks_router],
         title="Gateway",
         description="Insurance agent CRM: sign-in, users, teams, API keys, and the services behind one door.",
-        hooks=[_edge_hook(settings, transport)],
+        hooks=[_edge_hook(settings, transport), dispatcher_hook(settings)],
         edge_middleware=[Middleware(RateLimitMiddleware)],
         routing_middleware=[Middleware(ProxyMiddleware, upstreams=settings.upstream_urls())],
     )

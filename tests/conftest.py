@@ -78,6 +78,8 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 FAST_ARGON2: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+# The webhook dispatcher runs only when a test calls ``run_once()`` (tests/test_webhooks.py).
+QUIET_WEBHOOKS: dict[str, Any] = {"webhook_dispatch_interval_seconds": 0}
 
 
 def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any) -> dict[str, FastAPI]:
@@ -100,7 +102,8 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     peers = {**common, **topology, "identity_url": "http://gateway.internal"}
     return {
         "gateway": create_gateway(
-            GatewaySettings(**common, **topology, **FAST_ARGON2, **gateway_overrides), transport=mesh
+            GatewaySettings(**common, **topology, **FAST_ARGON2, **{**QUIET_WEBHOOKS, **gateway_overrides}),
+            transport=mesh,
         ),
         "clients": create_clients(ClientsSettings(**peers), transport=mesh),
         "policies": create_policies(PoliciesSettings(**peers), transport=mesh),

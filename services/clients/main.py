@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from crmkit.app import AppHook, create_service_app
 from crmkit.crypto import FieldCipher
 from crmkit.peers import peer_client_hook
+from services.clients.changes import routers as feed_routers
 from services.clients.complaints.router import router as complaints_router
 from services.clients.config import Settings, get_settings
 from services.clients.consent.router import router as consent_router
@@ -48,6 +49,7 @@ def create_app(
         migrations_dir=MIGRATIONS,
         # Fixed paths (``/clients/follow-ups``) come before ``/clients/{client_id}``, which would take them.
         routers=[
+            *feed_routers,
             interactions_router,
             milestones_router,
             complaints_router,

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
+from services.devices.changes import routers as feed_routers
 from services.devices.config import Settings, get_settings
 from services.devices.models import infra_tables, metadata
 from services.devices.router import router
@@ -23,7 +24,7 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[router],
+        routers=[*feed_routers, router],
         title="Devices service",
         hooks=[peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport)],
         description=(

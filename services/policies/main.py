@@ -14,6 +14,7 @@ from crmkit.crypto import FieldCipher
 from crmkit.peers import peer_client_hook
 from services.policies import review, worklists
 from services.policies.applications.router import router as applications_router
+from services.policies.changes import routers as feed_routers
 from services.policies.config import Settings, get_settings
 from services.policies.issued.router import router as policies_router
 from services.policies.models import infra_tables, metadata
@@ -45,6 +46,7 @@ def create_app(
         migrations_dir=MIGRATIONS,
         # Literal paths first; policy item routes also use the uuid convertor.
         routers=[
+            *feed_routers,
             products_router,
             proposals_router,
             applications_router,

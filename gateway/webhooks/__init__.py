@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions registered at the gateway, and the dispatcher that delivers events."""

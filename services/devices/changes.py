@@ -1,0 +1,35 @@
+"""The devices service's feeds: events for the gateway, changes for offline sync (crmkit/changes.py)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from crmkit.auth import Principal
+from crmkit.changes import FeedResource, Loaded, feed_routers
+from services.devices.dependencies import get_tools
+from services.devices.models import Device, infra_tables
+from services.devices.repository import visible_to
+from services.devices.service import to_read
+
+
+async def load_devices(
+    *, request: Request, session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> Loaded:
+    """Devices in the caller's scope as ``GET /devices/{id}`` shows them (retired ones too)."""
+    today = get_tools(request).today()
+    stmt = select(Device).where(col(Device.id).in_(ids), visible_to(principal))
+    return {
+        d.id: to_read(d, today=today).model_dump(mode="json") for d in (await session.execute(stmt)).scalars()
+    }
+
+
+RESOURCES = {"device": FeedResource(load=load_devices, created_by=frozenset({"device.created"}))}
+
+routers = feed_routers(
+    service="devices", audit_log=infra_tables.audit_log, resources=RESOURCES, scope="devices:read"
+)
