@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import dataset, floor, portfolio
+from bench import agenda, dataset, floor, portfolio
 from bench.report import print_report
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
@@ -134,6 +134,7 @@ def main() -> None:
                 took = asyncio.run(dataset.load_clients(url, data, count=rest))
                 figures["load_rest_seconds"] = round(took, 2)
                 say(f"loaded {rest} more clients in {took:.1f} s ({rest / took:,.0f} rows/s)")
+            single = asyncio.run(agenda.grow_agent(url, data))  # the agenda's 5,000-client agent
             book = figures["portfolio"] = asyncio.run(portfolio.load_portfolio(url, data))
             say(f"loaded {book['policies']} policies, {book['claims']} claims in {book['seconds']} s (COPY)")
             people = actors(data, settings)
@@ -168,6 +169,10 @@ def main() -> None:
                 results["agenda"] = drive(
                     {**common, "kind": "agenda", "base_url": gateway, "query": "", "name": "(e) agent agenda"}
                 )
+                figures["agenda_single"] = agenda.measure(
+                    gateway, people[0]["token"], clients=len(single.client_ids)
+                )
+                say(f"agenda, one agent: {figures['agenda_single']}")
             results["steady"] = drive(
                 {
                     **common,

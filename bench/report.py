@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.agenda import report_lines as agenda_lines
+
 RSS_TARGET_MB = 150
 
 
@@ -73,6 +75,8 @@ def print_report(figures: dict[str, Any]) -> None:
         f"{figures['clients'] // 1000}k (target < 30 ms: {_verdict(list_big['p99_ms'] < 30)}; "
         f"flat: {_verdict(flat)})"
     )
+    for line in agenda_lines(figures):
+        print(line)
     worst = max(rss.values()) if rss else float("nan")
     print(
         "  RSS at the end: "

@@ -21,6 +21,13 @@ class Settings(CommonSettings):
     devices_url: str = "http://127.0.0.1:8104"
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    views_timeout_seconds: float = Field(
+        default=0.8,
+        gt=0,
+        le=30,
+        description="Per-service call timeout of the fan-out views (agenda, overview, report).",
+    )
+
     webhook_allow_private_targets: bool = Field(
         default=False,
         description="Allow webhook URLs on loopback, private, link-local or reserved addresses (SSRF guard).",

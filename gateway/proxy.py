@@ -9,6 +9,7 @@ verify them); API keys are resolved here into a short-lived access token.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -23,6 +24,8 @@ from gateway.errors import UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
 log = logging.getLogger("gateway.proxy")
 
 API_PREFIX = "/api/v1/"
+GATEWAY_OWNED_PATHS = (re.compile(r"^/api/v1/clients/[^/]+/overview/?$"),)
+"""Paths under a service's prefix that the gateway serves itself (its fan-out views)."""
 _DROPPED_REQUEST_HEADERS = frozenset(
     {
         b"connection",
@@ -81,7 +84,11 @@ class ProxyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(API_PREFIX):
+        if (
+            scope["type"] != "http"
+            or not path.startswith(API_PREFIX)
+            or any(p.match(path) for p in GATEWAY_OWNED_PATHS)
+        ):
             await self.app(scope, receive, send)
             return
         service = path[len(API_PREFIX) :].split("/", 1)[0]

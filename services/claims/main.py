@@ -15,6 +15,7 @@ from crmkit.peers import peer_client_hook
 from services.claims.changes import routers as feed_routers
 from services.claims.config import Settings, get_settings
 from services.claims.models import infra_tables, metadata
+from services.claims.report import router as report_router
 from services.claims.router import router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,7 +41,7 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[*feed_routers, router],
+        routers=[*feed_routers, report_router, router],
         title="Claims service",
         description=(
             "Insurance agent CRM: claims (理赔) against policies, document checklists, status nodes,"

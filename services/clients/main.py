@@ -21,6 +21,7 @@ from services.clients.interactions.router import router as interactions_router
 from services.clients.milestones.router import router as milestones_router
 from services.clients.models import infra_tables, metadata
 from services.clients.needs.router import router as needs_router
+from services.clients.reports import router as reports_router
 from services.clients.router import router
 from services.clients.tiering.router import router as tiering_router
 
@@ -52,6 +53,7 @@ def create_app(
             *feed_routers,
             interactions_router,
             milestones_router,
+            reports_router,
             complaints_router,
             tiering_router,
             household_router,

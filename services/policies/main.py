@@ -20,6 +20,7 @@ from services.policies.issued.router import router as policies_router
 from services.policies.models import infra_tables, metadata
 from services.policies.products.router import router as products_router
 from services.policies.proposals.router import router as proposals_router
+from services.policies.report import router as report_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -51,6 +52,7 @@ def create_app(
             proposals_router,
             applications_router,
             worklists.router,
+            report_router,
             review.router,
             policies_router,
         ],

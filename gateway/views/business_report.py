@@ -1,0 +1,120 @@
+"""The team lead's business report (procedure step 11): every service's part for a period, at once.
+
+Each service scopes its part by the caller's token (team lead: the team; admin: everyone). As
+CSV, the report is flat rows of ``section, metric, key, value``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any
+
+from crmkit.auth import Principal, Role
+from crmkit.problems import FieldError, Unprocessable
+from gateway.views.fanout import FanOut, Upstream, require_any
+from gateway.views.schemas import BusinessReport
+
+MAX_REPORT_DAYS = 366
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+CSV_COLUMNS = ("section", "metric", "key", "value")
+PARTS = ("clients", "policies", "claims", "devices")
+
+
+def report_period(first: date | None, last: date | None, zone: Any) -> tuple[date, date]:
+    """``from``/``to`` in the business time zone (defaults: the 1st of this month, today)."""
+    last = last or datetime.now(zone).date()
+    first = first or last.replace(day=1)
+    for name, day in (("from", first), ("to", last)):
+        if not EARLIEST <= day <= LATEST:
+            detail = f"must be between {EARLIEST} and {LATEST}"
+            raise Unprocessable(
+                f"{name}: {detail}", errors=[FieldError(field=f"query.{name}", message=detail)]
+            )
+    message = None
+    if last < first:
+        message = "must not be before from"
+    elif (last - first).days + 1 > MAX_REPORT_DAYS:
+        message = f"a report covers at most {MAX_REPORT_DAYS} days"
+    if message:
+        raise Unprocessable(f"to: {message}", errors=[FieldError(field="query.to", message=message)])
+    return first, last
+
+
+async def build_report(*, fan_out: FanOut, principal: Principal, first: date, last: date) -> BusinessReport:
+    """Clients, policies, claims and devices asked at once for the period."""
+    period = {"from": first, "to": last}
+
+    async def from_service(up: Upstream) -> Any:
+        return _without_period(await up.get(f"/api/v1/{up.service}/reports/business", period))
+
+    async def devices(up: Upstream) -> dict[str, Any]:
+        stats = await up.get("/api/v1/devices/stats/abnormalities", {**period, "bucket": "month"})
+        return {
+            "abnormalities": stats["total"],
+            "abnormalities_by_category": [
+                {"key": c["category"], "count": c["count"]} for c in stats["by_category"]
+            ],
+            "abnormalities_by_device_type": [
+                {"key": t["device_type"], "count": t["count"]} for t in stats["by_device_type"]
+            ],
+            "repairs_closed": stats["repairs_closed"],
+            "mean_time_to_repair_hours": stats["mean_time_to_repair_hours"],
+        }
+
+    results, sources = await fan_out.run(
+        {"clients": from_service, "policies": from_service, "claims": from_service, "devices": devices}
+    )
+    require_any(sources)
+    team = principal.role is Role.TEAM_LEAD
+    return BusinessReport(
+        from_date=first,
+        to_date=last,
+        scope="team" if team else "all",
+        team_id=principal.team_id if team else None,
+        partial=any(not s.ok for s in sources),
+        sources=sources,
+        **results,
+    )
+
+
+def _without_period(part: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in part.items() if k not in ("from", "to")}
+
+
+def report_csv(report: BusinessReport) -> str:
+    """Flat rows (section, metric, key, value); a failed service's section is one `unavailable` row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerow(("report", "period", "", f"{report.from_date.isoformat()}/{report.to_date.isoformat()}"))
+    writer.writerow(("report", "scope", "", report.scope))
+    writer.writerow(("report", "partial", "", str(report.partial).lower()))
+    for source in report.sources:
+        writer.writerow(("sources", "status", source.service, source.status.value))
+    for section in PARTS:
+        part: dict[str, Any] | None = getattr(report, section)
+        if part is None:
+            writer.writerow((section, "unavailable", "", ""))
+            continue
+        for metric, value in part.items():
+            writer.writerows((section, metric, key, cell) for key, cell in _cells(value))
+    return out.getvalue()
+
+
+def _cells(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, list):
+        return [(_key_of(item), _text(item.get("count"))) for item in value]
+    return [("", _text(value))]
+
+
+def _key_of(item: dict[str, Any]) -> str:
+    if "key" in item:
+        return str(item["key"])
+    # e.g. a tier movement: from_tier → to_tier
+    return "->".join(_text(v) or "none" for k, v in item.items() if k != "count")
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)

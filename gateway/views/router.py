@@ -1,0 +1,136 @@
+"""The gateway's views: thin handlers over the fan-out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from crmkit.auth import Role
+from crmkit.db import SessionDep
+from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, FieldError, Forbidden, Problem, Unprocessable
+from gateway.config import Settings
+from gateway.views.agenda import authorization_for_agent, build_agenda
+from gateway.views.business_report import build_report, report_csv, report_period
+from gateway.views.caller import CallerDep
+from gateway.views.fanout import FanOut
+from gateway.views.overview import build_overview
+from gateway.views.schemas import Agenda, BusinessReport, ClientOverview
+
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "No service answered"}
+}
+
+MAX_AGENDA_DAYS_AWAY = 366
+
+router = APIRouter(prefix="/api/v1", tags=["views"], responses={**PROBLEM_RESPONSES, **UNAVAILABLE})
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+
+
+def fan_out_for(request: Request, settings: Settings, authorization: str) -> FanOut:
+    """The fan-out on the gateway's pooled client, on the caller's (or a delegated) token."""
+    return FanOut(
+        http=request.app.state.upstream_client,
+        urls=settings.upstream_urls(),
+        authorization=authorization,
+        timeout_seconds=settings.views_timeout_seconds,
+    )
+
+
+@router.get("/agenda")
+async def agenda(
+    request: Request,
+    caller: CallerDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    day: Annotated[
+        date | None, Query(alias="date", description="The day (default: today, business time).")
+    ] = None,
+    agent_id: Annotated[
+        uuid.UUID | None, Query(description="Another agent's agenda: team leads (their team), admins.")
+    ] = None,
+) -> Agenda:
+    """The agent's day: appointments, follow-ups, birthdays and milestones, underwriting, cooling-off,
+    return visits, premiums, claims and devices, each section sorted by due time. Partial (200,
+    `partial: true`, the failed service named in `sources`) when a service fails or times out."""
+    whose, authorization = await authorization_for_agent(
+        session=session, settings=settings, caller=caller, agent_id=agent_id
+    )
+    today = datetime.now(settings.zone).date()
+    if day is not None and abs((day - today).days) > MAX_AGENDA_DAYS_AWAY:
+        message = f"must be within {MAX_AGENDA_DAYS_AWAY} days of today"
+        raise Unprocessable(f"date: {message}", errors=[FieldError(field="query.date", message=message)])
+    return await build_agenda(
+        fan_out=fan_out_for(request, settings, authorization),
+        day=day or today,
+        today=today,
+        zone=settings.zone,
+        agent_id=whose,
+    )
+
+
+@router.get("/clients/{client_id}/overview", tags=["clients"])
+async def client_overview(
+    request: Request,
+    caller: CallerDep,
+    settings: SettingsDep,
+    client_id: Annotated[uuid.UUID, Path(description="The client's id.")],
+) -> ClientOverview:
+    """One client at a glance: profile, tier and its history, coverage gaps, complaints, next
+    follow-up, policies, open applications with their requirements, claims. 404 when the client
+    is absent or outside your scope; partial when a service fails or times out."""
+    return await build_overview(
+        fan_out=fan_out_for(request, settings, caller.authorization), client_id=client_id
+    )
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report; as CSV (`section,metric,key,value`) with `Accept: text/csv`.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("/reports/business", tags=["reports"], responses=CSV_RESPONSE, response_model=BusinessReport)
+async def business_report(
+    request: Request,
+    caller: CallerDep,
+    settings: SettingsDep,
+    from_date: Annotated[
+        date | None, Query(alias="from", description="First day (default: 1st of the month).")
+    ] = None,
+    to_date: Annotated[
+        date | None, Query(alias="to", description="Last day, included (default: today).")
+    ] = None,
+) -> Any:
+    """The business report of step 11 for your team (team leads) or everyone (admins): new clients,
+    tier movements, proposals, applications, policies issued and premium, cooling-off
+    cancellations, claims opened and paid, complaints, device abnormalities. CSV with
+    `Accept: text/csv`; at most 366 days; partial when a service fails or times out."""
+    if caller.principal.role not in (Role.TEAM_LEAD, Role.ADMIN):
+        raise Forbidden("the business report is for team leads and admins")
+    first, last = report_period(from_date, to_date, settings.zone)
+    report = await build_report(
+        fan_out=fan_out_for(request, settings, caller.authorization),
+        principal=caller.principal,
+        first=first,
+        last=last,
+    )
+    if "text/csv" in request.headers.get("accept", ""):
+        filename = f"business-report-{first.isoformat()}-{last.isoformat()}.csv"
+        return Response(
+            report_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return report

@@ -1,0 +1,123 @@
+"""What the views answer: the agenda, the client overview, the business report, and their sources."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class SourceStatus(StrEnum):
+    OK = "ok"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    ERROR = "error"
+
+
+class Source(BaseModel):
+    """How one service answered the view's calls."""
+
+    service: str
+    status: SourceStatus
+    latency_ms: float = Field(description="From the first call to the last answer (or the timeout).")
+    http_status: int | None = Field(default=None, description="The service's HTTP status, when it answered.")
+
+    @property
+    def ok(self) -> bool:
+        return self.status is SourceStatus.OK
+
+
+class SubjectType(StrEnum):
+    CLIENT = "client"
+    APPLICATION = "application"
+    POLICY = "policy"
+    CLAIM = "claim"
+    DEVICE = "device"
+
+
+class Subject(BaseModel):
+    """The client or object an entry concerns; never an unmasked identifier."""
+
+    type: SubjectType
+    id: uuid.UUID
+    display_name: str
+
+
+class AgendaEntry(BaseModel):
+    kind: str = Field(description="e.g. `appointment`, `follow_up`, `birthday`, `requirement_due`.")
+    due_at: datetime | None = Field(default=None, description="For entries with a time (appointments).")
+    due_on: date | None = Field(default=None, description="For entries with a day.")
+    subject: Subject
+    client_id: uuid.UUID | None = None
+    detail: str | None = None
+    path: str = Field(description="The public API path that opens the subject.")
+
+
+class AgendaSection(BaseModel):
+    count: int = Field(description="Entries in `items`.")
+    more: bool = Field(description="True when the service had more than the view shows.")
+    items: list[AgendaEntry]
+
+
+class Agenda(BaseModel):
+    """An agent's day. A section is null when the service that owns it did not answer."""
+
+    date: date
+    agent_id: uuid.UUID
+    partial: bool
+    sources: list[Source]
+    appointments: AgendaSection | None = None
+    follow_ups: AgendaSection | None = None
+    birthdays_and_milestones: AgendaSection | None = None
+    requirements_due: AgendaSection | None = None
+    cooling_off_ending: AgendaSection | None = None
+    return_visits_pending: AgendaSection | None = None
+    premiums_due: AgendaSection | None = None
+    claim_updates_due: AgendaSection | None = None
+    claim_decisions_overdue: AgendaSection | None = None
+    device_checks_due: AgendaSection | None = None
+    maintenance_overdue: AgendaSection | None = None
+
+
+class OpenApplication(BaseModel):
+    """An application not yet decided, with its underwriting requirements."""
+
+    application: dict[str, Any]
+    requirements: list[dict[str, Any]]
+
+
+class ClientOverview(BaseModel):
+    """One client at a glance; each part is null when the service that owns it did not answer."""
+
+    client_id: uuid.UUID
+    partial: bool
+    sources: list[Source]
+    profile: dict[str, Any] | None = Field(default=None, description="As GET /api/v1/clients/{id} (masked).")
+    tier: dict[str, Any] | None = None
+    tier_history: list[dict[str, Any]] | None = None
+    coverage_gaps: dict[str, Any] | None = None
+    complaints: list[dict[str, Any]] | None = None
+    next_follow_up_on: date | None = None
+    policies: list[dict[str, Any]] | None = None
+    open_applications: list[OpenApplication] | None = None
+    claims: list[dict[str, Any]] | None = None
+
+
+class BusinessReport(BaseModel):
+    """The procedure's step-11 business report for a period; a part is null when its service failed."""
+
+    from_date: date = Field(alias="from")
+    to_date: date = Field(alias="to")
+    scope: str = Field(description="`team` (a team lead's) or `all` (an admin's).")
+    team_id: uuid.UUID | None
+    partial: bool
+    sources: list[Source]
+    clients: dict[str, Any] | None = None
+    policies: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
+    devices: dict[str, Any] | None = None
+
+    model_config = {"populate_by_name": True}
