@@ -88,7 +88,11 @@ def create_service_app(
     app.user_middleware[:0] = [
         Middleware(RequestContextMiddleware, metrics=metrics, logger_name=settings.service_name),
         *edge_middleware,
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            upload_max_bytes=settings.max_upload_bytes,
+        ),
         *routing_middleware,
         Middleware(IdempotencyMiddleware),
     ]

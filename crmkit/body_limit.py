@@ -49,25 +49,41 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_bytes``: by Content-Length up front, or while streaming."""
+UPLOAD_CONTENT_TYPES = (b"text/csv",)
+"""File uploads (a spreadsheet of clients) may be larger than an API body; the handler that takes
+them enforces its own, smaller or equal, limit."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over the limit: by Content-Length up front, or while streaming.
+
+    ``max_bytes`` for JSON and the like; ``upload_max_bytes`` for ``text/csv`` uploads."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = max(upload_max_bytes or max_bytes, max_bytes)
+
+    def _limit(self, scope: Scope) -> int:
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                kind = value.split(b";", 1)[0].strip().lower()
+                return self.upload_max_bytes if kind in UPLOAD_CONTENT_TYPES else self.max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await self._refuse(scope, send)
+                if declared > limit:
+                    await self._refuse(scope, send, limit)
                     return
                 break
 
@@ -79,7 +95,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -93,14 +109,14 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         await send_problem(
             send,
             scope,
             status=413,
             title="Payload too large",
             slug="payload-too-large",
-            detail=f"request body exceeds {self.max_bytes} bytes",
+            detail=f"request body exceeds {limit} bytes",
         )

@@ -48,6 +48,8 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A CSV of 10,000 clients with notes; the import endpoint checks its own limit as well.
+    max_upload_bytes: int = Field(default=5_242_880, ge=1024)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
 
     @classmethod
