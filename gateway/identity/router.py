@@ -11,10 +11,10 @@ from crmkit.auth import PrincipalDep, Role
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.db import SessionDep
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from crmkit.problems import PROBLEM_RESPONSES
-from gateway.identity import api_keys, service, sessions
+from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
+from gateway.identity import api_keys, lockout, service, sessions
 from gateway.identity.dependencies import AdminDep, SettingsDep, VisibleUserDep
-from gateway.identity.errors import RefreshTokenReused
+from gateway.identity.errors import InvalidCredentials, RefreshTokenReused
 from gateway.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -30,14 +30,33 @@ from gateway.identity.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+PROBLEM_RESPONSES_429 = {
+    "model": Problem,
+    "content": {PROBLEM_JSON: {}},
+    "description": "Too many failed sign-ins for this account from this address (see Retry-After)",
+}
 
 
-@router.post("/auth/token", tags=["auth"])
-async def sign_in(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
-    """Sign in with email and password: a 15-minute access token and a refresh token."""
-    user = await sessions.authenticate(
-        session=session, settings=settings, email=body.email, password=body.password
-    )
+@router.post("/auth/token", tags=["auth"], responses={429: PROBLEM_RESPONSES_429})
+async def sign_in(
+    body: LoginRequest, session: SessionDep, settings: SettingsDep, request: Request
+) -> TokenPair:
+    """Sign in with email and password: a 15-minute access token and a refresh token.
+
+    After 5 failed attempts for an account from one address within 15 minutes, that pair waits
+    15 minutes (429 with Retry-After), whether or not the account exists.
+    """
+    pair = lockout.sign_in_pair(settings, email=body.email, address=lockout.source_address(request))
+    await lockout.check_not_locked(session=session, pair=pair)
+    try:
+        user = await sessions.authenticate(
+            session=session, settings=settings, email=body.email, password=body.password
+        )
+    except InvalidCredentials:
+        await lockout.record_failure(session=session, pair=pair)
+        await session.commit()  # the failure must survive the 401
+        raise
+    await lockout.clear_failures(session=session, pair=pair)
     return await sessions.issue_tokens(session=session, settings=settings, user=user)
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from crmkit.app import AppHook, create_service_app
 from crmkit.crypto import FieldCipher
 from crmkit.peers import peer_client_hook
+from services.claims import export
 from services.claims.changes import routers as feed_routers
 from services.claims.config import Settings, get_settings
 from services.claims.models import infra_tables, metadata
@@ -41,7 +42,7 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[*feed_routers, report_router, router],
+        routers=[*feed_routers, export.router, report_router, router],
         title="Claims service",
         description=(
             "Insurance agent CRM: claims (理赔) against policies, document checklists, status nodes,"

@@ -12,6 +12,13 @@ class ClientNotFound(NotFound):
         super().__init__("no such client")
 
 
+class ClientBusy(Conflict):
+    """Another request is changing the client right now; a retry will see its result."""
+
+    def __init__(self) -> None:
+        super().__init__("the other client is being changed by another request right now; try again")
+
+
 class InvalidClientField(Unprocessable):
     """A business rule on one field failed (the body itself was well formed)."""
 

@@ -16,7 +16,11 @@ from services.clients.changes import routers as feed_routers
 from services.clients.complaints.router import router as complaints_router
 from services.clients.config import Settings, get_settings
 from services.clients.consent.router import router as consent_router
+from services.clients.duplicates.router import router as duplicates_router
+from services.clients.exports.router import router as exports_router
 from services.clients.household.router import router as household_router
+from services.clients.imports.jobs import imports_hook
+from services.clients.imports.router import router as imports_router
 from services.clients.interactions.router import router as interactions_router
 from services.clients.milestones.router import router as milestones_router
 from services.clients.models import infra_tables, metadata
@@ -51,6 +55,9 @@ def create_app(
         # Fixed paths (``/clients/follow-ups``) come before ``/clients/{client_id}``, which would take them.
         routers=[
             *feed_routers,
+            duplicates_router,
+            imports_router,
+            exports_router,
             interactions_router,
             milestones_router,
             reports_router,
@@ -69,6 +76,7 @@ def create_app(
         ),
         hooks=[
             _tools_hook(settings),
+            imports_hook,
             peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
         ],
     )

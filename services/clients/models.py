@@ -48,6 +48,12 @@ LIVE = text("deleted_at IS NULL")
 BIRTH_MD_SQL = "((extract(month from birth_date) * 100 + extract(day from birth_date))::smallint)"
 
 
+# The name as duplicates are compared: Unicode-normalised (full-width → half-width), spaces removed,
+# lower case, so 'Wang Fang', 'wangfang' and its full-width spelling are one key.
+NAME_KEY_SQL = "lower(regexp_replace(normalize(name, NFKC), '\\s+', '', 'g'))"
+IMPORT_JOB_STATES = ("running", "succeeded", "failed")
+
+
 def month_day_column(date_column: str = "birth_date") -> Column[int]:
     return Column(SmallInteger, Computed(BIRTH_MD_SQL.replace("birth_date", date_column), persisted=True))
 
@@ -98,6 +104,13 @@ class Client(ClientsTable, table=True):
         Index("ix_clients_team_follow_up", "team_id", "next_follow_up_on", postgresql_where=LIVE),
         Index("ix_clients_owner_birth_md", "owner_agent_id", "birth_md", postgresql_where=LIVE),
         Index("ix_clients_team_birth_md", "team_id", "birth_md", postgresql_where=LIVE),
+        # Duplicate detection: similar names among clients born the same day.
+        Index(
+            "ix_clients_birth_date_name_key",
+            "birth_date",
+            "name_key",
+            postgresql_where=text("deleted_at IS NULL AND birth_date IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -121,6 +134,11 @@ class Client(ClientsTable, table=True):
     next_follow_up_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     """Derived from the interactions (see ``interactions.service.follow_up_plan``)."""
     birth_md: int | None = Field(default=None, sa_column=month_day_column())
+    name_key: str | None = Field(
+        default=None, sa_column=Column(String(100), Computed(NAME_KEY_SQL, persisted=True))
+    )
+    merged_into_id: uuid.UUID | None = Field(default=None, nullable=True)
+    """Set when this client was merged into another (and soft-deleted)."""
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -388,3 +406,40 @@ class Consent(ClientsTable, table=True):
     recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = _timestamp()
+
+
+class ImportJob(ClientsTable, table=True):
+    """One real CSV import of clients: its progress, and who started it (the new clients' owner)."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", IMPORT_JOB_STATES), name="state_known"),
+        Index("ix_import_jobs_running", "heartbeat_at", postgresql_where=text("state = 'running'")),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    state: str = Field(sa_column=Column(String(20), nullable=False))
+    consent_text_version: str | None = _text(50)
+    rows_total: int = Field(sa_column=Column(Integer, nullable=False))
+    rows_done: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    rows_failed: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    rows_created: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    failure: str | None = _text(500)
+    created_at: datetime = _timestamp()
+    heartbeat_at: datetime = _timestamp()
+    finished_at: datetime | None = _timestamp(nullable=True)
+
+
+class ImportRowError(ClientsTable, table=True):
+    """One problem with one row of an import's file (the error report)."""
+
+    __tablename__ = "import_row_errors"
+    __table_args__ = (Index("ix_import_row_errors_job_row", "job_id", "row_number", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: uuid.UUID = Field(nullable=False)
+    row_number: int = Field(sa_column=Column(Integer, nullable=False))
+    field: str = Field(sa_column=Column(String(50), nullable=False))
+    message: str = Field(sa_column=Column(String(500), nullable=False))

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from crmkit.app import AppHook, create_service_app
 from crmkit.crypto import FieldCipher
 from crmkit.peers import peer_client_hook
-from services.policies import review, worklists
+from services.policies import export, review, worklists
 from services.policies.applications.router import router as applications_router
 from services.policies.changes import routers as feed_routers
 from services.policies.config import Settings, get_settings
@@ -48,6 +48,7 @@ def create_app(
         # Literal paths first; policy item routes also use the uuid convertor.
         routers=[
             *feed_routers,
+            export.router,
             products_router,
             proposals_router,
             applications_router,

@@ -1,0 +1,1 @@
+"""Likely duplicate clients, and merging two into one."""
