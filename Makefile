@@ -10,8 +10,8 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.synced
 # When `make` started, so the launcher can report time-to-ready including the virtualenv step.
 STARTED_AT := $(shell $(PYTHON) -c 'import time; print(time.time())' 2>/dev/null)
-LINT_PATHS := $(wildcard crmkit services gateway launcher tests bench)
-MYPY_PATHS := $(wildcard crmkit services gateway launcher tests)
+LINT_PATHS := $(wildcard crmkit services gateway launcher tests bench fuzz)
+MYPY_PATHS := $(wildcard crmkit services gateway launcher tests bench fuzz)
 PYTEST_ARGS ?=
 
 export UV_PYTHON_DOWNLOADS := never
