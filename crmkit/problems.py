@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crmkit.context import request_id_var
@@ -224,8 +225,29 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# PostgreSQL refuses text it cannot store: a NUL character (\u0000), which JSON allows, or a
+# character outside the database encoding. The transaction is rolled back, so nothing is stored.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) not in _UNSTORABLE_TEXT:
+        raise exc  # a real fault: answered as a 500 with the request id, by the context middleware
+    message = "text may not contain NUL characters (\\u0000) or characters outside UTF-8"
+    return problem_response(
+        request,
+        status=422,
+        title="Validation failed",
+        slug="validation-error",
+        detail=message,
+        errors=[FieldError(field="body", message=message)],
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     # Unhandled exceptions are answered by RequestContextMiddleware, inside the request context.

@@ -15,7 +15,7 @@ from services.devices.config import Settings as DevicesSettings
 from services.devices.main import MIGRATIONS as DEVICES_MIGRATIONS
 from services.devices.models import infra_tables as devices_infra
 from services.devices.models import metadata as devices_metadata
-from tests.conftest import Stack
+from tests.conftest import People, Stack
 
 PROBLEM = "application/problem+json"
 SERVICES = ("clients", "policies", "claims", "devices")
@@ -145,3 +145,36 @@ class TestAllowHeader:
         assert response.status_code == 405
         assert response.headers["content-type"] == PROBLEM
         assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+class TestTextPostgresCannotStore:
+    """JSON allows ``\\u0000`` in a string; PostgreSQL text does not. A 422, never a 500."""
+
+    async def test_a_nul_character_in_a_client_name_is_422_and_nothing_is_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        response = await api.post(
+            "/api/v1/clients",
+            json={"name": "Wang\u0000Fang", "channel": "cold"},
+            headers=people.agent.headers,
+        )
+
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "NUL" in response.json()["detail"]
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.clients"))[0]["n"] == 0
+
+    async def test_a_nul_character_in_an_api_key_name_is_422_and_nothing_is_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        keys = "SELECT count(*) AS n FROM identity.api_keys"
+        before = (await stack.fetch(keys))[0]["n"]
+
+        response = await api.post(
+            "/api/v1/api-keys",
+            json={"name": "\u0000key", "user_id": str(people.agent.user_id), "scopes": ["clients:read"]},
+            headers=people.admin.headers,
+        )
+
+        assert response.status_code == 422, response.text
+        assert (await stack.fetch(keys))[0]["n"] == before
