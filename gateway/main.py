@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 
 from crmkit.app import AppHook, create_service_app
-from crmkit.http import pooled_client
+from crmkit.http import pooled_client, pooled_transport
 from gateway import docs
 from gateway.api_key_auth import ApiKeyResolver
 from gateway.config import Settings, get_settings
@@ -34,9 +34,7 @@ _DEFAULT_DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect
 def _edge_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> AppHook:
     @contextlib.asynccontextmanager
     async def hook(app: FastAPI) -> AsyncIterator[None]:
-        upstream = transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=MAX_UPSTREAM_CONNECTIONS), retries=0
-        )
+        upstream = transport or pooled_transport(max_connections=MAX_UPSTREAM_CONNECTIONS)
         client = pooled_client(
             timeout_seconds=settings.upstream_timeout_seconds,
             transport=upstream,
