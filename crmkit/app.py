@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import MetaData
 from starlette.middleware import Middleware
 
@@ -28,6 +29,15 @@ log = logging.getLogger("crmkit.app")
 PURGE_EVERY_SECONDS = 3600
 
 AppHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+NO_OPENTELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 def create_service_app(
@@ -70,7 +80,17 @@ def create_service_app(
                 await purger
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry layer asked the environment for a tracer, meter and logger
+        # provider on every request (a tenth of a service's CPU under load) and, when one is set,
+        # records exception messages, which may hold personal data. Metrics are Prometheus (/metrics),
+        # logs are ours (structlog, no personal data).
+        telemetry=NO_OPENTELEMETRY,
+    )
     app.state.settings = settings
     app.state.schema = metadata.schema
     app.state.infra_tables = infra_tables
