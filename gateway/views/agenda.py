@@ -23,7 +23,8 @@ from gateway.views.caller import Caller
 from gateway.views.fanout import FanOut, Upstream, all_of, require_any
 from gateway.views.schemas import Agenda, AgendaEntry, AgendaSection, Subject, SubjectType
 
-LIST_LIMIT = 200
+LIST_LIMIT = 50
+"""Items per section: the most urgent first; ``more`` says the service has more (its list has them)."""
 LOOK_AHEAD_DAYS = 7
 MAX_LOOK_AHEAD_DAYS = 365
 DELEGATED_TTL = timedelta(minutes=1)

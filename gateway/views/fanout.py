@@ -10,6 +10,7 @@ status, how long it took and, when the service answered with an error, the HTTP 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -46,21 +47,30 @@ class Upstream:
     service: str
     base_url: str
     http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
     authorization: str | None
     timeout_seconds: float
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The JSON body of a 200; anything else raises (``SourceFailed`` or an ``httpx`` error)."""
-        response = await self.http.get(
+        request = self.http.build_request(
+            "GET",
             self.base_url + path,
             params=params,
             headers=forwarded_headers(self.authorization),
             # A backstop: the job's asyncio.timeout normally cancels the call first.
             timeout=self.timeout_seconds + 0.5,
         )
+        # The client's pooled transport itself, as the proxy uses it: the client's auth, redirect,
+        # cookie and hook layers cost a tenth of the gateway's CPU under load and serve no purpose here.
+        response = await self.transport.handle_async_request(request)
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
         if response.status_code != 200:
             raise SourceFailed(self.service, response.status_code)
-        return response.json()
+        return json.loads(body)
 
 
 Job = Callable[[Upstream], Coroutine[Any, Any, T]]
@@ -71,12 +81,15 @@ class FanOut:
     """Where and how to call: the pooled client, the base URLs, the caller's token, the timeout."""
 
     http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
     urls: dict[str, str]
     authorization: str | None
     timeout_seconds: float
 
     def upstream(self, service: str) -> Upstream:
-        return Upstream(service, self.urls[service], self.http, self.authorization, self.timeout_seconds)
+        return Upstream(
+            service, self.urls[service], self.http, self.transport, self.authorization, self.timeout_seconds
+        )
 
     async def run(self, jobs: dict[str, Job[Any]]) -> tuple[dict[str, Any], list[Source]]:
         """Every job at once; the results of those that succeeded, and every job's ``Source``."""

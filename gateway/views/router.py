@@ -40,6 +40,7 @@ def fan_out_for(request: Request, settings: Settings, authorization: str) -> Fan
     """The fan-out on the gateway's pooled client, on the caller's (or a delegated) token."""
     return FanOut(
         http=request.app.state.upstream_client,
+        transport=request.app.state.upstream_transport,
         urls=settings.upstream_urls(),
         authorization=authorization,
         timeout_seconds=settings.views_timeout_seconds,
