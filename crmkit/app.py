@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -29,6 +30,14 @@ log = logging.getLogger("crmkit.app")
 PURGE_EVERY_SECONDS = 3600
 
 AppHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _freeze_startup_objects() -> None:
+    """Move what startup built (routes, schemas, the OpenAPI documents, the pools) out of the
+    cyclic collector's sight: they live as long as the process, and walking them in every full
+    collection stalled requests for tens of milliseconds at p99."""
+    gc.collect()
+    gc.freeze()
 
 
 NO_OPENTELEMETRY: TelemetryConfig = {
@@ -73,6 +82,7 @@ def create_service_app(
             async with contextlib.AsyncExitStack() as stack:
                 for hook in hooks:
                     await stack.enter_async_context(hook(app))
+                _freeze_startup_objects()
                 yield
         finally:
             purger.cancel()
