@@ -182,7 +182,7 @@ class TestBadInput:
             response = await api.get(
                 f"/api/v1/{service}/reports/business", params=params, headers=people.lead.headers
             )
-            assert_problem(response, 422, field="from")
+            assert_problem(response, 422, field="query.from")
 
     async def test_an_agent_gets_403(self, api: httpx.AsyncClient, people: People) -> None:
         assert_problem(await api.get(REPORT, params=PERIOD, headers=people.agent.headers), 403)
@@ -203,7 +203,7 @@ class TestServiceReports:
             response = await api.get(
                 f"/api/v1/{service}/reports/business", params=params, headers=people.lead.headers
             )
-            assert_problem(response, 422, field="to")
+            assert_problem(response, 422, field="query.to")
 
     async def test_each_service_defaults_to_this_month(self, api: httpx.AsyncClient, people: People) -> None:
         for service in ("clients", "policies", "claims"):

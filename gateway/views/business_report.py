@@ -8,38 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from crmkit.auth import Principal, Role
-from crmkit.problems import FieldError, Unprocessable
 from gateway.views.fanout import FanOut, Upstream, require_any
 from gateway.views.schemas import BusinessReport
 
-MAX_REPORT_DAYS = 366
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 CSV_COLUMNS = ("section", "metric", "key", "value")
 PARTS = ("clients", "policies", "claims", "devices")
-
-
-def report_period(first: date | None, last: date | None, zone: Any) -> tuple[date, date]:
-    """``from``/``to`` in the business time zone (defaults: the 1st of this month, today)."""
-    last = last or datetime.now(zone).date()
-    first = first or last.replace(day=1)
-    for name, day in (("from", first), ("to", last)):
-        if not EARLIEST <= day <= LATEST:
-            detail = f"must be between {EARLIEST} and {LATEST}"
-            raise Unprocessable(
-                f"{name}: {detail}", errors=[FieldError(field=f"query.{name}", message=detail)]
-            )
-    message = None
-    if last < first:
-        message = "must not be before from"
-    elif (last - first).days + 1 > MAX_REPORT_DAYS:
-        message = f"a report covers at most {MAX_REPORT_DAYS} days"
-    if message:
-        raise Unprocessable(f"to: {message}", errors=[FieldError(field="query.to", message=message)])
-    return first, last
 
 
 async def build_report(*, fan_out: FanOut, principal: Principal, first: date, last: date) -> BusinessReport:

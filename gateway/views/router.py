@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from crmkit.auth import Role
 from crmkit.db import SessionDep
+from crmkit.periods import period
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, FieldError, Forbidden, Problem, Unprocessable
 from gateway.config import Settings
 from gateway.views.agenda import authorization_for_agent, build_agenda
-from gateway.views.business_report import build_report, report_csv, report_period
+from gateway.views.business_report import build_report, report_csv
 from gateway.views.caller import CallerDep
 from gateway.views.fanout import FanOut
 from gateway.views.overview import build_overview
@@ -120,7 +121,7 @@ async def business_report(
     `Accept: text/csv`; at most 366 days; partial when a service fails or times out."""
     if caller.principal.role not in (Role.TEAM_LEAD, Role.ADMIN):
         raise Forbidden("the business report is for team leads and admins")
-    first, last = report_period(from_date, to_date, settings.zone)
+    first, last = period(from_date, to_date, today=datetime.now(settings.zone).date())
     report = await build_report(
         fan_out=fan_out_for(request, settings, caller.authorization),
         principal=caller.principal,

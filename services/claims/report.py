@@ -17,14 +17,12 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
+from crmkit.periods import Count, period
 from crmkit.problems import PROBLEM_RESPONSES
 from services.claims.dependencies import ReaderDep, SessionDep, ToolsDep
-from services.claims.errors import InvalidClaimField
 from services.claims.models import Claim
 from services.claims.repository import visible_to
 
-MAX_REPORT_DAYS = 366
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 CENT = Decimal("0.01")
 
 router = APIRouter(
@@ -35,11 +33,6 @@ router = APIRouter(
 )
 
 
-class Count(BaseModel):
-    key: str
-    count: int
-
-
 class ClaimsReport(BaseModel):
     from_date: date = Field(serialization_alias="from")
     to_date: date = Field(serialization_alias="to")
@@ -48,20 +41,6 @@ class ClaimsReport(BaseModel):
     claims_paid: int = Field(description="Claims paid in the period.")
     amount_paid: Decimal
     average_days_to_pay: Decimal | None = Field(description="From report to payment, for the claims paid.")
-
-
-def period(first: date | None, last: date | None, today: date) -> tuple[date, date]:
-    """``from``/``to`` (defaults: the first of this month, today); 422 when reversed or too long."""
-    last = last or today
-    first = first or last.replace(day=1)
-    for name, day in (("from", first), ("to", last)):
-        if not EARLIEST <= day <= LATEST:
-            raise InvalidClaimField(name, f"must be between {EARLIEST} and {LATEST}")
-    if last < first:
-        raise InvalidClaimField("to", "must not be before from")
-    if (last - first).days + 1 > MAX_REPORT_DAYS:
-        raise InvalidClaimField("to", f"a report covers at most {MAX_REPORT_DAYS} days")
-    return first, last
 
 
 @router.get("/business", response_model_by_alias=True)
@@ -77,7 +56,7 @@ async def business_report(
     ] = None,
 ) -> ClaimsReport:
     """Claims opened and paid, the amount paid and the average days to pay, for your team."""
-    first, last = period(from_date, to_date, tools.today())
+    first, last = period(from_date, to_date, today=tools.today())
     opened = await session.execute(
         select(col(Claim.status), func.count())
         .where(visible_to(principal), col(Claim.reported_on).between(first, last))

@@ -17,14 +17,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
+from crmkit.periods import Count, period
 from crmkit.problems import PROBLEM_RESPONSES
 from services.clients.dependencies import ReaderDep, SessionDep, ToolsDep
-from services.clients.errors import InvalidClientField
 from services.clients.models import Client, Complaint, TierChange
 from services.clients.repository import visible_client_ids, visible_to
-
-MAX_REPORT_DAYS = 366
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 router = APIRouter(
     prefix="/api/v1/clients/reports",
@@ -32,11 +29,6 @@ router = APIRouter(
     dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
     responses=PROBLEM_RESPONSES,
 )
-
-
-class Count(BaseModel):
-    key: str
-    count: int
 
 
 class TierMovement(BaseModel):
@@ -53,20 +45,6 @@ class ClientsReport(BaseModel):
     new_clients_by_tier: list[Count] = Field(description="Current tier; `unassessed` when none yet.")
     tier_movements: list[TierMovement]
     complaints_by_status: list[Count] = Field(description="Complaints received in the period, by status now.")
-
-
-def period(first: date | None, last: date | None, today: date) -> tuple[date, date]:
-    """``from``/``to`` (defaults: the first of this month, today); 422 when reversed or too long."""
-    last = last or today
-    first = first or last.replace(day=1)
-    for name, day in (("from", first), ("to", last)):
-        if not EARLIEST <= day <= LATEST:
-            raise InvalidClientField(name, f"must be between {EARLIEST} and {LATEST}")
-    if last < first:
-        raise InvalidClientField("to", "must not be before from")
-    if (last - first).days + 1 > MAX_REPORT_DAYS:
-        raise InvalidClientField("to", f"a report covers at most {MAX_REPORT_DAYS} days")
-    return first, last
 
 
 def _between(column: Any, first: date, last: date, zone: ZoneInfo) -> list[ColumnElement[bool]]:
@@ -88,7 +66,7 @@ async def business_report(
     ] = None,
 ) -> ClientsReport:
     """New clients by channel and tier, tier movements and complaints by status, for your team."""
-    first, last = period(from_date, to_date, tools.today())
+    first, last = period(from_date, to_date, today=tools.today())
     new = [
         col(Client.deleted_at).is_(None),
         visible_to(principal),

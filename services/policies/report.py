@@ -18,13 +18,12 @@ from sqlalchemy import ColumnElement, func, select
 from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
-from crmkit.problems import PROBLEM_RESPONSES, FieldError, Unprocessable
+from crmkit.periods import Count, period
+from crmkit.problems import PROBLEM_RESPONSES
 from services.policies.dependencies import ReaderDep, SessionDep, ToolsDep
 from services.policies.models import Application, Policy, Proposal
 from services.policies.repository import visible_to
 
-MAX_REPORT_DAYS = 366
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 CENT = Decimal("0.01")
 
 router = APIRouter(
@@ -33,11 +32,6 @@ router = APIRouter(
     dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
     responses=PROBLEM_RESPONSES,
 )
-
-
-class Count(BaseModel):
-    key: str
-    count: int
 
 
 class PoliciesReport(BaseModel):
@@ -51,24 +45,6 @@ class PoliciesReport(BaseModel):
     annual_premium_issued: Decimal = Field(description="Sum of the annual premiums of those policies (CNY).")
     cooling_off_cancellations: int = Field(description="Policies cancelled within cooling-off in the period.")
     cooling_off_refunds: Decimal
-
-
-def period(first: date | None, last: date | None, today: date) -> tuple[date, date]:
-    """``from``/``to`` (defaults: the first of this month, today); 422 when reversed or too long."""
-    last = last or today
-    first = first or last.replace(day=1)
-    for name, day in (("from", first), ("to", last)):
-        if not EARLIEST <= day <= LATEST:
-            detail = f"must be between {EARLIEST} and {LATEST}"
-            raise Unprocessable(f"{name}: {detail}", errors=[FieldError(field=name, message=detail)])
-    message = None
-    if last < first:
-        message = "must not be before from"
-    elif (last - first).days + 1 > MAX_REPORT_DAYS:
-        message = f"a report covers at most {MAX_REPORT_DAYS} days"
-    if message:
-        raise Unprocessable(f"to: {message}", errors=[FieldError(field="to", message=message)])
-    return first, last
 
 
 def _created_between(model: Any, first: date, last: date, zone: ZoneInfo) -> list[ColumnElement[bool]]:
@@ -100,7 +76,7 @@ async def business_report(
     ] = None,
 ) -> PoliciesReport:
     """Proposals and applications by state, policies issued and annual premium, cooling-off cancellations."""
-    first, last = period(from_date, to_date, tools.today())
+    first, last = period(from_date, to_date, today=tools.today())
     zone = tools.settings.zone
     proposals = await _by_status(
         session, Proposal, [visible_to(Proposal, principal), *_created_between(Proposal, first, last, zone)]
