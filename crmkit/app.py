@@ -16,6 +16,7 @@ from sqlalchemy import MetaData
 from starlette.middleware import Middleware
 
 from crmkit.body_limit import BodySizeLimitMiddleware
+from crmkit.crypto import FieldCipher
 from crmkit.db import create_engine, read_session_factory, session_factory
 from crmkit.health import health_router
 from crmkit.idempotency import IdempotencyMiddleware, purge_expired
@@ -77,6 +78,8 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.read_sessions = read_session_factory(engine)
+        # Personal data is sealed with one key per deployment; every app may need it.
+        app.state.cipher = FieldCipher(settings.field_encryption_key)
         purger = asyncio.create_task(_purge_forever(app))
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from crmkit.app import AppHook, create_service_app
-from crmkit.crypto import FieldCipher
+from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
 from services.claims import export
 from services.claims.changes import routers as feed_routers
@@ -20,17 +17,6 @@ from services.claims.report import router as report_router
 from services.claims.router import router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def _tools_hook(settings: Settings) -> AppHook:
-    """Per-process resources: the field cipher (bank accounts)."""
-
-    @contextlib.asynccontextmanager
-    async def hook(app: FastAPI) -> AsyncIterator[None]:
-        app.state.cipher = FieldCipher(settings.field_encryption_key)
-        yield
-
-    return hook
 
 
 def create_app(
@@ -49,7 +35,6 @@ def create_app(
             " weekly client feedback and the insurer's decision deadlines, scoped to the caller."
         ),
         hooks=[
-            _tools_hook(settings),
             peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
         ],
     )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from crmkit.app import AppHook, create_service_app
-from crmkit.crypto import FieldCipher
+from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
 from services.clients.changes import routers as feed_routers
 from services.clients.complaints.router import router as complaints_router
@@ -30,17 +27,6 @@ from services.clients.router import router
 from services.clients.tiering.router import router as tiering_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def _tools_hook(settings: Settings) -> AppHook:
-    """Per-process resources: the field cipher."""
-
-    @contextlib.asynccontextmanager
-    async def hook(app: FastAPI) -> AsyncIterator[None]:
-        app.state.cipher = FieldCipher(settings.field_encryption_key)
-        yield
-
-    return hook
 
 
 def create_app(
@@ -75,7 +61,6 @@ def create_app(
             "to the caller."
         ),
         hooks=[
-            _tools_hook(settings),
             imports_hook,
             peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
         ],

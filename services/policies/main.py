@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from crmkit.app import AppHook, create_service_app
-from crmkit.crypto import FieldCipher
+from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
 from services.policies import export, review, worklists
 from services.policies.applications.router import router as applications_router
@@ -23,17 +20,6 @@ from services.policies.proposals.router import router as proposals_router
 from services.policies.report import router as report_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def _tools_hook(settings: Settings) -> AppHook:
-    """Per-process resources: the field cipher (health disclosures, pre-underwriting notes)."""
-
-    @contextlib.asynccontextmanager
-    async def hook(app: FastAPI) -> AsyncIterator[None]:
-        app.state.cipher = FieldCipher(settings.field_encryption_key)
-        yield
-
-    return hook
 
 
 def create_app(
@@ -60,7 +46,6 @@ def create_app(
         title="Policies service",
         description="Insurance agent CRM: product catalogue, proposals, applications, policies and reviews.",
         hooks=[
-            _tools_hook(settings),
             peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
         ],
     )
