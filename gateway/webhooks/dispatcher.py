@@ -36,6 +36,7 @@ from sqlmodel import col
 from crmkit.auth import Role, issue_access_token
 from crmkit.events import EVENTS_SCOPE
 from crmkit.problems import ProblemError
+from crmkit.references import APPLY_SCOPE
 from gateway.config import Settings
 from gateway.webhooks.models import EventFeedCursor, WebhookDelivery, WebhookSubscription
 from gateway.webhooks.service import secret_of
@@ -60,6 +61,23 @@ CLAIM_BATCH = 50
 DISPATCHER_USER = uuid.UUID(int=0)
 """The ``sub`` of the dispatcher's own short-lived token (admin role, ``events:read`` scope only)."""
 USER_AGENT = "crm-webhooks/1"
+
+
+@dataclass(frozen=True)
+class MergeNotices:
+    """A merge event of one service, and the services holding references to what was merged."""
+
+    kind: str
+    merged_key: str
+    holders: tuple[str, ...]
+
+
+MERGE_EVENTS = {
+    "client.merged": MergeNotices(
+        kind="client", merged_key="merged_client_id", holders=("policies", "claims")
+    )
+}
+"""Read before the cursor moves past them: each holder moves its references (crmkit.references)."""
 
 
 def matches(patterns: list[str], event_type: str) -> bool:
@@ -132,7 +150,7 @@ class Dispatcher:
             user_id=DISPATCHER_USER,
             role=Role.ADMIN,
             team_id=None,
-            scopes=frozenset({EVENTS_SCOPE}),
+            scopes=frozenset({EVENTS_SCOPE, APPLY_SCOPE}),
             ttl=timedelta(minutes=5),
         )
 
@@ -158,6 +176,7 @@ class Dispatcher:
                 )
                 response.raise_for_status()
                 page = response.json()
+                await self._notify_merges(page["items"], headers)
                 queued += await self._queue(session, page["items"])
                 await session.execute(
                     insert(EventFeedCursor)
@@ -171,6 +190,33 @@ class Dispatcher:
             if not page["has_more"]:
                 break
         return queued
+
+    async def _notify_merges(self, events: list[dict[str, Any]], headers: dict[str, str]) -> None:
+        """Tell the services holding references about each merge, before the cursor passes it.
+
+        A holder that is down (or answers 5xx) stops the pass for this stream: the cursor stays,
+        and the next pass sends the notice again (holders apply it idempotently). A notice refused
+        with a 4xx would be refused forever, so it is logged and passed over."""
+        for event in events:
+            notices = MERGE_EVENTS.get(event["type"])
+            if notices is None:
+                continue
+            data = event["resource"].get("data") or {}
+            body = {"survivor_id": str(event["resource"]["id"]), "merged_id": data[notices.merged_key]}
+            for holder in notices.holders:
+                base = self.upstreams.get(holder)
+                if base is None:
+                    continue
+                response = await self.upstream.post(
+                    f"{base}/api/v1/{holder}/{notices.kind}-merges", json=body, headers=headers
+                )
+                if response.status_code >= 500:
+                    response.raise_for_status()
+                if response.status_code >= 400:
+                    log.warning(
+                        "merge notice refused",
+                        extra={"service": holder, "event": event["id"], "status": response.status_code},
+                    )
 
     async def _queue(self, session: AsyncSession, events: list[dict[str, Any]]) -> int:
         if not events:

@@ -9,14 +9,17 @@ from fastapi import FastAPI
 
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
+from crmkit.references import merges_router
 from services.claims import export
 from services.claims.changes import routers as feed_routers
 from services.claims.config import Settings, get_settings
-from services.claims.models import infra_tables, metadata
+from services.claims.models import Claim, infra_tables, metadata
 from services.claims.report import router as report_router
 from services.claims.router import router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# A merge of two clients in the clients service moves the references held here (crmkit.references).
+CLIENT_REFERENCES = {"claim": Claim.__table__.c.client_id}  # type: ignore[attr-defined]
 
 
 def create_app(
@@ -28,7 +31,18 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[*feed_routers, export.router, report_router, router],
+        routers=[
+            merges_router(
+                service="claims",
+                kind="client",
+                references=CLIENT_REFERENCES,
+                audit_log=infra_tables.audit_log,
+            ),
+            *feed_routers,
+            export.router,
+            report_router,
+            router,
+        ],
         title="Claims service",
         description=(
             "Insurance agent CRM: claims (理赔) against policies, document checklists, status nodes,"

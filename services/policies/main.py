@@ -9,17 +9,24 @@ from fastapi import FastAPI
 
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
+from crmkit.references import merges_router
 from services.policies import export, review, worklists
 from services.policies.applications.router import router as applications_router
 from services.policies.changes import routers as feed_routers
 from services.policies.config import Settings, get_settings
 from services.policies.issued.router import router as policies_router
-from services.policies.models import infra_tables, metadata
+from services.policies.models import Application, Policy, Proposal, infra_tables, metadata
 from services.policies.products.router import router as products_router
 from services.policies.proposals.router import router as proposals_router
 from services.policies.report import router as report_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# A merge of two clients in the clients service moves the references held here (crmkit.references).
+CLIENT_REFERENCES = {
+    "proposal": Proposal.__table__.c.client_id,  # type: ignore[attr-defined]
+    "application": Application.__table__.c.client_id,  # type: ignore[attr-defined]
+    "policy": Policy.__table__.c.client_id,  # type: ignore[attr-defined]
+}
 
 
 def create_app(
@@ -33,6 +40,12 @@ def create_app(
         migrations_dir=MIGRATIONS,
         # Literal paths first; policy item routes also use the uuid convertor.
         routers=[
+            merges_router(
+                service="policies",
+                kind="client",
+                references=CLIENT_REFERENCES,
+                audit_log=infra_tables.audit_log,
+            ),
             *feed_routers,
             export.router,
             products_router,
