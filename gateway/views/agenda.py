@@ -20,7 +20,7 @@ from gateway.config import Settings
 from gateway.identity.errors import UserNotFound
 from gateway.identity.service import get_visible_user
 from gateway.views.caller import Caller
-from gateway.views.fanout import FanOut, Upstream, all_of, require_any
+from gateway.views.fanout import FanOut, Upstream, require_any
 from gateway.views.schemas import Agenda, AgendaEntry, AgendaSection, Subject, SubjectType
 
 LIST_LIMIT = 50
@@ -62,45 +62,32 @@ async def build_agenda(
     """All four services at once; a section is null when its service did not answer."""
     ahead = min(MAX_LOOK_AHEAD_DAYS, max(0, (day - today).days) + LOOK_AHEAD_DAYS)
 
+    # One call a service: each serves its part of the day as one document (its `agenda-lists`).
     async def clients(up: Upstream) -> dict[str, AgendaSection]:
-        appointments, follow_ups, upcoming = await all_of(
-            up.get("/api/v1/clients/appointments", {"from": day, "to": day, "limit": LIST_LIMIT}),
-            up.get("/api/v1/clients/follow-ups", {"due_by": day, "limit": LIST_LIMIT}),
-            up.get(
-                "/api/v1/clients/milestones/upcoming",
-                {"from": day, "within_days": LOOK_AHEAD_DAYS, "limit": LIST_LIMIT},
-            ),
+        lists = await up.get(
+            "/api/v1/clients/agenda-lists",
+            {"date": day, "within_days": LOOK_AHEAD_DAYS, "limit": LIST_LIMIT},
         )
         return {
-            "appointments": _section(appointments, _appointment, zone),
-            "follow_ups": _section(follow_ups, _follow_up, zone),
-            "birthdays_and_milestones": _section(upcoming, _upcoming, zone),
+            "appointments": _section(lists["appointments"], _appointment, zone),
+            "follow_ups": _section(lists["follow_ups"], _follow_up, zone),
+            "birthdays_and_milestones": _section(lists["upcoming"], _upcoming, zone),
         }
 
     async def policies(up: Upstream) -> dict[str, AgendaSection]:
-        base = "/api/v1/policies/worklists"
-        ahead_params = {"within_days": ahead, "limit": LIST_LIMIT}
-        requirements, cooling_off, return_visits, premiums = await all_of(
-            up.get(f"{base}/requirements-due", ahead_params),
-            up.get(f"{base}/cooling-off-ending", ahead_params),
-            up.get(f"{base}/return-visits-pending", {"limit": LIST_LIMIT}),
-            up.get(f"{base}/premiums-due", ahead_params),
-        )
+        lists = await up.get("/api/v1/policies/agenda-lists", {"within_days": ahead, "limit": LIST_LIMIT})
         return {
-            "requirements_due": _section(requirements, _requirement, zone),
-            "cooling_off_ending": _section(cooling_off, _cooling_off, zone),
-            "return_visits_pending": _section(return_visits, _return_visit, zone),
-            "premiums_due": _section(premiums, _premium, zone),
+            "requirements_due": _section(lists["requirements_due"], _requirement, zone),
+            "cooling_off_ending": _section(lists["cooling_off_ending"], _cooling_off, zone),
+            "return_visits_pending": _section(lists["return_visits_pending"], _return_visit, zone),
+            "premiums_due": _section(lists["premiums_due"], _premium, zone),
         }
 
     async def claims(up: Upstream) -> dict[str, AgendaSection]:
-        updates, decisions = await all_of(
-            up.get("/api/v1/claims/updates-due", {"on": day, "limit": LIST_LIMIT}),
-            up.get("/api/v1/claims/decisions-overdue", {"on": day, "limit": LIST_LIMIT}),
-        )
+        lists = await up.get("/api/v1/claims/agenda-lists", {"on": day, "limit": LIST_LIMIT})
         return {
-            "claim_updates_due": _section(updates, _claim_update, zone),
-            "claim_decisions_overdue": _section(decisions, _claim_decision, zone),
+            "claim_updates_due": _section(lists["updates_due"], _claim_update, zone),
+            "claim_decisions_overdue": _section(lists["decisions_overdue"], _claim_decision, zone),
         }
 
     async def devices(up: Upstream) -> dict[str, AgendaSection]:

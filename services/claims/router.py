@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
@@ -75,6 +76,32 @@ async def list_updates_due(
     """Open claims whose last client update is 7 or more business days old, oldest first."""
     return await feedback.updates_due(
         session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=cursor
+    )
+
+
+class AgendaLists(BaseModel):
+    """The claims part of an agent's agenda: both work lists, one page each, in one call."""
+
+    updates_due: ClaimPage
+    decisions_overdue: ClaimPage
+
+
+@router.get("/agenda-lists")
+async def list_agenda_lists(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    on: AsOf = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> AgendaLists:
+    """Client updates due and decisions overdue, the first page of each (what the agenda shows)."""
+    return AgendaLists(
+        updates_due=await feedback.updates_due(
+            session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=None
+        ),
+        decisions_overdue=await feedback.decisions_overdue(
+            session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=None
+        ),
     )
 
 

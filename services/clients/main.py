@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
+from services.clients.agenda import router as agenda_router
 from services.clients.changes import routers as feed_routers
 from services.clients.complaints.router import router as complaints_router
 from services.clients.config import Settings, get_settings
@@ -44,6 +45,7 @@ def create_app(
             duplicates_router,
             imports_router,
             exports_router,
+            agenda_router,
             interactions_router,
             milestones_router,
             reports_router,

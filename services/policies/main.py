@@ -52,6 +52,7 @@ def create_app(
             proposals_router,
             applications_router,
             worklists.router,
+            worklists.agenda_router,
             report_router,
             review.router,
             policies_router,

@@ -333,3 +333,39 @@ async def list_premiums_due(
         limit=limit,
         cursor=cursor,
     )
+
+
+class AgendaLists(BaseModel):
+    """The policies part of an agent's agenda: every work list, one page each, in one call."""
+
+    requirements_due: Page[RequirementDue]
+    cooling_off_ending: Page[CoolingOffEnding]
+    return_visits_pending: Page[ReturnVisitPending]
+    premiums_due: Page[PremiumDueItem]
+
+
+agenda_router = APIRouter(
+    prefix="/api/v1/policies",
+    tags=["work lists"],
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+
+
+@agenda_router.get("/agenda-lists")
+async def list_agenda_lists(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    within_days: WithinDays = 7,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> AgendaLists:
+    """The four work lists at once, the first page of each (what the agenda shows)."""
+    common: dict[str, Any] = {"session": session, "principal": principal, "limit": limit, "cursor": None}
+    ahead: dict[str, Any] = {**common, "today": tools.today(), "within_days": within_days}
+    return AgendaLists(
+        requirements_due=await requirements_due(**ahead),
+        cooling_off_ending=await cooling_off_ending(**ahead),
+        return_visits_pending=await return_visits_pending(**common),
+        premiums_due=await premiums_due(**ahead),
+    )
