@@ -138,6 +138,8 @@ def main() -> None:
             single = asyncio.run(agenda.grow_agent(url, data))  # the agenda's 5,000-client agent
             book = figures["portfolio"] = asyncio.run(portfolio.load_portfolio(url, data))
             say(f"loaded {book['policies']} policies, {book['claims']} claims in {book['seconds']} s (COPY)")
+            figures["settle_seconds"] = round(asyncio.run(dataset.settle(url)), 2)
+            say(f"vacuumed, analysed and checkpointed in {figures['settle_seconds']} s")
             people = actors(data, settings)
             common["actors"] = people
             list_spec["actors"] = people
