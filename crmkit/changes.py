@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmkit.auth import Principal, PrincipalDep, Role, require_scope
 from crmkit.db import SessionDep
 from crmkit.events import (
+    AS_AUDITED,
     Event,
+    Publication,
     check_not_ahead,
     decode_position,
     encode_position,
@@ -103,6 +105,7 @@ async def read_changes(
     audit_log: Table,
     *,
     service: str,
+    publication: Publication,
     resources: Mapping[str, FeedResource],
     principal: Principal,
     since: str | None,
@@ -117,7 +120,12 @@ async def read_changes(
     last = position
     while more and len(latest) < limit and scanned < MAX_SCANNED:
         batch, more = await read_events(
-            session, audit_log, service=service, after=last, limit=min(SCAN_BATCH, MAX_SCANNED - scanned)
+            session,
+            audit_log,
+            service=service,
+            publication=publication,
+            after=last,
+            limit=min(SCAN_BATCH, MAX_SCANNED - scanned),
         )
         scanned += len(batch)
         states = await _load(request, session, principal, resources, batch)
@@ -188,7 +196,12 @@ ChangesLimit = Annotated[
 
 
 def changes_router(
-    *, service: str, audit_log: Table, resources: Mapping[str, FeedResource], scope: str
+    *,
+    service: str,
+    audit_log: Table,
+    publication: Publication,
+    resources: Mapping[str, FeedResource],
+    scope: str,
 ) -> APIRouter:
     """``GET /api/v1/<service>/changes``: the caller's created, updated and deleted records."""
     router = APIRouter(prefix=f"/api/v1/{service}", tags=["sync"])
@@ -212,6 +225,7 @@ def changes_router(
             session,
             audit_log,
             service=service,
+            publication=publication,
             resources=resources,
             principal=principal,
             since=since,
@@ -222,10 +236,19 @@ def changes_router(
 
 
 def feed_routers(
-    *, service: str, audit_log: Table, resources: Mapping[str, FeedResource], scope: str
+    *,
+    service: str,
+    audit_log: Table,
+    resources: Mapping[str, FeedResource],
+    scope: str,
+    publication: Publication = AS_AUDITED,
 ) -> list[APIRouter]:
-    """Both feeds of one service: ``/events`` (for the gateway) and ``/changes`` (for sync)."""
+    """Both feeds of one service: ``/events`` (for the gateway) and ``/changes`` (for sync).
+
+    ``publication`` names the service's events where they differ from the audited actions."""
     return [
-        events_router(service=service, audit_log=audit_log),
-        changes_router(service=service, audit_log=audit_log, resources=resources, scope=scope),
+        events_router(service=service, audit_log=audit_log, publication=publication),
+        changes_router(
+            service=service, audit_log=audit_log, publication=publication, resources=resources, scope=scope
+        ),
     ]

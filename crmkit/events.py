@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 
@@ -31,27 +32,6 @@ EVENTS_SCOPE = "events:read"
 """The scope of the gateway's own short-lived token for pulling ``/events`` (with the admin role)."""
 MAX_EVENTS_LIMIT = 500
 MAX_TXID = 2**63 - 1
-
-NOT_EVENTS = frozenset({"client.identifier_revealed"})
-"""Audit rows that record a read (an audited reveal), not a state change: never events."""
-
-RENAMED: dict[tuple[str, str], tuple[str, str]] = {
-    # (resource_type, action) as audited → (resource type, event type) as published.
-    ("tiering", "tiering.assessed"): ("client", "client.tier_changed"),
-    ("tiering", "tiering.overridden"): ("client", "client.tier_changed"),
-    ("tiering", "tiering.override_cleared"): ("client", "client.tier_changed"),
-}
-"""Where an audited action does not already read ``<resource>.<what happened>``."""
-
-STATUS_EVENTS: dict[str, dict[str, str]] = {
-    # action whose ``after.status`` names what happened → status → event type
-    "device.status_changed": {
-        "out_of_service": "device.out_of_service",
-        "under_repair": "device.under_repair",
-        "in_service": "device.returned_to_service",
-        "retired": "device.retired",
-    },
-}
 
 
 class Position(NamedTuple):
@@ -113,21 +93,45 @@ class Event:
     before: dict[str, Any] | None = None
 
 
-def published_as(resource_type: str, action: str, after: dict[str, Any] | None) -> tuple[str, str]:
-    """(resource type, event type) of one audit row, per the tables above."""
-    renamed = RENAMED.get((resource_type, action))
-    if renamed is not None:
-        return renamed
-    by_status = STATUS_EVENTS.get(action)
-    if by_status is not None and after is not None:
-        status = after.get("status")
-        if isinstance(status, str) and status in by_status:
-            return resource_type, by_status[status]
-    return resource_type, action
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """How a service publishes its audit rows as events; the names are the service's own.
+
+    ``renamed``: (resource type, action) as audited → (resource type, event type) as published,
+    where an audited action does not already read ``<resource>.<what happened>``.
+    ``by_status``: an action whose ``after.status`` names what happened → status → event type.
+    ``not_events``: audited actions that record a read (an audited reveal), never an event.
+    """
+
+    renamed: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    by_status: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    not_events: frozenset[str] = frozenset()
+
+    def published_as(self, resource_type: str, action: str, after: dict[str, Any] | None) -> tuple[str, str]:
+        """(resource type, event type) of one audit row."""
+        renamed = self.renamed.get((resource_type, action))
+        if renamed is not None:
+            return renamed
+        by_status = self.by_status.get(action)
+        if by_status is not None and after is not None:
+            status = after.get("status")
+            if isinstance(status, str) and status in by_status:
+                return resource_type, by_status[status]
+        return resource_type, action
+
+
+AS_AUDITED = Publication()
+"""Every audit row published under its own action name."""
 
 
 async def read_events(
-    session: AsyncSession, audit_log: Table, *, service: str, after: Position | None, limit: int
+    session: AsyncSession,
+    audit_log: Table,
+    *,
+    service: str,
+    publication: Publication,
+    after: Position | None,
+    limit: int,
 ) -> tuple[list[Event], bool]:
     """Up to ``limit`` committed events after ``after`` in commit order, and whether more remain."""
     log = audit_log.c
@@ -141,14 +145,14 @@ async def read_events(
         log.resource_id,
         log.before,
         log.after,
-    ).where(log.txid < horizon, log.action.not_in(NOT_EVENTS))
+    ).where(log.txid < horizon, log.action.not_in(publication.not_events))
     if after is not None:
         since = tuple_(literal(after.txid, log.txid.type), literal(after.id))
         stmt = stmt.where(tuple_(log.txid, log.id) > since)
     rows = (await session.execute(stmt.order_by(log.txid, log.id).limit(limit + 1))).all()
     events: list[Event] = []
     for row in rows[:limit]:
-        resource_type, event_type = published_as(row.resource_type, row.action, row.after)
+        resource_type, event_type = publication.published_as(row.resource_type, row.action, row.after)
         events.append(
             Event(
                 position=Position(int(row.txid), row.id),
@@ -207,7 +211,7 @@ async def events_reader(principal: PrincipalDep) -> Principal:
 EventsReader = Annotated[Principal, Depends(events_reader)]
 
 
-def events_router(*, service: str, audit_log: Table) -> APIRouter:
+def events_router(*, service: str, audit_log: Table, publication: Publication) -> APIRouter:
     """``GET /api/v1/<service>/events``: the raw stream the gateway's webhook dispatcher pulls."""
     router = APIRouter(prefix=f"/api/v1/{service}", tags=["events"])
 
@@ -218,7 +222,9 @@ def events_router(*, service: str, audit_log: Table) -> APIRouter:
         """Committed events in commit order (admins and the gateway's dispatcher only)."""
         position = decode_position(after, field="after")
         await check_not_ahead(session, position, field="after")
-        events, more = await read_events(session, audit_log, service=service, after=position, limit=limit)
+        events, more = await read_events(
+            session, audit_log, service=service, publication=publication, after=position, limit=limit
+        )
         last = events[-1].position if events else position
         return EventPage(
             items=[event_read(e) for e in events],

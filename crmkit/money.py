@@ -8,9 +8,9 @@ contract fuzzers send what the API accepts.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 
 def _decimal_string(value: Any) -> Any:
@@ -35,3 +35,29 @@ DECIMAL_STRING = BeforeValidator(_decimal_string)
 MONEY_SCHEMA = decimal_string_schema(
     integer_digits=12, decimal_places=2, example="12345.67", description="CNY as a decimal string."
 )
+
+
+def _two_places(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+TWO_PLACES = PlainSerializer(_two_places, return_type=str, when_used="json")
+"""Out: always two places (``"500000.00"``), whatever the sender wrote."""
+
+Money = Annotated[
+    Decimal,
+    DECIMAL_STRING,
+    MONEY_SCHEMA,
+    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    TWO_PLACES,
+]
+"""A positive amount in CNY: a decimal string in (a JSON number is 422), a two-place string out."""
+
+MoneyOrZero = Annotated[
+    Decimal,
+    DECIMAL_STRING,
+    MONEY_SCHEMA,
+    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    TWO_PLACES,
+]
+"""The same, where zero is a real answer (no liabilities, no spending)."""

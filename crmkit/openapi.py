@@ -20,6 +20,16 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}}}
 
 
+def _problem_schema(response: dict[str, Any]) -> dict[str, Any]:
+    """A route's own problem model (``IllegalTransitionProblem``) where it declared one, else ``Problem``."""
+    for media in response.get("content", {}).values():
+        schema = media.get("schema", {})
+        refs = [s.get("$ref", "") for s in schema.get("anyOf", [schema])]
+        if all(ref.endswith("Problem") for ref in refs) and refs != [_PROBLEM_REF["$ref"]]:
+            return {"anyOf": schema["anyOf"]} if "anyOf" in schema else {"$ref": refs[0]}
+    return _PROBLEM_REF
+
+
 def problem_document(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
@@ -47,7 +57,7 @@ def problem_document(app: FastAPI) -> dict[str, Any]:
                 responses["422"] = _problem("Validation failed: `errors` lists each field and why")
             for status, response in responses.items():
                 if status.startswith(("4", "5")) and "content" in response:
-                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                    response["content"] = {PROBLEM_JSON: {"schema": _problem_schema(response)}}
             responses.setdefault("default", _problem("An error, as an RFC 9457 problem"))
     return document
 

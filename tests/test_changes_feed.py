@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 
 from crmkit.events import Position, encode_position
-from tests import test_claims_support as claims_support
+from tests import claims_support as claims_support
+from tests.clients_support import CLIENTS, assert_problem, create_client, if_match
 from tests.conftest import People, Person, Stack
-from tests.test_clients_support import CLIENTS, assert_problem, create_client, if_match
-from tests.test_devices_support import create_device
+from tests.devices_support import create_device
 from tests.test_events_outbox import SETTLE_SECONDS
 
 BANK_ACCOUNT = claims_support.BANK_ACCOUNT

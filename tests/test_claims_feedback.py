@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Person, Stack
-from tests.test_claims_support import (
+from tests.claims_support import (
     CLAIMS,
     ZONE,
     age_last_update,
@@ -27,6 +26,7 @@ from tests.test_claims_support import (
     submitted_claim,
     today,
 )
+from tests.conftest import People, Person, Stack
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Stack
-from tests.test_claims_support import (
+from tests.claims_support import (
     BANK_ACCOUNT,
     CLAIMS,
     CRITICAL_ILLNESS_DOCUMENTS,
@@ -23,6 +22,7 @@ from tests.test_claims_support import (
     report_claim,
     today,
 )
+from tests.conftest import People, Stack
 
 
 @pytest.fixture

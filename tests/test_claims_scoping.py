@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Person, Stack
-from tests.test_claims_support import (
+from tests.claims_support import (
     CLAIMS,
     assert_problem,
     audit_rows,
@@ -21,6 +20,7 @@ from tests.test_claims_support import (
     report_claim,
     stored,
 )
+from tests.conftest import People, Person, Stack
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Stack
-from tests.test_claims_support import (
+from tests.claims_support import (
     CLAIMS,
     CRITICAL_ILLNESS_DOCUMENTS,
     assert_problem,
@@ -28,6 +27,7 @@ from tests.test_claims_support import (
     submitted_claim,
     today,
 )
+from tests.conftest import People, Stack
 
 
 @pytest.fixture

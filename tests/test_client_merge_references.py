@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 
 from gateway.webhooks.dispatcher import Dispatcher
+from tests.claims_support import days_ago, report_claim
+from tests.clients_support import assert_problem
 from tests.conftest import People, Stack
 from tests.policies_support import create_client, issue_policy
-from tests.test_claims_support import days_ago, report_claim
-from tests.test_clients_support import assert_problem
 from tests.test_events_outbox import SETTLE_SECONDS
 
 

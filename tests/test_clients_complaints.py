@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from services.clients.complaints.service import TRANSITIONS
-from tests.conftest import People, Person, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_actions,
@@ -21,6 +20,7 @@ from tests.test_clients_support import (
     create_client,
     if_match,
 )
+from tests.conftest import People, Person, Stack
 
 
 async def receive(api: httpx.AsyncClient, person: Person, client_id: str, **body: Any) -> dict[str, Any]:

@@ -9,9 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Person, Stack
-from tests.test_clients_scoping import api_key_person
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     CONSENT,
     assert_problem,
@@ -23,6 +21,8 @@ from tests.test_clients_support import (
     if_match,
     resident_id,
 )
+from tests.conftest import People, Person, Stack
+from tests.test_clients_scoping import api_key_person
 
 PHONE = "+8613812345678"
 

@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_rows,
@@ -21,6 +20,7 @@ from tests.test_clients_support import (
     resident_id,
     wrong_check_digit,
 )
+from tests.conftest import People, Stack
 
 
 class TestAgentCreatesClient:

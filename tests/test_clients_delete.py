@@ -6,8 +6,7 @@ import uuid
 
 import httpx
 
-from tests.conftest import People, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_rows,
@@ -17,6 +16,7 @@ from tests.test_clients_support import (
     if_match,
     stored_version,
 )
+from tests.conftest import People, Stack
 
 
 class TestAgentDeletesClient:

@@ -13,8 +13,8 @@ import httpx
 from fastapi import FastAPI
 
 from launcher import demo_data, demo_households
+from tests.clients_support import CLIENTS
 from tests.conftest import People, Person, Stack
-from tests.test_clients_support import CLIENTS
 
 TABLES = (
     "clients",

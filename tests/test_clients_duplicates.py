@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import People, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_rows,
@@ -19,6 +18,7 @@ from tests.test_clients_support import (
     if_match,
     resident_id,
 )
+from tests.conftest import People, Stack
 
 DUPLICATES = f"{CLIENTS}/duplicates"
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.clients_support import CLIENTS, CONSENT, assert_problem, create_client
 from tests.conftest import People, Person, Stack
-from tests.test_clients_support import CLIENTS, CONSENT, assert_problem, create_client
 
 PHONE = "13812345678"
 # A valid body for each write, so the 404 can only come from the scope check.

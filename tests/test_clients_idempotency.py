@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.clients_support import CLIENTS, assert_problem, client_body, count_audit, count_clients
 from tests.conftest import People, Stack
-from tests.test_clients_support import CLIENTS, assert_problem, client_body, count_audit, count_clients
 
 
 class TestRetriedCreate:

@@ -12,8 +12,7 @@ import pytest
 
 from services.clients.imports import reading
 from services.clients.imports.jobs import sweep_interrupted
-from tests.conftest import People, Person, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     count_audit,
@@ -23,6 +22,7 @@ from tests.test_clients_support import (
     resident_id,
     wrong_check_digit,
 )
+from tests.conftest import People, Person, Stack
 
 IMPORTS = f"{CLIENTS}/imports"
 CSV = {"Content-Type": "text/csv"}

@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import People, Person, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_actions,
@@ -19,6 +18,7 @@ from tests.test_clients_support import (
     create_client,
     if_match,
 )
+from tests.conftest import People, Person, Stack
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

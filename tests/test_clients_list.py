@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
+from tests.clients_support import CLIENTS, assert_problem, create_client, if_match
 from tests.conftest import People, Stack
-from tests.test_clients_support import CLIENTS, assert_problem, create_client, if_match
 
 
 class TestReadOneClient:

@@ -10,9 +10,7 @@ import httpx
 import pytest
 
 from services.clients.milestones.service import month_days
-from tests.conftest import People, Person, Stack
-from tests.test_clients_household import add_member
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_actions,
@@ -20,6 +18,8 @@ from tests.test_clients_support import (
     create_client,
     if_match,
 )
+from tests.conftest import People, Person, Stack
+from tests.test_clients_household import add_member
 
 UPCOMING = f"{CLIENTS}/milestones/upcoming"
 

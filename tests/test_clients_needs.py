@@ -9,9 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Person, Stack
-from tests.test_clients_household import add_member
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_actions,
@@ -19,6 +17,8 @@ from tests.test_clients_support import (
     create_client,
     if_match,
 )
+from tests.conftest import People, Person, Stack
+from tests.test_clients_household import add_member
 
 
 async def save_needs(

@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from crmkit.auth import issue_access_token
-from tests.conftest import People, Person, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_rows,
@@ -21,6 +20,7 @@ from tests.test_clients_support import (
     if_match,
     stored_version,
 )
+from tests.conftest import People, Person, Stack
 
 
 async def visible_names(api: httpx.AsyncClient, person: Person) -> set[str]:

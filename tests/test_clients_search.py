@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import People, Person
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     create_client,
@@ -19,6 +18,7 @@ from tests.test_clients_support import (
     resident_id,
     wrong_check_digit,
 )
+from tests.conftest import People, Person
 from tests.test_clients_tiering import assess, scores
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()

@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from services.clients.tiering.rules import compute_tier
-from tests.conftest import People, Person, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_actions,
@@ -19,6 +18,7 @@ from tests.test_clients_support import (
     create_client,
     if_match,
 )
+from tests.conftest import People, Person, Stack
 
 
 def scores(need: int, capacity: int, decision: int, **extra: Any) -> dict[str, Any]:

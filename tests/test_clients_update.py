@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import People, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     assert_problem,
     audit_rows,
@@ -19,6 +18,7 @@ from tests.test_clients_support import (
     stored_version,
     wrong_check_digit,
 )
+from tests.conftest import People, Stack
 
 
 class TestAgentEditsClient:

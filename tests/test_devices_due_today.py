@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.conftest import People, Stack
-from tests.test_devices_support import DEVICES, create_device, record_check
+from tests.devices_support import DEVICES, create_device, record_check
 
 ZONE = ZoneInfo("Asia/Shanghai")
 TODAY = datetime.now(ZONE).date()

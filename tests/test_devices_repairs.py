@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import People, Stack
-from tests.test_devices_support import (
+from tests.devices_support import (
     DEVICES,
     assert_problem,
     audit_actions,

@@ -8,7 +8,7 @@ import pytest
 
 from crmkit.auth import issue_access_token
 from tests.conftest import People, Person, Stack
-from tests.test_devices_support import (
+from tests.devices_support import (
     DEVICES,
     assert_problem,
     counts,

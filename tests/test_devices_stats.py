@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import People, Stack
-from tests.test_devices_support import (
+from tests.devices_support import (
     DEVICES,
     assert_problem,
     counts,

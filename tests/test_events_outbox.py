@@ -10,10 +10,12 @@ from typing import Any
 import asyncpg
 import httpx
 
-from crmkit.events import Position, encode_position, published_as
+from crmkit.events import AS_AUDITED, Position, encode_position
+from services.clients.changes import PUBLICATION as CLIENTS_PUBLICATION
+from services.devices.changes import PUBLICATION as DEVICES
+from tests.clients_support import CLIENTS, assert_problem, create_client, if_match, resident_id
 from tests.conftest import People, Person, Stack
-from tests.test_clients_support import CLIENTS, assert_problem, create_client, if_match, resident_id
-from tests.test_devices_support import create_device, record_check
+from tests.devices_support import create_device, record_check
 
 SETTLE_SECONDS = 15.0
 """Events wait behind any transaction still open on the server (other test runs share it)."""
@@ -203,19 +205,22 @@ class TestWhoReadsTheStream:
 
 class TestEventTypes:
     def test_tiering_is_published_as_a_client_tier_change(self) -> None:
-        assert published_as("tiering", "tiering.overridden", {"tier": "A"}) == (
+        assert CLIENTS_PUBLICATION.published_as("tiering", "tiering.overridden", {"tier": "A"}) == (
             "client",
             "client.tier_changed",
         )
 
     def test_a_device_status_change_names_the_new_status(self) -> None:
-        assert published_as("device", "device.status_changed", {"status": "out_of_service"}) == (
+        assert DEVICES.published_as("device", "device.status_changed", {"status": "out_of_service"}) == (
             "device",
             "device.out_of_service",
         )
-        assert published_as("device", "device.status_changed", {"status": "in_service"})[1] == (
+        assert DEVICES.published_as("device", "device.status_changed", {"status": "in_service"})[1] == (
             "device.returned_to_service"
         )
 
     def test_other_actions_are_published_as_audited(self) -> None:
-        assert published_as("claim", "claim.status_changed", None) == ("claim", "claim.status_changed")
+        assert AS_AUDITED.published_as("claim", "claim.status_changed", None) == (
+            "claim",
+            "claim.status_changed",
+        )

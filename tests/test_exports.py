@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from services.clients.exports import service as client_export
+from tests.claims_support import BANK_ACCOUNT, issue_policy, report_claim
+from tests.clients_support import CLIENTS, assert_problem, count_audit, create_client, resident_id
 from tests.conftest import People, Stack
-from tests.test_claims_support import BANK_ACCOUNT, issue_policy, report_claim
-from tests.test_clients_support import CLIENTS, assert_problem, count_audit, create_client, resident_id
 
 EXPORT = f"{CLIENTS}/export"
 

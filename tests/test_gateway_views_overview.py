@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import httpx
 
+from tests.claims_support import report_claim
 from tests.conftest import People, Stack
 from tests.policies_support import create_client, issue_policy, today
-from tests.test_claims_support import report_claim
 from tests.views_support import (
     CLIENTS,
     assert_problem,

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
+from tests.claims_support import report_claim
 from tests.conftest import People, Stack
+from tests.devices_support import create_device, record_check
 from tests.policies_support import act, create_client, issue_policy, today
-from tests.test_claims_support import report_claim
-from tests.test_devices_support import create_device, record_check
 from tests.views_support import CLIENTS, REPORT, assert_problem
 
 PERIOD = {"from": (today() - timedelta(days=30)).isoformat(), "to": today().isoformat()}

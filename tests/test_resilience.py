@@ -18,8 +18,7 @@ import pytest
 import pytest_asyncio
 
 from launcher.apps import ROOT
-from tests.conftest import People, Stack
-from tests.test_clients_support import (
+from tests.clients_support import (
     CLIENTS,
     client_body,
     count_clients,
@@ -27,6 +26,7 @@ from tests.test_clients_support import (
     if_match,
     resident_id,
 )
+from tests.conftest import People, Stack
 
 
 class TestConcurrentRetries:

@@ -19,8 +19,8 @@ import pytest
 from aiohttp import web
 
 from gateway.webhooks.dispatcher import RETRY_AFTER_SECONDS, Dispatcher
+from tests.clients_support import assert_problem, create_client
 from tests.conftest import People, Person, Stack
-from tests.test_clients_support import assert_problem, create_client
 from tests.test_events_outbox import SETTLE_SECONDS
 
 SUBSCRIPTIONS = "/api/v1/webhooks/subscriptions"

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from tests import policies_support
+from tests.claims_support import age_last_update, report_claim
 from tests.conftest import People, Person, Stack
+from tests.devices_support import create_device
 from tests.policies_support import APPLICATIONS, act, today
-from tests.test_claims_support import age_last_update, report_claim
-from tests.test_devices_support import create_device
 
 AGENDA = "/api/v1/agenda"
 REPORT = "/api/v1/reports/business"

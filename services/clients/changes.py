@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.changes import TOMBSTONE, FeedResource, Loaded, feed_routers, was_owned_by
+from crmkit.events import Publication
 from services.clients.models import Client, infra_tables
 from services.clients.repository import visible_to
 from services.clients.service import to_read
@@ -27,6 +28,17 @@ async def load_clients(
     }
 
 
+PUBLICATION = Publication(
+    renamed={
+        # A tier assessment is published as a change of the client it belongs to.
+        ("tiering", "tiering.assessed"): ("client", "client.tier_changed"),
+        ("tiering", "tiering.overridden"): ("client", "client.tier_changed"),
+        ("tiering", "tiering.override_cleared"): ("client", "client.tier_changed"),
+    },
+    # An audited reveal records a read, not a change.
+    not_events=frozenset({"client.identifier_revealed"}),
+)
+
 RESOURCES = {
     "client": FeedResource(
         load=load_clients, created_by=frozenset({"client.created"}), was_in_scope=was_owned_by
@@ -34,5 +46,9 @@ RESOURCES = {
 }
 
 routers = feed_routers(
-    service="clients", audit_log=infra_tables.audit_log, resources=RESOURCES, scope="clients:read"
+    service="clients",
+    audit_log=infra_tables.audit_log,
+    resources=RESOURCES,
+    scope="clients:read",
+    publication=PUBLICATION,
 )

@@ -11,10 +11,12 @@ from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.changes import FeedResource, Loaded, feed_routers
+from crmkit.events import Publication
 from services.devices.dependencies import get_tools
 from services.devices.models import Device, infra_tables
 from services.devices.repository import visible_to
 from services.devices.service import to_read
+from services.devices.states import DeviceStatus
 
 
 async def load_devices(
@@ -28,8 +30,24 @@ async def load_devices(
     }
 
 
+PUBLICATION = Publication(
+    by_status={
+        "device.status_changed": {
+            DeviceStatus.OUT_OF_SERVICE: "device.out_of_service",
+            DeviceStatus.UNDER_REPAIR: "device.under_repair",
+            DeviceStatus.IN_SERVICE: "device.returned_to_service",
+            DeviceStatus.RETIRED: "device.retired",
+        },
+    }
+)
+"""A device's status change is published as what happened to it."""
+
 RESOURCES = {"device": FeedResource(load=load_devices, created_by=frozenset({"device.created"}))}
 
 routers = feed_routers(
-    service="devices", audit_log=infra_tables.audit_log, resources=RESOURCES, scope="devices:read"
+    service="devices",
+    audit_log=infra_tables.audit_log,
+    resources=RESOURCES,
+    scope="devices:read",
+    publication=PUBLICATION,
 )

@@ -74,7 +74,7 @@ async def record_reveal(*, session: AsyncSession, principal: Principal, reason: 
     await record_change(
         session,
         principal,
-        action="client.identifier_revealed",  # a read, never an event (crmkit.events.NOT_EVENTS)
+        action="client.identifier_revealed",  # a read, never an event (services.clients.changes.PUBLICATION)
         resource_type="client_export",
         resource_id=export_id,
         after={"fields": ["resident_id", "phone"], "reason": reason},
