@@ -26,5 +26,5 @@ COPY gateway ./gateway
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin crm
 USER crm
 EXPOSE 8000
-CMD ["python", "-m", "uvicorn", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000", \
-     "--no-access-log", "--loop", "uvloop", "--http", "httptools"]
+# Forwarded headers are honoured only from CRM_TRUSTED_PROXIES (empty: none), see launcher/serve.py.
+CMD ["python", "-m", "launcher.serve", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -8,13 +8,20 @@ reversed, too long or absurd dates are a 422 naming the parameter.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from crmkit.problems import FieldError, Unprocessable
 
 MAX_PERIOD_DAYS = 366
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+FromQuery = Annotated[date | None, Query(alias="from", description="First day (default: 1st of the month).")]
+ToQuery = Annotated[date | None, Query(alias="to", description="Last day, included (default: today).")]
+"""``?from=&to=`` of every report: ``from_date: FromQuery = None, to_date: ToQuery = None``."""
 
 
 class Count(BaseModel):

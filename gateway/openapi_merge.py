@@ -57,6 +57,45 @@ def _with_api_key_option(operation: dict[str, Any]) -> None:
         security.append({"ApiKey": []})
 
 
+def _renames_for(service: str, theirs: dict[str, Any], schemas: dict[str, Any]) -> dict[str, str]:
+    """A service's schema names that clash with a different schema already merged → new names.
+
+    Renaming one schema can change those referring to it, so this runs until nothing new clashes."""
+    renames: dict[str, str] = {}
+    while True:
+        rewritten = rewrite_refs(theirs, renames)
+        clashes = {
+            name: f"{service.title()}{name}"
+            for name, schema in rewritten.items()
+            if name not in renames and name in schemas and schemas[name] != schema
+        }
+        if not clashes:
+            return renames
+        renames.update(clashes)
+
+
+def _add_schemas(schemas: dict[str, Any], theirs: dict[str, Any], renames: dict[str, str]) -> None:
+    for name, schema in rewrite_refs(theirs, renames).items():
+        schemas[renames.get(name, name)] = schema
+
+
+def _add_paths(paths: dict[str, Any], operation_ids: set[Any], service: str, theirs: dict[str, Any]) -> None:
+    """A service's operations, except its operations endpoints and paths the gateway serves itself;
+    an operationId already taken gets the service's name in front."""
+    for path, item in theirs.items():
+        if path in OPERATIONS_PATHS or path in paths:
+            continue
+        for operation in _operations(item):
+            if operation.get("operationId") in operation_ids:
+                operation["operationId"] = f"{service}_{operation['operationId']}"
+            operation_ids.add(operation.get("operationId"))
+        paths[path] = item
+
+
+def _operations(item: dict[str, Any]) -> list[dict[str, Any]]:
+    return [operation for operation in item.values() if isinstance(operation, dict)]
+
+
 def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
     """The gateway's document with every reachable service's paths and schemas added."""
     merged = copy.deepcopy(own)
@@ -65,43 +104,18 @@ def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any] | No
     components: dict[str, Any] = merged.setdefault("components", {})
     schemas: dict[str, Any] = components.setdefault("schemas", {})
     components["securitySchemes"] = {**components.get("securitySchemes", {}), **SECURITY_SCHEMES}
-    operation_ids = {
-        op.get("operationId") for item in paths.values() for op in item.values() if isinstance(op, dict)
-    }
-    unavailable = []
+    operation_ids = {op.get("operationId") for item in paths.values() for op in _operations(item)}
     for service, document in services.items():
         if document is None:
-            unavailable.append(service)
             continue
         theirs: dict[str, Any] = document.get("components", {}).get("schemas", {})
-        renames: dict[str, str] = {}
-        while True:  # renaming one schema can change those referring to it
-            rewritten = rewrite_refs(theirs, renames)
-            clashes = {
-                name: f"{service.title()}{name}"
-                for name, schema in rewritten.items()
-                if name not in renames and name in schemas and schemas[name] != schema
-            }
-            if not clashes:
-                break
-            renames.update(clashes)
-        for name, schema in rewritten.items():
-            schemas[renames.get(name, name)] = schema
-        for path, item in rewrite_refs(document.get("paths", {}), renames).items():
-            if path in OPERATIONS_PATHS or path in paths:
-                continue
-            for operation in item.values():
-                if not isinstance(operation, dict):
-                    continue
-                _with_api_key_option(operation)
-                if operation.get("operationId") in operation_ids:
-                    operation["operationId"] = f"{service}_{operation['operationId']}"
-                operation_ids.add(operation.get("operationId"))
-            paths[path] = item
+        renames = _renames_for(service, theirs, schemas)
+        _add_schemas(schemas, theirs, renames)
+        _add_paths(paths, operation_ids, service, rewrite_refs(document.get("paths", {}), renames))
     for item in paths.values():
-        for operation in item.values():
-            if isinstance(operation, dict):
-                _with_api_key_option(operation)
+        for operation in _operations(item):
+            _with_api_key_option(operation)
+    unavailable = [service for service, document in services.items() if document is None]
     if unavailable:
         merged["info"]["x-unavailable-services"] = unavailable
     return merged

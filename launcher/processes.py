@@ -50,23 +50,8 @@ def die_with_parent(parent_pid: int) -> Callable[[], None]:
 
 
 def uvicorn_command(spec: AppSpec, host: str, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        spec.module,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--timeout-graceful-shutdown",
-        "5",
-    ]
+    """The app under uvicorn, through ``launcher.serve`` (the same settings as in the containers)."""
+    return [sys.executable, "-m", "launcher.serve", spec.module, "--host", host, "--port", str(port)]
 
 
 def emit(prefix: str, line: str, stream: IO[str] | None = None) -> None:

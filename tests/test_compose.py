@@ -48,7 +48,7 @@ def test_the_five_apps_and_the_infrastructure_are_there(services: dict[str, Any]
 @pytest.mark.parametrize("spec", ALL_APPS, ids=lambda spec: spec.name)
 def test_each_app_runs_its_module_on_its_port(services: dict[str, Any], spec: AppSpec) -> None:
     command = services[spec.name]["command"]
-    assert command[:4] == ["python", "-m", "uvicorn", spec.module]
+    assert command[:4] == ["python", "-m", "launcher.serve", spec.module]
     assert _option(command, "--port") == str(spec.port)
     assert _option(command, "--host") == "0.0.0.0"
 
@@ -119,3 +119,8 @@ def test_dockerfile_installs_exactly_the_lock_without_dev_tools() -> None:
     for package in {spec.package.split(".")[0] for spec in ALL_APPS} | {"crmkit", "launcher"}:
         assert re.search(rf"^COPY {package} ", text, re.MULTILINE), f"{package} is not copied"
     assert GATEWAY.module in text  # the default command
+
+
+def test_forwarded_headers_are_trusted_only_from_configured_proxies(services: dict[str, Any]) -> None:
+    env = services["gateway"]["environment"]
+    assert env["CRM_TRUSTED_PROXIES"] == "${CRM_TRUSTED_PROXIES:-}"

@@ -116,7 +116,8 @@ class TestLeadsReport:
         assert response.headers["content-disposition"] == (
             f'attachment; filename="business-report-{PERIOD["from"]}-{PERIOD["to"]}.csv"'
         )
-        rows = list(csv.reader(io.StringIO(response.text)))
+        assert response.text.startswith("\ufeff")  # so spreadsheet programs read it as UTF-8
+        rows = list(csv.reader(io.StringIO(response.text.removeprefix("\ufeff"))))
         assert rows[0] == ["section", "metric", "key", "value"]
         assert all(len(row) == 4 for row in rows)
         assert ["clients", "new_clients", "", "2"] in rows

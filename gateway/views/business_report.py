@@ -6,11 +6,10 @@ CSV, the report is flat rows of ``section, metric, key, value``.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any
 
+from crmkit import csv
 from crmkit.auth import Principal, Role
 from gateway.views.fanout import FanOut, Upstream, require_any
 from gateway.views.schemas import BusinessReport
@@ -60,24 +59,22 @@ def _without_period(part: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in part.items() if k not in ("from", "to")}
 
 
-def report_csv(report: BusinessReport) -> str:
+def report_csv(report: BusinessReport) -> bytes:
     """Flat rows (section, metric, key, value); a failed service's section is one `unavailable` row."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerow(("report", "period", "", f"{report.from_date.isoformat()}/{report.to_date.isoformat()}"))
-    writer.writerow(("report", "scope", "", report.scope))
-    writer.writerow(("report", "partial", "", str(report.partial).lower()))
-    for source in report.sources:
-        writer.writerow(("sources", "status", source.service, source.status.value))
+    rows: list[tuple[Any, ...]] = [
+        ("report", "period", "", f"{report.from_date.isoformat()}/{report.to_date.isoformat()}"),
+        ("report", "scope", "", report.scope),
+        ("report", "partial", "", report.partial),
+    ]
+    rows += [("sources", "status", source.service, source.status.value) for source in report.sources]
     for section in PARTS:
         part: dict[str, Any] | None = getattr(report, section)
         if part is None:
-            writer.writerow((section, "unavailable", "", ""))
+            rows.append((section, "unavailable", "", ""))
             continue
         for metric, value in part.items():
-            writer.writerows((section, metric, key, cell) for key, cell in _cells(value))
-    return out.getvalue()
+            rows += [(section, metric, key, cell) for key, cell in _cells(value)]
+    return csv.document(CSV_COLUMNS, rows)
 
 
 def _cells(value: Any) -> list[tuple[str, str]]:

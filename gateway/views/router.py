@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from crmkit.auth import Role
+from crmkit.clock import BusinessClock
+from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.db import SessionDep
-from crmkit.periods import period
+from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, FieldError, Forbidden, Problem, Unprocessable
 from gateway.config import Settings
 from gateway.views.agenda import authorization_for_agent, build_agenda
@@ -67,7 +69,7 @@ async def agenda(
     whose, authorization = await authorization_for_agent(
         session=session, settings=settings, caller=caller, agent_id=agent_id
     )
-    today = datetime.now(settings.zone).date()
+    today = BusinessClock(settings.zone).today()
     if day is not None and abs((day - today).days) > MAX_AGENDA_DAYS_AWAY:
         message = f"must be within {MAX_AGENDA_DAYS_AWAY} days of today"
         raise Unprocessable(f"date: {message}", errors=[FieldError(field="query.date", message=message)])
@@ -108,12 +110,8 @@ async def business_report(
     request: Request,
     caller: CallerDep,
     settings: SettingsDep,
-    from_date: Annotated[
-        date | None, Query(alias="from", description="First day (default: 1st of the month).")
-    ] = None,
-    to_date: Annotated[
-        date | None, Query(alias="to", description="Last day, included (default: today).")
-    ] = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> Any:
     """The business report of step 11 for your team (team leads) or everyone (admins): new clients,
     tier movements, proposals, applications, policies issued and premium, cooling-off
@@ -121,7 +119,7 @@ async def business_report(
     `Accept: text/csv`; at most 366 days; partial when a service fails or times out."""
     if caller.principal.role not in (Role.TEAM_LEAD, Role.ADMIN):
         raise Forbidden("the business report is for team leads and admins")
-    first, last = period(from_date, to_date, today=datetime.now(settings.zone).date())
+    first, last = period(from_date, to_date, today=BusinessClock(settings.zone).today())
     report = await build_report(
         fan_out=fan_out_for(request, settings, caller.authorization),
         principal=caller.principal,
@@ -132,7 +130,7 @@ async def business_report(
         filename = f"business-report-{first.isoformat()}-{last.isoformat()}.csv"
         return Response(
             report_csv(report),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     return report

@@ -1,0 +1,62 @@
+"""``python -m launcher.serve <module:app> --port N``: one app under uvicorn, the same way everywhere.
+
+The launcher, the Dockerfile and the compose file all start the apps through this module, so what
+an app trusts does not depend on how it was started.
+
+Forwarded headers (``X-Forwarded-For``, ``X-Forwarded-Proto``) are honoured only when the
+connection comes from a proxy named in ``CRM_TRUSTED_PROXIES``: a comma-separated list of
+addresses or networks (``10.0.0.0/8``), empty by default. uvicorn's own default trusts
+127.0.0.1, so on a machine where the gateway listens on loopback anyone could name any client
+address: rotate it for unlimited password guesses, or set it to a victim's address to have the
+victim throttled. With no trusted proxy, the client address is the TCP peer's, always.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import uvicorn
+
+TRUSTED_PROXIES_ENV = "CRM_TRUSTED_PROXIES"
+
+
+def trusted_proxies(environ: Mapping[str, str]) -> list[str]:
+    """The configured proxies; a value that is neither an address nor a network is refused."""
+    entries = [e.strip() for e in environ.get(TRUSTED_PROXIES_ENV, "").split(",") if e.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SystemExit(f"{TRUSTED_PROXIES_ENV}: {entry!r} is not an IP address or network") from None
+    return entries
+
+
+def uvicorn_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """uvicorn's settings for every app: quiet access log, uvloop, httptools, forwarded headers only
+    from the trusted proxies."""
+    proxies = trusted_proxies(environ)
+    return {
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 5,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": ",".join(proxies) if proxies else "",
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m launcher.serve", description=__doc__.split("\n")[0])
+    parser.add_argument("app", help="the ASGI app, e.g. gateway.main:app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    uvicorn.run(args.app, host=args.host, port=args.port, **uvicorn_options(os.environ))
+
+
+if __name__ == "__main__":
+    main()
