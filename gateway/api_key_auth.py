@@ -49,6 +49,22 @@ class ApiKeyResolver:
             if resolved.api_key_id == api_key_id:
                 del self._cache[digest]
 
+    def cached_actor(self, key: str) -> str | None:
+        """The key's actor (``api_key:<id>``) when it is in the cache as valid; no lookup."""
+        resolved = self._cache.get(sha256_hex(key)) if key.startswith(API_KEY_PREFIX) else None
+        if resolved is None or resolved.cached_until <= time.monotonic():
+            return None
+        return f"api_key:{resolved.api_key_id}"
+
+    async def verified_actor(self, key: str) -> str | None:
+        """The key's actor after a lookup (cached for the proxy's use), or ``None`` for a key that
+        is unknown, revoked or malformed."""
+        try:
+            await self.authorization_for(key)
+        except InvalidApiKey:
+            return None
+        return self.cached_actor(key)
+
     async def authorization_for(self, key: str) -> bytes:
         """The ``Authorization`` header value to forward; 401 for unknown or revoked keys."""
         if not key.startswith(API_KEY_PREFIX) or len(key) > 200:

@@ -3,7 +3,8 @@
 from functools import lru_cache
 from typing import ClassVar
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from crmkit.settings import CommonSettings
@@ -37,14 +38,29 @@ class Settings(CommonSettings):
     )
     webhook_delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
-    rate_limit: str = "600/minute"
+    rate_limit: str = Field(default="600/minute", description="Per verified user or API key.")
+    rate_limit_anonymous: str = Field(
+        default="120/minute", description="Per client address, for calls with no verified principal."
+    )
     redis_url: str | None = None
+    rate_limit_key_prefix: str = Field(
+        default="crm-rate", min_length=1, description="Namespace of the counters in Redis."
+    )
 
     refresh_token_days: int = Field(default=30, ge=1)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
     cors_origins: list[str] = []
+
+    @field_validator("rate_limit", "rate_limit_anonymous")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError('a rate limit reads like "600/minute" or "10/second"') from None
+        return value
 
     def upstream_urls(self) -> dict[str, str]:
         """Service name → base URL (no trailing slash)."""

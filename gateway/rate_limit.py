@@ -1,13 +1,18 @@
-"""Rate limits per caller on every ``/api/v1`` route (a fixed window, ``limits`` library).
+"""Rate limits on every ``/api/v1`` route (a fixed window, ``limits`` library).
 
-The caller is the verified access token's actor, else the API key (by its hash, so no database
-lookup), else the client address. Counters live in memory, or in Redis when configured so that
-replicas share them. Health, metrics and docs are exempt.
+A request counts against every *verified* principal it carries: the access token's actor (its
+signature and expiry checked; verified tokens are remembered for a minute) and the API key's (looked
+up by its hash through the gateway's key cache). A header that verifies as nothing counts for
+nothing: a random ``X-API-Key`` per request does not make a new caller. A request with no verified
+principal is anonymous and counts against its client address, under a tighter limit; an API key
+not yet in the cache is first counted there too, so random keys cannot make the gateway look
+each one up unthrottled. Counters live in memory, or in Redis when ``CRM_REDIS_URL`` is set, so
+that every gateway replica counts the same caller in the same window. Health, metrics and docs
+are exempt. Every 429 says when to retry (``Retry-After``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -23,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from crmkit.auth import decode_access_token
 from crmkit.body_limit import send_problem
 from crmkit.problems import ProblemError
+from gateway.api_key_auth import ApiKeyResolver
 from gateway.config import Settings
 from gateway.proxy import API_PREFIX, api_key_of
 
@@ -33,57 +39,87 @@ MAX_REMEMBERED = 10_000
 
 @dataclass
 class RateLimiter:
-    """The configured limit and where its counters live."""
+    """The configured limits and where their counters live."""
 
     item: RateLimitItem
+    anonymous_item: RateLimitItem
     strategy: FixedWindowRateLimiter
-    caller_of: CallerIdentifier
+    tokens: TokenActors
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
         storage: Storage
         if settings.redis_url:
-            storage = cast(Storage, storage_from_string("async+" + settings.redis_url.removeprefix("async+")))
+            uri = "async+" + settings.redis_url.removeprefix("async+")
+            storage = cast(Storage, storage_from_string(uri, key_prefix=settings.rate_limit_key_prefix))
         else:
             storage = MemoryStorage()
         return cls(
             item=parse(settings.rate_limit),
+            anonymous_item=parse(settings.rate_limit_anonymous),
             strategy=FixedWindowRateLimiter(storage),
-            caller_of=CallerIdentifier(settings),
+            tokens=TokenActors(settings),
         )
 
-    async def retry_after(self, caller: str) -> int | None:
+    async def retry_after(self, item: RateLimitItem, caller: str) -> int | None:
         """Count one request; ``None`` when allowed, else seconds until the window resets."""
         try:
-            if await self.strategy.hit(self.item, caller):
+            if await self.strategy.hit(item, caller):
                 return None
-            stats = await self.strategy.get_window_stats(self.item, caller)
+            stats = await self.strategy.get_window_stats(item, caller)
         except Exception:  # a limiter outage must not take the API down with it
             log.warning("rate limiter unavailable; request allowed", exc_info=True)
             return None
         return max(1, math.ceil(stats.reset_time - time.time()))
 
+    async def refusal(self, scope: Scope, resolver: ApiKeyResolver) -> tuple[RateLimitItem, int] | None:
+        """The limit this request is over and the seconds to wait, or ``None`` when it may pass."""
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        counted: list[tuple[RateLimitItem, str]] = []
+        actor = self.tokens.actor_of(headers)
+        if actor is not None:
+            counted.append((self.item, actor))
+        key = api_key_of(headers)
+        if key is not None:
+            key_actor = resolver.cached_actor(key)
+            if key_actor is None and actor is None:
+                # Not known yet: counted as anonymous before the lookup, so random keys are throttled.
+                wait = await self.retry_after(self.anonymous_item, _address(scope))
+                if wait is not None:
+                    return self.anonymous_item, wait
+                key_actor = await resolver.verified_actor(key)
+            elif key_actor is None:
+                key_actor = await resolver.verified_actor(key)
+            if key_actor is not None:
+                counted.append((self.item, key_actor))
+            elif actor is None:
+                return None  # anonymous, already counted
+        if not counted:
+            counted.append((self.anonymous_item, _address(scope)))
+        for item, caller in counted:
+            wait = await self.retry_after(item, caller)
+            if wait is not None:
+                return item, wait
+        return None
 
-class CallerIdentifier:
-    """Who to count a request against; verified tokens are remembered briefly (verifying costs)."""
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class TokenActors:
+    """The actor of a verified bearer token; verified tokens are remembered briefly (verifying costs)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._actors: dict[bytes, tuple[str, float]] = {}
 
-    def __call__(self, scope: Scope) -> str:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        key = api_key_of(headers)
-        if key is not None:
-            return "key:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    def actor_of(self, headers: list[tuple[bytes, bytes]]) -> str | None:
         for name, value in headers:
             if name == b"authorization" and value[:7].lower() == b"bearer ":
-                actor = self._actor(value[7:])
-                if actor is not None:
-                    return actor
-                break
-        client = scope.get("client")
-        return "ip:" + (client[0] if client else "unknown")
+                return self._actor(value[7:])
+        return None
 
     def _actor(self, token: bytes) -> str | None:
         now = time.monotonic()
@@ -91,13 +127,13 @@ class CallerIdentifier:
         if known is not None and known[1] > now:
             return known[0]
         try:
-            actor = decode_access_token(self.settings, token.decode("latin-1")).actor
+            principal = decode_access_token(self.settings, token.decode("latin-1"))
         except ProblemError:
             return None
         if len(self._actors) >= MAX_REMEMBERED:
             self._actors.clear()
-        self._actors[token] = (actor, now + REMEMBER_SECONDS)
-        return actor
+        self._actors[token] = (principal.actor, now + REMEMBER_SECONDS)
+        return principal.actor
 
 
 class RateLimitMiddleware:
@@ -111,15 +147,16 @@ class RateLimitMiddleware:
         state = scope["app"].state
         limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
         if limiter is not None:
-            wait = await limiter.retry_after(limiter.caller_of(scope))
-            if wait is not None:
+            refused = await limiter.refusal(scope, state.api_key_resolver)
+            if refused is not None:
+                item, wait = refused
                 await send_problem(
                     send,
                     scope,
                     status=429,
                     title="Too many requests",
                     slug="rate-limited",
-                    detail=f"rate limit of {limiter.item} exceeded; retry in {wait} s",
+                    detail=f"rate limit of {item} exceeded; retry in {wait} s",
                     headers=[(b"retry-after", str(wait).encode())],
                 )
                 return
