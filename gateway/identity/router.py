@@ -12,7 +12,7 @@ from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.db import SessionDep
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
-from gateway.identity import api_keys, lockout, service, sessions
+from gateway.identity import api_keys, service, sessions, sign_in_guard
 from gateway.identity.dependencies import AdminDep, SettingsDep, VisibleUserDep
 from gateway.identity.errors import InvalidCredentials, RefreshTokenReused
 from gateway.identity.schemas import (
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 PROBLEM_RESPONSES_429 = {
     "model": Problem,
     "content": {PROBLEM_JSON: {}},
-    "description": "Too many failed sign-ins for this account from this address (see Retry-After)",
+    "description": "Too many failed sign-ins: wait the seconds in Retry-After",
 }
 
 
@@ -41,23 +41,30 @@ PROBLEM_RESPONSES_429 = {
 async def sign_in(
     body: LoginRequest, session: SessionDep, settings: SettingsDep, request: Request
 ) -> TokenPair:
-    """Sign in with email and password: a 15-minute access token and a refresh token.
+    """Sign in with email and password: a 15-minute access token, a refresh token and a device token.
 
-    After 5 failed attempts for an account from one address within 15 minutes, that pair waits
-    15 minutes (429 with Retry-After), whether or not the account exists.
+    Failed attempts slow down further ones (429 with Retry-After): per address after 10
+    failures, per account after 5 (at most a minute's wait), whether or not the account exists.
+    Send back the `device_token` of an earlier sign-in on this device to sign in past them.
     """
-    pair = lockout.sign_in_pair(settings, email=body.email, address=lockout.source_address(request))
-    await lockout.check_not_locked(session=session, pair=pair)
+    attempt = sign_in_guard.attempt_of(
+        settings,
+        email=body.email,
+        address=sign_in_guard.source_address(request),
+        device_token=body.device_token,
+    )
+    await sign_in_guard.check_allowed(session=session, attempt=attempt)
     try:
         user = await sessions.authenticate(
             session=session, settings=settings, email=body.email, password=body.password
         )
     except InvalidCredentials:
-        await lockout.record_failure(session=session, pair=pair)
+        await sign_in_guard.record_failure(session=session, attempt=attempt)
         await session.commit()  # the failure must survive the 401
         raise
-    await lockout.clear_failures(session=session, pair=pair)
-    return await sessions.issue_tokens(session=session, settings=settings, user=user)
+    await sign_in_guard.record_success(session=session, attempt=attempt)
+    tokens = await sessions.issue_tokens(session=session, settings=settings, user=user)
+    return tokens.model_copy(update={"device_token": sign_in_guard.new_device_token(settings, attempt)})
 
 
 @router.post("/auth/refresh", tags=["auth"])

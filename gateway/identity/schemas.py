@@ -43,6 +43,14 @@ class Strict(BaseModel):
 class LoginRequest(Strict):
     email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
     password: Annotated[str, Field(max_length=256)]
+    device_token: Annotated[
+        str | None,
+        Field(
+            max_length=128,
+            description="The `device_token` of an earlier sign-in of this account on this device: "
+            "it signs in past the throttles other people's failed attempts may have set.",
+        ),
+    ] = None
 
 
 class RefreshRequest(Strict):
@@ -54,6 +62,10 @@ class TokenPair(BaseModel):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
     expires_in: int
     refresh_token: str
+    device_token: str | None = Field(
+        default=None,
+        description="After a sign-in: keep it on this device and send it with the next sign-in.",
+    )
 
 
 class TeamCreate(Strict):
