@@ -9,6 +9,11 @@ crash between "created" and "remembered" cannot happen.
 - same key, different body → 422
 - same key while the first request is still running → 409 (a transaction-scoped advisory lock)
 - only 2xx responses are remembered; a failed attempt can be retried with the same key
+- a route whose answer holds a credential (a sign-in's tokens, a new API key, a webhook's signing
+  secret) refuses the header with 400: replaying it would keep the secret in plain text for a day
+  and hand it out again (a replayed refresh would even bypass reuse detection). Such routes are
+  marked ``openapi_extra=MINTS_CREDENTIALS``; a client retries them without the header (a
+  duplicate API key or subscription can be revoked; sign-in and refresh create nothing twice).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi import Depends, Request
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -28,6 +34,27 @@ from crmkit.infra_tables import InfraTables
 from crmkit.problems import ProblemError
 
 HEADER = b"idempotency-key"
+
+
+class IdempotencyNotSupported(ProblemError):
+    status, title, slug = 400, "Idempotency-Key not accepted here", "idempotency-not-supported"
+
+
+def _refuse_idempotency_key(request: Request) -> None:
+    # Nothing this request did is remembered: the answer is not 2xx, so the middleware rolls back.
+    if HEADER.decode() in request.headers:
+        raise IdempotencyNotSupported(
+            "this request issues a credential, which is never stored for replay;"
+            " send it without an Idempotency-Key"
+        )
+
+
+MINTS_CREDENTIALS: dict[str, Any] = {
+    "dependencies": [Depends(_refuse_idempotency_key)],
+    "openapi_extra": {"x-mints-credentials": True},
+}
+"""``@router.post(..., **MINTS_CREDENTIALS)``: the answer holds a credential, so ``Idempotency-Key``
+is refused (400) and the route is marked ``x-mints-credentials`` in OpenAPI."""
 _KEPT_HEADERS = {b"content-type", b"etag", b"location"}
 
 

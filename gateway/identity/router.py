@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from crmkit.auth import PrincipalDep, Role
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.db import SessionDep
+from crmkit.idempotency import MINTS_CREDENTIALS
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from gateway.identity import api_keys, service, sessions, sign_in_guard
@@ -37,7 +38,7 @@ PROBLEM_RESPONSES_429 = {
 }
 
 
-@router.post("/auth/token", tags=["auth"], responses={429: PROBLEM_RESPONSES_429})
+@router.post("/auth/token", tags=["auth"], responses={429: PROBLEM_RESPONSES_429}, **MINTS_CREDENTIALS)
 async def sign_in(
     body: LoginRequest, session: SessionDep, settings: SettingsDep, request: Request
 ) -> TokenPair:
@@ -67,7 +68,7 @@ async def sign_in(
     return tokens.model_copy(update={"device_token": sign_in_guard.new_device_token(settings, attempt)})
 
 
-@router.post("/auth/refresh", tags=["auth"])
+@router.post("/auth/refresh", tags=["auth"], **MINTS_CREDENTIALS)
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
     """Trade a refresh token for a new pair; reusing an old one ends the whole session."""
     try:
@@ -170,7 +171,7 @@ async def update_user(
     return UserRead.model_validate(user)
 
 
-@router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"])
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"], **MINTS_CREDENTIALS)
 async def create_api_key(body: ApiKeyCreate, admin: AdminDep, session: SessionDep) -> ApiKeyCreated:
     """Issue an API key for an integrator; the key is shown in this response only."""
     api_key, key = await api_keys.create_api_key(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.db import SessionDep
+from crmkit.idempotency import MINTS_CREDENTIALS
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
 from gateway.webhooks import service
@@ -31,7 +32,7 @@ def _answer(subscription: SubscriptionRead, response: Response) -> None:
     set_etag(response, subscription.version)
 
 
-@router.post("/subscriptions", status_code=status.HTTP_201_CREATED)
+@router.post("/subscriptions", status_code=status.HTTP_201_CREATED, **MINTS_CREDENTIALS)
 async def create_subscription(
     body: SubscriptionCreate,
     session: SessionDep,
