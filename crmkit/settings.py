@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
+import math
+import zlib
+from collections import Counter
 from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +24,45 @@ DEV_SECRET = "development-only-secret-change-me-0123456789abcdef"  # noqa: S105
 DEV_FIELD_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"crm-development-field-key").digest()).decode()
 
 Environment = Literal["development", "test", "staging", "production"]
+
+MIN_SECRET_BITS = 96.0
+"""By character statistics: a random 32-character hex secret scores about 118, ``'x' * 40`` zero."""
+
+
+def _shannon_bits(text: str) -> float:
+    """An upper estimate of the secret's entropy from its own character frequencies."""
+    counts = Counter(text)
+    return -sum(n * math.log2(n / len(text)) for n in counts.values())
+
+
+def _near(value: str, default: str) -> bool:
+    """A default with a few characters changed (or added, or cut) is still the default."""
+    return difflib.SequenceMatcher(None, value, default).ratio() >= 0.5
+
+
+def _repetitive(text: str) -> bool:
+    """A repeated pattern compresses: random text of 32+ characters never shrinks under zlib."""
+    return len(zlib.compress(text.encode(), 9)) < len(text.encode())
+
+
+def secret_is_strong(secret: str, *, unlike: str) -> bool:
+    """32+ characters, varied (``MIN_SECRET_BITS``), not a repeated pattern, not a variant of ``unlike``."""
+    return (
+        len(secret) >= 32
+        and _shannon_bits(secret) >= MIN_SECRET_BITS
+        and not _repetitive(secret)
+        and not _near(secret, unlike)
+    )
+
+
+def field_key_is_strong(key_b64: str) -> bool:
+    """32 bytes that look random (a random key has about 30 distinct byte values; none has under 20)
+    and are not a variant of the development key."""
+    try:
+        key = base64.urlsafe_b64decode(key_b64.encode())
+    except ValueError:
+        return False
+    return len(key) == 32 and len(set(key)) >= 20 and not _near(key_b64, DEV_FIELD_KEY)
 
 
 class CommonSettings(BaseSettings):
@@ -51,6 +94,11 @@ class CommonSettings(BaseSettings):
     # A CSV of 10,000 clients with notes; the import endpoint checks its own limit as well.
     max_upload_bytes: int = Field(default=5_242_880, ge=1024)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
+    ops_token: str | None = Field(
+        default=None,
+        description="Staging and production: `/metrics` and the detailed `/readyz` answer only to"
+        " `Authorization: Bearer <ops token>` (a Prometheus scraper's bearer_token).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -82,12 +130,20 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> CommonSettings:
+        """Outside development and test, only real key material: a near-copy of a default, a short or
+        repetitive secret, or a field key that is not 32 random-looking bytes stops the start."""
         if self.environment in ("development", "test"):
             return self
-        if self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32:
-            raise ValueError(f"{self.environment}: set CRM_JWT_SECRET to a random value of 32+ characters")
-        if self.field_encryption_key == DEV_FIELD_KEY:
-            raise ValueError(f"{self.environment}: set CRM_FIELD_ENCRYPTION_KEY to a random 32-byte key")
+        if not secret_is_strong(self.jwt_secret, unlike=DEV_SECRET):
+            raise ValueError(
+                f"{self.environment}: set CRM_JWT_SECRET to a random value of 32+ characters"
+                " (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        if not field_key_is_strong(self.field_encryption_key):
+            raise ValueError(
+                f"{self.environment}: set CRM_FIELD_ENCRYPTION_KEY to 32 random bytes, URL-safe base64 (e.g."
+                " `python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`)"
+            )
         return self
 
     @property

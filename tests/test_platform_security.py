@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,9 +17,11 @@ from crmkit.auth import Role, decode_access_token, issue_access_token
 from crmkit.crypto import FieldCipher, mask_middle
 from crmkit.pagination import decode_cursor, encode_cursor
 from crmkit.problems import Unauthorized, Unprocessable
+from crmkit.settings import DEV_FIELD_KEY, DEV_SECRET
 from services.policies.config import Settings
 
 STRONG_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+STRONG_SECRET = secrets.token_urlsafe(48)
 
 
 class TestSettingsGuard:
@@ -31,10 +34,12 @@ class TestSettingsGuard:
 
     def test_production_refuses_the_default_field_key(self) -> None:
         with pytest.raises(ValidationError, match="CRM_FIELD_ENCRYPTION_KEY"):
-            Settings(environment="production", jwt_secret="x" * 40)
+            Settings(environment="production", jwt_secret=STRONG_SECRET)
 
     def test_production_with_real_secrets_starts(self) -> None:
-        settings = Settings(environment="production", jwt_secret="x" * 40, field_encryption_key=STRONG_KEY)
+        settings = Settings(
+            environment="production", jwt_secret=STRONG_SECRET, field_encryption_key=STRONG_KEY
+        )
         assert settings.environment == "production"
 
     def test_service_prefix_wins_over_shared_prefix(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,3 +126,35 @@ class TestCursors:
     def test_foreign_cursor_is_a_422(self, cursor: str) -> None:
         with pytest.raises(Unprocessable):
             decode_cursor(cursor, arity=2)
+
+
+class TestRealKeyMaterial:
+    """Issue 14, finding 7: the production guard was an exact match; a one-character change passed."""
+
+    def test_a_one_character_variant_of_the_development_secret_is_refused(self) -> None:
+        variant = DEV_SECRET[:-1] + ("0" if DEV_SECRET[-1] != "0" else "1")
+        with pytest.raises(ValidationError, match="CRM_JWT_SECRET"):
+            Settings(environment="production", jwt_secret=variant, field_encryption_key=STRONG_KEY)
+
+    @pytest.mark.parametrize("secret", ["x" * 40, "ab" * 20, "0123456789" * 4], ids=["one", "two", "digits"])
+    def test_a_long_but_repetitive_secret_is_refused(self, secret: str) -> None:
+        with pytest.raises(ValidationError, match="CRM_JWT_SECRET"):
+            Settings(environment="staging", jwt_secret=secret, field_encryption_key=STRONG_KEY)
+
+    def test_a_variant_of_the_development_field_key_is_refused(self) -> None:
+        raw = bytearray(base64.urlsafe_b64decode(DEV_FIELD_KEY))
+        raw[0] ^= 1
+        variant = base64.urlsafe_b64encode(bytes(raw)).decode()
+        with pytest.raises(ValidationError, match="CRM_FIELD_ENCRYPTION_KEY"):
+            Settings(environment="production", jwt_secret=STRONG_SECRET, field_encryption_key=variant)
+
+    def test_a_field_key_of_non_random_bytes_is_refused(self) -> None:
+        patterned = base64.urlsafe_b64encode(bytes(range(16)) * 2).decode()
+        with pytest.raises(ValidationError, match="CRM_FIELD_ENCRYPTION_KEY"):
+            Settings(environment="production", jwt_secret=STRONG_SECRET, field_encryption_key=patterned)
+
+    def test_random_key_material_starts(self) -> None:
+        for _ in range(50):
+            secret = secrets.token_hex(16)  # the shortest accepted: 32 hex characters
+            key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+            assert Settings(environment="production", jwt_secret=secret, field_encryption_key=key)
