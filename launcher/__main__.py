@@ -24,7 +24,8 @@ from launcher import demo_data, state
 from launcher.apps import GATEWAY, ROOT, SERVICES
 from launcher.config import LauncherConfig, app_environment
 from launcher.database import database, migrate, stop_embedded
-from launcher.processes import Child, ChildExited, check_alive, emit, spawn_all, stop_all, wait_ready
+from launcher.processes import Child, ChildExited, emit, spawn_all, stop_all, wait_ready
+from launcher.supervisor import Supervisor
 
 PREFIX = "launcher |"
 
@@ -188,8 +189,9 @@ def run(config: LauncherConfig) -> int:
                     {**base, "status": "ready", "startup_seconds": round(took, 2), "apps": pids},
                 )
                 emit("", banner(config, children, db_line, timing, demo))
+                supervisor = Supervisor(say=say, clock=time.monotonic)
                 while True:
-                    check_alive(children)
+                    supervisor.tick(children)
                     checkpoint()
                     time.sleep(0.5)
             finally:

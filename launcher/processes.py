@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -18,14 +17,12 @@ import httpx
 
 from launcher.apps import ROOT, AppSpec
 
-PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 10.0
+LAUNCHER_PID_ENV = "CRM_LAUNCHER_PID"
+"""Set for every app: ``launcher.serve`` makes the app die with the launcher, even on SIGKILL."""
 _COLOURS = ("36", "32", "33", "35", "34", "31")
 
 _output_lock = threading.Lock()
-_libc: ctypes.CDLL | None = None
-if sys.platform.startswith("linux"):
-    _libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child only calls it
 
 
 class ChildExited(RuntimeError):
@@ -35,18 +32,6 @@ class ChildExited(RuntimeError):
         super().__init__(f"{name} exited with code {returncode}")
         self.name = name
         self.returncode = returncode
-
-
-def die_with_parent(parent_pid: int) -> Callable[[], None]:
-    """``preexec_fn``: SIGTERM this child when the launcher dies, even by SIGKILL (Linux)."""
-
-    def preexec() -> None:
-        if _libc is not None:
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the launcher died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec
 
 
 def uvicorn_command(spec: AppSpec, host: str, port: int) -> list[str]:
@@ -74,6 +59,9 @@ class Child:
     port: int
     url: str
     process: subprocess.Popen[bytes]
+    command: list[str]
+    env: dict[str, str] = field(repr=False)
+    prefix: str = ""
     pump: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -92,34 +80,51 @@ def _relay(process: subprocess.Popen[bytes], prefix: str) -> None:
             emit(prefix, raw.decode("utf-8", "replace").rstrip("\r\n"))
 
 
+def _popen(command: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command,
+        cwd=ROOT,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a terminal's Ctrl-C reaches the launcher only; it stops them
+    )
+
+
+def _relay_output(child: Child) -> None:
+    child.pump = threading.Thread(target=_relay, args=(child.process, child.prefix), daemon=True)
+    child.pump.start()
+
+
 def spawn_all(
     specs: Sequence[AppSpec], ports: Mapping[str, int], host: str, env: Mapping[str, str]
 ) -> list[Child]:
-    """Start every app; output relay threads start only after the last fork (``preexec_fn``)."""
+    """Start every app, each dying with the launcher (``launcher.serve`` reads its pid)."""
     children: list[Child] = []
-    parent = os.getpid()
+    app_env = {**env, LAUNCHER_PID_ENV: str(os.getpid())}
     try:
-        for spec in specs:
+        for index, spec in enumerate(specs):
             port = ports[spec.name]
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                uvicorn_command(spec, host, port),
-                cwd=ROOT,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a terminal's Ctrl-C reaches the launcher only; it stops them
-                preexec_fn=die_with_parent(parent),  # no thread of ours runs yet
-            )
-            children.append(Child(spec, port, f"http://{host}:{port}", process))
+            command = uvicorn_command(spec, host, port)
+            child = Child(spec, port, f"http://{host}:{port}", _popen(command, app_env), command, app_env)
+            child.prefix = _prefix(spec.name, index)
+            children.append(child)
+            _relay_output(child)
     except BaseException:
         stop_all(children)
         raise
-    for index, child in enumerate(children):
-        prefix = _prefix(child.name, index)
-        child.pump = threading.Thread(target=_relay, args=(child.process, prefix), daemon=True)
-        child.pump.start()
     return children
+
+
+def restart(child: Child) -> None:
+    """The same app again, with the same command and environment, in place of its ended process."""
+    if child.pump is not None:
+        child.pump.join(timeout=2.0)
+    if child.process.stdout is not None:
+        child.process.stdout.close()
+    child.process = _popen(child.command, child.env)
+    _relay_output(child)
 
 
 def check_alive(children: Sequence[Child]) -> None:

@@ -14,8 +14,11 @@ victim throttled. With no trusted proxy, the client address is the TCP peer's, a
 from __future__ import annotations
 
 import argparse
+import ctypes
 import ipaddress
 import os
+import signal
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,12 +52,28 @@ def uvicorn_options(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_launcher(environ: Mapping[str, str]) -> None:
+    """Under the launcher (``CRM_LAUNCHER_PID``): SIGTERM this app when the launcher dies, even by
+    SIGKILL (Linux), so no app outlives it. Set here, in the app itself, rather than in a
+    ``preexec_fn``, which is unsafe once the launcher runs threads (it restarts crashed apps)."""
+    parent = environ.get("CRM_LAUNCHER_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != int(parent):  # the launcher died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m launcher.serve", description=__doc__.split("\n")[0])
     parser.add_argument("app", help="the ASGI app, e.g. gateway.main:app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
+    die_with_launcher(os.environ)
     uvicorn.run(args.app, host=args.host, port=args.port, **uvicorn_options(os.environ))
 
 

@@ -185,6 +185,16 @@ def launcher_env() -> Iterator[dict[str, str]]:
     stop_embedded(None, TEST_DATA_DIR / "pg")  # whatever happened, leave no server running
 
 
+def _wait_for_line(log: Path, needle: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if needle in line:
+                return line
+        time.sleep(0.2)
+    raise AssertionError(f"no {needle!r} in the launcher's output:\n{_log_tail(log)}")
+
+
 def _wait_until_ready(process: subprocess.Popen[bytes], state_file: Path, log: Path) -> dict[str, Any]:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -242,6 +252,24 @@ def test_make_run_starts_the_stack_serves_demo_data_and_stops_clean(
             assert read.status_code == 200, read.text
             assert read.json()["id"] == first["id"]
             assert read.json()["name"] == first["name"]
+
+        # A crashed service comes back on its own (issue 14, finding 10): kill -9, then ready again.
+        clients = state["apps"]["clients"]
+        os.kill(clients["pid"], signal.SIGKILL)
+        restarted = _wait_for_line(log, "clients restarted (pid ")
+        new_pid = int(restarted.split("(pid ")[1].rstrip(")"))
+        assert new_pid != clients["pid"]
+        pids.append(new_pid)
+        assert "clients exited with code -9" in log.read_text(), _log_tail(log)
+        deadline = time.monotonic() + 60
+        with httpx.Client(timeout=5) as http:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{clients['url']}/readyz").status_code == 200:
+                        break
+                time.sleep(0.3)
+            assert http.get(f"{clients['url']}/readyz").status_code == 200, _log_tail(log)
+        assert process.poll() is None  # the launcher kept the rest of the stack up
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0, _log_tail(log)
