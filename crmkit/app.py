@@ -25,6 +25,7 @@ from crmkit.migrations import head_revision
 from crmkit.observability import Metrics, RequestContextMiddleware, configure_logging
 from crmkit.openapi import install_problem_openapi
 from crmkit.problems import install_problem_handlers
+from crmkit.revocations import Fetch, revocations_hook
 from crmkit.settings import CommonSettings
 
 log = logging.getLogger("crmkit.app")
@@ -60,15 +61,24 @@ def create_service_app(
     title: str,
     description: str,
     hooks: Sequence[AppHook] = (),
+    revocations: Callable[[FastAPI], Fetch] | None = None,
     edge_middleware: Sequence[Middleware] = (),
     routing_middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """Each service and the gateway call this; what differs between them is passed in.
 
+    ``revocations`` says where the app learns of revoked tokens: by default from the gateway over
+    HTTP (services); the gateway passes its own table.
+
     Middleware, outermost first: request context → ``edge_middleware`` (e.g. rate limits) → body
     size limit → ``routing_middleware`` (e.g. the gateway's proxy) → idempotency → routes.
     """
     assert metadata.schema
+    if revocations is None:
+        from crmkit.peers import gateway_revocations  # crmkit.peers builds on this module
+
+        revocations = gateway_revocations
+    hooks = [*hooks, revocations_hook(revocations, settings.revocation_poll_seconds)]
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     metrics = Metrics(settings.service_name)
 

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crmkit.problems import Forbidden, Unauthorized
+from crmkit.revocations import Revocations
 from crmkit.settings import CommonSettings
 
 ALGORITHM = "HS256"
@@ -38,6 +39,10 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     location: str | None = None
     """Where the user works (an office or branch): devices there are theirs to check."""
+    session_id: uuid.UUID | None = None
+    """The sign-in session (refresh-token family) the token belongs to: logout ends it."""
+    issued_at: float = 0.0
+    """When the token was issued (Unix seconds, sub-second): revocations apply to older tokens."""
 
     @property
     def actor(self) -> str:
@@ -57,11 +62,13 @@ def issue_access_token(
     scopes: frozenset[str] | None = None,
     api_key_id: uuid.UUID | None = None,
     location: str | None = None,
+    session_id: uuid.UUID | None = None,
     ttl: timedelta = ACCESS_TOKEN_TTL,
     now: datetime | None = None,
 ) -> str:
     issued = now or datetime.now(UTC)
     claims: dict[str, Any] = {
+        "iatp": issued.timestamp(),  # ``iat`` is whole seconds; a revocation compares finer
         "sub": str(user_id),
         "role": role.value,
         "team": str(team_id) if team_id else None,
@@ -77,6 +84,8 @@ def issue_access_token(
         claims["akid"] = str(api_key_id)
     if location is not None:
         claims["loc"] = location
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
@@ -137,6 +146,8 @@ def _verify(settings: CommonSettings, token: str) -> tuple[Principal, float]:
             scopes=frozenset(scopes) if scopes is not None else None,
             api_key_id=uuid.UUID(claims["akid"]) if claims.get("akid") else None,
             location=claims.get("loc"),
+            session_id=uuid.UUID(claims["sid"]) if claims.get("sid") else None,
+            issued_at=float(claims.get("iatp", claims["iat"])),
         )
         return principal, float(claims["exp"])
     except jwt.ExpiredSignatureError as exc:
@@ -162,9 +173,19 @@ async def current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("missing bearer token", headers=_challenge())
-    settings: CommonSettings = request.app.state.settings
-    principal = decode_access_token(settings, credentials.credentials)
+    principal = verify_access_token(request, credentials.credentials)
     request.state.principal = principal
+    return principal
+
+
+def verify_access_token(request: Request, token: str) -> Principal:
+    """The token's principal, unless it was revoked since it was issued (a deactivation, a role or
+    team change, a logout, a revoked API key): then 401, so the caller signs in again."""
+    settings: CommonSettings = request.app.state.settings
+    principal = decode_access_token(settings, token)
+    revocations: Revocations | None = getattr(request.app.state, "revocations", None)
+    if revocations is not None and revocations.revoked(principal):
+        raise Unauthorized("access token revoked; sign in again", headers=_challenge("invalid_token"))
     return principal
 
 

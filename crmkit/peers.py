@@ -8,15 +8,20 @@ calling request stores nothing.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from crmkit.app import AppHook
+from crmkit.auth import Role, issue_access_token
 from crmkit.http import forwarded_headers, pooled_client
 from crmkit.problems import ServiceUnavailable
+from crmkit.revocations import REVOCATIONS_SCOPE, SERVICE_ACCOUNT, Fetch, Revocation
+from crmkit.settings import CommonSettings
 
 
 class PeerUnavailable(ServiceUnavailable):
@@ -57,3 +62,35 @@ async def get_json(
         return response.json()
     except ValueError as exc:
         raise PeerUnavailable(f"the {peer} service answered with a body that is not JSON") from exc
+
+
+def gateway_revocations(app: FastAPI) -> Fetch:
+    """Pull revocations from the gateway with a one-minute ``ops`` token of the revocations scope
+    (it can read nothing else), on the app's pooled peer client."""
+    settings: CommonSettings = app.state.settings
+    http: httpx.AsyncClient = app.state.peer_http
+    url = f"{settings.identity_url.rstrip('/')}/api/v1/auth/revocations"
+
+    async def fetch(since: float) -> list[Revocation]:
+        token = issue_access_token(
+            settings,
+            user_id=SERVICE_ACCOUNT,
+            role=Role.OPS,
+            team_id=None,
+            scopes=frozenset({REVOCATIONS_SCOPE}),
+            ttl=timedelta(minutes=1),
+        )
+        response = await http.get(
+            url, params={"since": max(since, 0.0)}, headers=forwarded_headers(f"Bearer {token}")
+        )
+        response.raise_for_status()
+        return [
+            Revocation(
+                kind=item["kind"],
+                subject=uuid.UUID(item["subject"]),
+                not_before=datetime.fromisoformat(item["not_before"]).timestamp(),
+            )
+            for item in response.json()["items"]
+        ]
+
+    return fetch

@@ -94,6 +94,16 @@ class CommonSettings(BaseSettings):
     # A CSV of 10,000 clients with notes; the import endpoint checks its own limit as well.
     max_upload_bytes: int = Field(default=5_242_880, ge=1024)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
+    identity_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The gateway, which holds users, sessions and revocations.",
+    )
+    revocation_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=5,
+        description="How often each app pulls revoked sessions, users and API keys (0: never; tests).",
+    )
     ops_token: str | None = Field(
         default=None,
         description="Staging and production: `/metrics` and the detailed `/readyz` answer only to"

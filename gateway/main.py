@@ -17,6 +17,7 @@ from gateway import docs
 from gateway.api_key_auth import ApiKeyResolver
 from gateway.config import Settings, get_settings
 from gateway.identity.models import infra_tables, metadata
+from gateway.identity.revocations import local_revocations
 from gateway.identity.router import router as identity_router
 from gateway.openapi_merge import OpenApiMerger
 from gateway.proxy import ProxyMiddleware
@@ -68,6 +69,7 @@ def create_app(
         title="Gateway",
         description="Insurance agent CRM: sign-in, users, teams, API keys, and the services behind one door.",
         hooks=[_edge_hook(settings, transport), dispatcher_hook(settings)],
+        revocations=local_revocations,
         edge_middleware=[Middleware(RateLimitMiddleware)],
         routing_middleware=[Middleware(ProxyMiddleware, upstreams=settings.upstream_urls())],
     )

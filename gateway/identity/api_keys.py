@@ -13,6 +13,7 @@ from crmkit.audit import record
 from crmkit.auth import Principal
 from crmkit.pagination import decode_cursor, encode_cursor
 from crmkit.problems import FieldError
+from gateway.identity import revocations
 from gateway.identity.errors import ApiKeyNotFound, InvalidAssignment
 from gateway.identity.models import ApiKey, User, infra_tables, utcnow
 from gateway.identity.schemas import ApiKeyRead
@@ -68,6 +69,7 @@ async def revoke_api_key(*, session: AsyncSession, api_key_id: uuid.UUID, actor:
         raise ApiKeyNotFound("no such API key")
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
+        await revocations.revoke(session=session, kind="api_key", subject=api_key.id)
         await session.flush()
         await record(
             session,

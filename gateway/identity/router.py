@@ -12,10 +12,12 @@ from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.db import SessionDep
 from crmkit.idempotency import MINTS_CREDENTIALS
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
-from gateway.identity import api_keys, service, sessions, sign_in_guard
+from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Forbidden, Problem
+from crmkit.revocations import REVOCATIONS_SCOPE
+from gateway.identity import api_keys, revocations, service, sessions, sign_in_guard
 from gateway.identity.dependencies import AdminDep, SettingsDep, VisibleUserDep
 from gateway.identity.errors import InvalidCredentials, RefreshTokenReused
+from gateway.identity.revocations import RevocationPage
 from gateway.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -84,6 +86,24 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
 async def log_out(body: RefreshRequest, session: SessionDep) -> None:
     """End the session the refresh token belongs to."""
     await sessions.log_out(session=session, refresh_token=body.refresh_token)
+
+
+@router.get("/auth/revocations", tags=["auth"])
+async def list_revocations(
+    session: SessionDep,
+    principal: PrincipalDep,
+    since: Annotated[
+        float, Query(ge=0, le=4_102_444_800, description="Unix seconds: revocations after this time.")
+    ] = 0,
+) -> RevocationPage:
+    """Revoked users, sessions and API keys of the last 16 minutes, oldest first, at most 1,000:
+    what every app pulls each second so that revoked tokens stop working everywhere. For the apps'
+    own `revocations:read` tokens, and admins."""
+    if principal.scopes is None and principal.role is not Role.ADMIN:
+        raise Forbidden("revocations are read by the apps themselves and by administrators")
+    if not principal.allows(REVOCATIONS_SCOPE):
+        raise Forbidden(f"this token lacks the '{REVOCATIONS_SCOPE}' scope")
+    return RevocationPage(items=await revocations.list_since(session=session, since=since))
 
 
 @router.get("/me", tags=["auth"])

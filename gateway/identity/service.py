@@ -16,6 +16,7 @@ from crmkit.auth import Principal, Role
 from crmkit.pagination import decode_cursor, encode_cursor
 from crmkit.problems import FieldError, Unprocessable
 from gateway.config import Settings
+from gateway.identity import revocations
 from gateway.identity.errors import EmailTaken, InvalidAssignment, TeamNameTaken, UserNotFound
 from gateway.identity.models import RefreshToken, Team, User, infra_tables, utcnow
 from gateway.identity.schemas import TeamRead, UserRead, UserUpdate
@@ -179,6 +180,13 @@ async def list_users(
     return users, next_cursor
 
 
+ACCESS_FIELDS = ("role", "team_id", "is_active", "location")
+
+
+def _changes_access(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    return any(before.get(name) != after.get(name) for name in ACCESS_FIELDS)
+
+
 async def update_user(*, session: AsyncSession, user: User, changes: UserUpdate, actor: Principal) -> User:
     """Change name, role, team or active flag; deactivation also ends the user's sessions."""
     before = user_snapshot(user)
@@ -199,6 +207,9 @@ async def update_user(*, session: AsyncSession, user: User, changes: UserUpdate,
         return user
     user.version += 1
     user.updated_at = utcnow()
+    if _changes_access(before, after):
+        # Tokens carry the role, team and location: older ones stop working everywhere within seconds.
+        await revocations.revoke(session=session, kind="user", subject=user.id)
     if fields.get("is_active") is False:
         await session.execute(
             update(RefreshToken)

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from crmkit.auth import ACCESS_TOKEN_TTL, Role, issue_access_token
 from gateway.config import Settings
+from gateway.identity import revocations
 from gateway.identity.errors import InvalidCredentials, InvalidRefreshToken, RefreshTokenReused
 from gateway.identity.models import RefreshToken, User, utcnow
 from gateway.identity.schemas import TokenPair
@@ -42,9 +43,10 @@ async def issue_tokens(
 ) -> TokenPair:
     """A fresh access token and a refresh token (a new family unless one is continued)."""
     refresh = new_refresh_token()
+    family_id = family_id or uuid.uuid4()
     session.add(
         RefreshToken(
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             user_id=user.id,
             token_hash=sha256_hex(refresh),
             expires_at=utcnow() + timedelta(days=settings.refresh_token_days),
@@ -52,7 +54,12 @@ async def issue_tokens(
     )
     await session.flush()
     access = issue_access_token(
-        settings, user_id=user.id, role=Role(user.role), team_id=user.team_id, location=user.location
+        settings,
+        user_id=user.id,
+        role=Role(user.role),
+        team_id=user.team_id,
+        location=user.location,
+        session_id=family_id,
     )
     return TokenPair(
         access_token=access,
@@ -62,12 +69,13 @@ async def issue_tokens(
 
 
 async def revoke_family(*, session: AsyncSession, family_id: uuid.UUID) -> None:
-    """Revoke every token of a rotation family."""
+    """End a sign-in session: its refresh tokens, and its access tokens on every app within seconds."""
     await session.execute(
         update(RefreshToken)
         .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
+    await revocations.revoke(session=session, kind="session", subject=family_id)
 
 
 async def rotate_refresh_token(*, session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:

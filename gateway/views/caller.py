@@ -12,10 +12,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from crmkit.auth import Principal, Role, bearer, decode_access_token
+from crmkit.auth import Principal, Role, bearer, verify_access_token
 from crmkit.problems import Forbidden, Unauthorized
 from gateway.api_key_auth import ApiKeyResolver
-from gateway.config import Settings
 from gateway.proxy import api_key_of
 
 VIEW_ROLES = frozenset({Role.AGENT, Role.TEAM_LEAD, Role.ADMIN})
@@ -31,7 +30,6 @@ async def view_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Caller:
     """The verified caller (agents, team leads, admins); 401 without credentials, 403 for other roles."""
-    settings: Settings = request.app.state.settings
     key = api_key_of(request.scope["headers"])
     if key is not None:
         resolver: ApiKeyResolver = request.app.state.api_key_resolver
@@ -40,7 +38,7 @@ async def view_caller(
         authorization = f"Bearer {credentials.credentials}"
     else:
         raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    principal = decode_access_token(settings, authorization.removeprefix("Bearer "))
+    principal = verify_access_token(request, authorization.removeprefix("Bearer "))
     request.state.principal = principal
     if principal.role not in VIEW_ROLES:
         raise Forbidden(f"this view is not available to the {principal.role.value} role")

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from crmkit.auth import Principal, Role, bearer, decode_access_token
+from crmkit.auth import Principal, Role, bearer, verify_access_token
 from crmkit.db import SessionDep
 from crmkit.problems import Forbidden, Unauthorized
 from gateway.api_key_auth import ApiKeyResolver
@@ -29,7 +29,6 @@ async def webhook_admin(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
     """An administrator (bearer token), or an administrator's API key carrying the `webhooks` scope."""
-    settings: Settings = request.app.state.settings
     key = api_key_of(request.scope["headers"])
     if key is not None:
         resolver: ApiKeyResolver = request.app.state.api_key_resolver
@@ -38,7 +37,7 @@ async def webhook_admin(
         token = credentials.credentials
     else:
         raise Unauthorized("missing bearer token or API key", headers={"WWW-Authenticate": "Bearer"})
-    principal = decode_access_token(settings, token)
+    principal = verify_access_token(request, token)
     request.state.principal = principal
     if principal.role is not Role.ADMIN:
         raise Forbidden("webhooks are managed by administrators (events are not scoped per owner)")
