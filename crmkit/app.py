@@ -24,6 +24,7 @@ from crmkit.infra_tables import InfraTables
 from crmkit.migrations import head_revision
 from crmkit.observability import Metrics, RequestContextMiddleware, configure_logging
 from crmkit.openapi import install_problem_openapi
+from crmkit.peer_auth import PeerOnlyMiddleware, sign_outbound_calls
 from crmkit.problems import install_problem_handlers
 from crmkit.revocations import Fetch, revocations_hook
 from crmkit.settings import CommonSettings
@@ -62,11 +63,14 @@ def create_service_app(
     description: str,
     hooks: Sequence[AppHook] = (),
     revocations: Callable[[FastAPI], Fetch] | None = None,
+    peers_only: bool = True,
     edge_middleware: Sequence[Middleware] = (),
     routing_middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """Each service and the gateway call this; what differs between them is passed in.
 
+    ``peers_only``: a service answers ``/api/v1`` only to the gateway and its peers where the
+    settings require it (crmkit/peer_auth.py); the gateway, the public entry point, passes False.
     ``revocations`` says where the app learns of revoked tokens: by default from the gateway over
     HTTP (services); the gateway passes its own table.
 
@@ -79,6 +83,7 @@ def create_service_app(
 
         revocations = gateway_revocations
     hooks = [*hooks, revocations_hook(revocations, settings.revocation_poll_seconds)]
+    sign_outbound_calls(settings)
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     metrics = Metrics(settings.service_name)
 
@@ -130,6 +135,7 @@ def create_service_app(
     # an idempotent replay included) carries the request id.
     app.user_middleware[:0] = [
         Middleware(RequestContextMiddleware, metrics=metrics, logger_name=settings.service_name),
+        *([Middleware(PeerOnlyMiddleware)] if peers_only else []),
         *edge_middleware,
         Middleware(
             BodySizeLimitMiddleware,

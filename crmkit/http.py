@@ -6,6 +6,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from crmkit.context import request_id_var
+from crmkit.peer_auth import peer_headers
 
 
 def pooled_transport(*, max_connections: int = 200) -> httpx.AsyncBaseTransport:
@@ -34,8 +35,9 @@ def pooled_client(
 
 
 def forwarded_headers(authorization: str | None) -> dict[str, str]:
-    """The caller's token and the request id, for a call made on the caller's behalf."""
-    headers: dict[str, str] = {}
+    """The caller's token, the request id and this app's peer token, for a call made on the caller's
+    behalf (crmkit/peer_auth.py)."""
+    headers: dict[str, str] = peer_headers()
     if authorization:
         headers["Authorization"] = authorization
     request_id = request_id_var.get()

@@ -42,6 +42,11 @@ def _two_places(value: Decimal) -> str:
 
 
 TWO_PLACES = PlainSerializer(_two_places, return_type=str, when_used="json")
+MONEY_OUT_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": r"^[0-9]{1,12}\.[0-9]{2}$", "examples": ["12345.67"]},
+    mode="serialization",
+)
+"""The response-side JSON schema: always two places, so generated clients read a plain string."""
 """Out: always two places (``"500000.00"``), whatever the sender wrote."""
 
 Money = Annotated[
@@ -50,6 +55,7 @@ Money = Annotated[
     MONEY_SCHEMA,
     Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
     TWO_PLACES,
+    MONEY_OUT_SCHEMA,
 ]
 """A positive amount in CNY: a decimal string in (a JSON number is 422), a two-place string out."""
 
@@ -59,5 +65,6 @@ MoneyOrZero = Annotated[
     MONEY_SCHEMA,
     Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
     TWO_PLACES,
+    MONEY_OUT_SCHEMA,
 ]
 """The same, where zero is a real answer (no liabilities, no spending)."""

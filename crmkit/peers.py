@@ -68,10 +68,12 @@ def gateway_revocations(app: FastAPI) -> Fetch:
     """Pull revocations from the gateway with a one-minute ``ops`` token of the revocations scope
     (it can read nothing else), on the app's pooled peer client."""
     settings: CommonSettings = app.state.settings
-    http: httpx.AsyncClient = app.state.peer_http
     url = f"{settings.identity_url.rstrip('/')}/api/v1/auth/revocations"
 
     async def fetch(since: float) -> list[Revocation]:
+        http: httpx.AsyncClient | None = getattr(app.state, "peer_http", None)
+        if http is None:
+            raise RuntimeError("this app has no peer client (crmkit.peers.peer_client_hook)")
         token = issue_access_token(
             settings,
             user_id=SERVICE_ACCOUNT,

@@ -104,6 +104,11 @@ class CommonSettings(BaseSettings):
         le=5,
         description="How often each app pulls revoked sessions, users and API keys (0: never; tests).",
     )
+    require_peer_token: bool | None = Field(
+        default=None,
+        description="Services refuse /api/v1 calls without the peer token of the gateway or a peer"
+        " (default: in staging and production).",
+    )
     ops_token: str | None = Field(
         default=None,
         description="Staging and production: `/metrics` and the detailed `/readyz` answer only to"

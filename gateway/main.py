@@ -70,6 +70,7 @@ def create_app(
         description="Insurance agent CRM: sign-in, users, teams, API keys, and the services behind one door.",
         hooks=[_edge_hook(settings, transport), dispatcher_hook(settings)],
         revocations=local_revocations,
+        peers_only=False,
         edge_middleware=[Middleware(RateLimitMiddleware)],
         routing_middleware=[Middleware(ProxyMiddleware, upstreams=settings.upstream_urls())],
     )

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crmkit.body_limit import send_problem
 from crmkit.context import request_id_var
+from crmkit.peer_auth import peer_headers
 from crmkit.problems import ProblemError
 from gateway.api_key_auth import ApiKeyResolver
 from gateway.errors import UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
@@ -40,6 +41,7 @@ _DROPPED_REQUEST_HEADERS = frozenset(
         b"proxy-connection",
         b"x-request-id",
         b"x-api-key",
+        b"x-crm-peer",  # a client's claim to be a peer is dropped; the gateway adds its own
     }
 )
 _DROPPED_RESPONSE_HEADERS = frozenset(
@@ -131,6 +133,7 @@ class ProxyMiddleware:
         request_id = request_id_var.get()
         if request_id:
             headers.append((b"x-request-id", request_id.encode("latin-1")))
+        headers.extend((k.lower().encode(), v.encode("latin-1")) for k, v in peer_headers().items())
 
         body = await _read_body(receive)
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()

@@ -106,7 +106,7 @@ async def crashing_app(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         raise RuntimeError(f"secret internals: {resident_id}")
 
     app = create_service_app(
-        settings=DevicesSettings(database_url=database_url, environment="test"),
+        settings=DevicesSettings(database_url=database_url, environment="test", revocation_poll_seconds=0),
         metadata=devices_metadata,
         infra_tables=devices_infra,
         migrations_dir=DEVICES_MIGRATIONS,

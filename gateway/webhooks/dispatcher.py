@@ -35,6 +35,7 @@ from sqlmodel import col
 
 from crmkit.auth import Role, issue_access_token
 from crmkit.events import EVENTS_SCOPE
+from crmkit.peer_auth import peer_headers
 from crmkit.problems import ProblemError
 from crmkit.references import APPLY_SCOPE
 from gateway.config import Settings
@@ -157,7 +158,7 @@ class Dispatcher:
     async def pull(self, service: str, base: str) -> int:
         """Queue deliveries for one service's new events; returns how many were queued."""
         queued = 0
-        headers = {"Authorization": f"Bearer {self._token()}"}
+        headers = {"Authorization": f"Bearer {self._token()}", **peer_headers()}
         for _ in range(MAX_PAGES_PER_PASS):
             async with self.sessions() as session:
                 locked = await session.scalar(
