@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
-from services.policies.clients_peer import ClientView, Household
 from services.policies.errors import InvalidField
 from services.policies.models import Policy
+from services.policies.peers import ClientView, Household
 from services.policies.repository import visible_to
-from services.policies.tools import age_on
+from services.policies.terms import age_on
 
 COVERING_STATUSES = ("issued", "receipt_signed", "return_visit_done", "in_force")
 """A policy in these states covers its insured (the in-force rule adds the dates)."""

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
-from crmkit.pagination import decode_cursor, encode_cursor
-from crmkit.problems import FieldError, Unprocessable
+from crmkit.pagination import page_of, read_cursor
 from services.policies import trail
 from services.policies.errors import DuplicateProduct, InvalidField
 from services.policies.models import Product
@@ -126,16 +125,9 @@ async def list_products(
         conditions.append(col(Product.insurer) == insurer)
     if active is not None:
         conditions.append(col(Product.active).is_(active))
-    after = decode_cursor(cursor, arity=3)
+    after = read_cursor(cursor, str, str, uuid.UUID)
     if after is not None:
-        try:
-            key = (str(after[0]), str(after[1]), uuid.UUID(str(after[2])))
-        except ValueError:
-            raise Unprocessable(
-                "cursor is not one this API issued",
-                errors=[FieldError(field="cursor", message="invalid cursor")],
-            ) from None
-        conditions.append(tuple_(col(Product.insurer), col(Product.name), col(Product.id)) > tuple_(*key))
+        conditions.append(tuple_(col(Product.insurer), col(Product.name), col(Product.id)) > tuple_(*after))
     stmt = (
         select(Product)
         .where(*conditions)
@@ -143,8 +135,4 @@ async def list_products(
         .limit(limit + 1)
     )
     rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].insurer, rows[-1].name, str(rows[-1].id)])
-    return ProductPage(items=[to_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, key=lambda p: (p.insurer, p.name, p.id), view=to_read)
