@@ -1,4 +1,4 @@
-"""Scoped lookups and keyset pages shared by the subdomains; never commits."""
+"""Scoped lookups, keyset pages and the cover a client already holds; never commits."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.pagination import read_cursor, trim
 from crmkit.scope import owner_scope
 from services.policies.models import Application, Policy, PremiumDue, Proposal, UnderwritingRequirement
+
+COVERING_STATUSES = ("issued", "receipt_signed", "return_visit_done", "in_force")
+"""A policy in these states covers its insured (the in-force rule adds the dates)."""
 
 Scoped = TypeVar("Scoped", Proposal, Application, Policy, UnderwritingRequirement, PremiumDue)
 Listed = TypeVar("Listed", Proposal, Application, Policy)
@@ -59,3 +63,18 @@ async def recent_page(
     rows = list((await session.execute(stmt)).scalars())
     kept, next_cursor = trim(rows, limit, key=lambda row: (row.created_at, row.id))
     return list(kept), next_cursor
+
+
+async def existing_cover(
+    *, session: AsyncSession, principal: Principal, client_id: uuid.UUID
+) -> dict[uuid.UUID | None, set[str]]:
+    """Walls already covered per insured by the policies of this client (the caller can see)."""
+    stmt = select(col(Policy.insured_member_id), col(Policy.walls)).where(
+        col(Policy.client_id) == client_id,
+        col(Policy.status).in_(COVERING_STATUSES),
+        visible_to(Policy, principal),
+    )
+    cover: dict[uuid.UUID | None, set[str]] = {}
+    for member_id, walls in (await session.execute(stmt)).all():
+        cover.setdefault(member_id, set()).update(walls)
+    return cover

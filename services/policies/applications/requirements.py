@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
 from crmkit.workflow import ensure_transition
 from services.policies.applications import service
 from services.policies.applications.schemas import RequirementCreate, RequirementResolve
@@ -46,7 +46,7 @@ async def add_requirement(
             description=data.description,
             due_on=data.due_on,
             status="pending",
-            created_at=datetime.now(UTC),
+            created_at=utc_now(),
         )
     )
     application.status = "requirements_pending"

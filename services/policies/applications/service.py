@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
 from crmkit.workflow import allowed_next, ensure_transition
 from services.policies import repository, trail
 from services.policies.applications.schemas import (
@@ -164,7 +164,7 @@ async def create_application(
         policies.not_future("guardian_signature.signed_on", data.guardian_signature.signed_on, today)
 
     answers = [a.model_dump(mode="json") for a in data.health_disclosure]
-    now = datetime.now(UTC)
+    now = utc_now()
     application = Application(
         client_id=client.id,
         insured_member_id=insured.member_id,
@@ -241,7 +241,7 @@ async def record_change(
 ) -> Application:
     """Bump the version and write the audit row of one change to an application."""
     application.version += 1
-    application.updated_at = datetime.now(UTC)
+    application.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,

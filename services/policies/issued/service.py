@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
 from crmkit.workflow import allowed_next, ensure_transition
 from services.policies import repository, trail
 from services.policies.errors import DuplicatePolicyNumber, InvalidField, PremiumNotFound, RuleConflict
@@ -110,7 +111,7 @@ async def create_policy(
     data: IssueCreate,
 ) -> Policy:
     """The policy, as the insurer issued it, with one premium due a year (the first paid at issue)."""
-    now = datetime.now(UTC)
+    now = utc_now()
     policy = Policy(
         application_id=application.id,
         policy_number=data.policy_number,
@@ -182,7 +183,7 @@ async def _move(
     apply()
     policy.status = target
     policy.version += 1
-    policy.updated_at = datetime.now(UTC)
+    policy.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,
@@ -339,7 +340,7 @@ async def record_payment(
     due.status = "paid"
     due.paid_on = data.paid_on
     policy.version += 1
-    policy.updated_at = datetime.now(UTC)
+    policy.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
 from crmkit.pagination import page_of, read_cursor
 from services.policies import trail
 from services.policies.errors import DuplicateProduct, InvalidField
@@ -40,7 +40,7 @@ async def _flush_unique(session: AsyncSession, insurer: str, name: str) -> None:
 
 async def create_product(*, session: AsyncSession, principal: Principal, data: ProductCreate) -> Product:
     """A new catalogue entry, on the shelf."""
-    now = datetime.now(UTC)
+    now = utc_now()
     product = Product(
         insurer=data.insurer,
         name=data.name,
@@ -90,7 +90,7 @@ async def update_product(
     if after == before:
         return product
     product.version += 1
-    product.updated_at = datetime.now(UTC)
+    product.updated_at = utc_now()
     insurer, name = product.insurer, product.name
     await _flush_unique(session, insurer, name)
     await trail.record(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
 from crmkit.workflow import ensure_transition
 from services.policies import repository, trail
 from services.policies.errors import InvalidField, RuleConflict
-from services.policies.household import breadwinners, existing_cover, resolve_insured
+from services.policies.household import breadwinners, resolve_insured
 from services.policies.models import Product, Proposal, ProposalRevision
 from services.policies.peers import ClientDirectory, ClientView, Household
 from services.policies.proposals import rules
@@ -160,7 +160,7 @@ async def _plan(
         rules.Insured(b.member_id, b.name, b.age(today), False, True)
         for b in breadwinners(client=client, household=household)
     ]
-    cover = await existing_cover(session=session, principal=principal, client_id=client.id)
+    cover = await repository.existing_cover(session=session, principal=principal, client_id=client.id)
     findings = rules.check_plan(
         items=planned,
         breadwinners=earners,
@@ -184,7 +184,7 @@ def _revision(
         household_annual_income=plan.income,
         client_feedback=feedback,
         created_by=principal.actor,
-        created_at=datetime.now(UTC),
+        created_at=utc_now(),
     )
 
 
@@ -215,7 +215,7 @@ async def create_proposal(
         household=household,
         items=data.items,
     )
-    now = datetime.now(UTC)
+    now = utc_now()
     proposal = Proposal(
         client_id=client.id,
         owner_agent_id=client.owner_agent_id,
@@ -266,7 +266,7 @@ async def revise_proposal(
     before = _audit_view(proposal)
     proposal.latest_revision += 1
     proposal.version += 1
-    proposal.updated_at = datetime.now(UTC)
+    proposal.updated_at = utc_now()
     revision = _revision(proposal.id, proposal.latest_revision, plan, principal, data.client_feedback)
     session.add(revision)
     await session.flush()
@@ -298,7 +298,7 @@ async def accept_proposal(
     proposal.status = "accepted"
     proposal.accepted_revision = chosen.revision
     proposal.version += 1
-    proposal.updated_at = datetime.now(UTC)
+    proposal.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,
@@ -320,7 +320,7 @@ async def decline_proposal(
     before = _audit_view(proposal)
     proposal.status = "declined"
     proposal.version += 1
-    proposal.updated_at = datetime.now(UTC)
+    proposal.updated_at = utc_now()
     await session.flush()
     after = {**_audit_view(proposal), "reason": data.reason}
     await trail.record(
