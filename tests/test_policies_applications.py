@@ -268,21 +268,35 @@ class TestPreUnderwriting:
         response = await api.post(
             f"{path}/pre-underwriting", json=opinion, headers=if_match(people.agent, submitted["version"])
         )
-        assert_problem(response, 409)
+        problem = assert_problem(response, 409)
+        assert "before submission" in problem["detail"]
+        assert "requested_state" not in problem  # a rule on the record, not a move of the state machine
+        stored = (await api.get(path, headers=people.agent.headers)).json()
+        assert (stored["pre_underwriting"], stored["version"]) == (None, submitted["version"])
 
 
 class TestIllegalApplicationTransitions:
     @pytest.mark.parametrize(
-        ("action", "body"),
+        ("action", "requested", "body"),
         [
-            ("approve", None),
-            ("underwriting", None),
-            ("issue", {"policy_number": "P0001", "issued_on": "2026-01-01", "effective_on": "2026-01-02"}),
-            ("decline", {"reason": "高风险"}),
+            ("approve", "approved", None),
+            ("underwriting", "underwriting", None),
+            (
+                "issue",
+                "issued",
+                {"policy_number": "P0001", "issued_on": "2026-01-01", "effective_on": "2026-01-02"},
+            ),
+            ("decline", "declined", {"reason": "高风险"}),
         ],
     )
     async def test_from_draft_answers_409_with_allowed_states(
-        self, api: httpx.AsyncClient, people: People, stack: Stack, action: str, body: dict[str, str] | None
+        self,
+        api: httpx.AsyncClient,
+        people: People,
+        stack: Stack,
+        action: str,
+        requested: str,
+        body: dict[str, str] | None,
     ) -> None:
         draft = await _draft(api, people)
         before = await counts(stack)
@@ -292,7 +306,11 @@ class TestIllegalApplicationTransitions:
             headers=if_match(people.agent, draft["version"]),
         )
         problem = assert_problem(response, 409)
+        assert problem["type"].endswith("/illegal-transition")
+        assert problem["current_state"] == "draft"
+        assert problem["requested_state"] == requested
         assert problem["allowed_next_states"] == ["submitted", "withdrawn"]
+        assert not {"current_status", "allowed", "allowed_next", "allowed_next_statuses"} & problem.keys()
         assert "allowed next states: submitted, withdrawn" in problem["detail"]
         assert await counts(stack) == before
         [row] = await stack.fetch(
@@ -310,13 +328,22 @@ class TestIllegalApplicationTransitions:
         assert withdrawn["status_reason"] == "客户改变主意"
         again = await api.post(f"{path}/submit", headers=if_match(people.agent, withdrawn["version"]))
         problem = assert_problem(again, 409)
+        assert (problem["current_state"], problem["requested_state"]) == ("withdrawn", "submitted")
         assert problem["allowed_next_states"] == []
+        stored = (await api.get(path, headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"], stored["submitted_on"]) == (
+            "withdrawn",
+            withdrawn["version"],
+            None,
+        )
 
     async def test_transition_needs_if_match(self, api: httpx.AsyncClient, people: People) -> None:
         draft = await _draft(api, people)
         path = f"{APPLICATIONS}/{draft['id']}"
         assert_problem(await api.post(f"{path}/submit", headers=people.agent.headers), 428)
         assert_problem(await api.post(f"{path}/submit", headers=if_match(people.agent, 7)), 412)
+        stored = (await api.get(path, headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"], stored["submitted_on"]) == ("draft", 1, None)
 
 
 class TestUnderwritingRequirements:
@@ -362,14 +389,22 @@ class TestUnderwritingRequirements:
         assert_problem(response, 422, field="due_on")
         assert await counts(stack) == before
 
-    async def test_requirements_only_while_underwriting(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_requirements_only_while_underwriting(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         draft = await _draft(api, people)
+        before = await counts(stack)
         response = await api.post(
             f"{APPLICATIONS}/{draft['id']}/requirements",
             json={"kind": "other", "due_on": date.max.isoformat()},
             headers=if_match(people.agent, draft["version"]),
         )
-        assert_problem(response, 409)
+        problem = assert_problem(response, 409)
+        assert (problem["current_state"], problem["requested_state"]) == ("draft", "requirements_pending")
+        assert problem["allowed_next_states"] == ["submitted", "withdrawn"]
+        assert await counts(stack) == before
+        stored = (await api.get(f"{APPLICATIONS}/{draft['id']}", headers=people.agent.headers)).json()
+        assert (stored["status"], stored["requirements"]) == ("draft", [])
 
 
 class TestIdempotentCreation:

@@ -246,6 +246,9 @@ class TestReceiptSigned:
             headers=if_match(people.agent, policy["version"]),
         )
         assert_problem(response, 422, field="signed_on")
+        stored = (await api.get(f"{BASE}/{policy['id']}", headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"]) == ("issued", policy["version"])
+        assert (stored["receipt_signed_on"], stored["cooling_off_ends_on"]) == (None, None)
 
     async def test_return_visit_not_confirmed_is_not_done(
         self, api: httpx.AsyncClient, people: People
@@ -258,6 +261,9 @@ class TestReceiptSigned:
             headers=if_match(people.agent, signed["version"]),
         )
         assert_problem(response, 422, field="signed_personally")
+        stored = (await api.get(f"{BASE}/{policy['id']}", headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"]) == ("receipt_signed", signed["version"])
+        assert stored["return_visit"] is None
 
 
 class TestCancellation:
@@ -352,8 +358,39 @@ class TestCancellation:
             json={"requested_on": today().isoformat(), "surrender_value": "0.00"},
             headers=if_match(people.agent, signed["version"]),
         )
-        assert_problem(response, 409)
-        assert response.json()["alternative"] == "cancellation"
+        problem = assert_problem(response, 409)
+        assert problem["alternative"] == "cancellation"
+        assert "requested_state" not in problem  # the table allows it; the date does not
+        stored = (await api.get(f"{BASE}/{policy['id']}", headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"]) == ("receipt_signed", signed["version"])
+        assert (stored["ended_on"], stored["surrender_value"]) == (None, None)
+        assert [p["status"] for p in stored["premiums"]] == [p["status"] for p in signed["premiums"]]
+
+    async def test_a_json_number_for_the_surrender_value_is_422_with_nothing_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        policy = await _issued(
+            api, people, issued_on=today() - timedelta(days=40), effective_on=today() - timedelta(days=40)
+        )
+        signed = await _receipted(api, people.agent, policy, today() - timedelta(days=30))
+        before = await counts(stack)
+        response = await api.post(
+            f"{BASE}/{policy['id']}/surrender",
+            json={"requested_on": today().isoformat(), "surrender_value": 1200.5},
+            headers=if_match(people.agent, signed["version"]),
+        )
+        problem = assert_problem(response, 422, field="surrender_value")
+        assert "decimal string" in problem["detail"]
+        assert await counts(stack) == before
+        [row] = await stack.fetch(
+            "SELECT status, version, surrender_value FROM policies.policies WHERE id = $1",
+            uuid.UUID(policy["id"]),
+        )
+        assert (row["status"], row["version"], row["surrender_value"]) == (
+            "receipt_signed",
+            signed["version"],
+            None,
+        )
 
 
 class TestIllegalPolicyTransitions:
@@ -368,8 +405,9 @@ class TestIllegalPolicyTransitions:
             headers=if_match(people.agent, policy["version"]),
         )
         problem = assert_problem(response, 409)
-        assert problem["allowed_next_states"] == ["receipt_signed"]
         assert problem["current_state"] == "issued"
+        assert problem["requested_state"] == "cancelled"
+        assert problem["allowed_next_states"] == ["receipt_signed"]
         assert await counts(stack) == before
 
     async def test_in_force_straight_after_issue_is_refused(
@@ -379,7 +417,15 @@ class TestIllegalPolicyTransitions:
         response = await api.post(
             f"{BASE}/{policy['id']}/mark-in-force", headers=if_match(people.agent, policy["version"])
         )
-        assert assert_problem(response, 409)["allowed_next_states"] == ["receipt_signed"]
+        problem = assert_problem(response, 409)
+        assert (problem["current_state"], problem["requested_state"]) == ("issued", "in_force")
+        assert problem["allowed_next_states"] == ["receipt_signed"]
+        stored = (await api.get(f"{BASE}/{policy['id']}", headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"], stored["in_force_on"]) == (
+            "issued",
+            policy["version"],
+            None,
+        )
 
 
 class TestInForceCheck:
@@ -416,10 +462,16 @@ class TestPremiums:
         assert paid["premiums"][1]["status"] == "paid"
         again = await api.post(
             f"{BASE}/{policy['id']}/premiums/{second['id']}/payment",
-            json={"paid_on": today().isoformat()},
+            json={"paid_on": (today() - timedelta(days=1)).isoformat()},
             headers=if_match(people.agent, paid["version"]),
         )
-        assert_problem(again, 409)
+        assert "only a due instalment can be paid" in assert_problem(again, 409)["detail"]
+        stored = (await api.get(f"{BASE}/{policy['id']}", headers=people.agent.headers)).json()
+        assert stored["version"] == paid["version"]
+        assert (stored["premiums"][1]["status"], stored["premiums"][1]["paid_on"]) == (
+            "paid",
+            today().isoformat(),
+        )
 
     async def test_policy_number_is_unique_per_insurer(
         self, api: httpx.AsyncClient, people: People, stack: Stack
@@ -439,5 +491,11 @@ class TestPremiums:
             },
             headers=if_match(people.agent, approved["version"]),
         )
-        assert_problem(response, 409)
+        assert first["policy_number"] in assert_problem(response, 409)["detail"]
         assert await counts(stack) == before
+        stored = (await api.get(f"{APPLICATIONS}/{approved['id']}", headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"], stored["policy_id"]) == (
+            "approved",
+            approved["version"],
+            None,
+        )

@@ -48,6 +48,8 @@ class TestAdminManagesCatalogue:
         assert_problem(missing, 428)
         stale = await api.patch(path, json={"active": False}, headers=if_match(people.admin, 9))
         assert_problem(stale, 412)
+        unchanged = (await api.get(path, headers=people.agent.headers)).json()
+        assert (unchanged["active"], unchanged["version"]) == (True, 1)
         changed = await api.patch(path, json={"active": False}, headers=if_match(people.admin, 1))
         assert changed.status_code == 200, changed.text
         assert changed.json()["active"] is False
@@ -91,8 +93,9 @@ class TestBadProducts:
         body = product_body(name="平安福")
         await create_product(api, people.admin, name="平安福")
         response = await api.post(PRODUCTS, json=body, headers=people.admin.headers)
-        assert_problem(response, 409)
+        assert "already has a product named 平安福" in assert_problem(response, 409)["detail"]
         assert await count(stack, "products") == 1
+        assert await count(stack, "audit_log") == 1  # the first product's creation only
 
     async def test_unknown_product_is_404(self, api: httpx.AsyncClient, people: People) -> None:
         assert_problem(await api.get(f"{PRODUCTS}/{uuid.uuid4()}", headers=people.agent.headers), 404)

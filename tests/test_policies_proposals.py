@@ -15,6 +15,7 @@ from tests.policies_support import (
     PROPOSALS,
     act,
     assert_problem,
+    count,
     counts,
     create_client,
     create_product,
@@ -178,7 +179,9 @@ class TestProposalRevisions:
             json={"client_feedback": "再改", "items": [_item(product)]},
             headers=if_match(people.agent, accepted["version"]),
         )
-        assert assert_problem(again, 409)["allowed_next_states"] == []
+        problem = assert_problem(again, 409)
+        assert (problem["current_state"], problem["requested_state"]) == ("accepted", "open")
+        assert problem["allowed_next_states"] == []
         assert await counts(stack) == before
 
         item_id = accepted["revisions"][1]["items"][0]["id"]
@@ -212,7 +215,7 @@ class TestProposalRevisions:
         assert await counts(stack) == before
 
     async def test_application_only_from_an_accepted_proposal(
-        self, api: httpx.AsyncClient, people: People
+        self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         client = await create_client(api, people.agent)
         product = await create_product(api, people.admin)
@@ -227,7 +230,10 @@ class TestProposalRevisions:
             },
             headers=people.agent.headers,
         )
-        assert_problem(response, 409)
+        assert "accepted proposal" in assert_problem(response, 409)["detail"]
+        assert await count(stack, "applications") == 0
+        stored = (await api.get(f"{PROPOSALS}/{proposal['id']}", headers=people.agent.headers)).json()
+        assert (stored["status"], stored["version"]) == ("open", proposal["version"])
 
 
 class TestBadProposals:
@@ -281,20 +287,39 @@ class TestBadProposals:
         assert_problem(response, 422, field="items")
         assert await counts(stack) == {k: 0 for k in await counts(stack)}
 
-    async def test_product_off_the_shelf_is_422(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_product_off_the_shelf_is_422(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         client = await create_client(api, people.agent)
         product = await create_product(api, people.admin)
-        await api.patch(
+        shelved = await api.patch(
             f"/api/v1/policies/products/{product['id']}",
             json={"active": False},
             headers=if_match(people.admin, 1),
         )
+        assert shelved.json()["active"] is False
         response = await api.post(
             PROPOSALS,
             json={"client_id": client["id"], "items": [_item(product)]},
             headers=people.agent.headers,
         )
         assert_problem(response, 422, field="items.0.product_id")
+        assert (await count(stack, "proposals"), await count(stack, "proposal_revisions")) == (0, 0)
+
+    async def test_a_json_number_for_an_amount_is_422_with_nothing_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        client = await create_client(api, people.agent)
+        product = await create_product(api, people.admin)
+        before = await counts(stack)
+        response = await api.post(
+            PROPOSALS,
+            json={"client_id": client["id"], "items": [{**_item(product), "annual_premium": 8000}]},
+            headers=people.agent.headers,
+        )
+        problem = assert_problem(response, 422, field="items.0.annual_premium")
+        assert "decimal string" in problem["detail"]
+        assert await counts(stack) == before
 
     async def test_list_by_client(self, api: httpx.AsyncClient, people: People) -> None:
         client = await create_client(api, people.agent)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from services.policies.clients_peer import Household
+from services.policies.peers import Household
 from services.policies.review import income_trend
 from tests.conftest import People, Stack
 from tests.policies_support import (

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from crmkit.auth import Principal, require_scope
+from crmkit.clock import BusinessClock
 from crmkit.db import SessionDep
 from services.policies import repository
-from services.policies.clients_peer import ClientDirectory
 from services.policies.config import Settings
 from services.policies.errors import ApplicationNotFound, PolicyNotFound, ProductNotFound, ProposalNotFound
 from services.policies.models import Application, Policy, Product, Proposal
+from services.policies.peers import ClientDirectory
 from services.policies.tools import Tools
 
 __all__ = [
@@ -38,7 +39,7 @@ WriterDep = Annotated[Principal, require_scope("policies:write")]
 
 def get_tools(request: Request) -> Tools:
     settings: Settings = request.app.state.settings
-    return Tools(cipher=request.app.state.cipher, settings=settings)
+    return Tools(clock=BusinessClock(settings.zone), cipher=request.app.state.cipher, settings=settings)
 
 
 def get_directory(request: Request) -> ClientDirectory:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from crmkit.problems import Conflict, FieldError, NotFound, Unprocessable
 
 
@@ -51,21 +49,6 @@ class InvalidField(Unprocessable):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
-
-
-class IllegalTransition(Conflict):
-    """A move the state machine does not allow; the answer lists the moves that are allowed."""
-
-    title = "Illegal state transition"
-    slug = "illegal-transition"
-
-    def __init__(self, *, resource: str, current: str, target: str, allowed: Iterable[str]) -> None:
-        allowed_list = sorted(allowed)
-        shown = ", ".join(allowed_list) if allowed_list else "none (final state)"
-        super().__init__(
-            f"a {resource} in state '{current}' cannot move to '{target}'; allowed next states: {shown}",
-            extra={"current_state": current, "allowed_next_states": allowed_list},
-        )
 
 
 class RuleConflict(Conflict):

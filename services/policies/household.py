@@ -1,4 +1,4 @@
-"""Who is insured, as the clients service shows the household, and what cover they already hold."""
+"""Who is insured, as the clients service shows the household: the client or one of its members."""
 
 from __future__ import annotations
 
@@ -6,19 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
-
-from crmkit.auth import Principal
-from services.policies.clients_peer import ClientView, Household
 from services.policies.errors import InvalidField
-from services.policies.models import Policy
-from services.policies.repository import visible_to
-from services.policies.tools import age_on
-
-COVERING_STATUSES = ("issued", "receipt_signed", "return_visit_done", "in_force")
-"""A policy in these states covers its insured (the in-force rule adds the dates)."""
+from services.policies.peers import ClientView, Household
+from services.policies.terms import age_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +55,3 @@ def breadwinners(*, client: ClientView, household: Household) -> list[InsuredPer
     if household.client_is_breadwinner:
         people.insert(0, InsuredPerson(None, client.name, client.birth_date, False, True))
     return people
-
-
-async def existing_cover(
-    *, session: AsyncSession, principal: Principal, client_id: uuid.UUID
-) -> dict[uuid.UUID | None, set[str]]:
-    """Walls already covered per insured by the policies of this client (the caller can see)."""
-    stmt = select(col(Policy.insured_member_id), col(Policy.walls)).where(
-        col(Policy.client_id) == client_id,
-        col(Policy.status).in_(COVERING_STATUSES),
-        visible_to(Policy, principal),
-    )
-    cover: dict[uuid.UUID | None, set[str]] = {}
-    for member_id, walls in (await session.execute(stmt)).all():
-        cover.setdefault(member_id, set()).update(walls)
-    return cover

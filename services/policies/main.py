@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
 from crmkit.references import merges_router
-from services.policies import export, review, worklists
 from services.policies.applications.router import router as applications_router
 from services.policies.changes import routers as feed_routers
 from services.policies.config import Settings, get_settings
@@ -18,7 +17,13 @@ from services.policies.issued.router import router as policies_router
 from services.policies.models import Application, Policy, Proposal, infra_tables, metadata
 from services.policies.products.router import router as products_router
 from services.policies.proposals.router import router as proposals_router
-from services.policies.report import router as report_router
+from services.policies.router import (
+    agenda_router,
+    exports_router,
+    reports_router,
+    review_router,
+    worklists_router,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # A merge of two clients in the clients service moves the references held here (crmkit.references).
@@ -47,14 +52,14 @@ def create_app(
                 audit_log=infra_tables.audit_log,
             ),
             *feed_routers,
-            export.router,
+            exports_router,
             products_router,
             proposals_router,
             applications_router,
-            worklists.router,
-            worklists.agenda_router,
-            report_router,
-            review.router,
+            worklists_router,
+            agenda_router,
+            reports_router,
+            review_router,
             policies_router,
         ],
         title="Policies service",

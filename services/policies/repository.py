@@ -1,33 +1,31 @@
-"""Scoped lookups and keyset pages shared by the subdomains; never commits."""
+"""Scoped lookups, keyset pages and the cover a client already holds; never commits."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, false, select, true, tuple_
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from crmkit.auth import Principal, Role
-from crmkit.pagination import decode_cursor, encode_cursor
-from crmkit.problems import FieldError, Unprocessable
+from crmkit.auth import Principal
+from crmkit.pagination import read_cursor, trim
+from crmkit.scope import owner_scope
 from services.policies.models import Application, Policy, PremiumDue, Proposal, UnderwritingRequirement
 
+COVERING_STATUSES = ("issued", "receipt_signed", "return_visit_done", "in_force")
+"""A policy in these states covers its insured (the in-force rule adds the dates)."""
+
 Scoped = TypeVar("Scoped", Proposal, Application, Policy, UnderwritingRequirement, PremiumDue)
+Listed = TypeVar("Listed", Proposal, Application, Policy)
 
 
 def visible_to(model: type[Scoped], principal: Principal) -> ColumnElement[bool]:
-    """Agent: records of their clients; team lead: the team's; admin: all; ops: none.
-
-    Written so each role's predicate leads one index (owner, team, or none)."""
-    if principal.role is Role.ADMIN:
-        return true()
-    if principal.role is Role.TEAM_LEAD and principal.team_id is not None:
-        return model.__table__.c.team_id == principal.team_id  # type: ignore[attr-defined,no-any-return]
-    if principal.role in (Role.AGENT, Role.TEAM_LEAD):
-        return model.__table__.c.owner_agent_id == principal.user_id  # type: ignore[attr-defined,no-any-return]
-    return false()
+    """Agent: records of their clients; team lead: the team's; admin: all; ops: none (crmkit.scope)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return owner_scope(principal, owner=table.c.owner_agent_id, team=table.c.team_id)
 
 
 async def get_visible(
@@ -46,57 +44,37 @@ async def get_visible(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def _bad_cursor() -> Unprocessable:
-    return Unprocessable(
-        "cursor is not one this API issued", errors=[FieldError(field="cursor", message="invalid cursor")]
-    )
-
-
-def read_recent_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """``(created_at, id)`` of the last row of the previous page (newest-first lists)."""
-    values = decode_cursor(cursor, arity=2)
-    if values is None:
-        return None
-    try:
-        created_at = datetime.fromisoformat(str(values[0]))
-        record_id = uuid.UUID(str(values[1]))
-    except ValueError:
-        raise _bad_cursor() from None
-    if created_at.tzinfo is None:
-        raise _bad_cursor()
-    return created_at, record_id
-
-
-def read_dated_cursor(cursor: str | None) -> tuple[date, uuid.UUID] | None:
-    """``(date, id)`` of the last row of the previous page (soonest-first work lists)."""
-    values = decode_cursor(cursor, arity=2)
-    if values is None:
-        return None
-    try:
-        return date.fromisoformat(str(values[0])), uuid.UUID(str(values[1]))
-    except ValueError:
-        raise _bad_cursor() from None
-
-
 async def recent_page(
     *,
     session: AsyncSession,
-    model: type[Scoped],
+    model: type[Listed],
     principal: Principal,
     conditions: list[ColumnElement[bool]],
     cursor: str | None,
     limit: int,
-) -> tuple[list[Scoped], str | None]:
+) -> tuple[list[Listed], str | None]:
     """Newest first, keyset on ``(created_at, id)``; LIMIT n+1 tells whether a next page exists."""
     table = model.__table__  # type: ignore[attr-defined]
     where = [visible_to(model, principal), *conditions]
-    after = read_recent_cursor(cursor)
+    after = read_cursor(cursor, datetime, uuid.UUID)
     if after is not None:
         where.append(tuple_(table.c.created_at, table.c.id) < tuple_(*after))
     stmt = select(model).where(*where).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit + 1)
     rows = list((await session.execute(stmt)).scalars())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    last: Any = rows[-1]
-    return rows, encode_cursor([last.created_at.isoformat(), str(last.id)])
+    kept, next_cursor = trim(rows, limit, key=lambda row: (row.created_at, row.id))
+    return list(kept), next_cursor
+
+
+async def existing_cover(
+    *, session: AsyncSession, principal: Principal, client_id: uuid.UUID
+) -> dict[uuid.UUID | None, set[str]]:
+    """Walls already covered per insured by the policies of this client (the caller can see)."""
+    stmt = select(col(Policy.insured_member_id), col(Policy.walls)).where(
+        col(Policy.client_id) == client_id,
+        col(Policy.status).in_(COVERING_STATUSES),
+        visible_to(Policy, principal),
+    )
+    cover: dict[uuid.UUID | None, set[str]] = {}
+    for member_id, walls in (await session.execute(stmt)).all():
+        cover.setdefault(member_id, set()).update(walls)
+    return cover

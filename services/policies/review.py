@@ -6,73 +6,20 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from crmkit.auth import Principal, Role, require_roles
-from crmkit.problems import PROBLEM_RESPONSES
-from services.policies.clients_peer import ClientDirectory, Household
-from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep
+from crmkit.auth import Principal
 from services.policies.issued.service import in_force_on
 from services.policies.models import Policy, PremiumDue
+from services.policies.peers import ClientDirectory, Household
 from services.policies.repository import visible_to
+from services.policies.schemas import IncomeTrend, PolicyReview, ReviewedPolicy, ReviewFinding, WallReview
 from services.policies.terms import WALLS, Wall
 
 MAX_POLICIES = 500
-
-
-class ReviewedPolicy(BaseModel):
-    policy_id: uuid.UUID
-    policy_number: str
-    insurer: str
-    product_name: str
-    category: str
-    insured_name: str
-    insured_member_id: uuid.UUID | None
-    status: str
-    in_force: bool
-    effective_on: date
-    sum_insured: Decimal
-    annual_premium: Decimal
-    payment_years: int
-    premiums_paid: int
-    walls: list[Wall]
-
-
-class WallReview(BaseModel):
-    wall: Wall
-    target: Decimal | None
-    recorded_existing: Decimal | None
-    """Cover the needs assessment already counts (social insurance, older policies elsewhere)."""
-    covered_by_policies: Decimal
-    """Sum insured of this service's in-force policies on the client covering the wall."""
-    gap_left: Decimal | None
-
-
-class ReviewFinding(BaseModel):
-    code: str
-    message: str
-
-
-class IncomeTrend(BaseModel):
-    latest: Decimal | None
-    previous: Decimal | None
-    grew: bool
-
-
-class PolicyReview(BaseModel):
-    client_id: uuid.UUID
-    reviewed_on: date
-    needs_assessed: bool
-    policies: list[ReviewedPolicy]
-    walls: list[WallReview]
-    income: IncomeTrend
-    findings: list[ReviewFinding]
 
 
 def income_trend(household: Household) -> IncomeTrend:
@@ -183,25 +130,4 @@ async def review_client(
         walls=walls,
         income=income,
         findings=findings,
-    )
-
-
-router = APIRouter(
-    tags=["policy review"],
-    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
-    responses=PROBLEM_RESPONSES,
-)
-
-
-@router.get("/api/v1/policies/reviews/{client_id}")
-async def get_policy_review(
-    client_id: Annotated[uuid.UUID, Path(description="The client (policyholder) under review.")],
-    principal: ReaderDep,
-    session: SessionDep,
-    tools: ToolsDep,
-    directory: DirectoryDep,
-) -> PolicyReview:
-    """Annual policy review of a client: every policy, cover per wall, the gap left, income growth."""
-    return await review_client(
-        session=session, principal=principal, directory=directory, client_id=client_id, today=tools.today()
     )

@@ -1,14 +1,17 @@
-"""The service's vocabulary: categories, walls, money and percentages as exact decimals."""
+"""The service's vocabulary: categories, walls, percentages as exact decimals, insurance ages and years.
+
+Money is ``crmkit.money.Money`` / ``MoneyOrZero`` (a decimal string in, two places out)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from crmkit.money import DECIMAL_STRING, MONEY_SCHEMA, decimal_string_schema
+from crmkit.money import DECIMAL_STRING, decimal_string_schema
 
 
 class Category(StrEnum):
@@ -45,18 +48,6 @@ SHARE_SCHEMA = decimal_string_schema(
     integer_digits=3, decimal_places=2, example="50.00", description="Percent as a decimal string."
 )
 
-Money = Annotated[
-    Decimal,
-    DECIMAL_STRING,
-    MONEY_SCHEMA,
-    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False, description='CNY, e.g. "500000.00".'),
-]
-MoneyOrZero = Annotated[
-    Decimal,
-    DECIMAL_STRING,
-    MONEY_SCHEMA,
-    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False, description='CNY, e.g. "0.00".'),
-]
 Share = Annotated[
     Decimal,
     DECIMAL_STRING,
@@ -75,3 +66,16 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 PaymentYears = Annotated[
     int, Field(strict=True, ge=1, le=100, description="Years of premium payments (1 = single).")
 ]
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Age last birthday (周岁), as insurers count it."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def add_years(start: date, years: int) -> date:
+    """Same day ``years`` later (a policy anniversary); 29 February falls on 28 February in a common year."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from sqlalchemy import ColumnElement, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from crmkit.auth import Principal, Role, require_roles
-from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, encode_cursor
-from crmkit.problems import PROBLEM_RESPONSES
-from services.policies.dependencies import ReaderDep, SessionDep, ToolsDep
+from crmkit.auth import Principal
+from crmkit.pagination import Page, read_cursor, trim
 from services.policies.models import Application, Policy, PremiumDue, UnderwritingRequirement
-from services.policies.repository import read_dated_cursor, visible_to
+from services.policies.repository import visible_to
+from services.policies.schemas import (
+    AgendaLists,
+    CoolingOffEnding,
+    PremiumDueItem,
+    RequirementDue,
+    ReturnVisitPending,
+)
 
-BASE = "/api/v1/policies/worklists"
 LIVE_STATUSES = ("receipt_signed", "return_visit_done", "in_force")
 
 
@@ -35,63 +36,10 @@ def _status_is(column: Any, *values: str) -> ColumnElement[bool]:
     return column == inlined[0] if len(inlined) == 1 else column.in_(inlined)  # type: ignore[no-any-return]
 
 
-WithinDays = Annotated[int, Query(ge=0, le=365, description="Look this many days ahead of today.")]
-
-
-class RequirementDue(BaseModel):
-    requirement_id: uuid.UUID
-    application_id: uuid.UUID
-    client_id: uuid.UUID
-    insured_name: str
-    kind: str
-    description: str | None
-    due_on: date
-    overdue: bool
-
-
-class CoolingOffEnding(BaseModel):
-    policy_id: uuid.UUID
-    policy_number: str
-    client_id: uuid.UUID
-    insured_name: str
-    product_name: str
-    receipt_signed_on: date
-    cooling_off_ends_on: date
-    days_left: int
-
-
-class ReturnVisitPending(BaseModel):
-    policy_id: uuid.UUID
-    policy_number: str
-    client_id: uuid.UUID
-    insured_name: str
-    product_name: str
-    receipt_signed_on: date
-    cooling_off_ends_on: date
-
-
-class PremiumDueItem(BaseModel):
-    premium_id: uuid.UUID
-    policy_id: uuid.UUID
-    policy_number: str
-    client_id: uuid.UUID
-    instalment: int
-    due_on: date
-    amount: Decimal
-    overdue: bool
-
-
 def _after(date_col: Any, id_col: Any, cursor: str | None) -> list[ColumnElement[bool]]:
-    after = read_dated_cursor(cursor)
+    """Rows after the ``(date, id)`` key of the previous page's last row."""
+    after = read_cursor(cursor, date, uuid.UUID)
     return [] if after is None else [tuple_(date_col, id_col) > tuple_(*after)]
-
-
-def _cut(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    day, record_id = key(rows[-1])
-    return rows, encode_cursor([day.isoformat(), str(record_id)])
 
 
 async def requirements_due(
@@ -117,8 +65,8 @@ async def requirements_due(
         .order_by(col(r.due_on), col(r.id))
         .limit(limit + 1)
     )
-    rows, next_cursor = _cut(
-        list((await session.execute(stmt)).all()), limit, lambda row: (row[0].due_on, row[0].id)
+    rows, next_cursor = trim(
+        list((await session.execute(stmt)).all()), limit, key=lambda row: (row[0].due_on, row[0].id)
     )
     return Page[RequirementDue](
         items=[
@@ -160,9 +108,8 @@ async def cooling_off_ending(
         .order_by(col(Policy.cooling_off_ends_on), col(Policy.id))
         .limit(limit + 1)
     )
-    rows, next_cursor = _cut(
-        list((await session.execute(stmt)).scalars()), limit, lambda p: (p.cooling_off_ends_on, p.id)
-    )
+    found: list[Any] = list((await session.execute(stmt)).scalars())  # the query ensures the dates
+    rows, next_cursor = trim(found, limit, key=lambda p: (p.cooling_off_ends_on, p.id))
     return Page[CoolingOffEnding](
         items=[
             CoolingOffEnding(
@@ -195,8 +142,8 @@ async def return_visits_pending(
         .order_by(col(Policy.receipt_signed_on), col(Policy.id))
         .limit(limit + 1)
     )
-    rows, next_cursor = _cut(
-        list((await session.execute(stmt)).scalars()), limit, lambda p: (p.receipt_signed_on, p.id)
+    rows, next_cursor = trim(
+        list((await session.execute(stmt)).scalars()), limit, key=lambda p: (p.receipt_signed_on, p.id)
     )
     return Page[ReturnVisitPending](
         items=[
@@ -238,8 +185,8 @@ async def premiums_due(
         .order_by(col(d.due_on), col(d.id))
         .limit(limit + 1)
     )
-    rows, next_cursor = _cut(
-        list((await session.execute(stmt)).all()), limit, lambda row: (row[0].due_on, row[0].id)
+    rows, next_cursor = trim(
+        list((await session.execute(stmt)).all()), limit, key=lambda row: (row[0].due_on, row[0].id)
     )
     return Page[PremiumDueItem](
         items=[
@@ -259,110 +206,12 @@ async def premiums_due(
     )
 
 
-router = APIRouter(
-    prefix=BASE,
-    tags=["work lists"],
-    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
-    responses=PROBLEM_RESPONSES,
-)
-
-
-@router.get("/requirements-due")
-async def list_requirements_due(
-    principal: ReaderDep,
-    session: SessionDep,
-    tools: ToolsDep,
-    within_days: WithinDays = 7,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-) -> Page[RequirementDue]:
-    """Underwriting requirements due within N days (and overdue ones)."""
-    return await requirements_due(
-        session=session,
-        principal=principal,
-        today=tools.today(),
-        within_days=within_days,
-        limit=limit,
-        cursor=cursor,
-    )
-
-
-@router.get("/cooling-off-ending")
-async def list_cooling_off_ending(
-    principal: ReaderDep,
-    session: SessionDep,
-    tools: ToolsDep,
-    within_days: WithinDays = 7,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-) -> Page[CoolingOffEnding]:
-    """Policies whose cooling-off period ends within N days."""
-    return await cooling_off_ending(
-        session=session,
-        principal=principal,
-        today=tools.today(),
-        within_days=within_days,
-        limit=limit,
-        cursor=cursor,
-    )
-
-
-@router.get("/return-visits-pending")
-async def list_return_visits_pending(
-    principal: ReaderDep, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
-) -> Page[ReturnVisitPending]:
-    """Policies waiting for the insurer's return visit."""
-    return await return_visits_pending(session=session, principal=principal, limit=limit, cursor=cursor)
-
-
-@router.get("/premiums-due")
-async def list_premiums_due(
-    principal: ReaderDep,
-    session: SessionDep,
-    tools: ToolsDep,
-    within_days: WithinDays = 30,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-) -> Page[PremiumDueItem]:
-    """Premium instalments due within N days (and overdue ones)."""
-    return await premiums_due(
-        session=session,
-        principal=principal,
-        today=tools.today(),
-        within_days=within_days,
-        limit=limit,
-        cursor=cursor,
-    )
-
-
-class AgendaLists(BaseModel):
-    """The policies part of an agent's agenda: every work list, one page each, in one call."""
-
-    requirements_due: Page[RequirementDue]
-    cooling_off_ending: Page[CoolingOffEnding]
-    return_visits_pending: Page[ReturnVisitPending]
-    premiums_due: Page[PremiumDueItem]
-
-
-agenda_router = APIRouter(
-    prefix="/api/v1/policies",
-    tags=["work lists"],
-    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
-    responses=PROBLEM_RESPONSES,
-)
-
-
-@agenda_router.get("/agenda-lists")
-async def list_agenda_lists(
-    principal: ReaderDep,
-    session: SessionDep,
-    tools: ToolsDep,
-    within_days: WithinDays = 7,
-    limit: LimitQuery = DEFAULT_LIMIT,
+async def agenda_lists(
+    *, session: AsyncSession, principal: Principal, today: date, within_days: int, limit: int
 ) -> AgendaLists:
-    """The four work lists at once, the first page of each (what the agenda shows)."""
+    """The first page of each work list (what the agenda shows)."""
     common: dict[str, Any] = {"session": session, "principal": principal, "limit": limit, "cursor": None}
-    ahead: dict[str, Any] = {**common, "today": tools.today(), "within_days": within_days}
+    ahead: dict[str, Any] = {**common, "today": today, "within_days": within_days}
     return AgendaLists(
         requirements_due=await requirements_due(**ahead),
         cooling_off_ending=await cooling_off_ending(**ahead),

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
+from crmkit.workflow import ensure_transition
 from services.policies.applications import service
 from services.policies.applications.schemas import RequirementCreate, RequirementResolve
 from services.policies.errors import InvalidField, RequirementNotFound, RuleConflict
+from services.policies.issued import service as policies
 from services.policies.models import Application, UnderwritingRequirement
 from services.policies.tools import Tools
-from services.policies.transitions import APPLICATION_TRANSITIONS, ensure_transition
+from services.policies.transitions import APPLICATION_TRANSITIONS
 
 
 async def add_requirement(
@@ -30,9 +32,9 @@ async def add_requirement(
             APPLICATION_TRANSITIONS,
             resource=service.RESOURCE,
             current=application.status,
-            target="requirements_pending",
+            requested="requirements_pending",
         )
-    if data.due_on < tools.today():
+    if data.due_on < tools.clock.today():
         raise InvalidField("due_on", "a requirement's due date cannot be in the past")
     before = service.view(application)
     session.add(
@@ -44,7 +46,7 @@ async def add_requirement(
             description=data.description,
             due_on=data.due_on,
             status="pending",
-            created_at=datetime.now(UTC),
+            created_at=utc_now(),
         )
     )
     application.status = "requirements_pending"
@@ -68,7 +70,7 @@ async def resolve_requirement(
         raise RequirementNotFound()
     if requirement.status != "pending":
         raise RuleConflict(f"this requirement is already {requirement.status}")
-    service.not_future("resolved_on", data.resolved_on, tools.today())
+    policies.not_future("resolved_on", data.resolved_on, tools.clock.today())
     before = service.view(application)
     requirement.status = data.status.value
     requirement.resolved_on = data.resolved_on

@@ -11,13 +11,13 @@ from crmkit.auth import Principal, Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from services.policies.applications import requirements, service
 from services.policies.applications.schemas import (
     ApplicationCreate,
     ApplicationDetails,
     ApplicationPage,
     ApplicationRead,
-    IssueCreate,
     PreUnderwritingCreate,
     Reason,
     RequirementCreate,
@@ -33,6 +33,7 @@ from services.policies.dependencies import (
     ValidApplication,
     WriterDep,
 )
+from services.policies.issued.schemas import IssueCreate
 from services.policies.models import Application
 from services.policies.tools import Tools
 
@@ -161,7 +162,7 @@ async def _move(
     return await _answer(session, application, response)
 
 
-@router.post(f"{BASE}/{{application_id}}/submit")
+@router.post(f"{BASE}/{{application_id}}/submit", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def submit(
     application: ChangedApplication,
     principal: WriterDep,
@@ -174,7 +175,7 @@ async def submit(
     return await _move(session, tools, principal, application, response, if_match, "submitted")
 
 
-@router.post(f"{BASE}/{{application_id}}/underwriting")
+@router.post(f"{BASE}/{{application_id}}/underwriting", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def start_underwriting(
     application: ChangedApplication,
     principal: WriterDep,
@@ -187,7 +188,7 @@ async def start_underwriting(
     return await _move(session, tools, principal, application, response, if_match, "underwriting")
 
 
-@router.post(f"{BASE}/{{application_id}}/approve")
+@router.post(f"{BASE}/{{application_id}}/approve", responses=TRANSITION_RESPONSES)
 async def approve(
     application: ChangedApplication,
     principal: WriterDep,
@@ -200,7 +201,7 @@ async def approve(
     return await _move(session, tools, principal, application, response, if_match, "approved")
 
 
-@router.post(f"{BASE}/{{application_id}}/decline")
+@router.post(f"{BASE}/{{application_id}}/decline", responses=TRANSITION_RESPONSES)
 async def decline(
     application: ChangedApplication,
     data: Reason,
@@ -214,7 +215,7 @@ async def decline(
     return await _move(session, tools, principal, application, response, if_match, "declined", data.reason)
 
 
-@router.post(f"{BASE}/{{application_id}}/postpone")
+@router.post(f"{BASE}/{{application_id}}/postpone", responses=TRANSITION_RESPONSES)
 async def postpone(
     application: ChangedApplication,
     data: Reason,
@@ -228,7 +229,7 @@ async def postpone(
     return await _move(session, tools, principal, application, response, if_match, "postponed", data.reason)
 
 
-@router.post(f"{BASE}/{{application_id}}/withdraw")
+@router.post(f"{BASE}/{{application_id}}/withdraw", responses=TRANSITION_RESPONSES)
 async def withdraw(
     application: ChangedApplication,
     data: Reason,
@@ -242,7 +243,11 @@ async def withdraw(
     return await _move(session, tools, principal, application, response, if_match, "withdrawn", data.reason)
 
 
-@router.post(f"{BASE}/{{application_id}}/requirements", status_code=status.HTTP_201_CREATED)
+@router.post(
+    f"{BASE}/{{application_id}}/requirements",
+    status_code=status.HTTP_201_CREATED,
+    responses=TRANSITION_RESPONSES,
+)
 async def add_requirement(
     application: ChangedApplication,
     data: RequirementCreate,
@@ -284,7 +289,7 @@ async def resolve_requirement(
     return await _answer(session, application, response)
 
 
-@router.post(f"{BASE}/{{application_id}}/issue")
+@router.post(f"{BASE}/{{application_id}}/issue", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def issue(
     application: ChangedApplication,
     data: IssueCreate,

@@ -10,8 +10,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
+from crmkit.money import Money
 from crmkit.pagination import Page
-from services.policies.terms import LongText, Money, PaymentYears, Share
+from services.policies.terms import LongText, PaymentYears, Share
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 OccupationCode = Annotated[
@@ -19,7 +20,6 @@ OccupationCode = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z-]{1,20}$"),
     Field(description="The insurer's occupation code (职业代码), e.g. `0001001`."),
 ]
-PolicyNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z-]{4,40}$")]
 
 
 class BeneficiaryRelationship(StrEnum):
@@ -174,16 +174,6 @@ class RequirementResolve(BaseModel):
 
     status: RequirementResolution
     resolved_on: date
-
-
-class IssueCreate(BaseModel):
-    """The insurer issued the policy: its number and dates."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    policy_number: PolicyNumber
-    issued_on: date
-    effective_on: date
 
 
 class RequirementRead(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
+from crmkit.workflow import allowed_next, ensure_transition
 from services.policies import repository, trail
 from services.policies.applications.schemas import (
     ApplicationCreate,
@@ -21,23 +22,28 @@ from services.policies.applications.schemas import (
     ApplicationRead,
     ApplicationSummary,
     HealthSummary,
-    IssueCreate,
     PreUnderwritingCreate,
     PreUnderwritingOpinion,
     PreUnderwritingRead,
     RequirementRead,
 )
-from services.policies.clients_peer import ClientDirectory, Household
 from services.policies.errors import InvalidField, ProductNotFound, RuleConflict
 from services.policies.household import resolve_insured
 from services.policies.issued import service as policies
+from services.policies.issued.schemas import IssueCreate
 from services.policies.models import Application, Policy, Product, Proposal, UnderwritingRequirement
+from services.policies.peers import ClientDirectory, Household
 from services.policies.proposals.service import accepted_item
-from services.policies.tools import HEALTH_CONTEXT, PRE_UNDERWRITING_CONTEXT, Tools, age_on
-from services.policies.transitions import APPLICATION_TRANSITIONS, ensure_transition
+from services.policies.terms import age_on
+from services.policies.tools import HEALTH_CONTEXT, PRE_UNDERWRITING_CONTEXT, Tools
+from services.policies.transitions import (
+    APPLICATION,
+    APPLICATION_DATED_ON_ENTRY,
+    APPLICATION_FINAL,
+    APPLICATION_TRANSITIONS,
+)
 
-RESOURCE = "application"
-FINAL = frozenset(state for state, moves in APPLICATION_TRANSITIONS.items() if not moves)
+RESOURCE = APPLICATION
 
 
 def to_summary(application: Application) -> ApplicationSummary:
@@ -72,7 +78,7 @@ def to_read(application: Application, requirements: Sequence[UnderwritingRequire
         pre_underwriting=pre,
         status=application.status,
         status_reason=application.status_reason,
-        allowed_next_states=sorted(APPLICATION_TRANSITIONS[application.status]),
+        allowed_next_states=allowed_next(APPLICATION_TRANSITIONS, application.status),
         submitted_on=application.submitted_on,
         decided_on=application.decided_on,
         policy_id=application.policy_id,
@@ -101,11 +107,6 @@ async def requirements_of(
     return list((await session.execute(stmt)).scalars())
 
 
-def not_future(field: str, value: date, today: date) -> None:
-    if value > today:
-        raise InvalidField(field, f"cannot be in the future (today is {today.isoformat()})")
-
-
 async def _sale_product(session: AsyncSession, product_id: uuid.UUID, payment_years: int) -> Product:
     product = await session.get(Product, product_id)
     if product is None:
@@ -130,7 +131,7 @@ async def create_application(
     proposal_item_id: uuid.UUID | None = None,
 ) -> Application:
     """A draft application for a client the caller can see, checked against the product's rules."""
-    today = tools.today()
+    today = tools.clock.today()
     client = await directory.client(data.client_id)
     household = await directory.household(client.id) if data.insured_member_id else Household()
     product = await _sale_product(session, data.product_id, data.payment_years)
@@ -160,10 +161,10 @@ async def create_application(
             "guardian_signature", f"the insured is a minor ({age}): a guardian must sign the application"
         )
     if data.guardian_signature is not None:
-        not_future("guardian_signature.signed_on", data.guardian_signature.signed_on, today)
+        policies.not_future("guardian_signature.signed_on", data.guardian_signature.signed_on, today)
 
     answers = [a.model_dump(mode="json") for a in data.health_disclosure]
-    now = datetime.now(UTC)
+    now = utc_now()
     application = Application(
         client_id=client.id,
         insured_member_id=insured.member_id,
@@ -240,7 +241,7 @@ async def record_change(
 ) -> Application:
     """Bump the version and write the audit row of one change to an application."""
     application.version += 1
-    application.updated_at = datetime.now(UTC)
+    application.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,
@@ -267,7 +268,7 @@ async def record_pre_underwriting(
         raise RuleConflict(
             f"pre-underwriting comes before submission; this application is {application.status}"
         )
-    not_future("opinion_on", data.opinion_on, tools.today())
+    policies.not_future("opinion_on", data.opinion_on, tools.clock.today())
     before = view(application)
     application.pre_underwriting_opinion = data.opinion.value
     application.pre_underwriting_on = data.opinion_on
@@ -289,6 +290,16 @@ def _submission_rules(application: Application) -> None:
         )
 
 
+async def _no_pending_requirements(session: AsyncSession, application: Application) -> None:
+    """Back to underwriting only once every requirement was received or waived."""
+    pending = [
+        r for r in await requirements_of(session=session, application=application) if r.status == "pending"
+    ]
+    if pending:
+        kinds = ", ".join(f"{r.kind} (due {r.due_on.isoformat()})" for r in pending)
+        raise RuleConflict(f"underwriting requirements are still pending: {kinds}")
+
+
 async def move(
     *,
     session: AsyncSession,
@@ -298,29 +309,26 @@ async def move(
     target: str,
     reason: str | None = None,
 ) -> Application:
-    """One move of the state machine (409 with the allowed next states when illegal)."""
-    ensure_transition(APPLICATION_TRANSITIONS, resource=RESOURCE, current=application.status, target=target)
-    today = tools.today()
+    """One move of the state machine (409 with the allowed next states when illegal).
+
+    The dates stamped on entry and the requirements closed by a final state are the tables of
+    ``transitions.py``; the two rules below are the only moves with a condition beyond the table."""
+    ensure_transition(
+        APPLICATION_TRANSITIONS, resource=RESOURCE, current=application.status, requested=target
+    )
+    today = tools.clock.today()
     if target == "submitted":
         _submission_rules(application)
-        application.submitted_on = today
     if target == "underwriting" and application.status == "requirements_pending":
-        pending = [
-            r
-            for r in await requirements_of(session=session, application=application)
-            if r.status == "pending"
-        ]
-        if pending:
-            kinds = ", ".join(f"{r.kind} (due {r.due_on.isoformat()})" for r in pending)
-            raise RuleConflict(f"underwriting requirements are still pending: {kinds}")
-    if target in ("approved", "declined", "postponed"):
-        application.decided_on = today
-    if target in FINAL:
+        await _no_pending_requirements(session, application)
+    before = view(application)
+    if target in APPLICATION_DATED_ON_ENTRY:
+        setattr(application, APPLICATION_DATED_ON_ENTRY[target], today)
+    if target in APPLICATION_FINAL:
         for requirement in await requirements_of(session=session, application=application):
             if requirement.status == "pending":
                 requirement.status = "closed"
                 requirement.resolved_on = today
-    before = view(application)
     application.status = target
     application.status_reason = reason
     return await record_change(session, principal, application, f"application.{target}", before)
@@ -330,8 +338,10 @@ async def issue(
     *, session: AsyncSession, tools: Tools, principal: Principal, application: Application, data: IssueCreate
 ) -> tuple[Application, Policy]:
     """The insurer issued the policy: the application becomes a policy with its premium schedule."""
-    ensure_transition(APPLICATION_TRANSITIONS, resource=RESOURCE, current=application.status, target="issued")
-    not_future("issued_on", data.issued_on, tools.today())
+    ensure_transition(
+        APPLICATION_TRANSITIONS, resource=RESOURCE, current=application.status, requested="issued"
+    )
+    policies.not_future("issued_on", data.issued_on, tools.clock.today())
     product = await session.get(Product, application.product_id)
     if product is None:  # products are never deleted; kept as a guard
         raise ProductNotFound()

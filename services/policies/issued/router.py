@@ -13,6 +13,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from services.policies.dependencies import (
     ChangedPolicy,
     ReaderDep,
@@ -49,7 +50,9 @@ router = APIRouter(
 
 async def _answer(session: SessionDep, tools: Tools, policy: Policy, response: Response) -> PolicyRead:
     set_etag(response, policy.version)
-    return service.to_read(policy, await service.premiums_of(session=session, policy=policy), tools.today())
+    return service.to_read(
+        policy, await service.premiums_of(session=session, policy=policy), tools.clock.today()
+    )
 
 
 @router.get(BASE)
@@ -87,10 +90,10 @@ async def in_force(
     on: Annotated[date | None, Query(description="The day asked about (default: today).")] = None,
 ) -> InForceRead:
     """Whether the policy covers the given day (claims ask this)."""
-    return service.in_force_on(policy, on or tools.today())
+    return service.in_force_on(policy, on or tools.clock.today())
 
 
-@router.post(ITEM + "/receipt")
+@router.post(ITEM + "/receipt", responses=TRANSITION_RESPONSES)
 async def sign_receipt(
     policy: ChangedPolicy,
     data: ReceiptCreate,
@@ -108,7 +111,7 @@ async def sign_receipt(
     return await _answer(session, tools, policy, response)
 
 
-@router.post(ITEM + "/return-visit")
+@router.post(ITEM + "/return-visit", responses=TRANSITION_RESPONSES)
 async def record_return_visit(
     policy: ChangedPolicy,
     data: ReturnVisitCreate,
@@ -126,7 +129,7 @@ async def record_return_visit(
     return await _answer(session, tools, policy, response)
 
 
-@router.post(ITEM + "/mark-in-force")
+@router.post(ITEM + "/mark-in-force", responses=TRANSITION_RESPONSES)
 async def mark_in_force(
     policy: ChangedPolicy,
     principal: WriterDep,
@@ -141,7 +144,7 @@ async def mark_in_force(
     return await _answer(session, tools, policy, response)
 
 
-@router.post(ITEM + "/cancellation")
+@router.post(ITEM + "/cancellation", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def cancel(
     policy: ChangedPolicy,
     data: CancellationCreate,
@@ -157,7 +160,7 @@ async def cancel(
     return await _answer(session, tools, policy, response)
 
 
-@router.post(ITEM + "/surrender")
+@router.post(ITEM + "/surrender", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def surrender(
     policy: ChangedPolicy,
     data: SurrenderCreate,

@@ -6,11 +6,15 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
+from crmkit.money import MoneyOrZero
 from crmkit.pagination import Page
-from services.policies.terms import Category, Kind, MoneyOrZero, Wall
+from services.policies.terms import Category, Kind, Wall
+
+PolicyNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z-]{4,40}$")]
 
 
 class PolicyStatus(StrEnum):
@@ -27,6 +31,16 @@ class PremiumStatus(StrEnum):
     DUE = "due"
     OVERDUE = "overdue"
     VOID = "void"
+
+
+class IssueCreate(BaseModel):
+    """The insurer issued the policy: its number and dates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy_number: PolicyNumber
+    issued_on: date
+    effective_on: date
 
 
 class ReceiptCreate(BaseModel):

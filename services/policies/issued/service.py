@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
+from crmkit.workflow import allowed_next, ensure_transition
 from services.policies import repository, trail
 from services.policies.errors import DuplicatePolicyNumber, InvalidField, PremiumNotFound, RuleConflict
 from services.policies.issued.schemas import (
     CancellationCreate,
     InForceRead,
+    IssueCreate,
     PaymentCreate,
     PolicyPage,
     PolicyRead,
@@ -32,13 +35,11 @@ from services.policies.issued.schemas import (
     WallCover,
 )
 from services.policies.models import Application, Policy, PremiumDue, Product
-from services.policies.tools import Tools, add_years
-from services.policies.transitions import POLICY_TRANSITIONS, ensure_transition
+from services.policies.terms import add_years
+from services.policies.tools import Tools
+from services.policies.transitions import POLICY, POLICY_TRANSITIONS
 
-if TYPE_CHECKING:
-    from services.policies.applications.schemas import IssueCreate
-
-RESOURCE = "policy"
+RESOURCE = POLICY
 
 
 def _walls(policy: Policy) -> list[WallCover]:
@@ -65,7 +66,7 @@ def to_read(policy: Policy, premiums: Sequence[PremiumDue], today: date) -> Poli
         {
             **_columns(policy),
             "walls": _walls(policy),
-            "allowed_next_states": sorted(POLICY_TRANSITIONS[policy.status]),
+            "allowed_next_states": allowed_next(POLICY_TRANSITIONS, policy.status),
             "return_visit": ReturnVisitRead.model_validate(policy.return_visit)
             if policy.return_visit
             else None,
@@ -110,7 +111,7 @@ async def create_policy(
     data: IssueCreate,
 ) -> Policy:
     """The policy, as the insurer issued it, with one premium due a year (the first paid at issue)."""
-    now = datetime.now(UTC)
+    now = utc_now()
     policy = Policy(
         application_id=application.id,
         policy_number=data.policy_number,
@@ -177,12 +178,12 @@ async def create_policy(
 async def _move(
     session: AsyncSession, principal: Principal, policy: Policy, target: str, apply: Any
 ) -> Policy:
-    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target=target)
+    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested=target)
     before = _view(policy)
     apply()
     policy.status = target
     policy.version += 1
-    policy.updated_at = datetime.now(UTC)
+    policy.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,
@@ -196,7 +197,8 @@ async def _move(
     return policy
 
 
-def _not_future(field: str, value: date, today: date) -> None:
+def not_future(field: str, value: date, today: date) -> None:
+    """422 on ``field`` for a date after today (nothing is recorded ahead of time)."""
     if value > today:
         raise InvalidField(field, f"cannot be in the future (today is {today.isoformat()})")
 
@@ -205,13 +207,15 @@ async def sign_receipt(
     *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: ReceiptCreate
 ) -> Policy:
     """The receipt date starts the cooling-off period: it ends ``cooling_off_days`` later."""
-    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="receipt_signed")
+    ensure_transition(
+        POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested="receipt_signed"
+    )
     if data.signed_on < policy.issued_on:
         raise InvalidField(
             "signed_on",
             f"the receipt cannot be signed before the policy was issued ({policy.issued_on.isoformat()})",
         )
-    _not_future("signed_on", data.signed_on, tools.today())
+    not_future("signed_on", data.signed_on, tools.clock.today())
 
     def apply() -> None:
         policy.receipt_signed_on = data.signed_on
@@ -225,12 +229,12 @@ async def record_return_visit(
 ) -> Policy:
     """The insurer's return visit: the client understood the cover and signed personally."""
     ensure_transition(
-        POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="return_visit_done"
+        POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested="return_visit_done"
     )
     assert policy.receipt_signed_on is not None
     if data.visited_on < policy.receipt_signed_on:
         raise InvalidField("visited_on", "the return visit comes after the receipt was signed")
-    _not_future("visited_on", data.visited_on, tools.today())
+    not_future("visited_on", data.visited_on, tools.clock.today())
     for field in ("understood_cover", "signed_personally"):
         if not getattr(data, field):
             raise InvalidField(
@@ -251,7 +255,7 @@ async def mark_in_force(
     """After the return visit, the policy is in force."""
 
     def apply() -> None:
-        policy.in_force_on = tools.today()
+        policy.in_force_on = tools.clock.today()
 
     return await _move(session, principal, policy, "in_force", apply)
 
@@ -266,10 +270,10 @@ async def cancel(
     *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: CancellationCreate
 ) -> Policy:
     """Cancellation within the cooling-off period: void from the start, premiums paid refunded."""
-    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="cancelled")
+    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested="cancelled")
     assert policy.receipt_signed_on is not None
     assert policy.cooling_off_ends_on is not None
-    _not_future("requested_on", data.requested_on, tools.today())
+    not_future("requested_on", data.requested_on, tools.clock.today())
     if data.requested_on < policy.receipt_signed_on:
         raise InvalidField("requested_on", "cannot be before the receipt was signed")
     if data.requested_on > policy.cooling_off_ends_on:
@@ -295,9 +299,9 @@ async def surrender(
     *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: SurrenderCreate
 ) -> Policy:
     """Surrender after the cooling-off period, for the cash value; cover ends on the date."""
-    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, target="surrendered")
+    ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested="surrendered")
     assert policy.cooling_off_ends_on is not None
-    _not_future("requested_on", data.requested_on, tools.today())
+    not_future("requested_on", data.requested_on, tools.clock.today())
     if data.requested_on <= policy.cooling_off_ends_on:
         raise RuleConflict(
             f"the policy is in its cooling-off period until {policy.cooling_off_ends_on.isoformat()}: "
@@ -331,12 +335,12 @@ async def record_payment(
         raise PremiumNotFound()
     if due.status != "due":
         raise RuleConflict(f"this instalment is {due.status}; only a due instalment can be paid")
-    _not_future("paid_on", data.paid_on, tools.today())
-    before = {"instalment": due.instalment, "status": premium_status(due, tools.today()).value}
+    not_future("paid_on", data.paid_on, tools.clock.today())
+    before = {"instalment": due.instalment, "status": premium_status(due, tools.clock.today()).value}
     due.status = "paid"
     due.paid_on = data.paid_on
     policy.version += 1
-    policy.updated_at = datetime.now(UTC)
+    policy.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,

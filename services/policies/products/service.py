@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -12,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
-from crmkit.pagination import decode_cursor, encode_cursor
-from crmkit.problems import FieldError, Unprocessable
+from crmkit.clock import utc_now
+from crmkit.pagination import page_of, read_cursor
 from services.policies import trail
 from services.policies.errors import DuplicateProduct, InvalidField
 from services.policies.models import Product
@@ -41,7 +40,7 @@ async def _flush_unique(session: AsyncSession, insurer: str, name: str) -> None:
 
 async def create_product(*, session: AsyncSession, principal: Principal, data: ProductCreate) -> Product:
     """A new catalogue entry, on the shelf."""
-    now = datetime.now(UTC)
+    now = utc_now()
     product = Product(
         insurer=data.insurer,
         name=data.name,
@@ -91,7 +90,7 @@ async def update_product(
     if after == before:
         return product
     product.version += 1
-    product.updated_at = datetime.now(UTC)
+    product.updated_at = utc_now()
     insurer, name = product.insurer, product.name
     await _flush_unique(session, insurer, name)
     await trail.record(
@@ -126,16 +125,9 @@ async def list_products(
         conditions.append(col(Product.insurer) == insurer)
     if active is not None:
         conditions.append(col(Product.active).is_(active))
-    after = decode_cursor(cursor, arity=3)
+    after = read_cursor(cursor, str, str, uuid.UUID)
     if after is not None:
-        try:
-            key = (str(after[0]), str(after[1]), uuid.UUID(str(after[2])))
-        except ValueError:
-            raise Unprocessable(
-                "cursor is not one this API issued",
-                errors=[FieldError(field="cursor", message="invalid cursor")],
-            ) from None
-        conditions.append(tuple_(col(Product.insurer), col(Product.name), col(Product.id)) > tuple_(*key))
+        conditions.append(tuple_(col(Product.insurer), col(Product.name), col(Product.id)) > tuple_(*after))
     stmt = (
         select(Product)
         .where(*conditions)
@@ -143,8 +135,4 @@ async def list_products(
         .limit(limit + 1)
     )
     rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].insurer, rows[-1].name, str(rows[-1].id)])
-    return ProductPage(items=[to_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, key=lambda p: (p.insurer, p.name, p.id), view=to_read)

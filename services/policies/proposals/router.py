@@ -10,6 +10,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.workflow import TRANSITION_RESPONSES
 from services.policies.dependencies import (
     ChangedProposal,
     DirectoryDep,
@@ -79,7 +80,7 @@ async def get_proposal(proposal: ValidProposal, session: SessionDep, response: R
     return service.to_read(proposal, await service.revisions_of(session=session, proposal=proposal))
 
 
-@router.post("/{proposal_id}/revisions", status_code=status.HTTP_201_CREATED)
+@router.post("/{proposal_id}/revisions", status_code=status.HTTP_201_CREATED, responses=TRANSITION_RESPONSES)
 async def revise_proposal(
     proposal: ChangedProposal,
     data: ProposalRevise,
@@ -99,7 +100,7 @@ async def revise_proposal(
     return service.to_read(proposal, revisions)
 
 
-@router.post("/{proposal_id}/accept")
+@router.post("/{proposal_id}/accept", responses=TRANSITION_RESPONSES)
 async def accept_proposal(
     proposal: ChangedProposal,
     data: ProposalAccept,
@@ -117,7 +118,7 @@ async def accept_proposal(
     return service.to_read(proposal, revisions)
 
 
-@router.post("/{proposal_id}/decline")
+@router.post("/{proposal_id}/decline", responses=TRANSITION_RESPONSES)
 async def decline_proposal(
     proposal: ChangedProposal,
     data: ProposalDecline,

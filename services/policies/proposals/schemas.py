@@ -9,8 +9,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from crmkit.money import Money
 from crmkit.pagination import Page
-from services.policies.terms import Category, Kind, LongText, Money, PaymentYears, ShortText, Wall
+from services.policies.terms import Category, Kind, LongText, PaymentYears, ShortText, Wall
 
 
 class Severity(StrEnum):

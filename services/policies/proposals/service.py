@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import utc_now
+from crmkit.workflow import ensure_transition
 from services.policies import repository, trail
-from services.policies.clients_peer import ClientDirectory, ClientView, Household
 from services.policies.errors import InvalidField, RuleConflict
-from services.policies.household import breadwinners, existing_cover, resolve_insured
+from services.policies.household import breadwinners, resolve_insured
 from services.policies.models import Product, Proposal, ProposalRevision
+from services.policies.peers import ClientDirectory, ClientView, Household
 from services.policies.proposals import rules
 from services.policies.proposals.schemas import (
     ProposalAccept,
@@ -34,9 +35,9 @@ from services.policies.proposals.schemas import (
     Severity,
 )
 from services.policies.tools import Tools
-from services.policies.transitions import PROPOSAL_TRANSITIONS, ensure_transition
+from services.policies.transitions import PROPOSAL, PROPOSAL_TRANSITIONS
 
-RESOURCE = "proposal"
+RESOURCE = PROPOSAL
 
 
 def to_summary(proposal: Proposal) -> ProposalSummary:
@@ -108,7 +109,7 @@ async def _plan(
     items: Sequence[ProposalItemIn],
 ) -> _Plan:
     """Validate the items (422 on a bad product, period or member) and run the manual's checks."""
-    today = tools.today()
+    today = tools.clock.today()
     majority = tools.settings.age_of_majority
     products = await _products(session, items)
     planned: list[rules.PlannedItem] = []
@@ -159,7 +160,7 @@ async def _plan(
         rules.Insured(b.member_id, b.name, b.age(today), False, True)
         for b in breadwinners(client=client, household=household)
     ]
-    cover = await existing_cover(session=session, principal=principal, client_id=client.id)
+    cover = await repository.existing_cover(session=session, principal=principal, client_id=client.id)
     findings = rules.check_plan(
         items=planned,
         breadwinners=earners,
@@ -183,7 +184,7 @@ def _revision(
         household_annual_income=plan.income,
         client_feedback=feedback,
         created_by=principal.actor,
-        created_at=datetime.now(UTC),
+        created_at=utc_now(),
     )
 
 
@@ -214,7 +215,7 @@ async def create_proposal(
         household=household,
         items=data.items,
     )
-    now = datetime.now(UTC)
+    now = utc_now()
     proposal = Proposal(
         client_id=client.id,
         owner_agent_id=client.owner_agent_id,
@@ -251,7 +252,7 @@ async def revise_proposal(
     data: ProposalRevise,
 ) -> tuple[Proposal, list[ProposalRevision]]:
     """A new revision after the client's feedback; earlier revisions stay as they were."""
-    ensure_transition(PROPOSAL_TRANSITIONS, resource=RESOURCE, current=proposal.status, target="open")
+    ensure_transition(PROPOSAL_TRANSITIONS, resource=RESOURCE, current=proposal.status, requested="open")
     client = await directory.client(proposal.client_id)
     household = await directory.household(client.id)
     plan = await _plan(
@@ -265,7 +266,7 @@ async def revise_proposal(
     before = _audit_view(proposal)
     proposal.latest_revision += 1
     proposal.version += 1
-    proposal.updated_at = datetime.now(UTC)
+    proposal.updated_at = utc_now()
     revision = _revision(proposal.id, proposal.latest_revision, plan, principal, data.client_feedback)
     session.add(revision)
     await session.flush()
@@ -285,7 +286,7 @@ async def accept_proposal(
     *, session: AsyncSession, principal: Principal, proposal: Proposal, data: ProposalAccept
 ) -> tuple[Proposal, list[ProposalRevision]]:
     """The client accepts one revision; a revision with blocking findings cannot be accepted."""
-    ensure_transition(PROPOSAL_TRANSITIONS, resource=RESOURCE, current=proposal.status, target="accepted")
+    ensure_transition(PROPOSAL_TRANSITIONS, resource=RESOURCE, current=proposal.status, requested="accepted")
     revisions = await revisions_of(session=session, proposal=proposal)
     chosen = next((r for r in revisions if r.revision == data.revision), None)
     if chosen is None:
@@ -297,7 +298,7 @@ async def accept_proposal(
     proposal.status = "accepted"
     proposal.accepted_revision = chosen.revision
     proposal.version += 1
-    proposal.updated_at = datetime.now(UTC)
+    proposal.updated_at = utc_now()
     await session.flush()
     await trail.record(
         session,
@@ -315,11 +316,11 @@ async def decline_proposal(
     *, session: AsyncSession, principal: Principal, proposal: Proposal, data: ProposalDecline
 ) -> tuple[Proposal, list[ProposalRevision]]:
     """The client turned the plan down."""
-    ensure_transition(PROPOSAL_TRANSITIONS, resource=RESOURCE, current=proposal.status, target="declined")
+    ensure_transition(PROPOSAL_TRANSITIONS, resource=RESOURCE, current=proposal.status, requested="declined")
     before = _audit_view(proposal)
     proposal.status = "declined"
     proposal.version += 1
-    proposal.updated_at = datetime.now(UTC)
+    proposal.updated_at = utc_now()
     await session.flush()
     after = {**_audit_view(proposal), "reason": data.reason}
     await trail.record(

@@ -7,53 +7,31 @@ their team, admins everyone; agents have no business report (403: roles are not 
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from crmkit.auth import Role, require_roles
-from crmkit.periods import Count, period
-from crmkit.problems import PROBLEM_RESPONSES
-from services.policies.dependencies import ReaderDep, SessionDep, ToolsDep
+from crmkit.auth import Principal
+from crmkit.clock import BusinessClock
+from crmkit.periods import Count
 from services.policies.models import Application, Policy, Proposal
 from services.policies.repository import visible_to
+from services.policies.schemas import PoliciesReport
 
 CENT = Decimal("0.01")
 
-router = APIRouter(
-    prefix="/api/v1/policies/reports",
-    tags=["reports"],
-    dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
-    responses=PROBLEM_RESPONSES,
-)
 
-
-class PoliciesReport(BaseModel):
-    from_date: date = Field(serialization_alias="from")
-    to_date: date = Field(serialization_alias="to")
-    proposals_by_status: list[Count] = Field(description="Proposals created in the period, by status now.")
-    applications_by_status: list[Count] = Field(
-        description="Applications created in the period, by status now."
-    )
-    policies_issued: int
-    annual_premium_issued: Decimal = Field(description="Sum of the annual premiums of those policies (CNY).")
-    cooling_off_cancellations: int = Field(description="Policies cancelled within cooling-off in the period.")
-    cooling_off_refunds: Decimal
-
-
-def _created_between(model: Any, first: date, last: date, zone: ZoneInfo) -> list[ColumnElement[bool]]:
-    start = datetime.combine(first, time.min, zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, zone)
+def _created_between(model: Any, first: date, last: date, clock: BusinessClock) -> list[ColumnElement[bool]]:
+    """Created on a business-local day from ``first`` to ``last`` included."""
+    start, end = clock.start_of(first), clock.start_of(last + timedelta(days=1))
     return [col(model.created_at) >= start, col(model.created_at) < end]
 
 
-async def _by_status(session: SessionDep, model: Any, where: list[ColumnElement[bool]]) -> list[Count]:
+async def _by_status(session: AsyncSession, model: Any, where: list[ColumnElement[bool]]) -> list[Count]:
     rows = await session.execute(
         select(col(model.status), func.count())
         .where(*where)
@@ -63,28 +41,17 @@ async def _by_status(session: SessionDep, model: Any, where: list[ColumnElement[
     return [Count(key=str(k), count=int(n)) for k, n in rows.all()]
 
 
-@router.get("/business", response_model_by_alias=True)
 async def business_report(
-    principal: ReaderDep,
-    session: SessionDep,
-    tools: ToolsDep,
-    from_date: Annotated[
-        date | None, Query(alias="from", description="First day (default: 1st of the month).")
-    ] = None,
-    to_date: Annotated[
-        date | None, Query(alias="to", description="Last day, included (default: today).")
-    ] = None,
+    *, session: AsyncSession, principal: Principal, clock: BusinessClock, first: date, last: date
 ) -> PoliciesReport:
     """Proposals and applications by state, policies issued and annual premium, cooling-off cancellations."""
-    first, last = period(from_date, to_date, today=tools.today())
-    zone = tools.settings.zone
     proposals = await _by_status(
-        session, Proposal, [visible_to(Proposal, principal), *_created_between(Proposal, first, last, zone)]
+        session, Proposal, [visible_to(Proposal, principal), *_created_between(Proposal, first, last, clock)]
     )
     applications = await _by_status(
         session,
         Application,
-        [visible_to(Application, principal), *_created_between(Application, first, last, zone)],
+        [visible_to(Application, principal), *_created_between(Application, first, last, clock)],
     )
     issued_count, issued_premium = (
         await session.execute(

@@ -1,0 +1,193 @@
+"""HTTP endpoints of the service-wide reads: CSV export, work lists, the agenda, the business report
+and the annual policy review. The subdomains' endpoints are in their packages' ``router.py``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from crmkit.auth import Role, require_roles
+from crmkit.csv import CSV_MEDIA_TYPE
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from crmkit.periods import period
+from crmkit.problems import PROBLEM_RESPONSES
+from services.policies import exports, reports, review, worklists
+from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep
+from services.policies.schemas import (
+    AgendaLists,
+    CoolingOffEnding,
+    ExportKind,
+    PoliciesReport,
+    PolicyReview,
+    PremiumDueItem,
+    RequirementDue,
+    ReturnVisitPending,
+)
+
+BASE = "/api/v1/policies"
+SALES_ROLES = [require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)]
+WithinDays = Annotated[int, Query(ge=0, le=365, description="Look this many days ahead of today.")]
+
+exports_router = APIRouter(
+    prefix=BASE, tags=["exports"], dependencies=SALES_ROLES, responses=PROBLEM_RESPONSES
+)
+worklists_router = APIRouter(
+    prefix=f"{BASE}/worklists", tags=["work lists"], dependencies=SALES_ROLES, responses=PROBLEM_RESPONSES
+)
+agenda_router = APIRouter(
+    prefix=BASE, tags=["work lists"], dependencies=SALES_ROLES, responses=PROBLEM_RESPONSES
+)
+reports_router = APIRouter(
+    prefix=f"{BASE}/reports",
+    tags=["reports"],
+    dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+review_router = APIRouter(tags=["policy review"], dependencies=SALES_ROLES, responses=PROBLEM_RESPONSES)
+
+
+@exports_router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV (with BOM), one record a row."}},
+)
+async def export_policies(
+    request: Request,
+    principal: ReaderDep,
+    kind: Annotated[ExportKind, Query(description="`applications` or `policies`.")],
+) -> StreamingResponse:
+    """Your applications or policies as CSV (health data never included)."""
+    chunks = exports.export_csv(sessions=request.app.state.read_sessions, principal=principal, kind=kind)
+    return StreamingResponse(
+        chunks,
+        media_type=CSV_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{kind.value}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@worklists_router.get("/requirements-due")
+async def list_requirements_due(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    within_days: WithinDays = 7,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[RequirementDue]:
+    """Underwriting requirements due within N days (and overdue ones)."""
+    return await worklists.requirements_due(
+        session=session,
+        principal=principal,
+        today=tools.clock.today(),
+        within_days=within_days,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@worklists_router.get("/cooling-off-ending")
+async def list_cooling_off_ending(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    within_days: WithinDays = 7,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[CoolingOffEnding]:
+    """Policies whose cooling-off period ends within N days."""
+    return await worklists.cooling_off_ending(
+        session=session,
+        principal=principal,
+        today=tools.clock.today(),
+        within_days=within_days,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@worklists_router.get("/return-visits-pending")
+async def list_return_visits_pending(
+    principal: ReaderDep, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> Page[ReturnVisitPending]:
+    """Policies waiting for the insurer's return visit."""
+    return await worklists.return_visits_pending(
+        session=session, principal=principal, limit=limit, cursor=cursor
+    )
+
+
+@worklists_router.get("/premiums-due")
+async def list_premiums_due(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    within_days: WithinDays = 30,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[PremiumDueItem]:
+    """Premium instalments due within N days (and overdue ones)."""
+    return await worklists.premiums_due(
+        session=session,
+        principal=principal,
+        today=tools.clock.today(),
+        within_days=within_days,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@agenda_router.get("/agenda-lists")
+async def list_agenda_lists(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    within_days: WithinDays = 7,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> AgendaLists:
+    """The four work lists at once, the first page of each (what the agenda shows)."""
+    return await worklists.agenda_lists(
+        session=session, principal=principal, today=tools.clock.today(), within_days=within_days, limit=limit
+    )
+
+
+@reports_router.get("/business", response_model_by_alias=True)
+async def business_report(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    from_date: Annotated[
+        date | None, Query(alias="from", description="First day (default: 1st of the month).")
+    ] = None,
+    to_date: Annotated[
+        date | None, Query(alias="to", description="Last day, included (default: today).")
+    ] = None,
+) -> PoliciesReport:
+    """Proposals and applications by state, policies issued and annual premium, cooling-off cancellations."""
+    first, last = period(from_date, to_date, today=tools.clock.today())
+    return await reports.business_report(
+        session=session, principal=principal, clock=tools.clock, first=first, last=last
+    )
+
+
+@review_router.get(f"{BASE}/reviews/{{client_id}}")
+async def get_policy_review(
+    client_id: Annotated[uuid.UUID, Path(description="The client (policyholder) under review.")],
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    directory: DirectoryDep,
+) -> PolicyReview:
+    """Annual policy review of a client: every policy, cover per wall, the gap left, income growth."""
+    return await review.review_client(
+        session=session,
+        principal=principal,
+        directory=directory,
+        client_id=client_id,
+        today=tools.clock.today(),
+    )

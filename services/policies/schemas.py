@@ -1,0 +1,136 @@
+"""Response shapes of the service-wide reads: work lists, the agenda, the business report, the review.
+
+The subdomains' own shapes live in their packages (``applications/schemas.py``...).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from crmkit.pagination import Page
+from crmkit.periods import Count
+from services.policies.terms import Wall
+
+
+class RequirementDue(BaseModel):
+    requirement_id: uuid.UUID
+    application_id: uuid.UUID
+    client_id: uuid.UUID
+    insured_name: str
+    kind: str
+    description: str | None
+    due_on: date
+    overdue: bool
+
+
+class CoolingOffEnding(BaseModel):
+    policy_id: uuid.UUID
+    policy_number: str
+    client_id: uuid.UUID
+    insured_name: str
+    product_name: str
+    receipt_signed_on: date
+    cooling_off_ends_on: date
+    days_left: int
+
+
+class ReturnVisitPending(BaseModel):
+    policy_id: uuid.UUID
+    policy_number: str
+    client_id: uuid.UUID
+    insured_name: str
+    product_name: str
+    receipt_signed_on: date
+    cooling_off_ends_on: date
+
+
+class PremiumDueItem(BaseModel):
+    premium_id: uuid.UUID
+    policy_id: uuid.UUID
+    policy_number: str
+    client_id: uuid.UUID
+    instalment: int
+    due_on: date
+    amount: Decimal
+    overdue: bool
+
+
+class AgendaLists(BaseModel):
+    """The policies part of an agent's agenda: every work list, one page each, in one call."""
+
+    requirements_due: Page[RequirementDue]
+    cooling_off_ending: Page[CoolingOffEnding]
+    return_visits_pending: Page[ReturnVisitPending]
+    premiums_due: Page[PremiumDueItem]
+
+
+class PoliciesReport(BaseModel):
+    from_date: date = Field(serialization_alias="from")
+    to_date: date = Field(serialization_alias="to")
+    proposals_by_status: list[Count] = Field(description="Proposals created in the period, by status now.")
+    applications_by_status: list[Count] = Field(
+        description="Applications created in the period, by status now."
+    )
+    policies_issued: int
+    annual_premium_issued: Decimal = Field(description="Sum of the annual premiums of those policies (CNY).")
+    cooling_off_cancellations: int = Field(description="Policies cancelled within cooling-off in the period.")
+    cooling_off_refunds: Decimal
+
+
+class ReviewedPolicy(BaseModel):
+    policy_id: uuid.UUID
+    policy_number: str
+    insurer: str
+    product_name: str
+    category: str
+    insured_name: str
+    insured_member_id: uuid.UUID | None
+    status: str
+    in_force: bool
+    effective_on: date
+    sum_insured: Decimal
+    annual_premium: Decimal
+    payment_years: int
+    premiums_paid: int
+    walls: list[Wall]
+
+
+class WallReview(BaseModel):
+    wall: Wall
+    target: Decimal | None
+    recorded_existing: Decimal | None
+    """Cover the needs assessment already counts (social insurance, older policies elsewhere)."""
+    covered_by_policies: Decimal
+    """Sum insured of this service's in-force policies on the client covering the wall."""
+    gap_left: Decimal | None
+
+
+class ReviewFinding(BaseModel):
+    code: str
+    message: str
+
+
+class IncomeTrend(BaseModel):
+    latest: Decimal | None
+    previous: Decimal | None
+    grew: bool
+
+
+class PolicyReview(BaseModel):
+    client_id: uuid.UUID
+    reviewed_on: date
+    needs_assessed: bool
+    policies: list[ReviewedPolicy]
+    walls: list[WallReview]
+    income: IncomeTrend
+    findings: list[ReviewFinding]
+
+
+class ExportKind(StrEnum):
+    APPLICATIONS = "applications"
+    POLICIES = "policies"

@@ -1,0 +1,30 @@
+"""The CSV export of policies: text a spreadsheet would run as a formula comes out as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+
+from tests.conftest import People
+from tests.policies_support import BASE, create_client, create_product, issue_policy
+
+
+class TestExportNeutralisesFormulas:
+    async def test_a_product_name_starting_with_equals_gets_a_leading_quote(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        product = await create_product(api, people.admin, name='=HYPERLINK("http://x.example","点我")')
+        client = await create_client(api, people.agent)
+        policy = await issue_policy(api, people.agent, client["id"], product_id=product["id"])
+
+        response = await api.get(f"{BASE}/export", params={"kind": "policies"}, headers=people.agent.headers)
+
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/csv")
+        assert response.content.startswith("\ufeff".encode())
+        [row] = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert row["id"] == policy["id"]
+        assert row["product_name"] == "'" + product["name"]
+        assert row["annual_premium"] == "8000.00"
