@@ -13,6 +13,7 @@ import pytest
 from tests.claims_support import (
     CLAIMS,
     CRITICAL_ILLNESS_DOCUMENTS,
+    assert_illegal_transition,
     assert_problem,
     audit_rows,
     counts,
@@ -154,26 +155,31 @@ class TestIllegalTransitions:
 
         response = await move(api, people.agent, claim, "approved", approved_amount="100.00")
 
-        problem = assert_problem(response, 409)
-        assert problem["current_status"] == "reported"
-        assert problem["allowed_next_statuses"] == ["collecting_documents", "withdrawn"]
-        assert problem["allowed_next_states"] == problem["allowed_next_statuses"]
+        problem = assert_illegal_transition(
+            response, current="reported", requested="approved", allowed=["collecting_documents", "withdrawn"]
+        )
         assert "collecting_documents" in problem["detail"]
         assert await counts(stack) == before
         assert (await stored(stack, claim["id"]))["version"] == 1
 
     async def test_a_withdrawn_claim_is_final(
-        self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
     ) -> None:
         claim = await report_claim(api, people.agent, policy["id"])
         claim = await moved(api, people.agent, claim, "withdrawn", reason="客户决定暂不理赔")
         assert claim["closing_reason"] == "客户决定暂不理赔"
         assert claim["documents_missing_since"] is None
 
-        problem = assert_problem(await move(api, people.agent, claim, "collecting_documents"), 409)
+        before = await counts(stack)
 
-        assert problem["allowed_next_statuses"] == []
+        response = await move(api, people.agent, claim, "collecting_documents")
+
+        problem = assert_illegal_transition(
+            response, current="withdrawn", requested="collecting_documents", allowed=[]
+        )
         assert "final" in problem["detail"]
+        assert await counts(stack) == before
+        assert (await stored(stack, claim["id"]))["status"] == "withdrawn"
 
     async def test_fields_of_another_move_are_refused(
         self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
@@ -360,9 +366,12 @@ class TestChecklistItems:
 
         response = await document_change(api, people, claim, "claim_form", status="submitted")
 
-        problem = assert_problem(response, 409)
-        assert problem["allowed_next_statuses"] == ["received"]
+        assert_illegal_transition(response, current="missing", requested="submitted", allowed=["received"])
         assert (await stored(stack, claim["id"]))["version"] == 1
+        rows = await stack.fetch(
+            "SELECT status, submitted_at FROM claims.claim_documents WHERE code = 'claim_form'"
+        )
+        assert (rows[0]["status"], rows[0]["submitted_at"]) == ("missing", None)
 
     async def test_a_document_of_another_claim_is_not_found(
         self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
