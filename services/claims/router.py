@@ -48,7 +48,7 @@ from services.claims.schemas import (
     TimelinePage,
 )
 from services.claims.transitions import ClaimStatus
-from services.claims.views import document_read, timeline_entry, to_detail
+from services.claims.views import checklist_reads, document_read, timeline_entry, to_detail
 
 BASE = "/api/v1/claims"
 ITEM = "/{claim_id:uuid}"
@@ -83,7 +83,7 @@ routers = (exports_router, reports_router, router)
 @router.get("/checklists")
 async def list_checklists(principal: ReaderDep) -> list[ChecklistRead]:
     """The documents each claim type requires (kept as data)."""
-    return service.checklists()
+    return checklist_reads()
 
 
 @router.get("/updates-due")

@@ -30,8 +30,6 @@ from services.claims.models import Claim, ClaimDocument, ClaimEvent, infra_table
 from services.claims.peers import PolicyDirectory
 from services.claims.repository import ClaimFilters
 from services.claims.schemas import (
-    ChecklistItem,
-    ChecklistRead,
     ClaimCreate,
     ClaimMove,
     ClaimPage,
@@ -58,17 +56,6 @@ from services.claims.views import (
     to_detail,
     to_read,
 )
-
-
-def checklists() -> list[ChecklistRead]:
-    """Every claim type with the documents it requires, in the order the client is asked for them."""
-    return [
-        ChecklistRead(
-            claim_type=claim_type,
-            documents=[ChecklistItem(code=d.code, name=d.name, name_zh=d.name_zh) for d in documents],
-        )
-        for claim_type, documents in CHECKLISTS.items()
-    ]
 
 
 def _check_dates(*, incident_date: date, reported_on: date, today: date) -> None:

@@ -9,9 +9,12 @@ from typing import Any
 
 from crmkit.clock import BusinessClock
 from crmkit.crypto import FieldCipher, mask_middle
+from services.claims.checklists import CHECKLISTS
 from services.claims.config import Settings
 from services.claims.models import Claim, ClaimDocument, ClaimEvent
 from services.claims.schemas import (
+    ChecklistItem,
+    ChecklistRead,
     ClaimantRead,
     ClaimDetail,
     ClaimRead,
@@ -134,3 +137,14 @@ def audit_view(claim: Claim, tools: Tools) -> dict[str, Any]:
     for derived in ("allowed_next_statuses", "client_update_due_on", "updated_at"):
         view.pop(derived, None)
     return view
+
+
+def checklist_reads() -> list[ChecklistRead]:
+    """Every claim type with the documents it requires, in the order the client is asked for them."""
+    return [
+        ChecklistRead(
+            claim_type=claim_type,
+            documents=[ChecklistItem(code=d.code, name=d.name, name_zh=d.name_zh) for d in documents],
+        )
+        for claim_type, documents in CHECKLISTS.items()
+    ]
