@@ -132,6 +132,22 @@ def assert_problem(response: httpx.Response, status: int, *, field: str | None =
     return problem
 
 
+def assert_illegal_transition(
+    response: httpx.Response, *, current: str, requested: str, allowed: list[str]
+) -> dict[str, Any]:
+    """The one 409 body of an illegal state move (crmkit.workflow): exactly the three uniform fields."""
+    problem = assert_problem(response, 409)
+    assert problem["type"].endswith("/illegal-transition")
+    assert (problem["current_state"], problem["requested_state"], problem["allowed_next_states"]) == (
+        current,
+        requested,
+        allowed,
+    )
+    old_spellings = {"current_status", "allowed", "allowed_next", "allowed_next_statuses"}
+    assert not old_spellings & problem.keys(), problem
+    return problem
+
+
 async def count(stack: Stack, table: str) -> int:
     rows = await stack.fetch(f"SELECT count(*) AS n FROM claims.{table}")  # noqa: S608 - our own table names
     return int(rows[0]["n"])

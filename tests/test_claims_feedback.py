@@ -62,6 +62,16 @@ class TestClientUpdates:
         claim = (await api.get(f"{CLAIMS}/{claim['id']}", headers=people.agent.headers)).json()
         assert claim["client_update_due_on"] == (today() + timedelta(days=7)).isoformat()
         assert claim["version"] == 2
+        events = await stack.fetch(
+            "SELECT kind, channel, summary FROM claims.claim_events WHERE claim_id = $1 ORDER BY id",
+            uuid.UUID(claim["id"]),
+        )
+        assert [(e["kind"], e["channel"]) for e in events] == [
+            ("status_changed", None),
+            ("client_update", "wechat"),
+        ]
+        assert events[1]["summary"] == "资料已提交保险公司，预计两周内审核完毕"
+        assert (await stored(stack, claim["id"]))["last_client_update_at"] > local(days_ago(1), 0)
 
     async def test_the_timeline_interleaves_status_changes_and_updates_in_order(
         self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]

@@ -20,6 +20,7 @@ from tests.claims_support import (
     days_ago,
     issue_policy,
     report_claim,
+    stored,
     today,
 )
 from tests.conftest import People, Stack
@@ -61,13 +62,21 @@ class TestAgentReportsClaim:
         assert claim["team_id"] == str(people.north_team_id)
 
     async def test_a_team_lead_reports_for_the_agent_who_owns_the_policy(
-        self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
     ) -> None:
         claim = await report_claim(api, people.lead, policy["id"])
 
         assert claim["owner_agent_id"] == str(people.agent.user_id)
         response = await api.get(f"{CLAIMS}/{claim['id']}", headers=people.agent.headers)
         assert response.status_code == 200, response.text
+        row = await stored(stack, claim["id"])
+        assert (row["owner_agent_id"], row["team_id"], row["status"]) == (
+            people.agent.user_id,
+            people.north_team_id,
+            "reported",
+        )
+        (entry,) = await audit_rows(stack, claim["id"])
+        assert entry["actor"] == f"user:{people.lead.user_id}"
 
     async def test_medical_claims_ask_for_invoices_and_expense_lists(
         self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]

@@ -4,6 +4,7 @@ complete documents, illegal moves answered 409 with the allowed ones, and bad mo
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from tests.claims_support import (
     CLAIMS,
     CRITICAL_ILLNESS_DOCUMENTS,
+    assert_illegal_transition,
     assert_problem,
     audit_rows,
     counts,
@@ -154,26 +156,31 @@ class TestIllegalTransitions:
 
         response = await move(api, people.agent, claim, "approved", approved_amount="100.00")
 
-        problem = assert_problem(response, 409)
-        assert problem["current_status"] == "reported"
-        assert problem["allowed_next_statuses"] == ["collecting_documents", "withdrawn"]
-        assert problem["allowed_next_states"] == problem["allowed_next_statuses"]
+        problem = assert_illegal_transition(
+            response, current="reported", requested="approved", allowed=["collecting_documents", "withdrawn"]
+        )
         assert "collecting_documents" in problem["detail"]
         assert await counts(stack) == before
         assert (await stored(stack, claim["id"]))["version"] == 1
 
     async def test_a_withdrawn_claim_is_final(
-        self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
     ) -> None:
         claim = await report_claim(api, people.agent, policy["id"])
         claim = await moved(api, people.agent, claim, "withdrawn", reason="客户决定暂不理赔")
         assert claim["closing_reason"] == "客户决定暂不理赔"
         assert claim["documents_missing_since"] is None
 
-        problem = assert_problem(await move(api, people.agent, claim, "collecting_documents"), 409)
+        before = await counts(stack)
 
-        assert problem["allowed_next_statuses"] == []
+        response = await move(api, people.agent, claim, "collecting_documents")
+
+        problem = assert_illegal_transition(
+            response, current="withdrawn", requested="collecting_documents", allowed=[]
+        )
         assert "final" in problem["detail"]
+        assert await counts(stack) == before
+        assert (await stored(stack, claim["id"]))["status"] == "withdrawn"
 
     async def test_fields_of_another_move_are_refused(
         self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
@@ -248,11 +255,15 @@ class TestDecisionFields:
         assert (await stored(stack, claim["id"]))["status"] == "collecting_documents"
 
     async def test_paid_on_defaults_to_today(
-        self, api: httpx.AsyncClient, people: People, approved: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, approved: dict[str, Any]
     ) -> None:
         paid = await moved(api, people.agent, approved, "paid", paid_amount="300000.00")
 
         assert paid["paid_on"] == today().isoformat()
+        row = await stored(stack, approved["id"])
+        assert (row["status"], row["paid_on"], str(row["paid_amount"])) == ("paid", today(), "300000.00")
+        assert row["closed_at"] is not None
+        assert row["documents_missing_since"] is None
 
     @pytest.mark.parametrize(
         ("status", "body", "field"),
@@ -281,7 +292,7 @@ class TestDecisionFields:
         assert await counts(stack) == before
 
     async def test_rejection_records_the_reason_and_closes(
-        self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
     ) -> None:
         claim = await submitted_claim(api, people.agent, policy["id"])
         claim = await moved(api, people.agent, claim, "under_review")
@@ -291,6 +302,77 @@ class TestDecisionFields:
         assert claim["closing_reason"] == "等待期内确诊，不属于保险责任"
         assert claim["closed_at"] is not None
         assert claim["decided_on"] == today().isoformat()
+        row = await stored(stack, claim["id"])
+        assert (row["status"], row["closing_reason"], row["decided_on"]) == (
+            "rejected",
+            "等待期内确诊，不属于保险责任",
+            today(),
+        )
+        events = await stack.fetch(
+            "SELECT to_status, summary FROM claims.claim_events WHERE claim_id = $1 ORDER BY id DESC LIMIT 1",
+            uuid.UUID(claim["id"]),
+        )
+        assert (events[0]["to_status"], events[0]["summary"]) == ("rejected", "等待期内确诊，不属于保险责任")
+
+
+class TestMoneyIsADecimalString:
+    @pytest.mark.parametrize(
+        ("field", "amount"), [("approved_amount", 450000), ("approved_amount", 450000.5)]
+    )
+    async def test_a_json_number_in_a_move_is_422_and_nothing_is_stored(
+        self,
+        api: httpx.AsyncClient,
+        people: People,
+        stack: Stack,
+        policy: dict[str, Any],
+        field: str,
+        amount: float,
+    ) -> None:
+        claim = await submitted_claim(api, people.agent, policy["id"])
+        claim = await moved(api, people.agent, claim, "under_review")
+        before = await counts(stack)
+
+        response = await move(api, people.agent, claim, "approved", **{field: amount})
+
+        problem = assert_problem(response, 422, field=field)
+        assert "decimal string" in str(problem["errors"])
+        assert await counts(stack) == before
+        row = await stored(stack, claim["id"])
+        assert (row["status"], row["approved_amount"], row["version"]) == (
+            "under_review",
+            None,
+            claim["version"],
+        )
+
+    async def test_a_json_number_for_the_paid_amount_is_422_and_nothing_is_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
+    ) -> None:
+        claim = await submitted_claim(api, people.agent, policy["id"])
+        claim = await moved(api, people.agent, claim, "under_review")
+        claim = await moved(api, people.agent, claim, "approved", approved_amount="1000.00")
+        before = await counts(stack)
+
+        response = await move(api, people.agent, claim, "paid", paid_amount=1000)
+
+        assert_problem(response, 422, field="paid_amount")
+        assert await counts(stack) == before
+        row = await stored(stack, claim["id"])
+        assert (row["status"], row["paid_amount"], row["closed_at"]) == ("approved", None, None)
+
+    async def test_amounts_come_back_with_two_places(
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
+    ) -> None:
+        claim = await report_claim(api, people.agent, policy["id"], claimed_amount="1200.5")
+        assert claim["claimed_amount"] == "1200.50"
+        claim = await moved(api, people.agent, claim, "collecting_documents")
+        claim = await receive_all(api, people.agent, claim)
+        claim = await moved(api, people.agent, claim, "submitted")
+        claim = await moved(api, people.agent, claim, "under_review")
+
+        approved = await moved(api, people.agent, claim, "approved", approved_amount="1000")
+
+        assert (approved["claimed_amount"], approved["approved_amount"]) == ("1200.50", "1000.00")
+        assert str((await stored(stack, claim["id"]))["approved_amount"]) == "1000.00"
 
 
 class TestIfMatch:
@@ -306,7 +388,9 @@ class TestIfMatch:
         )
 
         assert_problem(response, 428)
-        assert (await stored(stack, claim["id"]))["status"] == "reported"
+        row = await stored(stack, claim["id"])
+        assert (row["status"], row["version"]) == ("reported", 1)
+        assert [r["action"] for r in await audit_rows(stack, claim["id"])] == ["claim.reported"]
 
     async def test_a_stale_version_is_412(
         self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
@@ -317,12 +401,17 @@ class TestIfMatch:
         response = await move(api, people.agent, claim, "withdrawn")
 
         assert_problem(response, 412)
-        assert (await stored(stack, claim["id"]))["status"] == "collecting_documents"
+        row = await stored(stack, claim["id"])
+        assert (row["status"], row["version"], row["closed_at"]) == ("collecting_documents", 2, None)
+        assert [r["action"] for r in await audit_rows(stack, claim["id"])] == [
+            "claim.reported",
+            "claim.status_changed",
+        ]
 
 
 class TestChecklistItems:
     async def test_received_records_who_and_when(
-        self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
     ) -> None:
         claim = await report_claim(api, people.agent, policy["id"])
 
@@ -338,6 +427,19 @@ class TestChecklistItems:
         assert item["received_at"] is not None
         assert item["outstanding_since"] is None
         assert item["note"] == "原件"
+        rows = await stack.fetch(
+            "SELECT status, received_by, received_at, outstanding_since, note FROM claims.claim_documents"
+            " WHERE id = $1",
+            uuid.UUID(item["id"]),
+        )
+        assert (rows[0]["status"], rows[0]["received_by"], rows[0]["outstanding_since"], rows[0]["note"]) == (
+            "received",
+            people.agent.user_id,
+            None,
+            "原件",
+        )
+        assert rows[0]["received_at"] is not None
+        assert (await stored(stack, claim["id"]))["version"] == 2
 
     async def test_rejecting_without_a_reason_is_refused(
         self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
@@ -360,12 +462,15 @@ class TestChecklistItems:
 
         response = await document_change(api, people, claim, "claim_form", status="submitted")
 
-        problem = assert_problem(response, 409)
-        assert problem["allowed_next_statuses"] == ["received"]
+        assert_illegal_transition(response, current="missing", requested="submitted", allowed=["received"])
         assert (await stored(stack, claim["id"]))["version"] == 1
+        rows = await stack.fetch(
+            "SELECT status, submitted_at FROM claims.claim_documents WHERE code = 'claim_form'"
+        )
+        assert (rows[0]["status"], rows[0]["submitted_at"]) == ("missing", None)
 
     async def test_a_document_of_another_claim_is_not_found(
-        self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
     ) -> None:
         first = await report_claim(api, people.agent, policy["id"])
         second = await report_claim(api, people.agent, policy["id"])
@@ -377,9 +482,12 @@ class TestChecklistItems:
         )
 
         assert_problem(response, 404)
+        assert [(await stored(stack, c["id"]))["version"] for c in (first, second)] == [1, 1]
+        rows = await stack.fetch("SELECT DISTINCT status FROM claims.claim_documents")
+        assert [r["status"] for r in rows] == ["missing"]
 
     async def test_an_extra_item_can_be_added_and_is_then_required(
-        self, api: httpx.AsyncClient, people: People, policy: dict[str, Any]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, policy: dict[str, Any]
     ) -> None:
         claim = await report_claim(api, people.agent, policy["id"])
         claim = await moved(api, people.agent, claim, "collecting_documents")
@@ -389,7 +497,20 @@ class TestChecklistItems:
             f"{CLAIMS}/{claim['id']}/documents", json={"name": "体检报告"}, headers=people.agent.headers
         )
         assert response.status_code == 201, response.text
+        rows = await stack.fetch(
+            "SELECT code, name, required, status, outstanding_since FROM claims.claim_documents"
+            " WHERE id = $1",
+            uuid.UUID(response.json()["id"]),
+        )
+        assert dict(rows[0]) == {
+            "code": "extra_7",
+            "name": "体检报告",
+            "required": True,
+            "status": "missing",
+            "outstanding_since": today(),
+        }
         claim = (await api.get(f"{CLAIMS}/{claim['id']}", headers=people.agent.headers)).json()
+        assert claim["documents_missing_since"] == today().isoformat()
 
         problem = assert_problem(await move(api, people.agent, claim, "submitted"), 409)
         assert [d["name"] for d in problem["missing_documents"]] == ["体检报告"]
@@ -408,6 +529,8 @@ class TestCorrections:
         assert response.status_code == 200, response.text
         assert response.json()["claimed_amount"] == "480000.50"
         assert response.json()["version"] == 2
+        row = await stored(stack, claim["id"])
+        assert (str(row["claimed_amount"]), row["version"]) == ("480000.50", 2)
         entry = (await audit_rows(stack, claim["id"]))[-1]
         assert entry["action"] == "claim.corrected"
         assert entry["before"] == {"claimed_amount": "500000.00", "version": 1}
@@ -423,8 +546,12 @@ class TestCorrections:
             headers=if_match(people.agent, claim["version"]),
         )
 
-        assert_problem(response, 409)
-        assert str((await stored(stack, claim["id"]))["claimed_amount"]) == "500000.00"
+        problem = assert_problem(response, 409)
+        assert problem["type"].endswith("/claim-not-editable")
+        assert not {"current_state", "allowed_next_states"} & problem.keys()
+        row = await stored(stack, claim["id"])
+        assert (str(row["claimed_amount"]), row["version"]) == ("500000.00", claim["version"])
+        assert "claim.corrected" not in [r["action"] for r in await audit_rows(stack, claim["id"])]
 
     @pytest.mark.parametrize("amount", ["-5.00", "five", None, 12.5])
     async def test_a_bad_amount_is_refused(

@@ -1,4 +1,4 @@
-"""Request dependencies: the caller, its tools, the policies service, and the claim it names."""
+"""Request dependencies: the caller, its tools, the policies service (a peer), and the claim it names."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from crmkit.auth import Principal, require_scope
+from crmkit.clock import BusinessClock
 from crmkit.db import SessionDep
 from services.claims import repository
 from services.claims.config import Settings
 from services.claims.errors import ClaimNotFound, DocumentNotFound
 from services.claims.models import Claim, ClaimDocument
-from services.claims.policies import PolicyDirectory
+from services.claims.peers import PolicyDirectory
 from services.claims.views import Tools
 
 __all__ = [
@@ -34,7 +35,7 @@ DocumentId = Annotated[uuid.UUID, Path(description="The checklist item's id.")]
 
 def get_tools(request: Request) -> Tools:
     settings: Settings = request.app.state.settings
-    return Tools(cipher=request.app.state.cipher, settings=settings)
+    return Tools(cipher=request.app.state.cipher, settings=settings, clock=BusinessClock(settings.zone))
 
 
 def get_policies(request: Request) -> PolicyDirectory:

@@ -1,4 +1,5 @@
-"""Domain errors of the claims service; each knows its status code."""
+"""Domain errors of the claims service; each knows its status code. An illegal status move is
+``crmkit.workflow.IllegalTransition`` (the one 409 body of every service)."""
 
 from __future__ import annotations
 
@@ -24,26 +25,6 @@ class InvalidClaimField(Unprocessable):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
-
-
-class IllegalTransition(Conflict):
-    """The state machine does not allow this move; the problem lists the moves it does allow."""
-
-    title = "Illegal status transition"
-    slug = "illegal-transition"
-
-    def __init__(self, *, what: str, current: str, requested: str, allowed: Sequence[str]) -> None:
-        allowed_text = ", ".join(allowed) if allowed else "none (this is a final status)"
-        super().__init__(
-            f"a {what} cannot move from {current} to {requested}; allowed next: {allowed_text}",
-            # ``allowed_next_states`` is the name every service's 409 uses; ``…_statuses`` matches
-            # this service's ``status`` field.
-            extra={
-                "current_status": current,
-                "allowed_next_states": list(allowed),
-                "allowed_next_statuses": list(allowed),
-            },
-        )
 
 
 class DocumentsMissing(Conflict):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import uuid
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit import audit
 from crmkit.auth import Principal
+from crmkit.pagination import page_of, read_cursor
 from services.claims import repository
 from services.claims.errors import InvalidClaimField
 from services.claims.models import Claim, ClaimEvent, infra_tables
-from services.claims.paging import page_of, read_cursor
-from services.claims.schemas import ClaimPage, ClientUpdateCreate, TimelinePage
+from services.claims.schemas import AgendaLists, ClaimPage, ClientUpdateCreate, TimelinePage
 from services.claims.views import RESOURCE, Tools, timeline_entry, to_read
 
 # A phone's clock may run a little ahead of the server's; beyond that, "later" is a typo.
@@ -23,11 +24,11 @@ async def record_client_update(
     *, session: AsyncSession, tools: Tools, principal: Principal, claim: Claim, data: ClientUpdateCreate
 ) -> ClaimEvent:
     """Log what the client was told; it resets the weekly clock (a late entry never moves it back)."""
-    now = tools.now()
+    now = tools.clock.now()
     contacted_at = data.contacted_at or now
     if contacted_at > now + CLOCK_SKEW:
         raise InvalidClaimField("contacted_at", "cannot be in the future")
-    if contacted_at < tools.start_of(claim.reported_on):
+    if contacted_at < tools.clock.start_of(claim.reported_on):
         raise InvalidClaimField("contacted_at", "cannot be before the claim was reported")
     event = ClaimEvent(
         claim_id=claim.id,
@@ -66,7 +67,7 @@ async def record_client_update(
 async def timeline(*, session: AsyncSession, claim: Claim, limit: int, cursor: str | None) -> TimelinePage:
     """Every status change and client update of one claim, in the order they happened."""
     rows = await repository.timeline(
-        session=session, claim_id=claim.id, after=read_cursor(cursor, "datetime", "int"), limit=limit
+        session=session, claim_id=claim.id, after=read_cursor(cursor, datetime, int), limit=limit
     )
 
     def key(event: ClaimEvent) -> tuple[object, ...]:
@@ -85,14 +86,14 @@ async def updates_due(
     cursor: str | None,
 ) -> ClaimPage:
     """Open claims whose last client update's business-local date is ``interval`` or more days ago."""
-    today = on or tools.today()
-    # local_date(last) <= today - 7  ⟺  last < midnight (business zone) of today - 6.
-    boundary = tools.start_of(today - timedelta(days=tools.settings.client_update_interval_days - 1))
+    today = on or tools.clock.today()
+    # business_day(last) <= today - 7  ⟺  last < midnight (business zone) of today - 6.
+    boundary = tools.clock.start_of(today - timedelta(days=tools.settings.client_update_interval_days - 1))
     rows = await repository.updates_due(
         session=session,
         principal=principal,
         updated_before=boundary,
-        after=read_cursor(cursor, "datetime", "uuid"),
+        after=read_cursor(cursor, datetime, uuid.UUID),
         limit=limit,
     )
     return page_of(
@@ -113,8 +114,8 @@ async def decisions_overdue(
     rows = await repository.decisions_overdue(
         session=session,
         principal=principal,
-        today=on or tools.today(),
-        after=read_cursor(cursor, "date", "uuid"),
+        today=on or tools.clock.today(),
+        after=read_cursor(cursor, date, uuid.UUID),
         limit=limit,
     )
     return page_of(rows, limit, key=lambda c: (c.decision_due_on, c.id), view=lambda c: to_read(c, tools))
@@ -135,10 +136,24 @@ async def documents_missing(
     rows = await repository.documents_missing(
         session=session,
         principal=principal,
-        missing_before=(on or tools.today()) - timedelta(days=days),
-        after=read_cursor(cursor, "date", "uuid"),
+        missing_before=(on or tools.clock.today()) - timedelta(days=days),
+        after=read_cursor(cursor, date, uuid.UUID),
         limit=limit,
     )
     return page_of(
         rows, limit, key=lambda c: (c.documents_missing_since, c.id), view=lambda c: to_read(c, tools)
+    )
+
+
+async def agenda_lists(
+    *, session: AsyncSession, tools: Tools, principal: Principal, on: date | None, limit: int
+) -> AgendaLists:
+    """Client updates due and decisions overdue, the first page of each (what the agenda shows)."""
+    return AgendaLists(
+        updates_due=await updates_due(
+            session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=None
+        ),
+        decisions_overdue=await decisions_overdue(
+            session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=None
+        ),
     )

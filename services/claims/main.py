@@ -10,12 +10,10 @@ from fastapi import FastAPI
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
 from crmkit.references import merges_router
-from services.claims import export
 from services.claims.changes import routers as feed_routers
 from services.claims.config import Settings, get_settings
 from services.claims.models import Claim, infra_tables, metadata
-from services.claims.report import router as report_router
-from services.claims.router import router
+from services.claims.router import routers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # A merge of two clients in the clients service moves the references held here (crmkit.references).
@@ -39,9 +37,7 @@ def create_app(
                 audit_log=infra_tables.audit_log,
             ),
             *feed_routers,
-            export.router,
-            report_router,
-            router,
+            *routers,
         ],
         title="Claims service",
         description=(

@@ -27,8 +27,10 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from crmkit.db import schema_registry
+from crmkit.db import one_of, schema_registry
 from crmkit.infra_tables import define_infra_tables
+from services.claims.checklists import ClaimType
+from services.claims.transitions import ClaimStatus, DocumentStatus
 
 SCHEMA = "claims"
 registry = schema_registry(SCHEMA)
@@ -40,27 +42,13 @@ OPEN = "closed_at IS NULL"
 AWAITING_DECISION = "status IN ('submitted', 'under_review')"
 DOCUMENTS_OUTSTANDING = "documents_missing_since IS NOT NULL AND closed_at IS NULL"
 
-CLAIM_TYPES = ("critical_illness", "medical", "accident", "death", "disability")
-CLAIM_STATUSES = (
-    "reported",
-    "collecting_documents",
-    "submitted",
-    "under_review",
-    "more_information_requested",
-    "approved",
-    "paid",
-    "rejected",
-    "withdrawn",
-)
-DOCUMENT_STATUSES = ("missing", "received", "submitted", "rejected")
+CLAIM_TYPES = tuple(ClaimType)
+CLAIM_STATUSES = tuple(ClaimStatus)
+DOCUMENT_STATUSES = tuple(DocumentStatus)
 EVENT_KINDS = ("status_changed", "client_update")
 
 MONEY = Numeric(14, 2)
 CLAIM_ID = f"{SCHEMA}.claims.id"
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _scoped(name: str, *keys: str, where: str) -> tuple[Index, Index, Index]:
@@ -81,8 +69,8 @@ class Claim(ClaimsTable, table=True):
 
     __tablename__ = "claims"
     __table_args__ = (
-        CheckConstraint(_one_of("claim_type", CLAIM_TYPES), name="claim_type_known"),
-        CheckConstraint(_one_of("status", CLAIM_STATUSES), name="status_known"),
+        CheckConstraint(one_of("claim_type", CLAIM_TYPES), name="claim_type_known"),
+        CheckConstraint(one_of("status", CLAIM_STATUSES), name="status_known"),
         CheckConstraint("claimed_amount > 0", name="claimed_amount_positive"),
         CheckConstraint("approved_amount IS NULL OR approved_amount > 0", name="approved_amount_positive"),
         CheckConstraint("paid_amount IS NULL OR paid_amount > 0", name="paid_amount_positive"),
@@ -140,7 +128,7 @@ class ClaimDocument(ClaimsTable, table=True):
     __tablename__ = "claim_documents"
     __table_args__ = (
         UniqueConstraint("claim_id", "code", name="uq_claim_documents_claim_id_code"),
-        CheckConstraint(_one_of("status", DOCUMENT_STATUSES), name="status_known"),
+        CheckConstraint(one_of("status", DOCUMENT_STATUSES), name="status_known"),
         CheckConstraint("(status = 'rejected') = (rejection_reason IS NOT NULL)", name="rejected_has_reason"),
     )
 
@@ -171,7 +159,7 @@ class ClaimEvent(ClaimsTable, table=True):
 
     __tablename__ = "claim_events"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", EVENT_KINDS), name="kind_known"),
+        CheckConstraint(one_of("kind", EVENT_KINDS), name="kind_known"),
         Index("ix_claim_events_claim_timeline", "claim_id", "occurred_at", "id"),
     )
 

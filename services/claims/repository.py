@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, TextClause, false, select, text, true, tuple_
+from sqlalchemy import ColumnElement, Select, TextClause, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from crmkit.auth import Principal, Role
+from crmkit.auth import Principal
+from crmkit.scope import owner_scope
 from services.claims.models import (
     AWAITING_DECISION,
     DOCUMENTS_OUTSTANDING,
@@ -23,14 +24,8 @@ from services.claims.models import (
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """Object-level scope, written so each role's predicate matches one index per list."""
-    if principal.role is Role.ADMIN:
-        return true()
-    if principal.role is Role.TEAM_LEAD and principal.team_id is not None:
-        return col(Claim.team_id) == principal.team_id
-    if principal.role in (Role.AGENT, Role.TEAM_LEAD):
-        return col(Claim.owner_agent_id) == principal.user_id
-    return false()
+    """Object-level scope: a claim follows its policy's owner agent and team."""
+    return owner_scope(principal, owner=col(Claim.owner_agent_id), team=col(Claim.team_id))
 
 
 async def get_visible(
@@ -64,15 +59,15 @@ async def _page(session: AsyncSession, stmt: Select[Any], limit: int) -> list[Cl
     return list((await session.execute(stmt.limit(limit + 1))).scalars())
 
 
-async def list_visible(
+async def newest_first(
     *,
     session: AsyncSession,
     principal: Principal,
     filters: ClaimFilters,
     after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
+    rows: int,
 ) -> list[Claim]:
-    """Newest first; fetches one row more than the page to know whether another page follows."""
+    """Up to ``rows`` claims in the caller's scope, newest first, after the key ``after``."""
     conditions: list[ColumnElement[bool]] = [visible_to(principal)]
     if filters.status is not None:
         conditions.append(col(Claim.status) == filters.status)
@@ -85,7 +80,21 @@ async def list_visible(
     if after is not None:
         conditions.append(tuple_(col(Claim.created_at), col(Claim.id)) < tuple_(*after))
     stmt = select(Claim).where(*conditions).order_by(col(Claim.created_at).desc(), col(Claim.id).desc())
-    return await _page(session, stmt, limit)
+    return list((await session.execute(stmt.limit(rows))).scalars())
+
+
+async def list_visible(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    filters: ClaimFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Claim]:
+    """Newest first; fetches one row more than the page to know whether another page follows."""
+    return await newest_first(
+        session=session, principal=principal, filters=filters, after=after, rows=limit + 1
+    )
 
 
 async def updates_due(

@@ -1,4 +1,4 @@
-"""HTTP endpoints of claims: thin handlers over the rules."""
+"""HTTP endpoints of claims: thin handlers over the rules (the only module here that makes routers)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
-from services.claims import feedback, service, transitions
+from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES
+from services.claims import documents as checklist
+from services.claims import exports, feedback, reports, service
 from services.claims.checklists import ClaimType
 from services.claims.dependencies import (
     ChangedChecklist,
@@ -29,11 +32,13 @@ from services.claims.dependencies import (
 )
 from services.claims.repository import ClaimFilters
 from services.claims.schemas import (
+    AgendaLists,
     ChecklistRead,
     ClaimCreate,
     ClaimDetail,
     ClaimMove,
     ClaimPage,
+    ClaimsReport,
     ClaimUpdate,
     ClientUpdateCreate,
     DocumentAdd,
@@ -42,12 +47,14 @@ from services.claims.schemas import (
     TimelineEntry,
     TimelinePage,
 )
-from services.claims.views import document_read, timeline_entry, to_detail
-from services.claims.workflow import ClaimStatus
+from services.claims.transitions import ClaimStatus
+from services.claims.views import checklist_reads, document_read, timeline_entry, to_detail
 
 BASE = "/api/v1/claims"
 ITEM = "/{claim_id:uuid}"
 AsOf = Annotated[date | None, Query(description="Business date to evaluate on (default: today).")]
+FromDate = Annotated[date | None, Query(alias="from", description="First day (default: 1st of the month).")]
+ToDate = Annotated[date | None, Query(alias="to", description="Last day, included (default: today).")]
 
 # Operations staff have no business with claims: every endpoint answers them 403.
 router = APIRouter(
@@ -56,12 +63,27 @@ router = APIRouter(
     dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
     responses=PROBLEM_RESPONSES,
 )
+exports_router = APIRouter(
+    prefix=BASE,
+    tags=["exports"],
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+# Agents have no business report (403: roles are not secret).
+reports_router = APIRouter(
+    prefix=f"{BASE}/reports",
+    tags=["reports"],
+    dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+routers = (exports_router, reports_router, router)
+"""In the order ``main.py`` includes them."""
 
 
 @router.get("/checklists")
 async def list_checklists(principal: ReaderDep) -> list[ChecklistRead]:
     """The documents each claim type requires (kept as data)."""
-    return service.checklists()
+    return checklist_reads()
 
 
 @router.get("/updates-due")
@@ -79,13 +101,6 @@ async def list_updates_due(
     )
 
 
-class AgendaLists(BaseModel):
-    """The claims part of an agent's agenda: both work lists, one page each, in one call."""
-
-    updates_due: ClaimPage
-    decisions_overdue: ClaimPage
-
-
 @router.get("/agenda-lists")
 async def list_agenda_lists(
     principal: ReaderDep,
@@ -95,14 +110,7 @@ async def list_agenda_lists(
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> AgendaLists:
     """Client updates due and decisions overdue, the first page of each (what the agenda shows)."""
-    return AgendaLists(
-        updates_due=await feedback.updates_due(
-            session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=None
-        ),
-        decisions_overdue=await feedback.decisions_overdue(
-            session=session, tools=tools, principal=principal, on=on, limit=limit, cursor=None
-        ),
-    )
+    return await feedback.agenda_lists(session=session, tools=tools, principal=principal, on=on, limit=limit)
 
 
 @router.get("/decisions-overdue")
@@ -215,7 +223,7 @@ async def correct_claim(
     return to_detail(claim, documents, tools)
 
 
-@router.post(f"{ITEM}/transitions")
+@router.post(f"{ITEM}/transitions", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def move_claim(
     claim: ChangedClaim,
     documents: ChangedChecklist,
@@ -228,7 +236,7 @@ async def move_claim(
 ) -> ClaimDetail:
     """Move the claim to its next status node (409 lists the allowed ones); requires If-Match."""
     check_if_match(if_match, claim.version)
-    documents = await transitions.move_claim(
+    documents = await service.move_claim(
         session=session, tools=tools, principal=principal, claim=claim, documents=documents, move=move
     )
     set_etag(response, claim.version)
@@ -246,14 +254,14 @@ async def add_document(
     response: Response,
 ) -> DocumentRead:
     """Add a document the insurer asked for to the checklist (as missing)."""
-    document = await transitions.add_document(
+    document = await checklist.add_document(
         session=session, tools=tools, principal=principal, claim=claim, documents=documents, item=item
     )
     set_etag(response, claim.version)
     return document_read(document)
 
 
-@router.patch(f"{ITEM}/documents/{{document_id:uuid}}")
+@router.patch(f"{ITEM}/documents/{{document_id:uuid}}", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def change_document(
     claim: ChangedClaim,
     documents: ChangedChecklist,
@@ -267,7 +275,7 @@ async def change_document(
 ) -> ClaimDetail:
     """Mark a checklist item received, submitted, rejected (with reason) or missing; If-Match: the claim's."""
     check_if_match(if_match, claim.version)
-    await transitions.change_document(
+    await checklist.change_document(
         session=session,
         tools=tools,
         principal=principal,
@@ -303,3 +311,34 @@ async def claim_timeline(
 ) -> TimelinePage:
     """Every status change and client update of the claim, oldest first."""
     return await feedback.timeline(session=session, claim=claim, limit=limit, cursor=cursor)
+
+
+@exports_router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV (with BOM), one claim a row."}},
+)
+async def export_claims(request: Request, principal: ReaderDep) -> StreamingResponse:
+    """Your claims as CSV (bank accounts masked)."""
+    return StreamingResponse(
+        exports.stream_claims(sessions=request.app.state.read_sessions, principal=principal),
+        media_type=CSV_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{exports.FILENAME}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@reports_router.get("/business", response_model_by_alias=True)
+async def business_report(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+) -> ClaimsReport:
+    """Claims opened and paid, the amount paid and the average days to pay, for your team."""
+    return await reports.business_report(
+        session=session, principal=principal, from_date=from_date, to_date=to_date, today=tools.clock.today()
+    )

@@ -11,17 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
-from crmkit.money import DECIMAL_STRING, MONEY_SCHEMA
+from crmkit.money import Money, MoneyOrZero
 from crmkit.pagination import Page
+from crmkit.periods import Count
 from services.claims.checklists import ClaimType
-from services.claims.workflow import ClaimStatus, DocumentStatus
-
-Money = Annotated[
-    Decimal,
-    DECIMAL_STRING,
-    MONEY_SCHEMA,
-    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
-]
+from services.claims.transitions import ClaimStatus, DocumentStatus
 
 _BANK_ACCOUNT = re.compile(r"\d{10,30}")
 
@@ -134,15 +128,15 @@ class ClaimRead(BaseModel):
     incident_date: date
     reported_on: date
     description: str | None
-    claimed_amount: Decimal
+    claimed_amount: Money
     claimant: ClaimantRead
     status: ClaimStatus
     allowed_next_statuses: list[ClaimStatus]
     submitted_on: date | None
     decision_due_on: date | None = Field(description="The insurer's decision is due by this date.")
     decided_on: date | None
-    approved_amount: Decimal | None
-    paid_amount: Decimal | None
+    approved_amount: Money | None
+    paid_amount: Money | None
     paid_on: date | None
     closing_reason: str | None
     last_client_update_at: datetime
@@ -254,3 +248,20 @@ class ChecklistRead(BaseModel):
 
 ClaimPage = Page[ClaimRead]
 TimelinePage = Page[TimelineEntry]
+
+
+class AgendaLists(BaseModel):
+    """The claims part of an agent's agenda: both work lists, one page each, in one call."""
+
+    updates_due: ClaimPage
+    decisions_overdue: ClaimPage
+
+
+class ClaimsReport(BaseModel):
+    from_date: date = Field(serialization_alias="from")
+    to_date: date = Field(serialization_alias="to")
+    claims_opened: int = Field(description="Claims reported in the period.")
+    opened_by_status: list[Count] = Field(description="Those claims by their status now.")
+    claims_paid: int = Field(description="Claims paid in the period.")
+    amount_paid: MoneyOrZero
+    average_days_to_pay: Decimal | None = Field(description="From report to payment, for the claims paid.")

@@ -1,267 +1,172 @@
-"""Status nodes and checklist items: moves checked against the transition tables, then applied."""
+"""The two state machines of a claim, as data: transition tables (``crmkit.workflow``), the fields
+each move takes, and what entering each state does besides changing the status.
+
+Claim status nodes (manual §五.2: 资料已提交 → 审核中 → 理赔款到账): reported → collecting documents →
+submitted → under review ⇄ more information requested → approved → paid; rejected and withdrawn end
+it. A document checklist item: missing → received → submitted, and rejected (with a reason) back to
+received when the client provides it again. The moves themselves are in ``service.py`` (claims) and
+``documents.py`` (checklist items); both check them with ``crmkit.workflow.ensure_transition``.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from crmkit.workflow import final_states, transition_table
 
-from crmkit import audit
-from crmkit.auth import Principal
-from crmkit.problems import FieldError, Unprocessable
-from services.claims.errors import ClaimClosed, DocumentsMissing, IllegalTransition, InvalidClaimField
-from services.claims.models import Claim, ClaimDocument, ClaimEvent, infra_tables
-from services.claims.schemas import ClaimMove, DocumentAdd, DocumentChange
-from services.claims.views import RESOURCE, Tools, audit_view, document_read
-from services.claims.workflow import (
-    CLAIM_TRANSITIONS,
-    CLOSED,
-    DOCUMENT_TRANSITIONS,
-    DOCUMENTS_EDITABLE,
-    MOVE_FIELDS,
-    NEEDS_COMPLETE_DOCUMENTS,
-    OUTSTANDING,
-    ClaimStatus,
-    DocumentStatus,
+
+class ClaimStatus(StrEnum):
+    REPORTED = "reported"
+    COLLECTING_DOCUMENTS = "collecting_documents"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    MORE_INFORMATION_REQUESTED = "more_information_requested"
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+S = ClaimStatus
+
+CLAIM_TRANSITIONS = transition_table(
+    {
+        S.REPORTED: (S.COLLECTING_DOCUMENTS, S.WITHDRAWN),
+        S.COLLECTING_DOCUMENTS: (S.SUBMITTED, S.WITHDRAWN),
+        S.SUBMITTED: (S.UNDER_REVIEW, S.MORE_INFORMATION_REQUESTED, S.REJECTED, S.WITHDRAWN),
+        S.UNDER_REVIEW: (S.MORE_INFORMATION_REQUESTED, S.APPROVED, S.REJECTED, S.WITHDRAWN),
+        S.MORE_INFORMATION_REQUESTED: (S.UNDER_REVIEW, S.WITHDRAWN),
+        S.APPROVED: (S.PAID,),
+        S.PAID: (),
+        S.REJECTED: (),
+        S.WITHDRAWN: (),
+    }
+)
+
+MOVE_FIELDS: Mapping[ClaimStatus, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
+    {
+        S.SUBMITTED: (frozenset(), frozenset({"submitted_on"})),
+        S.APPROVED: (frozenset({"approved_amount"}), frozenset()),
+        S.PAID: (frozenset({"paid_amount"}), frozenset({"paid_on"})),
+        S.REJECTED: (frozenset({"reason"}), frozenset()),
+        S.WITHDRAWN: (frozenset(), frozenset({"reason"})),
+        S.MORE_INFORMATION_REQUESTED: (frozenset(), frozenset({"documents"})),
+    }
+)
+"""Target status → (fields the move requires, fields it may carry); ``note`` goes with every move."""
+
+MOVE_DATES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "submitted_on": ("reported_on", "the claim was reported"),
+        "paid_on": ("incident_date", "the incident date"),
+    }
+)
+"""A date a move may carry → (the claim's date it cannot precede, how to say it); never in the future."""
+
+CLOSED = final_states(CLAIM_TRANSITIONS)
+"""A claim in one of these is closed: no updates due, no deadlines, no documents to chase."""
+
+AWAITING_DECISION = (S.SUBMITTED, S.UNDER_REVIEW)
+"""The insurer holds the file: its decision deadline runs."""
+
+NEEDS_COMPLETE_DOCUMENTS = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
+"""Entering these from the agent's side hands the file to the insurer: every required item must be in."""
+
+WITH_THE_AGENT = frozenset({S.REPORTED, S.COLLECTING_DOCUMENTS, S.MORE_INFORMATION_REQUESTED})
+"""The agent holds the file: its details may be corrected, and entering ``NEEDS_COMPLETE_DOCUMENTS``
+from here hands it over."""
+
+CLAIM_DETAILS_EDITABLE = WITH_THE_AGENT
+
+DOCUMENTS_EDITABLE = frozenset(
+    {S.REPORTED, S.COLLECTING_DOCUMENTS, S.SUBMITTED, S.UNDER_REVIEW, S.MORE_INFORMATION_REQUESTED}
 )
 
 
-def _outstanding(documents: list[ClaimDocument]) -> list[ClaimDocument]:
-    return [d for d in documents if d.required and d.status in OUTSTANDING]
+class OnEntry(StrEnum):
+    """One thing a move does to the claim besides setting its status (steps in ``service.py``)."""
+
+    HAND_OVER = "hand_over"
+    """From the agent's side only (``WITH_THE_AGENT``): received items become submitted,
+    ``submitted_on`` is set once, and the decision clock (保险法 §23: 30 days after complete
+    documents) starts again from the hand-over day. Submitted → under review changes nothing."""
+    ADD_REQUESTED_DOCUMENTS = "add_requested_documents"
+    """The items the insurer asked for join the checklist, as missing."""
+    RECORD_APPROVAL = "record_approval"
+    """``approved_amount`` as the insurer approved it (may differ from the claimed amount)."""
+    RECORD_DECISION_DAY = "record_decision_day"
+    """``decided_on`` = today."""
+    RECORD_PAYMENT = "record_payment"
+    """``paid_amount``, and ``paid_on`` (default today)."""
+    RECORD_CLOSING_REASON = "record_closing_reason"
+    """``closing_reason`` = the move's reason, when it has one (it is also the timeline's summary)."""
+    CLOSE = "close"
+    """``closed_at`` = now: no more updates due, deadlines or documents to chase."""
 
 
-def refresh_documents_missing_since(claim: Claim, documents: list[ClaimDocument]) -> None:
-    """The work list's key: since when the client has owed a required document (None: owes none)."""
-    if claim.status in CLOSED:
-        claim.documents_missing_since = None
-        return
-    since = [d.outstanding_since for d in _outstanding(documents) if d.outstanding_since is not None]
-    claim.documents_missing_since = min(since) if since else None
+ON_ENTRY: Mapping[ClaimStatus, tuple[OnEntry, ...]] = MappingProxyType(
+    {
+        S.REPORTED: (),
+        S.COLLECTING_DOCUMENTS: (),
+        S.SUBMITTED: (OnEntry.HAND_OVER,),
+        S.UNDER_REVIEW: (OnEntry.HAND_OVER,),
+        S.MORE_INFORMATION_REQUESTED: (OnEntry.ADD_REQUESTED_DOCUMENTS,),
+        S.APPROVED: (OnEntry.RECORD_APPROVAL, OnEntry.RECORD_DECISION_DAY),
+        S.PAID: (OnEntry.RECORD_PAYMENT, OnEntry.CLOSE),
+        S.REJECTED: (OnEntry.RECORD_DECISION_DAY, OnEntry.RECORD_CLOSING_REASON, OnEntry.CLOSE),
+        S.WITHDRAWN: (OnEntry.RECORD_CLOSING_REASON, OnEntry.CLOSE),
+    }
+)
+"""Status → what entering it does, in this order, before the status itself changes."""
+
+if {s for s, steps in ON_ENTRY.items() if OnEntry.CLOSE in steps} != CLOSED or ON_ENTRY.keys() != set(S):
+    raise ValueError("ON_ENTRY must name every status, and close exactly the final ones")
 
 
-def _submit_received(documents: list[ClaimDocument], now: datetime) -> None:
-    for document in documents:
-        if document.status == DocumentStatus.RECEIVED:
-            document.status = DocumentStatus.SUBMITTED.value
-            document.submitted_at = now
-            document.updated_at = now
+class DocumentStatus(StrEnum):
+    MISSING = "missing"
+    RECEIVED = "received"
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
 
 
-def _extra_documents(
-    claim: Claim, documents: list[ClaimDocument], extra: list[DocumentAdd], tools: Tools
-) -> list[ClaimDocument]:
-    position = max((d.position for d in documents), default=0)
-    added = []
-    for item in extra:
-        position += 1
-        added.append(
-            ClaimDocument(
-                claim_id=claim.id,
-                position=position,
-                code=f"extra_{position}",
-                name=item.name,
-                required=item.required,
-                status=DocumentStatus.MISSING.value,
-                outstanding_since=tools.today(),
-                note=item.note,
-                updated_at=tools.now(),
-            )
-        )
-    return added
+D = DocumentStatus
+
+DOCUMENT_TRANSITIONS = transition_table(
+    {
+        D.MISSING: (D.RECEIVED,),
+        D.RECEIVED: (D.SUBMITTED, D.REJECTED, D.MISSING),
+        D.SUBMITTED: (D.REJECTED,),
+        D.REJECTED: (D.RECEIVED,),
+    }
+)
+
+OUTSTANDING = frozenset({D.MISSING, D.REJECTED})
+"""Items the client still owes (a rejected document must be provided again); entering one of these
+starts the item's ``outstanding_since`` today, leaving them clears it."""
 
 
-def _check_move_fields(move: ClaimMove) -> None:
-    """Each status takes its own fields (``MOVE_FIELDS``): missing ones and stray ones are both 422."""
-    required, optional = MOVE_FIELDS.get(move.status, (frozenset(), frozenset()))
-    given = {f for f in move.model_fields_set if getattr(move, f) is not None} - {"status", "note"}
-    errors = [
-        FieldError(field=f, message=f"required when the claim moves to {move.status}")
-        for f in sorted(required - given)
-    ] + [
-        FieldError(field=f, message=f"does not go with a move to {move.status}")
-        for f in sorted(given - required - optional)
-    ]
-    if errors:
-        raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+class ItemOnEntry(StrEnum):
+    """One thing a checklist item's move does besides its status (steps in ``documents.py``)."""
+
+    STAMP_RECEIVED = "stamp_received"
+    """``received_at`` = now, ``received_by`` = the caller."""
+    CLEAR_RECEIVED = "clear_received"
+    """What was received was not the right paper: ``received_at`` and ``received_by`` cleared."""
+    STAMP_SUBMITTED = "stamp_submitted"
+    """``submitted_at`` = now."""
+    CLEAR_REJECTION = "clear_rejection"
+    """The client provided it again: the earlier ``rejection_reason`` goes."""
 
 
-async def move_claim(
-    *,
-    session: AsyncSession,
-    tools: Tools,
-    principal: Principal,
-    claim: Claim,
-    documents: list[ClaimDocument],
-    move: ClaimMove,
-) -> list[ClaimDocument]:
-    """Move the claim to its next status node; returns the (possibly extended) checklist."""
-    current, target = ClaimStatus(claim.status), move.status
-    _check_move_fields(move)
-    allowed = CLAIM_TRANSITIONS[current]
-    if target not in allowed:
-        raise IllegalTransition(what="claim", current=current, requested=target, allowed=allowed)
-    if target in NEEDS_COMPLETE_DOCUMENTS:
-        missing = _outstanding(documents)
-        if missing:
-            raise DocumentsMissing(requested=target, missing=[(d.code, d.name, d.status) for d in missing])
-
-    today, now = tools.today(), tools.now()
-    if target is ClaimStatus.PAID and move.paid_on is not None:
-        if move.paid_on > today:
-            raise InvalidClaimField("paid_on", f"cannot be in the future (today is {today.isoformat()})")
-        if move.paid_on < claim.incident_date:
-            raise InvalidClaimField("paid_on", "cannot be before the incident date")
-    if move.submitted_on is not None:
-        if move.submitted_on > today:
-            raise InvalidClaimField("submitted_on", f"cannot be in the future (today is {today.isoformat()})")
-        if move.submitted_on < claim.reported_on:
-            raise InvalidClaimField("submitted_on", "cannot be before the claim was reported")
-    before = audit_view(claim, tools)
-    summary = move.note
-    if target is ClaimStatus.SUBMITTED or (
-        target is ClaimStatus.UNDER_REVIEW and current is ClaimStatus.MORE_INFORMATION_REQUESTED
-    ):
-        # The decision clock runs from complete documents (保险法 §23), so it restarts after a supplement.
-        _submit_received(documents, now)
-        handed_over = move.submitted_on or today
-        claim.submitted_on = claim.submitted_on or handed_over
-        claim.decision_due_on = handed_over + timedelta(days=tools.settings.decision_days)
-    if move.documents:
-        added = _extra_documents(claim, documents, move.documents, tools)
-        session.add_all(added)
-        documents = [*documents, *added]
-    if target is ClaimStatus.APPROVED:
-        claim.approved_amount = move.approved_amount
-        claim.decided_on = today
-    if target is ClaimStatus.PAID:
-        claim.paid_amount, claim.paid_on = move.paid_amount, move.paid_on or today
-    if target is ClaimStatus.REJECTED:
-        claim.decided_on = today
-    if move.reason is not None:
-        claim.closing_reason = summary = move.reason
-
-    claim.status = target.value
-    if target in CLOSED:
-        claim.closed_at = now
-    refresh_documents_missing_since(claim, documents)
-    claim.version += 1
-    claim.updated_at = now
-    session.add(
-        ClaimEvent(
-            claim_id=claim.id,
-            kind="status_changed",
-            occurred_at=now,
-            actor=principal.actor,
-            from_status=current.value,
-            to_status=target.value,
-            summary=summary,
-            recorded_at=now,
-        )
-    )
-    await session.flush()
-    old, new = audit.changed_fields(before, audit_view(claim, tools))
-    await audit.record(
-        session,
-        infra_tables.audit_log,
-        principal=principal,
-        action="claim.status_changed",
-        resource_type=RESOURCE,
-        resource_id=claim.id,
-        before=old,
-        after=new,
-    )
-    return documents
-
-
-def _editable(claim: Claim) -> None:
-    if claim.status not in DOCUMENTS_EDITABLE:
-        raise ClaimClosed(f"the claim is {claim.status}; its checklist can no longer change")
-
-
-async def change_document(
-    *,
-    session: AsyncSession,
-    tools: Tools,
-    principal: Principal,
-    claim: Claim,
-    documents: list[ClaimDocument],
-    document: ClaimDocument,
-    change: DocumentChange,
-) -> None:
-    """Move one checklist item (received by whom and when; rejected with a reason)."""
-    _editable(claim)
-    current, target = DocumentStatus(document.status), change.status
-    if target != current:
-        allowed = DOCUMENT_TRANSITIONS[current]
-        if target not in allowed:
-            raise IllegalTransition(what="document", current=current, requested=target, allowed=allowed)
-    if target is DocumentStatus.REJECTED and change.rejection_reason is None:
-        raise InvalidClaimField("rejection_reason", "required when a document is rejected")
-    if target is not DocumentStatus.REJECTED and change.rejection_reason is not None:
-        raise InvalidClaimField("rejection_reason", "only allowed when a document is rejected")
-
-    before = document_read(document).model_dump(mode="json")
-    now, today = tools.now(), tools.today()
-    if target != current:
-        document.status = target.value
-        if target is DocumentStatus.RECEIVED:
-            document.received_at, document.received_by = now, principal.user_id
-            document.rejection_reason, document.outstanding_since = None, None
-        elif target is DocumentStatus.SUBMITTED:
-            document.submitted_at = now
-        elif target is DocumentStatus.REJECTED:
-            document.outstanding_since = today
-        else:  # back to missing: what was received was not the right paper
-            document.received_at, document.received_by, document.outstanding_since = None, None, today
-    if target is DocumentStatus.REJECTED:
-        document.rejection_reason = change.rejection_reason
-    if "note" in change.model_fields_set:
-        document.note = change.note
-    after = document_read(document).model_dump(mode="json")
-    old, new = audit.changed_fields(before, after)
-    if not new:
-        return
-    document.updated_at = now
-    refresh_documents_missing_since(claim, documents)
-    claim.version += 1
-    claim.updated_at = now
-    await session.flush()
-    await audit.record(
-        session,
-        infra_tables.audit_log,
-        principal=principal,
-        action="claim.document_changed",
-        resource_type=RESOURCE,
-        resource_id=claim.id,
-        before={"document": document.code, **old},
-        after={"document": document.code, **new, "claim_version": claim.version},
-    )
-
-
-async def add_document(
-    *,
-    session: AsyncSession,
-    tools: Tools,
-    principal: Principal,
-    claim: Claim,
-    documents: list[ClaimDocument],
-    item: DocumentAdd,
-) -> ClaimDocument:
-    """Add an item the insurer asked for to the checklist, as missing."""
-    _editable(claim)
-    (document,) = _extra_documents(claim, documents, [item], tools)
-    session.add(document)
-    refresh_documents_missing_since(claim, [*documents, document])
-    claim.version += 1
-    claim.updated_at = tools.now()
-    await session.flush()
-    await audit.record(
-        session,
-        infra_tables.audit_log,
-        principal=principal,
-        action="claim.document_added",
-        resource_type=RESOURCE,
-        resource_id=claim.id,
-        after={**document_read(document).model_dump(mode="json"), "claim_version": claim.version},
-    )
-    return document
+ITEM_ON_ENTRY: Mapping[DocumentStatus, tuple[ItemOnEntry, ...]] = MappingProxyType(
+    {
+        D.MISSING: (ItemOnEntry.CLEAR_RECEIVED,),
+        D.RECEIVED: (ItemOnEntry.STAMP_RECEIVED, ItemOnEntry.CLEAR_REJECTION),
+        D.SUBMITTED: (ItemOnEntry.STAMP_SUBMITTED,),
+        D.REJECTED: (),
+    }
+)
+"""Item status → what entering it does (``outstanding_since`` follows ``OUTSTANDING`` for every move)."""

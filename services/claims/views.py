@@ -1,23 +1,27 @@
-"""The tools the rules share (cipher, clock, business time zone) and the public, masked views."""
+"""The tools the rules share (cipher, settings, business clock) and the converters from rows to the
+public, masked read schemas (also what the audit trail records)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from crmkit.clock import BusinessClock
 from crmkit.crypto import FieldCipher, mask_middle
+from services.claims.checklists import CHECKLISTS
 from services.claims.config import Settings
 from services.claims.models import Claim, ClaimDocument, ClaimEvent
 from services.claims.schemas import (
+    ChecklistItem,
+    ChecklistRead,
     ClaimantRead,
     ClaimDetail,
     ClaimRead,
     DocumentRead,
     TimelineEntry,
 )
-from services.claims.workflow import CLAIM_TRANSITIONS, DOCUMENT_TRANSITIONS, ClaimStatus, DocumentStatus
+from services.claims.transitions import CLAIM_TRANSITIONS, DOCUMENT_TRANSITIONS, ClaimStatus, DocumentStatus
 
 RESOURCE = "claim"
 BANK_ACCOUNT_CONTEXT = "claims.bank_account"
@@ -25,33 +29,19 @@ BANK_ACCOUNT_CONTEXT = "claims.bank_account"
 
 @dataclass(frozen=True, slots=True)
 class Tools:
-    """What the rules need beyond the session: the field cipher, the clock and the business calendar."""
+    """What the rules need beyond the session: the field cipher, the settings and the business clock."""
 
     cipher: FieldCipher
     settings: Settings
+    clock: BusinessClock
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return self.settings.zone
 
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def today(self) -> date:
-        return datetime.now(self.zone).date()
-
-    def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(self.zone).date()
-
-    def start_of(self, day: date) -> datetime:
-        """Midnight of a business-local date, as an aware instant."""
-        return datetime.combine(day, time.min, tzinfo=self.zone)
-
-    def client_update_due_on(self, claim: Claim) -> date | None:
-        if claim.closed_at is not None:
-            return None
-        interval = timedelta(days=self.settings.client_update_interval_days)
-        return self.local_date(claim.last_client_update_at) + interval
+def client_update_due_on(claim: Claim, tools: Tools) -> date | None:
+    """The business day the next weekly client update is due (None once the claim is closed)."""
+    if claim.closed_at is not None:
+        return None
+    interval = timedelta(days=tools.settings.client_update_interval_days)
+    return tools.clock.business_day(claim.last_client_update_at) + interval
 
 
 def mask_bank_account(digits: str) -> str:
@@ -87,7 +77,7 @@ def to_read(claim: Claim, tools: Tools) -> ClaimRead:
             bank_account=claim.bank_account_masked,
         ),
         status=status,
-        allowed_next_statuses=list(CLAIM_TRANSITIONS[status]),
+        allowed_next_statuses=sorted(CLAIM_TRANSITIONS[status]),
         submitted_on=claim.submitted_on,
         decision_due_on=claim.decision_due_on,
         decided_on=claim.decided_on,
@@ -96,7 +86,7 @@ def to_read(claim: Claim, tools: Tools) -> ClaimRead:
         paid_on=claim.paid_on,
         closing_reason=claim.closing_reason,
         last_client_update_at=claim.last_client_update_at,
-        client_update_due_on=tools.client_update_due_on(claim),
+        client_update_due_on=client_update_due_on(claim, tools),
         documents_missing_since=claim.documents_missing_since,
         version=claim.version,
         created_at=claim.created_at,
@@ -113,7 +103,7 @@ def document_read(document: ClaimDocument) -> DocumentRead:
         name=document.name,
         required=document.required,
         status=status,
-        allowed_next_statuses=list(DOCUMENT_TRANSITIONS[status]),
+        allowed_next_statuses=sorted(DOCUMENT_TRANSITIONS[status]),
         outstanding_since=document.outstanding_since,
         received_at=document.received_at,
         received_by=document.received_by,
@@ -147,3 +137,14 @@ def audit_view(claim: Claim, tools: Tools) -> dict[str, Any]:
     for derived in ("allowed_next_statuses", "client_update_due_on", "updated_at"):
         view.pop(derived, None)
     return view
+
+
+def checklist_reads() -> list[ChecklistRead]:
+    """Every claim type with the documents it requires, in the order the client is asked for them."""
+    return [
+        ChecklistRead(
+            claim_type=claim_type,
+            documents=[ChecklistItem(code=d.code, name=d.name, name_zh=d.name_zh) for d in documents],
+        )
+        for claim_type, documents in CHECKLISTS.items()
+    ]
