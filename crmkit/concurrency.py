@@ -9,6 +9,9 @@ from fastapi import Header, Response
 from crmkit.problems import PreconditionFailed, PreconditionRequired
 
 
+MAX_VERSION_DIGITS = 18
+
+
 def etag_for(version: int) -> str:
     return f'W/"{version}"'
 
@@ -27,7 +30,9 @@ def parse_if_match(value: str | None) -> set[int] | None:
     versions: set[int] = set()
     for tag in value.split(","):
         tag = tag.strip().removeprefix("W/").strip('"')
-        if tag.isdigit():
+        # Versions are bigints we issued: ASCII digits, at most 18 of them. Anything longer (4,300
+        # digits overflowed Python's int parsing into a 500) names no version of ours.
+        if tag.isascii() and tag.isdigit() and len(tag) <= MAX_VERSION_DIGITS:
             versions.add(int(tag))
     if not versions:
         raise PreconditionFailed("If-Match holds no version this API issued")

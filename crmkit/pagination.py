@@ -78,8 +78,9 @@ def _typed(kind: KeyType, value: Any) -> Any:
     if kind is uuid.UUID:
         return uuid.UUID(str(value))
     if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("not an integer")
+        # A bigint key: a larger number names no row of ours (and would overflow the query into a 500).
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+            raise ValueError("not a bigint")
         return value
     if not isinstance(value, str):
         raise ValueError("not text")
