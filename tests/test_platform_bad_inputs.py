@@ -1,0 +1,61 @@
+"""Inputs that answered 500 (issue 14, finding 8): each is now a clear 4xx and stores nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+
+from tests.claims_support import CLAIMS, issue_policy, report_claim
+from tests.clients_support import CLIENTS, assert_problem, create_client
+from tests.conftest import People, Stack
+
+
+def cursor_of(values: list[object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+class TestIfMatch:
+    async def test_an_if_match_of_4300_digits_is_a_412_and_changes_nothing(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        client = await create_client(api, people.agent)
+
+        response = await api.patch(
+            f"{CLIENTS}/{client['id']}",
+            json={"name": "Changed"},
+            headers={**people.agent.headers, "If-Match": "9" * 4300},
+        )
+
+        assert_problem(response, 412)
+        rows = await stack.fetch("SELECT name, version FROM clients.clients WHERE id = $1", client["id"])
+        assert (rows[0]["name"], rows[0]["version"]) == (client["name"], client["version"])
+
+    async def test_unicode_digits_name_no_version(self, api: httpx.AsyncClient, people: People) -> None:
+        client = await create_client(api, people.agent)
+
+        response = await api.patch(
+            f"{CLIENTS}/{client['id']}",
+            json={"name": "Changed"},
+            headers=[(k.encode(), v.encode()) for k, v in people.agent.headers.items()]
+            + [(b"if-match", 'W/"¹"'.encode("latin-1"))],
+        )
+
+        assert_problem(response, 412)
+
+
+class TestCursors:
+    async def test_a_timeline_cursor_with_a_huge_integer_is_422(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        policy = await issue_policy(api, people, people.agent)
+        claim = await report_claim(api, people.agent, policy["id"])
+
+        response = await api.get(
+            f"{CLAIMS}/{claim['id']}/timeline",
+            params={"cursor": cursor_of(["2026-11-30T10:00:00+00:00", 10**30])},
+            headers=people.agent.headers,
+        )
+
+        assert_problem(response, 422)
