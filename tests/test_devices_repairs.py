@@ -126,8 +126,13 @@ class TestIllegalMoves:
         response = await _start(api, people, repair)
 
         problem = assert_problem(response, 409)
-        assert problem["allowed_next"] == ["closed"]
-        assert problem["current_status"] == "in_progress"
+        assert problem["type"].endswith("/illegal-transition")
+        assert (problem["current_state"], problem["requested_state"], problem["allowed_next_states"]) == (
+            "in_progress",
+            "in_progress",
+            ["closed"],
+        )
+        assert not {"current_status", "allowed_next"} & problem.keys()
         assert await counts(stack) == before
         assert (await get_repair(api, people.ops, repair["id"]))["version"] == repair["version"]
 
@@ -142,8 +147,13 @@ class TestIllegalMoves:
         response = await _close(api, people, closed)
 
         problem = assert_problem(response, 409)
-        assert problem["allowed_next"] == []
+        assert (problem["current_state"], problem["requested_state"], problem["allowed_next_states"]) == (
+            "closed",
+            "closed",
+            [],
+        )
         assert await counts(stack) == before
+        assert (await get_repair(api, people.ops, closed["id"]))["resolution"] == closed["resolution"]
 
     async def test_retiring_a_retired_device_is_409(
         self, api: httpx.AsyncClient, people: People, stack: Stack
@@ -163,7 +173,13 @@ class TestIllegalMoves:
 
         problem = assert_problem(response, 409)
         assert "retired to retired" in problem["detail"]
+        assert (problem["current_state"], problem["requested_state"], problem["allowed_next_states"]) == (
+            "retired",
+            "retired",
+            [],
+        )
         assert await counts(stack) == before
+        assert (await stored_device(stack, device["id"]))["version"] == version
 
     async def test_retiring_a_broken_device_closes_its_repair(
         self, api: httpx.AsyncClient, people: People
