@@ -19,6 +19,7 @@ from tests.devices_support import (
     if_match,
     record_check,
     stored_device,
+    stored_repair,
 )
 
 
@@ -101,7 +102,7 @@ class TestWalkFromAbnormalCheckBackToService:
         assert again["repair_id"] not in (None, repair["id"])
 
     async def test_a_quick_fix_may_be_closed_without_a_start(
-        self, api: httpx.AsyncClient, people: People
+        self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"input_output": "鼠标松动"})
@@ -111,6 +112,12 @@ class TestWalkFromAbnormalCheckBackToService:
 
         assert closed.status_code == 200, closed.text
         assert (await get_device(api, people.ops, device["id"]))["status"] == "under_repair"
+        stored = await stored_repair(stack, repair["id"])
+        assert (stored["status"], stored["started_at"], stored["resolution"]) == (
+            "closed",
+            None,
+            "重新插好鼠标",
+        )
         assert (await record_check(api, people.ops, device["id"]))["device"]["status"] == "in_service"
 
 
@@ -182,7 +189,7 @@ class TestIllegalMoves:
         assert (await stored_device(stack, device["id"]))["version"] == version
 
     async def test_retiring_a_broken_device_closes_its_repair(
-        self, api: httpx.AsyncClient, people: People
+        self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"noise_vibration": "异响"})
@@ -198,6 +205,9 @@ class TestIllegalMoves:
         assert response.json()["open_repair_id"] is None
         repair = await get_repair(api, people.ops, check["repair_id"])
         assert (repair["status"], repair["resolution"]) == ("closed", "device retired: beyond repair")
+        stored = await stored_device(stack, device["id"])
+        assert (stored["status"], stored["open_repair_id"]) == ("retired", None)
+        assert await audit_actions(stack, repair["id"]) == ["repair.opened", "repair.closed"]
 
 
 class TestWhoWorksRepairs:
@@ -215,14 +225,21 @@ class TestWhoWorksRepairs:
         assert_problem(response, 403)
         assert (await stored_device(stack, device["id"]))["status"] == "out_of_service"
 
-    async def test_start_without_if_match_is_428(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_start_without_if_match_is_428(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"display": None})
         response = await api.post(f"{DEVICES}/repairs/{check['repair_id']}/start", headers=people.ops.headers)
         assert_problem(response, 428)
         assert (await get_repair(api, people.ops, check["repair_id"]))["status"] == "open"
+        stored = await stored_repair(stack, check["repair_id"])
+        assert (stored["version"], stored["started_at"], stored["started_by"]) == (1, None, None)
+        assert (await stored_device(stack, device["id"]))["status"] == "out_of_service"
 
-    async def test_close_without_resolution_is_422(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_close_without_resolution_is_422(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"display": None})
         repair = await get_repair(api, people.ops, check["repair_id"])
@@ -233,6 +250,8 @@ class TestWhoWorksRepairs:
         )
         assert_problem(response, 422, field="resolution")
         assert (await get_repair(api, people.ops, repair["id"]))["status"] == "open"
+        stored = await stored_repair(stack, repair["id"])
+        assert (stored["version"], stored["resolution"], stored["closed_at"]) == (1, None, None)
 
     async def test_repairs_list_filters_by_status_and_device(
         self, api: httpx.AsyncClient, people: People
