@@ -100,6 +100,11 @@ async def stored_device(stack: Stack, device_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+async def stored_repair(stack: Stack, repair_id: str) -> dict[str, Any]:
+    [row] = await stack.fetch("SELECT * FROM devices.repairs WHERE id = $1", uuid.UUID(repair_id))
+    return dict(row)
+
+
 async def audit_actions(stack: Stack, resource_id: str) -> list[str]:
     rows = await stack.fetch(
         "SELECT action FROM devices.audit_log WHERE resource_id = $1 ORDER BY id", uuid.UUID(resource_id)

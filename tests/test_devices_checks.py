@@ -200,9 +200,13 @@ class TestRejectedCheck:
         )
 
         problem = assert_problem(response, 409)
+        assert problem["type"].endswith("/device-retired")
         assert "retired" in problem["detail"]
-        assert problem["allowed_next"] == []
+        # Recording a check asks for no state move: the body carries no transition fields.
+        assert not {"current_state", "allowed_next_states", "current_status", "allowed_next"} & problem.keys()
         assert await counts(stack) == before
+        stored = await stored_device(stack, device["id"])
+        assert (stored["status"], stored["last_checked_on"]) == ("retired", None)
 
     async def test_a_device_outside_the_agents_reach_is_404_and_nothing_is_stored(
         self, api: httpx.AsyncClient, people: People, stack: Stack
@@ -218,6 +222,8 @@ class TestRejectedCheck:
 
         assert_problem(response, 404)
         assert await counts(stack) == before
+        stored = await stored_device(stack, device["id"])
+        assert (stored["version"], stored["last_checked_on"]) == (1, None)
 
 
 class TestDeviceRead:
@@ -231,7 +237,7 @@ class TestDeviceRead:
 
 class TestCheckEnteredLate:
     async def test_a_check_from_the_paper_log_counts_for_its_own_business_day(
-        self, api: httpx.AsyncClient, people: People
+        self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         device = await create_device(api, people.ops, holder_id=str(people.agent.user_id))
         done = datetime.now(ZONE).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=2)
@@ -247,6 +253,11 @@ class TestCheckEnteredLate:
         assert check["checked_on"] == done.date().isoformat()
         assert check["device"]["checked_today"] is False
         assert check["device"]["last_checked_on"] == done.date().isoformat()
+        [stored] = await stack.fetch(
+            "SELECT checked_at, checked_on FROM devices.device_checks WHERE id = $1", uuid.UUID(check["id"])
+        )
+        assert (stored["checked_at"], stored["checked_on"]) == (done, done.date())
+        assert (await stored_device(stack, device["id"]))["last_checked_on"] == done.date()
 
     @pytest.mark.parametrize(
         ("shift", "says"),
@@ -299,5 +310,11 @@ class TestRetriedCheck:
         assert first.status_code == again.status_code == 201
         assert again.headers.get("idempotent-replayed") == "true"
         assert again.json()["id"] == first.json()["id"]
+        for table in ("device_checks", "repairs"):
+            rows = await stack.fetch(
+                f"SELECT count(*) AS n FROM devices.{table} WHERE device_id = $1",  # noqa: S608
+                uuid.UUID(device["id"]),
+            )
+            assert rows[0]["n"] == 1, table
         found = await counts(stack)
         assert (found["device_checks"], found["repairs"]) == (1, 1)

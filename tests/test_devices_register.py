@@ -66,6 +66,9 @@ class TestOpsRegistersDevice:
         assert device["checked_today"] is False
         assert device["holder_id"] == str(people.agent.user_id)
         assert await audit_actions(stack, device["id"]) == ["device.created"]
+        stored = await stored_device(stack, device["id"])
+        assert (stored["asset_tag"], stored["status"], stored["version"]) == ("PD-PC-0001", "in_service", 1)
+        assert stored["maintenance_due_on"] == maintained + timedelta(days=30)
 
     async def test_never_maintained_device_is_due_an_interval_after_registration(
         self, api: httpx.AsyncClient, people: People
@@ -77,9 +80,12 @@ class TestOpsRegistersDevice:
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         before = await counts(stack)
-        response = await api.post(DEVICES, json=device_body(), headers=people.agent.headers)
+        body = device_body()
+        response = await api.post(DEVICES, json=body, headers=people.agent.headers)
         assert_problem(response, 403)
         assert await counts(stack) == before
+        tagged = await stack.fetch("SELECT id FROM devices.devices WHERE asset_tag = $1", body["asset_tag"])
+        assert tagged == []
 
 
 class TestRejectedRegistration:
@@ -175,6 +181,12 @@ class TestChangingDevice:
         assert changed["version"] == 2
         assert response.headers["etag"] == 'W/"2"'
         assert await audit_actions(stack, device["id"]) == ["device.created", "device.updated"]
+        stored = await stored_device(stack, device["id"])
+        assert (stored["last_maintained_on"], stored["maintenance_due_on"], stored["version"]) == (
+            TODAY,
+            TODAY + timedelta(days=30),
+            2,
+        )
 
     async def test_without_if_match_is_428_and_with_a_stale_one_412(
         self, api: httpx.AsyncClient, people: People, stack: Stack
@@ -243,8 +255,11 @@ class TestChangingDevice:
             f"{DEVICES}/{device['id']}", json={"model": "Again"}, headers=if_match(people.ops, version)
         )
 
-        assert_problem(response, 409)
-        assert (await stored_device(stack, device["id"]))["version"] == version
+        problem = assert_problem(response, 409)
+        assert problem["type"].endswith("/device-retired")
+        assert not {"current_state", "requested_state", "allowed_next_states"} & problem.keys()
+        stored = await stored_device(stack, device["id"])
+        assert (stored["version"], stored["model"], stored["status"]) == (version, "ThinkPad T14", "retired")
 
 
 class TestListingDevices:

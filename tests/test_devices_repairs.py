@@ -19,6 +19,7 @@ from tests.devices_support import (
     if_match,
     record_check,
     stored_device,
+    stored_repair,
 )
 
 
@@ -101,7 +102,7 @@ class TestWalkFromAbnormalCheckBackToService:
         assert again["repair_id"] not in (None, repair["id"])
 
     async def test_a_quick_fix_may_be_closed_without_a_start(
-        self, api: httpx.AsyncClient, people: People
+        self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"input_output": "鼠标松动"})
@@ -111,6 +112,12 @@ class TestWalkFromAbnormalCheckBackToService:
 
         assert closed.status_code == 200, closed.text
         assert (await get_device(api, people.ops, device["id"]))["status"] == "under_repair"
+        stored = await stored_repair(stack, repair["id"])
+        assert (stored["status"], stored["started_at"], stored["resolution"]) == (
+            "closed",
+            None,
+            "重新插好鼠标",
+        )
         assert (await record_check(api, people.ops, device["id"]))["device"]["status"] == "in_service"
 
 
@@ -126,8 +133,13 @@ class TestIllegalMoves:
         response = await _start(api, people, repair)
 
         problem = assert_problem(response, 409)
-        assert problem["allowed_next"] == ["closed"]
-        assert problem["current_status"] == "in_progress"
+        assert problem["type"].endswith("/illegal-transition")
+        assert (problem["current_state"], problem["requested_state"], problem["allowed_next_states"]) == (
+            "in_progress",
+            "in_progress",
+            ["closed"],
+        )
+        assert not {"current_status", "allowed_next"} & problem.keys()
         assert await counts(stack) == before
         assert (await get_repair(api, people.ops, repair["id"]))["version"] == repair["version"]
 
@@ -142,8 +154,13 @@ class TestIllegalMoves:
         response = await _close(api, people, closed)
 
         problem = assert_problem(response, 409)
-        assert problem["allowed_next"] == []
+        assert (problem["current_state"], problem["requested_state"], problem["allowed_next_states"]) == (
+            "closed",
+            "closed",
+            [],
+        )
         assert await counts(stack) == before
+        assert (await get_repair(api, people.ops, closed["id"]))["resolution"] == closed["resolution"]
 
     async def test_retiring_a_retired_device_is_409(
         self, api: httpx.AsyncClient, people: People, stack: Stack
@@ -163,10 +180,16 @@ class TestIllegalMoves:
 
         problem = assert_problem(response, 409)
         assert "retired to retired" in problem["detail"]
+        assert (problem["current_state"], problem["requested_state"], problem["allowed_next_states"]) == (
+            "retired",
+            "retired",
+            [],
+        )
         assert await counts(stack) == before
+        assert (await stored_device(stack, device["id"]))["version"] == version
 
     async def test_retiring_a_broken_device_closes_its_repair(
-        self, api: httpx.AsyncClient, people: People
+        self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"noise_vibration": "异响"})
@@ -182,6 +205,9 @@ class TestIllegalMoves:
         assert response.json()["open_repair_id"] is None
         repair = await get_repair(api, people.ops, check["repair_id"])
         assert (repair["status"], repair["resolution"]) == ("closed", "device retired: beyond repair")
+        stored = await stored_device(stack, device["id"])
+        assert (stored["status"], stored["open_repair_id"]) == ("retired", None)
+        assert await audit_actions(stack, repair["id"]) == ["repair.opened", "repair.closed"]
 
 
 class TestWhoWorksRepairs:
@@ -199,14 +225,21 @@ class TestWhoWorksRepairs:
         assert_problem(response, 403)
         assert (await stored_device(stack, device["id"]))["status"] == "out_of_service"
 
-    async def test_start_without_if_match_is_428(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_start_without_if_match_is_428(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"display": None})
         response = await api.post(f"{DEVICES}/repairs/{check['repair_id']}/start", headers=people.ops.headers)
         assert_problem(response, 428)
         assert (await get_repair(api, people.ops, check["repair_id"]))["status"] == "open"
+        stored = await stored_repair(stack, check["repair_id"])
+        assert (stored["version"], stored["started_at"], stored["started_by"]) == (1, None, None)
+        assert (await stored_device(stack, device["id"]))["status"] == "out_of_service"
 
-    async def test_close_without_resolution_is_422(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_close_without_resolution_is_422(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         device = await create_device(api, people.ops)
         check = await record_check(api, people.ops, device["id"], {"display": None})
         repair = await get_repair(api, people.ops, check["repair_id"])
@@ -217,6 +250,8 @@ class TestWhoWorksRepairs:
         )
         assert_problem(response, 422, field="resolution")
         assert (await get_repair(api, people.ops, repair["id"]))["status"] == "open"
+        stored = await stored_repair(stack, repair["id"])
+        assert (stored["version"], stored["resolution"], stored["closed_at"]) == (1, None, None)
 
     async def test_repairs_list_filters_by_status_and_device(
         self, api: httpx.AsyncClient, people: People

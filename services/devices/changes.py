@@ -12,18 +12,18 @@ from sqlmodel import col
 from crmkit.auth import Principal
 from crmkit.changes import FeedResource, Loaded, feed_routers
 from crmkit.events import Publication
-from services.devices.dependencies import get_tools
+from services.devices.dependencies import get_clock
 from services.devices.models import Device, infra_tables
 from services.devices.repository import visible_to
 from services.devices.service import to_read
-from services.devices.states import DeviceStatus
+from services.devices.transitions import DeviceStatus
 
 
 async def load_devices(
     *, request: Request, session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
 ) -> Loaded:
     """Devices in the caller's scope as ``GET /devices/{id}`` shows them (retired ones too)."""
-    today = get_tools(request).today()
+    today = get_clock(request).today()
     stmt = select(Device).where(col(Device.id).in_(ids), visible_to(principal))
     return {
         d.id: to_read(d, today=today).model_dump(mode="json") for d in (await session.execute(stmt)).scalars()

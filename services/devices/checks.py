@@ -14,15 +14,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit import audit
 from crmkit.auth import Principal
-from crmkit.pagination import encode_cursor
+from crmkit.clock import BusinessClock
+from crmkit.pagination import read_cursor, trim
 from crmkit.problems import FieldError
 from services.devices import repository
 from services.devices.categories import BY_CODE, CATEGORIES, CheckCategory
 from services.devices.errors import DeviceRetired, InvalidField, InvalidFindings
 from services.devices.models import CheckFinding, Device, DeviceCheck, Repair, infra_tables
-from services.devices.schemas import CheckCreate, CheckPage, CheckRead, FindingIn, FindingRead, Result
-from services.devices.service import REPAIR, Tools, move_device, read_time_cursor, repair_to_read
-from services.devices.states import DeviceStatus, RepairStatus
+from services.devices.schemas import (
+    CheckCreate,
+    CheckPage,
+    CheckRead,
+    CheckRecorded,
+    FindingIn,
+    FindingRead,
+    Result,
+)
+from services.devices.service import REPAIR, move_device, repair_to_read, to_read
+from services.devices.transitions import AFTER_ABNORMAL_CHECK, AFTER_GOOD_CHECK, DeviceStatus, RepairStatus
 
 CHECK = "check"
 LATE_ENTRY = timedelta(days=7)
@@ -55,9 +64,9 @@ def _ordered_findings(findings: list[FindingIn], categories: tuple[CheckCategory
     return [given[c.code] for c in categories]
 
 
-def _checked_at(data: CheckCreate, tools: Tools) -> datetime:
+def _checked_at(data: CheckCreate, clock: BusinessClock) -> datetime:
     """Now, or when a check entered later was done: never ahead of the clock, at most a week back."""
-    now = tools.now()
+    now = clock.now()
     if data.checked_at is None:
         return now
     if data.checked_at > now + CLOCK_SKEW:
@@ -91,20 +100,20 @@ def check_to_read(check: DeviceCheck, findings: list[CheckFinding]) -> CheckRead
 
 
 async def record_check(
-    *, session: AsyncSession, tools: Tools, principal: Principal, device: Device, data: CheckCreate
-) -> tuple[DeviceCheck, list[CheckFinding]]:
+    *, session: AsyncSession, clock: BusinessClock, principal: Principal, device: Device, data: CheckCreate
+) -> CheckRecorded:
     """Record a check of a (locked) device and apply the procedure's rule to its status."""
     if device.status == DeviceStatus.RETIRED:
         raise DeviceRetired("checks")
     ordered = _ordered_findings(data.findings, CATEGORIES)
     abnormal = [f for f in ordered if f.result is Result.ABNORMAL]
 
-    done_at = _checked_at(data, tools)
+    done_at = _checked_at(data, clock)
     check = DeviceCheck(
         device_id=device.id,
         checked_by=principal.user_id,
         checked_at=done_at,
-        checked_on=tools.business_day(done_at),
+        checked_on=clock.business_day(done_at),
         result=(Result.ABNORMAL if abnormal else Result.GOOD).value,
         note=data.note,
     )
@@ -125,38 +134,13 @@ async def record_check(
     if device.last_checked_on is None or device.last_checked_on < check.checked_on:
         device.last_checked_on = check.checked_on
     device.version += 1
-    device.updated_at = tools.now()
+    device.updated_at = clock.now()
     await session.flush()
-    if abnormal and device.open_repair_id is None:
-        repair = await _open_repair(
-            session=session,
-            tools=tools,
-            principal=principal,
-            device=device,
-            check=check,
-            abnormal=abnormal,
+    if device.open_repair_id is None:
+        await _apply_check(
+            session=session, clock=clock, principal=principal, device=device, check=check, abnormal=abnormal
         )
-        await move_device(
-            session=session,
-            tools=tools,
-            principal=principal,
-            device=device,
-            to=DeviceStatus.OUT_OF_SERVICE,
-            why=f"abnormal check {check.id}: stop using at once (procedure §四)",
-        )
-        device.open_repair_id = check.repair_id = repair.id
-        await session.flush()
-    elif not abnormal and device.status == DeviceStatus.UNDER_REPAIR and device.open_repair_id is None:
-        await move_device(
-            session=session,
-            tools=tools,
-            principal=principal,
-            device=device,
-            to=DeviceStatus.IN_SERVICE,
-            why=f"every category good in check {check.id} after the repair",
-        )
-    # Otherwise the status stands: a good check of a device in service, or any check while a repair
-    # is still under way (its findings are recorded for the repair, which stays the only open one).
+    read = check_to_read(check, findings)
     await audit.record(
         session,
         infra_tables.audit_log,
@@ -164,15 +148,44 @@ async def record_check(
         action="check.recorded",
         resource_type=CHECK,
         resource_id=check.id,
-        after=check_to_read(check, findings).model_dump(mode="json"),
+        after=read.model_dump(mode="json"),
     )
-    return check, findings
+    return CheckRecorded(**read.model_dump(), device=to_read(device, today=clock.today()))
+
+
+async def _apply_check(
+    *,
+    session: AsyncSession,
+    clock: BusinessClock,
+    principal: Principal,
+    device: Device,
+    check: DeviceCheck,
+    abnormal: list[FindingIn],
+) -> None:
+    """The procedure's rule for a device with no repair under way (transitions.AFTER_*_CHECK)."""
+    status = DeviceStatus(device.status)
+    if not abnormal:
+        if (target := AFTER_GOOD_CHECK.get(status)) is not None:
+            why = f"every category good in check {check.id} after the repair"
+            await move_device(
+                session=session, clock=clock, principal=principal, device=device, to=target, why=why
+            )
+        return
+    if (target := AFTER_ABNORMAL_CHECK.get(status)) is None:
+        return
+    repair = await _open_repair(
+        session=session, clock=clock, principal=principal, device=device, check=check, abnormal=abnormal
+    )
+    why = f"abnormal check {check.id}: stop using at once (procedure §四)"
+    await move_device(session=session, clock=clock, principal=principal, device=device, to=target, why=why)
+    device.open_repair_id = check.repair_id = repair.id
+    await session.flush()
 
 
 async def _open_repair(
     *,
     session: AsyncSession,
-    tools: Tools,
+    clock: BusinessClock,
     principal: Principal,
     device: Device,
     check: DeviceCheck,
@@ -212,16 +225,18 @@ async def findings_by_check(
     return grouped
 
 
+async def read_check(*, session: AsyncSession, check: DeviceCheck) -> CheckRead:
+    """One check with its findings."""
+    grouped = await findings_by_check(session=session, check_ids=[check.id])
+    return check_to_read(check, grouped[check.id])
+
+
 async def device_checks_page(
     *, session: AsyncSession, device_id: uuid.UUID, cursor: str | None, limit: int
 ) -> CheckPage:
     """A device's checks, newest first, each with its findings."""
-    rows = await repository.list_checks(
-        session=session, device_id=device_id, after=read_time_cursor(cursor), limit=limit
-    )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].checked_at.isoformat(), str(rows[-1].id)])
+    after = read_cursor(cursor, datetime, uuid.UUID)
+    found = await repository.list_checks(session=session, device_id=device_id, after=after, limit=limit)
+    rows, next_cursor = trim(found, limit, key=lambda r: [r.checked_at, r.id])
     grouped = await findings_by_check(session=session, check_ids=[r.id for r in rows])
     return CheckPage(items=[check_to_read(r, grouped[r.id]) for r in rows], next_cursor=next_cursor)

@@ -1,4 +1,4 @@
-"""Request dependencies: the caller, the rules' tools, and the device, check or repair it names
+"""Request dependencies: the caller, the business clock, and the device, check or repair it names
 (in scope, or 404)."""
 
 from __future__ import annotations
@@ -9,20 +9,20 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from crmkit.auth import Principal, Role, require_roles, require_scope
+from crmkit.clock import BusinessClock
 from crmkit.db import SessionDep
 from services.devices import repository
 from services.devices.config import Settings
 from services.devices.errors import CheckNotFound, DeviceNotFound, RepairNotFound
 from services.devices.models import Device, DeviceCheck, Repair
-from services.devices.service import Tools
 
 __all__ = [
     "ChangedDevice",
     "ChangedRepair",
+    "ClockDep",
     "ManagerDep",
     "ReaderDep",
     "SessionDep",
-    "ToolsDep",
     "ValidCheck",
     "ValidDevice",
     "ValidRepair",
@@ -40,12 +40,13 @@ CheckId = Annotated[uuid.UUID, Path(description="The check's id.")]
 RepairId = Annotated[uuid.UUID, Path(description="The repair's id.")]
 
 
-def get_tools(request: Request) -> Tools:
+def get_clock(request: Request) -> BusinessClock:
+    """The business clock of the app's time zone (settings.zone)."""
     settings: Settings = request.app.state.settings
-    return Tools(zone=settings.zone)
+    return BusinessClock(zone=settings.zone)
 
 
-ToolsDep = Annotated[Tools, Depends(get_tools)]
+ClockDep = Annotated[BusinessClock, Depends(get_clock)]
 
 
 async def valid_device(device_id: DeviceId, principal: ReaderDep, session: SessionDep) -> Device:

@@ -22,29 +22,14 @@ class RepairNotFound(NotFound):
         super().__init__("no such repair")
 
 
-class IllegalTransition(Conflict):
-    """A move the state table does not allow; the answer lists the moves that are allowed."""
-
-    slug = "illegal-transition"
-
-    def __init__(self, what: str, current: str, target: str, allowed: list[str]) -> None:
-        moves = ", ".join(allowed) if allowed else "none"
-        super().__init__(
-            f"a {what} cannot move from {current} to {target}; allowed next: {moves}",
-            extra={"current_status": current, "allowed_next": allowed},
-        )
-
-
 class DeviceRetired(Conflict):
-    """A retired device is kept for the record only."""
+    """A retired device is kept for the record only. Not a state move (a check or a change asks for
+    none), so the body carries no transition fields; retiring it again is an IllegalTransition."""
 
     slug = "device-retired"
 
     def __init__(self, doing: str) -> None:
-        super().__init__(
-            f"the device is retired and accepts no {doing}",
-            extra={"current_status": "retired", "allowed_next": []},
-        )
+        super().__init__(f"the device is retired and accepts no {doing}")
 
 
 class DuplicateAssetTag(Conflict):

@@ -6,10 +6,10 @@ import httpx
 from fastapi import FastAPI
 
 from crmkit.app import create_service_app
-from crmkit.peers import peer_client_hook
 from services.devices.changes import routers as feed_routers
 from services.devices.config import Settings, get_settings
 from services.devices.models import infra_tables, metadata
+from services.devices.peers import peer_hooks
 from services.devices.router import router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,7 +26,7 @@ def create_app(
         migrations_dir=MIGRATIONS,
         routers=[*feed_routers, router],
         title="Devices service",
-        hooks=[peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport)],
+        hooks=peer_hooks(settings, transport=transport),
         description=(
             "Insurance agent CRM: office equipment, status checks in the compliance procedure's"
             " categories (§二.2, §四), repairs and abnormality statistics."

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from crmkit.db import schema_registry
+from crmkit.db import one_of, schema_registry
 from crmkit.infra_tables import define_infra_tables
 from services.devices.categories import CATEGORIES
 
@@ -41,21 +41,17 @@ ABNORMAL = text("result = 'abnormal'")
 REPAIR_OPEN = text("status <> 'closed'")
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class DevicesTable(SQLModel, registry=registry):
     """Base of every table model of this service."""
 
 
 class Device(DevicesTable, table=True):
-    """A piece of office equipment; ``status`` only moves along ``states.DEVICE_TRANSITIONS``."""
+    """A piece of office equipment; ``status`` only moves along ``transitions.DEVICE_TRANSITIONS``."""
 
     __tablename__ = "devices"
     __table_args__ = (
-        CheckConstraint(_one_of("device_type", DEVICE_TYPES), name="device_type_known"),
-        CheckConstraint(_one_of("status", DEVICE_STATUSES), name="status_known"),
+        CheckConstraint(one_of("device_type", DEVICE_TYPES), name="device_type_known"),
+        CheckConstraint(one_of("status", DEVICE_STATUSES), name="status_known"),
         CheckConstraint("maintenance_interval_days > 0", name="maintenance_interval_positive"),
         # Agents see devices they hold or that sit at their location (a BitmapOr of the two).
         Index("ix_devices_holder_id", "holder_id"),
@@ -87,7 +83,7 @@ class DeviceCheck(DevicesTable, table=True):
 
     __tablename__ = "device_checks"
     __table_args__ = (
-        CheckConstraint(_one_of("result", RESULTS), name="result_known"),
+        CheckConstraint(one_of("result", RESULTS), name="result_known"),
         Index("ix_device_checks_device_recent", "device_id", text("checked_at DESC"), text("id DESC")),
     )
 
@@ -107,8 +103,8 @@ class CheckFinding(DevicesTable, table=True):
 
     __tablename__ = "check_findings"
     __table_args__ = (
-        CheckConstraint(_one_of("result", RESULTS), name="result_known"),
-        CheckConstraint(_one_of("category", CATEGORY_CODES), name="category_known"),
+        CheckConstraint(one_of("result", RESULTS), name="result_known"),
+        CheckConstraint(one_of("category", CATEGORY_CODES), name="category_known"),
         Index("ix_check_findings_abnormal_at", "checked_at", postgresql_where=ABNORMAL),
     )
 
@@ -128,8 +124,8 @@ class Repair(DevicesTable, table=True):
 
     __tablename__ = "repairs"
     __table_args__ = (
-        CheckConstraint(_one_of("status", REPAIR_STATUSES), name="status_known"),
-        CheckConstraint(_one_of("category", CATEGORY_CODES), name="category_known"),
+        CheckConstraint(one_of("status", REPAIR_STATUSES), name="status_known"),
+        CheckConstraint(one_of("category", CATEGORY_CODES), name="category_known"),
         CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_has_time"),
         Index("ix_repairs_device_recent", "device_id", text("opened_at DESC"), text("id DESC")),
         # At most one repair under way per device.

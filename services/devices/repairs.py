@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit import audit
 from crmkit.auth import Principal
-from crmkit.pagination import encode_cursor
+from crmkit.clock import BusinessClock
+from crmkit.pagination import page_of, read_cursor
+from crmkit.workflow import ensure_transition
 from services.devices import repository
 from services.devices.models import Device, Repair, infra_tables
 from services.devices.repository import RepairFilters
 from services.devices.schemas import RepairPage
-from services.devices.service import (
-    REPAIR,
-    Tools,
-    close_repair_record,
-    move_device,
-    read_time_cursor,
-    repair_to_read,
-)
-from services.devices.states import DeviceStatus, RepairStatus, next_repair_status
+from services.devices.service import REPAIR, close_repair_record, move_device, repair_to_read
+from services.devices.transitions import AFTER_REPAIR_CLOSED, REPAIR_TRANSITIONS, DeviceStatus, RepairStatus
 
 
 async def start_repair(
-    *, session: AsyncSession, tools: Tools, principal: Principal, repair: Repair, device: Device
+    *, session: AsyncSession, clock: BusinessClock, principal: Principal, repair: Repair, device: Device
 ) -> Repair:
     """Work begins: the repair is in progress and the device under repair."""
     before = repair.status
-    repair.status = next_repair_status(before, RepairStatus.IN_PROGRESS).value
-    repair.started_at = tools.now()
+    ensure_transition(REPAIR_TRANSITIONS, resource=REPAIR, current=before, requested=RepairStatus.IN_PROGRESS)
+    repair.status = RepairStatus.IN_PROGRESS.value
+    repair.started_at = clock.now()
     repair.started_by = principal.user_id
     repair.version += 1
     await session.flush()
@@ -44,7 +43,7 @@ async def start_repair(
     )
     await move_device(
         session=session,
-        tools=tools,
+        clock=clock,
         principal=principal,
         device=device,
         to=DeviceStatus.UNDER_REPAIR,
@@ -56,7 +55,7 @@ async def start_repair(
 async def close_repair(
     *,
     session: AsyncSession,
-    tools: Tools,
+    clock: BusinessClock,
     principal: Principal,
     repair: Repair,
     device: Device,
@@ -64,15 +63,15 @@ async def close_repair(
 ) -> Repair:
     """The repair is done; the device stays under repair until a check finds every category good."""
     await close_repair_record(
-        session=session, tools=tools, principal=principal, repair=repair, resolution=resolution
+        session=session, clock=clock, principal=principal, repair=repair, resolution=resolution
     )
-    if device.status == DeviceStatus.OUT_OF_SERVICE:  # closed without a separate start (a quick fix)
+    if (target := AFTER_REPAIR_CLOSED.get(DeviceStatus(device.status))) is not None:
         await move_device(
             session=session,
-            tools=tools,
+            clock=clock,
             principal=principal,
             device=device,
-            to=DeviceStatus.UNDER_REPAIR,
+            to=target,
             why=f"repair {repair.id} closed",
         )
     device.open_repair_id = None
@@ -85,11 +84,8 @@ async def list_repairs(
     *, session: AsyncSession, principal: Principal, filters: RepairFilters, limit: int, cursor: str | None
 ) -> RepairPage:
     """Repairs of the devices the caller can see, newest first."""
+    after = read_cursor(cursor, datetime, uuid.UUID)
     rows = await repository.list_repairs(
-        session=session, principal=principal, filters=filters, after=read_time_cursor(cursor), limit=limit
+        session=session, principal=principal, filters=filters, after=after, limit=limit
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].opened_at.isoformat(), str(rows[-1].id)])
-    return RepairPage(items=[repair_to_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, key=lambda r: [r.opened_at, r.id], view=repair_to_read)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -12,15 +11,15 @@ from fastapi import APIRouter, Query, Response, status
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.devices import checks, repairs, repository, service, stats
-from services.devices.categories import CATEGORIES
+from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
+from services.devices import checks, repairs, reports, service
 from services.devices.dependencies import (
     MANAGES,
     ChangedDevice,
     ChangedRepair,
+    ClockDep,
     ReaderDep,
     SessionDep,
-    ToolsDep,
     ValidCheck,
     ValidDevice,
     ValidRepair,
@@ -40,14 +39,13 @@ from services.devices.schemas import (
     DeviceRead,
     DeviceType,
     DeviceUpdate,
-    DueList,
     RepairClose,
     RepairPage,
     RepairRead,
     RetireRequest,
     WorkList,
 )
-from services.devices.states import DeviceStatus, RepairStatus
+from services.devices.transitions import DeviceStatus, RepairStatus
 
 BASE = "/api/v1/devices"
 DEVICE = "/{device_id:uuid}"
@@ -61,28 +59,23 @@ router = APIRouter(prefix=BASE, tags=["devices"], responses=PROBLEM_RESPONSES)
 @router.get("/check-categories")
 async def list_check_categories(_: ReaderDep) -> Page[CheckCategoryRead]:
     """The procedure's check categories (§四) with their good and abnormal states, in its order."""
-    return Page(
-        items=[
-            CheckCategoryRead(position=position, **asdict(category))
-            for position, category in enumerate(CATEGORIES, start=1)
-        ]
-    )
+    return service.check_categories()
 
 
 @router.get("/checks/due-today")
 async def checks_due_today(
     principal: ReaderDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> DevicePage:
     """Your in-service devices not yet checked today (business time zone); ops and admins see all."""
     return await service.list_devices(
         session=session,
-        tools=tools,
+        clock=clock,
         principal=principal,
-        filters=DeviceFilters(check_due_on=tools.today()),
+        filters=DeviceFilters(check_due_on=clock.today()),
         limit=limit,
         cursor=cursor,
     )
@@ -91,8 +84,7 @@ async def checks_due_today(
 @router.get("/checks/{check_id:uuid}")
 async def get_check(check: ValidCheck, session: SessionDep) -> CheckRead:
     """One check with its findings."""
-    grouped = await checks.findings_by_check(session=session, check_ids=[check.id])
-    return checks.check_to_read(check, grouped[check.id])
+    return await checks.read_check(session=session, check=check)
 
 
 @router.get("/repairs")
@@ -118,12 +110,12 @@ async def get_repair(repair: ValidRepair, response: Response) -> RepairRead:
     return service.repair_to_read(repair)
 
 
-@router.post(f"{REPAIR}/start", dependencies=[MANAGES])
+@router.post(f"{REPAIR}/start", dependencies=[MANAGES], responses=TRANSITION_RESPONSES)
 async def start_repair(
     target: ChangedRepair,
     principal: WriterDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> RepairRead:
@@ -131,19 +123,19 @@ async def start_repair(
     repair, device = target
     check_if_match(if_match, repair.version)
     await repairs.start_repair(
-        session=session, tools=tools, principal=principal, repair=repair, device=device
+        session=session, clock=clock, principal=principal, repair=repair, device=device
     )
     set_etag(response, repair.version)
     return service.repair_to_read(repair)
 
 
-@router.post(f"{REPAIR}/close", dependencies=[MANAGES])
+@router.post(f"{REPAIR}/close", dependencies=[MANAGES], responses=TRANSITION_RESPONSES)
 async def close_repair(
     target: ChangedRepair,
     data: RepairClose,
     principal: WriterDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> RepairRead:
@@ -152,7 +144,7 @@ async def close_repair(
     check_if_match(if_match, repair.version)
     await repairs.close_repair(
         session=session,
-        tools=tools,
+        clock=clock,
         principal=principal,
         repair=repair,
         device=device,
@@ -166,7 +158,7 @@ async def close_repair(
 async def abnormality_stats(
     principal: ReaderDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     from_: Annotated[
         date | None, Query(alias="from", description="First day (default: 90 days ago).")
     ] = None,
@@ -175,10 +167,8 @@ async def abnormality_stats(
 ) -> AbnormalityStats:
     """Abnormal findings by category and device type per week or month, mean time to repair, and
     devices with repeated faults; at most one year at a time."""
-    end = to or tools.today()
-    start = from_ or end - timedelta(days=90)
-    return await stats.abnormality_stats(
-        session=session, tools=tools, principal=principal, start=start, end=end, bucket=bucket
+    return await reports.abnormality_stats(
+        session=session, clock=clock, principal=principal, start=from_, end=to, bucket=bucket
     )
 
 
@@ -186,40 +176,29 @@ async def abnormality_stats(
 async def work_list(
     principal: ReaderDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     limit: Annotated[int, Query(ge=1, le=200, description="Devices shown per list.")] = 20,
 ) -> WorkList:
     """For the agenda: your devices due a check today, and those overdue for maintenance."""
-    today = tools.today()
-    lists = {}
-    for name, filters in (
-        ("checks_due_today", DeviceFilters(check_due_on=today)),
-        ("maintenance_overdue", DeviceFilters(maintenance_overdue_on=today)),
-    ):
-        page = await service.list_devices(
-            session=session, tools=tools, principal=principal, filters=filters, limit=limit, cursor=None
-        )
-        count = await repository.count_devices(session=session, principal=principal, filters=filters)
-        lists[name] = DueList(count=count, items=page.items)
-    return WorkList(on=today, **lists)
+    return await reports.work_list(session=session, clock=clock, principal=principal, limit=limit)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[MANAGES])
 async def create_device(
-    data: DeviceCreate, principal: WriterDep, session: SessionDep, tools: ToolsDep, response: Response
+    data: DeviceCreate, principal: WriterDep, session: SessionDep, clock: ClockDep, response: Response
 ) -> DeviceRead:
     """Register a device, in service (ops, admins; send an Idempotency-Key to retry safely)."""
-    device = await service.create_device(session=session, tools=tools, principal=principal, data=data)
+    device = await service.create_device(session=session, clock=clock, principal=principal, data=data)
     response.headers["Location"] = f"{BASE}/{device.id}"
     set_etag(response, device.version)
-    return service.to_read(device, today=tools.today())
+    return service.to_read(device, today=clock.today())
 
 
 @router.get("")
 async def list_devices(
     principal: ReaderDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     device_status: Annotated[DeviceStatus | None, Query(alias="status")] = None,
     device_type: DeviceType | None = None,
     holder_id: uuid.UUID | None = None,
@@ -236,18 +215,18 @@ async def list_devices(
         device_type=device_type.value if device_type else None,
         holder_id=holder_id,
         location=location,
-        maintenance_overdue_on=tools.today() if maintenance_overdue else None,
+        maintenance_overdue_on=clock.today() if maintenance_overdue else None,
     )
     return await service.list_devices(
-        session=session, tools=tools, principal=principal, filters=filters, limit=limit, cursor=cursor
+        session=session, clock=clock, principal=principal, filters=filters, limit=limit, cursor=cursor
     )
 
 
 @router.get(DEVICE)
-async def get_device(device: ValidDevice, tools: ToolsDep, response: Response) -> DeviceRead:
+async def get_device(device: ValidDevice, clock: ClockDep, response: Response) -> DeviceRead:
     """Read one device; the ETag is its version."""
     set_etag(response, device.version)
-    return service.to_read(device, today=tools.today())
+    return service.to_read(device, today=clock.today())
 
 
 @router.patch(DEVICE, dependencies=[MANAGES])
@@ -256,55 +235,56 @@ async def update_device(
     patch: DeviceUpdate,
     principal: WriterDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> DeviceRead:
     """Change a device, or record a maintenance with `last_maintained_on` (ops, admins); requires If-Match."""
     check_if_match(if_match, device.version)
     device = await service.update_device(
-        session=session, tools=tools, principal=principal, device=device, patch=patch
+        session=session, clock=clock, principal=principal, device=device, patch=patch
     )
     set_etag(response, device.version)
-    return service.to_read(device, today=tools.today())
+    return service.to_read(device, today=clock.today())
 
 
-@router.post(f"{DEVICE}/retire", dependencies=[MANAGES])
+@router.post(f"{DEVICE}/retire", dependencies=[MANAGES], responses=TRANSITION_RESPONSES)
 async def retire_device(
     device: ChangedDevice,
     data: RetireRequest,
     principal: WriterDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> DeviceRead:
     """Retire a device for good; it accepts no more checks (ops, admins); requires If-Match."""
     check_if_match(if_match, device.version)
     await service.retire_device(
-        session=session, tools=tools, principal=principal, device=device, reason=data.reason
+        session=session, clock=clock, principal=principal, device=device, reason=data.reason
     )
     set_etag(response, device.version)
-    return service.to_read(device, today=tools.today())
+    return service.to_read(device, today=clock.today())
 
 
-@router.post(f"{DEVICE}/checks", status_code=status.HTTP_201_CREATED)
+@router.post(
+    f"{DEVICE}/checks", status_code=status.HTTP_201_CREATED, responses=TRANSITION_OR_CONFLICT_RESPONSES
+)
 async def record_check(
     device: ChangedDevice,
     data: CheckCreate,
     principal: WriterDep,
     session: SessionDep,
-    tools: ToolsDep,
+    clock: ClockDep,
     response: Response,
 ) -> CheckRecorded:
     """Record a check with a result for every category; any abnormal finding takes the device out of
     service and opens a repair (procedure §四)."""
-    check, findings = await checks.record_check(
-        session=session, tools=tools, principal=principal, device=device, data=data
+    recorded = await checks.record_check(
+        session=session, clock=clock, principal=principal, device=device, data=data
     )
-    response.headers["Location"] = f"{BASE}/checks/{check.id}"
-    read = checks.check_to_read(check, findings)
-    return CheckRecorded(**read.model_dump(), device=service.to_read(device, today=tools.today()))
+    response.headers["Location"] = f"{BASE}/checks/{recorded.id}"
+    return recorded
 
 
 @router.get(f"{DEVICE}/checks")

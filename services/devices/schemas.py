@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from crmkit.pagination import Page
-from services.devices.states import DeviceStatus, RepairStatus
+from services.devices.transitions import DeviceStatus, RepairStatus
 
 
 class DeviceType(StrEnum):

@@ -2,44 +2,35 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit import audit
 from crmkit.auth import Principal
-from crmkit.pagination import decode_cursor, encode_cursor
-from crmkit.problems import FieldError, Unprocessable
+from crmkit.clock import BusinessClock
+from crmkit.pagination import Page, page_of, read_cursor
+from crmkit.workflow import ensure_transition
 from services.devices import repository
+from services.devices.categories import CATEGORIES
 from services.devices.errors import DeviceRetired, DuplicateAssetTag, InvalidField
 from services.devices.models import Device, Repair, infra_tables
 from services.devices.repository import DeviceFilters
-from services.devices.schemas import DeviceCreate, DevicePage, DeviceRead, DeviceUpdate, RepairRead
-from services.devices.states import DeviceStatus, RepairStatus, next_device_status, next_repair_status
+from services.devices.schemas import (
+    CheckCategoryRead,
+    DeviceCreate,
+    DevicePage,
+    DeviceRead,
+    DeviceUpdate,
+    RepairRead,
+)
+from services.devices.transitions import DEVICE_TRANSITIONS, REPAIR_TRANSITIONS, DeviceStatus, RepairStatus
 
 DEVICE = "device"
 REPAIR = "repair"
-
-
-@dataclass(frozen=True, slots=True)
-class Tools:
-    """What the rules need beyond the session: the business time zone."""
-
-    zone: ZoneInfo
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def today(self) -> date:
-        return datetime.now(self.zone).date()
-
-    def business_day(self, moment: datetime) -> date:
-        return moment.astimezone(self.zone).date()
 
 
 def to_read(device: Device, *, today: date) -> DeviceRead:
@@ -79,14 +70,14 @@ def audit_view(device: Device) -> dict[str, Any]:
     return view
 
 
-def _maintenance_due_on(device: Device, tools: Tools) -> date:
+def _maintenance_due_on(device: Device, clock: BusinessClock) -> date:
     """Last maintained (or, never maintained, the day it was registered) plus the interval."""
-    since = device.last_maintained_on or tools.business_day(device.created_at)
+    since = device.last_maintained_on or clock.business_day(device.created_at)
     return since + timedelta(days=device.maintenance_interval_days)
 
 
-def _check_maintained_on(value: date | None, tools: Tools) -> None:
-    if value is not None and value > tools.today():
+def _check_maintained_on(value: date | None, clock: BusinessClock) -> None:
+    if value is not None and value > clock.today():
         raise InvalidField("last_maintained_on", "cannot be in the future")
 
 
@@ -101,13 +92,13 @@ async def _flush_unique(session: AsyncSession, asset_tag: str) -> None:
 
 
 async def create_device(
-    *, session: AsyncSession, tools: Tools, principal: Principal, data: DeviceCreate
+    *, session: AsyncSession, clock: BusinessClock, principal: Principal, data: DeviceCreate
 ) -> Device:
     """Register a device, in service from the start."""
-    _check_maintained_on(data.last_maintained_on, tools)
+    _check_maintained_on(data.last_maintained_on, clock)
     if await repository.asset_tag_taken(session=session, asset_tag=data.asset_tag, other_than=None):
         raise DuplicateAssetTag(data.asset_tag)
-    now = tools.now()
+    now = clock.now()
     device = Device(
         device_type=data.device_type.value,
         asset_tag=data.asset_tag,
@@ -122,7 +113,7 @@ async def create_device(
         created_at=now,
         updated_at=now,
     )
-    device.maintenance_due_on = _maintenance_due_on(device, tools)
+    device.maintenance_due_on = _maintenance_due_on(device, clock)
     session.add(device)
     await _flush_unique(session, data.asset_tag)
     await audit.record(
@@ -138,14 +129,14 @@ async def create_device(
 
 
 async def update_device(
-    *, session: AsyncSession, tools: Tools, principal: Principal, device: Device, patch: DeviceUpdate
+    *, session: AsyncSession, clock: BusinessClock, principal: Principal, device: Device, patch: DeviceUpdate
 ) -> Device:
     """Apply a partial change; one that alters nothing bumps no version and writes no audit."""
     if device.status == DeviceStatus.RETIRED:
         raise DeviceRetired("changes")
     given = patch.model_fields_set
     if "last_maintained_on" in given:
-        _check_maintained_on(patch.last_maintained_on, tools)
+        _check_maintained_on(patch.last_maintained_on, clock)
     new_tag = patch.asset_tag if patch.asset_tag is not None and patch.asset_tag != device.asset_tag else None
     if new_tag and await repository.asset_tag_taken(session=session, asset_tag=new_tag, other_than=device.id):
         raise DuplicateAssetTag(new_tag)
@@ -154,13 +145,13 @@ async def update_device(
     for field in given:
         value = getattr(patch, field)
         setattr(device, field, value.value if field == "device_type" and value is not None else value)
-    device.maintenance_due_on = _maintenance_due_on(device, tools)
+    device.maintenance_due_on = _maintenance_due_on(device, clock)
     after = audit_view(device)
     old, new = audit.changed_fields(before, after)
     if not new:
         return device
     device.version += 1
-    device.updated_at = tools.now()
+    device.updated_at = clock.now()
     await _flush_unique(session, device.asset_tag)
     await audit.record(
         session,
@@ -176,13 +167,20 @@ async def update_device(
 
 
 async def move_device(
-    *, session: AsyncSession, tools: Tools, principal: Principal, device: Device, to: DeviceStatus, why: str
+    *,
+    session: AsyncSession,
+    clock: BusinessClock,
+    principal: Principal,
+    device: Device,
+    to: DeviceStatus,
+    why: str,
 ) -> None:
     """One status move along the table, audited with the reason."""
     before = device.status
-    device.status = next_device_status(before, to).value
+    ensure_transition(DEVICE_TRANSITIONS, resource=DEVICE, current=before, requested=to)
+    device.status = to.value
     device.version += 1
-    device.updated_at = tools.now()
+    device.updated_at = clock.now()
     await session.flush()
     await audit.record(
         session,
@@ -197,12 +195,15 @@ async def move_device(
 
 
 async def close_repair_record(
-    *, session: AsyncSession, tools: Tools, principal: Principal, repair: Repair, resolution: str
+    *, session: AsyncSession, clock: BusinessClock, principal: Principal, repair: Repair, resolution: str
 ) -> None:
     """Close a repair along the repair table, audited."""
     before = repair_to_read(repair).model_dump(mode="json")
-    repair.status = next_repair_status(repair.status, RepairStatus.CLOSED).value
-    repair.closed_at = tools.now()
+    ensure_transition(
+        REPAIR_TRANSITIONS, resource=REPAIR, current=repair.status, requested=RepairStatus.CLOSED
+    )
+    repair.status = RepairStatus.CLOSED.value
+    repair.closed_at = clock.now()
     repair.closed_by = principal.user_id
     repair.resolution = resolution
     repair.version += 1
@@ -222,10 +223,13 @@ async def close_repair_record(
 
 
 async def retire_device(
-    *, session: AsyncSession, tools: Tools, principal: Principal, device: Device, reason: str
+    *, session: AsyncSession, clock: BusinessClock, principal: Principal, device: Device, reason: str
 ) -> Device:
     """Retire a device for good; a repair still under way is closed with the reason."""
-    next_device_status(device.status, DeviceStatus.RETIRED)  # 409 before anything changes
+    # 409 before anything changes
+    ensure_transition(
+        DEVICE_TRANSITIONS, resource=DEVICE, current=device.status, requested=DeviceStatus.RETIRED
+    )
     if device.open_repair_id is not None:
         repair = await repository.get_visible_repair(
             session=session, principal=principal, repair_id=device.open_repair_id, for_update=True
@@ -233,62 +237,41 @@ async def retire_device(
         if repair is not None:
             await close_repair_record(
                 session=session,
-                tools=tools,
+                clock=clock,
                 principal=principal,
                 repair=repair,
                 resolution=f"device retired: {reason}",
             )
         device.open_repair_id = None
     await move_device(
-        session=session, tools=tools, principal=principal, device=device, to=DeviceStatus.RETIRED, why=reason
+        session=session, clock=clock, principal=principal, device=device, to=DeviceStatus.RETIRED, why=reason
     )
     return device
-
-
-def _read_cursor(cursor: str | None) -> str | None:
-    values = decode_cursor(cursor, arity=1)
-    if values is None:
-        return None
-    if not isinstance(values[0], str):
-        raise Unprocessable(
-            "cursor is not one this API issued", errors=[FieldError(field="cursor", message="invalid cursor")]
-        )
-    return values[0]
 
 
 async def list_devices(
     *,
     session: AsyncSession,
-    tools: Tools,
+    clock: BusinessClock,
     principal: Principal,
     filters: DeviceFilters,
     limit: int,
     cursor: str | None,
 ) -> DevicePage:
-    """One page of the devices the caller can see, by asset tag."""
+    """One page of the devices the caller can see, by asset tag (unique, so the whole keyset)."""
+    after = read_cursor(cursor, str)
     rows = await repository.list_devices(
-        session=session, principal=principal, filters=filters, after=_read_cursor(cursor), limit=limit
+        session=session, principal=principal, filters=filters, after=after[0] if after else None, limit=limit
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].asset_tag])
-    today = tools.today()
-    return DevicePage(items=[to_read(row, today=today) for row in rows], next_cursor=next_cursor)
+    today = clock.today()
+    return page_of(rows, limit, key=lambda d: [d.asset_tag], view=lambda d: to_read(d, today=today))
 
 
-def read_time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """A (timestamp, id) keyset cursor, as issued by the check and repair lists."""
-    values = decode_cursor(cursor, arity=2)
-    if values is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(values[0]))
-        row_id = uuid.UUID(str(values[1]))
-    except ValueError:
-        moment, row_id = None, None
-    if moment is None or row_id is None or moment.tzinfo is None:
-        raise Unprocessable(
-            "cursor is not one this API issued", errors=[FieldError(field="cursor", message="invalid cursor")]
-        )
-    return moment, row_id
+def check_categories() -> Page[CheckCategoryRead]:
+    """The procedure's check categories, numbered in its order."""
+    return Page(
+        items=[
+            CheckCategoryRead(position=position, **asdict(category))
+            for position, category in enumerate(CATEGORIES, start=1)
+        ]
+    )

@@ -1,4 +1,5 @@
-"""Abnormality statistics for prevention (procedure §四: record abnormalities for analysis).
+"""Report queries: abnormality statistics for prevention (procedure §四: record abnormalities for
+analysis), and the devices part of an agent's agenda (the work lists).
 
 Everything is counted by PostgreSQL (GROUP BY GROUPING SETS over ``date_trunc`` in the business
 time zone); Python only lays the aggregated rows out.
@@ -6,29 +7,33 @@ time zone); Python only lays the aggregated rows out.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Date, cast, extract, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.clock import BusinessClock
+from services.devices import repository, service
 from services.devices.errors import InvalidField
 from services.devices.models import CheckFinding, Device, Repair
-from services.devices.repository import visible_to
+from services.devices.repository import DeviceFilters, visible_to
 from services.devices.schemas import (
     AbnormalityStats,
     Bucket,
     CountByCategory,
     CountByDeviceType,
     DeviceType,
+    DueList,
     RepeatedFault,
     StatsBucket,
+    WorkList,
 )
-from services.devices.service import Tools
 
 REPEATED_FAULT_REPAIRS = 2
 REPEATED_FAULTS_SHOWN = 50
+DEFAULT_SPAN = timedelta(days=90)
 
 # grouping(starts_on, category, device_type): a bit is set for each column aggregated away.
 BY_BUCKET_CATEGORY, BY_BUCKET_TYPE, BY_BUCKET = 0b001, 0b010, 0b011
@@ -71,14 +76,23 @@ def _bucket_starts(start: date, end: date, bucket: Bucket) -> list[date]:
 
 
 async def abnormality_stats(
-    *, session: AsyncSession, tools: Tools, principal: Principal, start: date, end: date, bucket: Bucket
+    *,
+    session: AsyncSession,
+    clock: BusinessClock,
+    principal: Principal,
+    start: date | None,
+    end: date | None,
+    bucket: Bucket,
 ) -> AbnormalityStats:
-    """Abnormal findings by category and device type per bucket; repairs' mean time; repeat faults."""
+    """Abnormal findings by category and device type per bucket; repairs' mean time; repeat faults.
+    The range defaults to the 90 days up to today."""
+    end = end or clock.today()
+    start = start or end - DEFAULT_SPAN
     check_range(start, end)
-    lower = datetime.combine(start, time.min, tzinfo=tools.zone)
-    upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tools.zone)
+    lower = clock.start_of(start)
+    upper = clock.start_of(end + timedelta(days=1))
 
-    local_time = func.timezone(tools.zone.key, col(CheckFinding.checked_at))
+    local_time = func.timezone(clock.zone.key, col(CheckFinding.checked_at))
     abnormal = (
         select(
             cast(func.date_trunc(bucket.value, local_time), Date).label("starts_on"),
@@ -163,3 +177,21 @@ async def abnormality_stats(
         else None,
         repeated_faults=repeated,
     )
+
+
+async def work_list(
+    *, session: AsyncSession, clock: BusinessClock, principal: Principal, limit: int
+) -> WorkList:
+    """The caller's devices due a check today and those overdue for maintenance, each with a count."""
+    today = clock.today()
+    lists = {}
+    for name, filters in (
+        ("checks_due_today", DeviceFilters(check_due_on=today)),
+        ("maintenance_overdue", DeviceFilters(maintenance_overdue_on=today)),
+    ):
+        page = await service.list_devices(
+            session=session, clock=clock, principal=principal, filters=filters, limit=limit, cursor=None
+        )
+        count = await repository.count_devices(session=session, principal=principal, filters=filters)
+        lists[name] = DueList(count=count, items=page.items)
+    return WorkList(on=today, **lists)
