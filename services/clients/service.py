@@ -10,17 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 
 from crmkit.auth import Principal, Role
-from crmkit.pagination import encode_cursor
-from crmkit.problems import FieldError, Unprocessable
+from crmkit.pagination import invalid_cursor, page_of, read_cursor
 from services.clients import repository
-from services.clients.common import Tools, diff, read_cursor, record_change
 from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
 from services.clients.consent.service import consent_view
 from services.clients.errors import InvalidClientField
 from services.clients.identifiers import Identifier, lookup_hash, seal_phone, seal_resident_id, unseal
-from services.clients.identity import UserDirectory
 from services.clients.models import Client
+from services.clients.peers import UserDirectory
 from services.clients.repository import ClientFilters, SortKey
 from services.clients.schemas import (
     Channel,
@@ -30,6 +28,8 @@ from services.clients.schemas import (
     ClientSort,
     ClientUpdate,
 )
+from services.clients.tools import Tools
+from services.clients.trail import diff, record_change
 
 __all__ = ["Tools", "create_client", "delete_client", "list_clients", "to_read", "update_client"]
 
@@ -122,7 +122,7 @@ async def create_client(
         resident_id=data.resident_id,
         birth_date=data.birth_date,
         birth_date_given="birth_date" in data.model_fields_set,
-        today=tools.today(),
+        today=tools.clock.today(),
     )
     await _check_referral(
         session=session,
@@ -217,7 +217,7 @@ async def update_client(
             resident_id=resident_id,
             birth_date=patch.birth_date if "birth_date" in given else client.birth_date,
             birth_date_given="birth_date" in given,
-            today=tools.today(),
+            today=tools.clock.today(),
         )
 
     channel = patch.channel.value if patch.channel is not None else client.channel
@@ -303,25 +303,28 @@ async def delete_client(*, session: AsyncSession, principal: Principal, client: 
     )
 
 
+# What a cursor carries between its sort's name and the (created_at, id) tie-breakers.
+SORT_KEY_TYPES: dict[ClientSort, tuple[type[str] | type[date], ...]] = {
+    ClientSort.RECENT: (),
+    ClientSort.TIER: (str,),
+    ClientSort.FOLLOW_UP: (date,),
+}
+
+
 def _read_cursor(cursor: str | None, sort: ClientSort) -> SortKey | None:
     """The cursor carries its sort, so a page of one order never continues another."""
-    values = read_cursor(cursor, arity=4)
+    values = read_cursor(cursor, str, *SORT_KEY_TYPES[sort], datetime, uuid.UUID)
     if values is None:
         return None
-    sort_name, key, created_at, client_id = values
-    try:
-        if sort_name != sort.value:
-            raise ValueError("cursor of another sort")
-        if sort is ClientSort.FOLLOW_UP:
-            key = date.fromisoformat(str(key))
-        elif sort is ClientSort.TIER and not isinstance(key, str):
-            raise ValueError("tier key")
-    except ValueError:
-        raise Unprocessable(
-            "cursor is not one this API issued for this sort",
-            errors=[FieldError(field="cursor", message="invalid cursor")],
-        ) from None
-    return SortKey(key=key if sort is not ClientSort.RECENT else None, created_at=created_at, id=client_id)
+    if values[0] != sort.value:
+        raise invalid_cursor()
+    key = values[1] if sort is not ClientSort.RECENT else None
+    return SortKey(key=key, created_at=values[-2], id=values[-1])
+
+
+def _cursor_key(client: Client, sort: ClientSort) -> list[Any]:
+    key = repository.sort_value(client, sort)
+    return [sort.value, *([] if sort is ClientSort.RECENT else [key]), client.created_at, client.id]
 
 
 def search_hash(tools: Tools, field: Identifier, value: str | None) -> bytes | None:
@@ -347,17 +350,18 @@ async def list_clients(
         after=_read_cursor(cursor, sort),
         limit=limit,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = repository.sort_value(last, sort)
-        next_cursor = encode_cursor(
-            [
-                sort.value,
-                key.isoformat() if isinstance(key, date) else key,
-                last.created_at.isoformat(),
-                str(last.id),
-            ]
-        )
-    return ClientPage(items=[to_read(row) for row in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, key=lambda row: _cursor_key(row, sort), view=to_read)
+
+
+async def list_follow_ups_due(
+    *, session: AsyncSession, principal: Principal, due_by: date, limit: int, cursor: str | None
+) -> ClientPage:
+    """Clients in the caller's scope whose next follow-up is due on or before ``due_by``, soonest first."""
+    return await list_clients(
+        session=session,
+        principal=principal,
+        filters=ClientFilters(follow_up_due_by=due_by),
+        sort=ClientSort.FOLLOW_UP,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -11,7 +11,6 @@ from sqlmodel import col
 from crmkit.auth import Principal, Role, require_roles, require_scope
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES, ProblemError
-from services.clients.common import child_of, newest_first
 from services.clients.consent import service
 from services.clients.consent.schemas import (
     ConsentGiven,
@@ -22,6 +21,7 @@ from services.clients.consent.schemas import (
 )
 from services.clients.dependencies import ChangedClient, SessionDep, ToolsDep, ValidClient, WriterDep
 from services.clients.models import Consent
+from services.clients.repository import child_of, newest_first
 
 BASE = "/api/v1/clients/{client_id}"
 

@@ -18,11 +18,12 @@ from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.problems import Conflict
-from services.clients.common import Tools, record_change
 from services.clients.consent.schemas import ConsentGiven, ConsentPurpose, ConsentRead, RevealRequest
 from services.clients.errors import InvalidClientField
 from services.clients.identifiers import erase_identifiers, has_identifiers, unseal
 from services.clients.models import Client, Consent
+from services.clients.tools import Tools
+from services.clients.trail import record_change
 
 RESOURCE = "consent"
 CLOCK_SKEW = timedelta(minutes=5)

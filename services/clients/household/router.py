@@ -13,7 +13,6 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients.common import Tools, child_of, newest_first
 from services.clients.dependencies import ChangedClient, SessionDep, ToolsDep, ValidClient, WriterDep
 from services.clients.household import service
 from services.clients.household.schemas import (
@@ -24,6 +23,8 @@ from services.clients.household.schemas import (
     HouseholdRead,
 )
 from services.clients.models import Client, FamilyMember, Household
+from services.clients.repository import child_of, newest_first
+from services.clients.tools import Tools
 
 BASE = "/api/v1/clients/{client_id}"
 router = APIRouter(
@@ -43,7 +44,7 @@ async def _household(
         household=household,
         members=await service.members_of(session=session, client_id=client.id),
         incomes=await service.income_history(session=session, client_id=client.id),
-        today=tools.today(),
+        today=tools.clock.today(),
     )
 
 
@@ -92,7 +93,7 @@ async def add_family_member(
     )
     response.headers["Location"] = f"/api/v1/clients/{client.id}/family-members/{member.id}"
     set_etag(response, member.version)
-    return service.member_to_read(member, tools.today())
+    return service.member_to_read(member, tools.clock.today())
 
 
 @router.get("/family-members")
@@ -111,7 +112,7 @@ async def list_family_members(
         cursor=cursor,
         limit=limit,
     )
-    today = tools.today()
+    today = tools.clock.today()
     return Page(items=[service.member_to_read(row, today) for row in rows], next_cursor=next_cursor)
 
 
@@ -124,7 +125,7 @@ async def get_family_member(
         session=session, model=FamilyMember, row_id=member_id, client_id=client.id, what="family member"
     )
     set_etag(response, member.version)
-    return service.member_to_read(member, tools.today())
+    return service.member_to_read(member, tools.clock.today())
 
 
 @router.patch("/family-members/{member_id}")
@@ -147,7 +148,7 @@ async def update_family_member(
         session=session, principal=principal, tools=tools, client=client, member=member, patch=patch
     )
     set_etag(response, member.version)
-    return service.member_to_read(member, tools.today())
+    return service.member_to_read(member, tools.clock.today())
 
 
 @router.delete("/family-members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -16,7 +16,6 @@ from sqlmodel import col
 from crmkit.auth import Principal
 from crmkit.problems import Conflict
 from services.clients import repository
-from services.clients.common import Tools, diff, record_change
 from services.clients.errors import InvalidClientField
 from services.clients.household.schemas import (
     FamilyMemberCreate,
@@ -28,6 +27,8 @@ from services.clients.household.schemas import (
     Relationship,
 )
 from services.clients.models import Client, FamilyMember, Household, HouseholdIncome
+from services.clients.tools import Tools
+from services.clients.trail import diff, record_change
 
 MAX_MEMBERS = 30
 FINANCE_FIELDS = tuple(HouseholdFinances.model_fields)
@@ -179,7 +180,7 @@ async def _check_member(
     member: FamilyMember,
     others: list[FamilyMember],
 ) -> None:
-    if member.birth_date is not None and member.birth_date > tools.today():
+    if member.birth_date is not None and member.birth_date > tools.clock.today():
         raise InvalidClientField("birth_date", "cannot be after today")
     if member.relationship == Relationship.SPOUSE and any(
         o.relationship == Relationship.SPOUSE for o in others

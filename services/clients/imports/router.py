@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from crmkit.auth import Role, require_roles
 from crmkit.context import request_id_var
+from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from services.clients.dependencies import ReaderDep, SessionDep, ToolsDep, WriterDep
 from services.clients.imports import jobs, reading, service
@@ -111,4 +112,4 @@ async def import_errors(job_id: JobId, principal: ReaderDep, session: SessionDep
     """The job's error report as CSV: row (the header is row 1), field, message."""
     job = await service.get_visible_job(session=session, principal=principal, job_id=job_id)
     report = await service.error_report(session=session, job=job)
-    return Response(report, media_type="text/csv; charset=utf-8")
+    return Response(report, media_type=CSV_MEDIA_TYPE)

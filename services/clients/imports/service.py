@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, datetime
 
@@ -12,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal, Role
+from crmkit.csv import lines
 from crmkit.problems import FieldError, NotFound, Unprocessable
-from services.clients.common import Tools
 from services.clients.imports.jobs import ImportOptions, check_rows
 from services.clients.imports.reading import CsvRow
 from services.clients.imports.schemas import DryRunReport, ImportJobRead, ImportState
 from services.clients.imports.validation import Seen
 from services.clients.models import ImportJob, ImportRowError
+from services.clients.tools import Tools
 
 BASE = "/api/v1/clients/imports"
 IDENTIFIER_COLUMNS = frozenset({"resident_id", "phone"})
@@ -105,15 +104,11 @@ async def get_visible_job(*, session: AsyncSession, principal: Principal, job_id
     return job
 
 
-async def error_report(*, session: AsyncSession, job: ImportJob) -> str:
+async def error_report(*, session: AsyncSession, job: ImportJob) -> bytes:
     """The job's row errors as CSV (row, field, message), in row order."""
     rows = await session.execute(
         select(col(ImportRowError.row_number), col(ImportRowError.field), col(ImportRowError.message))
         .where(col(ImportRowError.job_id) == job.id)
         .order_by(col(ImportRowError.row_number), col(ImportRowError.id))
     )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["row", "field", "message"])
-    writer.writerows(tuple(row) for row in rows)
-    return out.getvalue()
+    return lines([("row", "field", "message"), *(tuple(row) for row in rows)])

@@ -13,7 +13,6 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients.common import child_of, newest_first
 from services.clients.dependencies import (
     ChangedClient,
     ReaderDep,
@@ -25,6 +24,7 @@ from services.clients.dependencies import (
 from services.clients.milestones import service
 from services.clients.milestones.schemas import MilestoneCreate, MilestoneRead, MilestoneUpdate, UpcomingDate
 from services.clients.models import Milestone
+from services.clients.repository import child_of, newest_first
 
 router = APIRouter(
     prefix="/api/v1/clients",
@@ -46,11 +46,14 @@ async def upcoming_dates(
     cursor: CursorQuery = None,
 ) -> Page[UpcomingDate]:
     """Birthdays and family events from `from` to `from + within_days`, soonest first."""
-    entries = await service.upcoming(
-        session=session, principal=principal, first=from_date or tools.today(), within_days=within_days
+    return await service.upcoming_page(
+        session=session,
+        principal=principal,
+        first=from_date or tools.clock.today(),
+        within_days=within_days,
+        cursor=cursor,
+        limit=limit,
     )
-    items, next_cursor = service.page(entries, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post("/{client_id}/milestones", status_code=status.HTTP_201_CREATED)

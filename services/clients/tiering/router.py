@@ -9,10 +9,10 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients.common import newest_first
 from services.clients.dependencies import ChangedClient, ReaderDep, SessionDep, ValidClient, WriterDep
 from services.clients.errors import RecordNotFound
 from services.clients.models import TierChange
+from services.clients.repository import newest_first
 from services.clients.schemas import Tier
 from services.clients.tiering import service
 from services.clients.tiering.rules import FALLBACK, TIER_RULES

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal
-from services.clients.common import diff, record_change
 from services.clients.models import Client, TierAssessment, TierChange
 from services.clients.schemas import Tier
 from services.clients.tiering.rules import compute_tier
@@ -22,6 +21,7 @@ from services.clients.tiering.schemas import (
     TierScores,
     TierSource,
 )
+from services.clients.trail import diff, record_change
 
 RESOURCE = "tiering"
 SCORE_FIELDS = ("need_score", "capacity_score", "decision_score")
