@@ -139,6 +139,32 @@ async def receive(
     return row
 
 
+def _apply_edits(row: Complaint, patch: ComplaintUpdate) -> None:
+    """The handling record's fields the patch names (enums stored as their values)."""
+    for name in EDITABLE:
+        if name in patch.model_fields_set:
+            value = getattr(patch, name)
+            if isinstance(value, list):
+                value = [v.value for v in value]
+            setattr(row, name, value.value if isinstance(value, StrEnum) else value)
+
+
+def _check_required(row: Complaint, status: ComplaintStatus) -> None:
+    """The fields a complaint in ``status`` must have (REQUIRED_ON_ENTRY)."""
+    for name in REQUIRED_ON_ENTRY[status]:
+        if getattr(row, name) is None:
+            raise InvalidClientField(name, f"required before a complaint is {status.value}")
+
+
+def _enter(row: Complaint, target: ComplaintStatus, now: datetime) -> None:
+    """Move into ``target``: its required fields checked, its timestamp set (STAMPED_ON_ENTRY)."""
+    _check_required(row, target)
+    row.status = target.value
+    stamp = STAMPED_ON_ENTRY[target]
+    if stamp is not None:
+        setattr(row, stamp, now)
+
+
 async def update(
     *, session: AsyncSession, principal: Principal, row: Complaint, patch: ComplaintUpdate
 ) -> Complaint:
@@ -152,21 +178,12 @@ async def update(
     if current is S.REPORTED:
         raise Conflict("this complaint is reported and closed; it can no longer change")
     before = _view(row)
-    for name in EDITABLE:
-        if name in patch.model_fields_set:
-            value = getattr(patch, name)
-            if isinstance(value, list):
-                value = [v.value for v in value]
-            setattr(row, name, value.value if isinstance(value, StrEnum) else value)
-    for name in REQUIRED_ON_ENTRY[target]:
-        if getattr(row, name) is None:
-            raise InvalidClientField(name, f"required before a complaint is {target.value}")
+    _apply_edits(row, patch)
     now = datetime.now(UTC)
     if target is not current:
-        row.status = target.value
-        stamp = STAMPED_ON_ENTRY[target]
-        if stamp is not None:
-            setattr(row, stamp, now)
+        _enter(row, target, now)
+    else:
+        _check_required(row, target)
     old, new = diff(before, _view(row))
     if not new:
         return row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select, update
@@ -195,7 +195,7 @@ async def merge_clients(
     )
     if duplicate is None:
         raise ClientNotFound()
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     before = to_read(survivor).model_dump(mode="json")
     duplicate_before = to_read(duplicate).model_dump(mode="json")
 

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
@@ -22,9 +21,8 @@ from services.clients.household.schemas import (
     HouseholdFinances,
     HouseholdRead,
 )
-from services.clients.models import Client, FamilyMember, Household
+from services.clients.models import FamilyMember
 from services.clients.repository import child_of, newest_first
-from services.clients.tools import Tools
 
 BASE = "/api/v1/clients/{client_id}"
 router = APIRouter(
@@ -36,25 +34,15 @@ router = APIRouter(
 MemberId = Annotated[uuid.UUID, Path(description="The family member's id.")]
 
 
-async def _household(
-    *, session: AsyncSession, client: Client, household: Household | None, tools: Tools
-) -> HouseholdRead:
-    return service.household_to_read(
-        client=client,
-        household=household,
-        members=await service.members_of(session=session, client_id=client.id),
-        incomes=await service.income_history(session=session, client_id=client.id),
-        today=tools.clock.today(),
-    )
-
-
 @router.get("/household")
 async def get_household(
     client: ValidClient, session: SessionDep, tools: ToolsDep, response: Response
 ) -> HouseholdRead:
     """The household: finances, derived totals and family members; ETag is the finances' version."""
     household = await service.finances_of(session=session, client_id=client.id)
-    read = await _household(session=session, client=client, household=household, tools=tools)
+    read = await service.household_view(
+        session=session, client=client, household=household, today=tools.clock.today()
+    )
     set_etag(response, read.version)
     return read
 
@@ -73,7 +61,9 @@ async def save_household(
     current = await service.finances_of(session=session, client_id=client.id)
     check_if_match(if_match, current.version if current else 0)
     household = await service.save_finances(session=session, principal=principal, client=client, data=data)
-    read = await _household(session=session, client=client, household=household, tools=tools)
+    read = await service.household_view(
+        session=session, client=client, household=household, today=tools.clock.today()
+    )
     set_etag(response, read.version)
     return read
 

@@ -171,6 +171,19 @@ async def save_finances(
     return household
 
 
+async def household_view(
+    *, session: AsyncSession, client: Client, household: Household | None, today: date
+) -> HouseholdRead:
+    """The household as read: finances and derived totals, family members, income history."""
+    return household_to_read(
+        client=client,
+        household=household,
+        members=await members_of(session=session, client_id=client.id),
+        incomes=await income_history(session=session, client_id=client.id),
+        today=today,
+    )
+
+
 async def _check_member(
     *,
     session: AsyncSession,
@@ -208,7 +221,7 @@ async def add_member(
     others = await members_of(session=session, client_id=client.id)
     if len(others) >= MAX_MEMBERS:
         raise InvalidClientField("relationship", f"a household holds at most {MAX_MEMBERS} members")
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     member = FamilyMember(
         client_id=client.id,
         relationship=data.relationship.value,
@@ -263,7 +276,7 @@ async def update_member(
     if not new:
         return member
     member.version += 1
-    member.updated_at = datetime.now(UTC)
+    member.updated_at = tools.clock.now()
     await session.flush()
     await record_change(
         session,

@@ -87,7 +87,7 @@ async def store_clients(
     """One multi-row INSERT each for the clients, their consents and their audit rows."""
     if not rows:
         return
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     clients: list[dict[str, Any]] = []
     consents: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
@@ -231,7 +231,7 @@ async def run_import(
                         rows_done=col(ImportJob.rows_done) + len(batch),
                         rows_failed=col(ImportJob.rows_failed) + failed_rows,
                         rows_created=col(ImportJob.rows_created) + len(valid),
-                        heartbeat_at=datetime.now(UTC),
+                        heartbeat_at=tools.clock.now(),
                     )
                 )
                 await session.commit()

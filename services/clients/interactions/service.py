@@ -81,7 +81,7 @@ def _check(row: Interaction, tools: Tools) -> None:
         for name in REQUIRED_FOR_APPOINTMENT:
             if getattr(row, name) is None:
                 raise InvalidClientField(name, "an appointment needs its time, place and purpose")
-    elif row.at > datetime.now(UTC) + CLOCK_SKEW:
+    elif row.at > tools.clock.now() + CLOCK_SKEW:
         raise InvalidClientField("at", f"a {row.kind} is recorded after it happens; schedule an appointment")
     if row.next_follow_up_on is not None and row.next_follow_up_on < tools.clock.business_day(row.at):
         raise InvalidClientField("next_follow_up_on", "cannot be before the interaction itself")
@@ -112,7 +112,7 @@ async def refresh_follow_up(*, session: AsyncSession, client: Client, tools: Too
 async def record(
     *, session: AsyncSession, principal: Principal, tools: Tools, client: Client, data: InteractionCreate
 ) -> Interaction:
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     if data.kind == InteractionKind.APPOINTMENT and data.at is None:
         raise InvalidClientField("at", "an appointment needs its time, place and purpose")
     row = Interaction(
@@ -161,7 +161,7 @@ async def update(
     if not new:
         return row
     row.version += 1
-    row.updated_at = datetime.now(UTC)
+    row.updated_at = tools.clock.now()
     await refresh_follow_up(session=session, client=client, tools=tools)
     await record_change(
         session,
