@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
-from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
@@ -22,7 +21,7 @@ from services.clients.household.schemas import (
     HouseholdRead,
 )
 from services.clients.models import FamilyMember
-from services.clients.repository import child_of, newest_first
+from services.clients.repository import child_of
 
 BASE = "/api/v1/clients/{client_id}"
 router = APIRouter(
@@ -95,15 +94,9 @@ async def list_family_members(
     cursor: CursorQuery = None,
 ) -> Page[FamilyMemberRead]:
     """The client's family members, newest first."""
-    rows, next_cursor = await newest_first(
-        session=session,
-        model=FamilyMember,
-        conditions=[col(FamilyMember.client_id) == client.id],
-        cursor=cursor,
-        limit=limit,
+    return await service.members_page(
+        session=session, client=client, cursor=cursor, limit=limit, today=tools.clock.today()
     )
-    today = tools.clock.today()
-    return Page(items=[service.member_to_read(row, today) for row in rows], next_cursor=next_cursor)
 
 
 @router.get("/family-members/{member_id}")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.pagination import Page
 from crmkit.problems import Conflict
 from services.clients import repository
 from services.clients.errors import InvalidClientField
@@ -27,6 +28,7 @@ from services.clients.household.schemas import (
     Relationship,
 )
 from services.clients.models import Client, FamilyMember, Household, HouseholdIncome
+from services.clients.repository import newest_first
 from services.clients.tools import Tools
 from services.clients.trail import diff, record_change
 
@@ -302,3 +304,17 @@ async def remove_member(*, session: AsyncSession, principal: Principal, member: 
         resource_id=member.id,
         before=before,
     )
+
+
+async def members_page(
+    *, session: AsyncSession, client: Client, cursor: str | None, limit: int, today: date
+) -> Page[FamilyMemberRead]:
+    """The client's family members, newest first (ages on the business date ``today``)."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=FamilyMember,
+        conditions=[col(FamilyMember.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[member_to_read(row, today) for row in rows], next_cursor=next_cursor)

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
@@ -24,7 +23,7 @@ from services.clients.dependencies import (
 from services.clients.milestones import service
 from services.clients.milestones.schemas import MilestoneCreate, MilestoneRead, MilestoneUpdate, UpcomingDate
 from services.clients.models import Milestone
-from services.clients.repository import child_of, newest_first
+from services.clients.repository import child_of
 
 router = APIRouter(
     prefix="/api/v1/clients",
@@ -76,14 +75,7 @@ async def list_milestones(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[MilestoneRead]:
     """The client's recorded family events, newest first (birthdays come from birth dates)."""
-    rows, next_cursor = await newest_first(
-        session=session,
-        model=Milestone,
-        conditions=[col(Milestone.client_id) == client.id],
-        cursor=cursor,
-        limit=limit,
-    )
-    return Page(items=[service.to_read(row) for row in rows], next_cursor=next_cursor)
+    return await service.of_client(session=session, client=client, cursor=cursor, limit=limit)
 
 
 @router.get("/{client_id}/milestones/{milestone_id}")

@@ -33,7 +33,7 @@ from services.clients.milestones.schemas import (
     UpcomingKind,
 )
 from services.clients.models import Client, FamilyMember, Milestone
-from services.clients.repository import child_of, live_and_visible
+from services.clients.repository import child_of, live_and_visible, newest_first
 from services.clients.trail import diff, record_change
 
 RESOURCE = "milestone"
@@ -260,3 +260,17 @@ async def upcoming_page(
     entries = await upcoming(session=session, principal=principal, first=first, within_days=within_days)
     items, next_cursor = page(entries, cursor=cursor, limit=limit)
     return Page(items=list(items), next_cursor=next_cursor)
+
+
+async def of_client(
+    *, session: AsyncSession, client: Client, cursor: str | None, limit: int
+) -> Page[MilestoneRead]:
+    """The client's recorded family events, newest first."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=Milestone,
+        conditions=[col(Milestone.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)
