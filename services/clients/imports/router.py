@@ -13,7 +13,7 @@ from crmkit.context import request_id_var
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from services.clients.dependencies import ReaderDep, SessionDep, ToolsDep, WriterDep
-from services.clients.imports import jobs, reading, service
+from services.clients.imports import jobs, service
 from services.clients.imports.schemas import DryRunReport, ImportJobRead
 from services.clients.schemas import Channel
 
@@ -70,20 +70,21 @@ async def import_clients(
 ) -> Response:
     """Import clients from a CSV file you own: a dry run reports each row's errors (200); a real import
     starts one job (202, ``Location``) whose progress and error report you can read."""
-    reading.check_media_type(request.headers.get("content-type"))
-    text = reading.decode(await request.body())
-    columns, rows = reading.read_rows(text, reading.parse_mapping(mapping))
-    service.require_consent_basis(columns, consent_text_version)
     options = jobs.ImportOptions(consent_text_version=consent_text_version, default_channel=default_channel)
+    columns, rows = service.read_upload(
+        content_type=request.headers.get("content-type"),
+        body=await request.body(),
+        mapping=mapping,
+        options=options,
+    )
     if dry_run:
         report = await service.dry_run(
             session=session, tools=tools, principal=principal, columns=columns, rows=rows, options=options
         )
         return JSONResponse(report.model_dump(mode="json"))
-    job = service.new_job(principal=principal, rows_total=len(rows), options=options)
-    async with request.app.state.sessions() as own:
-        own.add(job)
-        await own.commit()  # the job must exist before its task looks for it
+    job = await service.open_job(
+        sessions=request.app.state.sessions, principal=principal, rows_total=len(rows), options=options
+    )
     jobs.start(
         request.app,
         tools=tools,
