@@ -1,4 +1,4 @@
-"""Every call of the clients service to another service over HTTP: today only the gate's user directory,
+"""Every call of the clients service to another service over HTTP: today only the gateway's user directory,
 asked on the caller's behalf when a client changes owner."""
 
 from __future__ import annotations
