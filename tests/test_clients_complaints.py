@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.clients.complaints.service import TRANSITIONS
+from services.clients.complaints.transitions import COMPLAINT_TRANSITIONS
 from tests.clients_support import (
     CLIENTS,
     assert_problem,
@@ -145,7 +145,7 @@ class TestRefused:
     async def test_a_move_the_table_does_not_allow_is_409_and_nothing_changes(
         self, api: httpx.AsyncClient, people: People, stack: Stack, start: str, target: str
     ) -> None:
-        assert target not in TRANSITIONS[start]  # type: ignore[index]
+        assert target not in COMPLAINT_TRANSITIONS[start]  # type: ignore[index]
         client = await create_client(api, people.agent)
         complaint = await receive(api, people.agent, client["id"])
         version = 1
@@ -167,8 +167,11 @@ class TestRefused:
         )
 
         problem = assert_problem(response, 409)
-        assert problem["current_status"] == start
-        assert problem["allowed_next_states"] == sorted(TRANSITIONS[start])  # type: ignore[index]
+        assert problem["type"].endswith("/illegal-transition")
+        assert problem["current_state"] == start
+        assert problem["requested_state"] == target
+        assert problem["allowed_next_states"] == sorted(COMPLAINT_TRANSITIONS[start])  # type: ignore[index]
+        assert not {"current_status", "allowed", "allowed_next", "allowed_next_statuses"} & problem.keys()
         assert all(state in problem["detail"] for state in problem["allowed_next_states"])
         assert await stored_status(stack, complaint["id"]) == (start, version)
         assert await count_audit(stack) == audit_before
@@ -194,8 +197,20 @@ class TestRefused:
             api, people.agent, complaint, 3, status="reported", report_summary="s", lessons_learned="l"
         )
         response = await move(api, people.agent, complaint, 4, summary="rewritten")
-        assert_problem(response, 409)
+        problem = assert_problem(response, 409)
+        assert "current_state" not in problem  # an edit of a closed record, not a state move
         assert await stored_status(stack, complaint["id"]) == ("reported", 4)
+
+        reopened = await move(api, people.agent, complaint, 4, status="investigating")
+        problem = assert_problem(reopened, 409)
+        assert problem["current_state"] == "reported"
+        assert problem["requested_state"] == "investigating"
+        assert problem["allowed_next_states"] == []
+        assert await stored_status(stack, complaint["id"]) == ("reported", 4)
+        summary = await stack.fetch(
+            "SELECT summary FROM clients.complaints WHERE id = $1", uuid.UUID(complaint["id"])
+        )
+        assert summary[0]["summary"] == complaint["summary"]
 
     async def test_no_report_before_it_is_reported(self, api: httpx.AsyncClient, people: People) -> None:
         client = await create_client(api, people.agent)

@@ -148,12 +148,21 @@ class TestWithdrawal:
         )
         assert_problem(again, 422, field="phone")
 
-    async def test_withdrawing_twice_is_409(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_withdrawing_twice_is_409(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         client = await create_client(api, people.agent)
         consent = await give(api, people.agent, client["id"], purpose="marketing")
         path = f"{CLIENTS}/{client['id']}/consents/{consent['id']}/withdraw"
         assert (await api.post(path, headers=people.agent.headers)).status_code == 200
+        query = "SELECT withdrawn_at FROM clients.consents WHERE id = $1"
+        [first] = await stack.fetch(query, uuid.UUID(consent["id"]))
+        assert first["withdrawn_at"] is not None
+        audit_before = await count_audit(stack)
+
         assert_problem(await api.post(path, headers=people.agent.headers), 409)
+        assert await stack.fetch(query, uuid.UUID(consent["id"])) == [first]
+        assert await count_audit(stack) == audit_before
 
     async def test_another_active_consent_keeps_the_identifiers(
         self, api: httpx.AsyncClient, people: People, stack: Stack
@@ -239,6 +248,8 @@ class TestReveal:
             headers=integrator.headers,
         )
         assert_problem(response, 403)
+        actions = [row["action"] for row in await audit_rows(stack, client["id"])]
+        assert "client.identifier_revealed" not in actions
 
     async def test_an_unmasked_value_is_never_stored_for_replay(
         self, api: httpx.AsyncClient, people: People, stack: Stack

@@ -45,14 +45,19 @@ class TestAgentDeletesClient:
         assert entry["before"]["phone"] == "+86 138****5678"
         assert entry["after"] is None
 
-    async def test_deleting_twice_is_404(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_deleting_twice_is_404(self, api: httpx.AsyncClient, people: People, stack: Stack) -> None:
         client = await create_client(api, people.agent)
         await api.delete(f"{CLIENTS}/{client['id']}", headers=if_match(people.agent, 1))
+        audit_before = await count_audit(stack)
 
         again = await api.delete(f"{CLIENTS}/{client['id']}", headers=if_match(people.agent, 2))
         assert_problem(again, 404)
+        assert await stored_version(stack, client["id"]) == 2
+        assert await count_audit(stack) == audit_before
 
-    async def test_a_deleted_client_cannot_be_edited(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_a_deleted_client_cannot_be_edited(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         client = await create_client(api, people.agent)
         await api.delete(f"{CLIENTS}/{client['id']}", headers=if_match(people.agent, 1))
 
@@ -60,6 +65,11 @@ class TestAgentDeletesClient:
             f"{CLIENTS}/{client['id']}", json={"notes": "x"}, headers=if_match(people.agent, 2)
         )
         assert_problem(response, 404)
+        [row] = await stack.fetch(
+            "SELECT notes, version, deleted_at FROM clients.clients WHERE id = $1", uuid.UUID(client["id"])
+        )
+        assert (row["notes"], row["version"]) == (None, 2)
+        assert row["deleted_at"] is not None
 
 
 class TestRejectedDelete:
@@ -89,6 +99,10 @@ class TestRejectedDelete:
         assert await count_clients(stack, live_only=True) == 1
         assert await count_audit(stack) == audit_before
 
-    async def test_unknown_client_is_404(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_unknown_client_is_404(self, api: httpx.AsyncClient, people: People, stack: Stack) -> None:
+        await create_client(api, people.agent)
+        audit_before = await count_audit(stack)
         response = await api.delete(f"{CLIENTS}/{uuid.uuid4()}", headers=if_match(people.agent, 1))
         assert_problem(response, 404)
+        assert await count_clients(stack, live_only=True) == 1
+        assert await count_audit(stack) == audit_before

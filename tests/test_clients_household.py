@@ -125,6 +125,7 @@ class TestRejectedFamilyMember:
             pytest.param({"relationship": "cousin"}, "relationship", id="unknown-relationship"),
             pytest.param({"name": ""}, "name", id="empty-name"),
             pytest.param({"version": 3}, "version", id="server-owned"),
+            pytest.param({"annual_income": 150000}, "annual_income", id="income-as-json-integer"),
         ],
     )
     async def test_bad_member_is_422_and_nothing_stored(
@@ -193,6 +194,38 @@ FINANCES = {
 }
 
 
+class TestMoneyOnTheWire:
+    async def test_a_json_number_for_money_is_422_naming_the_field_and_nothing_is_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        client = await create_client(api, people.agent)
+        audit_before = await count_audit(stack)
+        response = await api.put(
+            f"{CLIENTS}/{client['id']}/household",
+            json={"annual_income": 300000, "monthly_expenses": "8000"},
+            headers=if_match(people.agent, 0),
+        )
+        problem = assert_problem(response, 422, field="annual_income")
+        [error] = [e for e in problem["errors"] if e["field"] == "annual_income"]
+        assert "decimal string" in error["message"]
+        assert await count_rows(stack, "households") == 0
+        assert await count_rows(stack, "household_incomes") == 0
+        assert await count_audit(stack) == audit_before
+
+    async def test_money_goes_out_as_a_two_place_string(self, api: httpx.AsyncClient, people: People) -> None:
+        client = await create_client(api, people.agent)
+        response = await api.put(
+            f"{CLIENTS}/{client['id']}/household",
+            json={"annual_income": "300000", "monthly_expenses": "8000.5"},
+            headers=if_match(people.agent, 0),
+        )
+        assert response.status_code == 200, response.text
+        assert (response.json()["annual_income"], response.json()["monthly_expenses"]) == (
+            "300000.00",
+            "8000.50",
+        )
+
+
 class TestFinances:
     async def test_first_save_with_if_match_zero_then_derived_totals(
         self, api: httpx.AsyncClient, people: People, stack: Stack
@@ -224,6 +257,7 @@ class TestFinances:
             pytest.param({"annual_income": "-1"}, "annual_income", id="negative"),
             pytest.param({"annual_income": "lots"}, "annual_income", id="not-a-decimal"),
             pytest.param({"annual_income": 1000.5}, "annual_income", id="float"),
+            pytest.param({"annual_income": 12345}, "annual_income", id="json-integer"),
             pytest.param({"annual_income": "10.123"}, "annual_income", id="three-places"),
             pytest.param({"salary": "1"}, "salary", id="unknown-field"),
         ],

@@ -87,7 +87,7 @@ class TestCoverageGaps:
             client["id"],
             {
                 "client_annual_income": "100000",
-                "targets": {"critical_illness": "500000", "death": 3000000},
+                "targets": {"critical_illness": "500000", "death": "3000000"},
                 "existing_policies": [{"insurer": "A", "category": "term_life", "sum_insured": "1000000.00"}],
             },
         )
@@ -175,6 +175,12 @@ class TestRejected:
             ),
             pytest.param({"targets": {"death": "a lot"}}, "targets.death", id="target-not-decimal"),
             pytest.param({"targets": {"accident": 100000.5}}, "targets.accident", id="target-float"),
+            pytest.param({"targets": {"death": 3000000}}, "targets.death", id="target-json-integer"),
+            pytest.param(
+                {"existing_policies": [{"insurer": "A", "category": "term_life", "sum_insured": 1000000}]},
+                "existing_policies.0.sum_insured",
+                id="sum-insured-json-integer",
+            ),
             pytest.param({"targets": {"wealth": "1"}}, "targets.wealth", id="fifth-wall"),
             pytest.param(
                 {"existing_policies": [{"insurer": "A", "category": "spaceship", "sum_insured": "1"}]},

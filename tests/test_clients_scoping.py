@@ -225,7 +225,7 @@ class TestReassignment:
         assert await count_audit(stack) == audit_before
 
     async def test_null_owner_is_422(
-        self, api: httpx.AsyncClient, people: People, book: dict[str, dict[str, object]]
+        self, api: httpx.AsyncClient, people: People, stack: Stack, book: dict[str, dict[str, object]]
     ) -> None:
         response = await api.patch(
             f"{CLIENTS}/{book['agent']['id']}",
@@ -233,6 +233,11 @@ class TestReassignment:
             headers=if_match(people.admin, 1),
         )
         assert_problem(response, 422, field="owner_agent_id")
+        [row] = await stack.fetch(
+            "SELECT owner_agent_id, version FROM clients.clients WHERE id = $1",
+            uuid.UUID(str(book["agent"]["id"])),
+        )
+        assert (row["owner_agent_id"], row["version"]) == (people.agent.user_id, 1)
 
     async def test_identity_unreachable_is_503_and_nothing_changes(
         self, api: httpx.AsyncClient, people: People, stack: Stack, book: dict[str, dict[str, object]]

@@ -159,3 +159,5 @@ class TestRejectedSearch:
             headers=if_match(people.agent, 1),
         )
         assert_problem(response, 422, field="next_follow_up_on")
+        read = await api.get(f"{CLIENTS}/{client['id']}", headers=people.agent.headers)
+        assert (read.json()["next_follow_up_on"], read.json()["version"]) == (None, 1)

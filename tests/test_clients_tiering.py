@@ -210,6 +210,10 @@ class TestOverride:
             f"{CLIENTS}/{client['id']}/tiering/override", headers=if_match(people.agent, 1)
         )
         assert_problem(response, 404)
+        tiering = await api.get(f"{CLIENTS}/{client['id']}/tiering", headers=people.agent.headers)
+        assert (tiering.json()["version"], tiering.json()["tier"]) == (1, "A")
+        history = await api.get(f"{CLIENTS}/{client['id']}/tiering/history", headers=people.agent.headers)
+        assert [entry["source"] for entry in history.json()["items"]] == ["scores"]
 
 
 class TestByTier:

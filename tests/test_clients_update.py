@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -104,7 +105,9 @@ class TestAgentEditsClient:
         assert response.json()["version"] == 1
         assert await count_audit(stack) == audit_before
 
-    async def test_if_match_star_is_accepted(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_if_match_star_is_accepted(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         client = await create_client(api, people.agent)
         response = await api.patch(
             f"{CLIENTS}/{client['id']}",
@@ -112,6 +115,9 @@ class TestAgentEditsClient:
             headers={**people.agent.headers, "If-Match": "*"},
         )
         assert response.status_code == 200
+        read = await api.get(f"{CLIENTS}/{client['id']}", headers=people.agent.headers)
+        assert (read.json()["notes"], read.json()["version"]) == ("x", 2)
+        assert await stored_version(stack, client["id"]) == 2
 
 
 class TestConcurrentEdits:
@@ -150,14 +156,19 @@ class TestConcurrentEdits:
         assert await stored_version(stack, client["id"]) == 1
         assert await count_audit(stack) == audit_before
 
-    async def test_if_match_naming_no_version_is_412(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_if_match_naming_no_version_is_412(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         client = await create_client(api, people.agent)
+        audit_before = await count_audit(stack)
         response = await api.patch(
             f"{CLIENTS}/{client['id']}",
             json={"notes": "x"},
             headers={**people.agent.headers, "If-Match": "abc"},
         )
         assert_problem(response, 412)
+        assert await stored_version(stack, client["id"]) == 1
+        assert await count_audit(stack) == audit_before
 
 
 class TestRejectedEdit:
@@ -217,6 +228,15 @@ class TestRejectedEdit:
             f"{CLIENTS}/{client['id']}", json={"channel": "cold"}, headers=if_match(people.agent, 1)
         )
         assert_problem(response, 422, field="referred_by_client_id")
+        [row] = await stack.fetch(
+            "SELECT channel, referred_by_client_id, version FROM clients.clients WHERE id = $1",
+            uuid.UUID(client["id"]),
+        )
+        assert (row["channel"], str(row["referred_by_client_id"]), row["version"]) == (
+            "referral",
+            referrer["id"],
+            1,
+        )
 
         cleared = await api.patch(
             f"{CLIENTS}/{client['id']}",
@@ -224,15 +244,27 @@ class TestRejectedEdit:
             headers=if_match(people.agent, 1),
         )
         assert cleared.status_code == 200, cleared.text
+        read = await api.get(f"{CLIENTS}/{client['id']}", headers=people.agent.headers)
+        assert (read.json()["channel"], read.json()["referred_by_client_id"]) == ("cold", None)
 
-    async def test_a_client_cannot_refer_itself(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_a_client_cannot_refer_itself(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
         client = await create_client(api, people.agent)
+        audit_before = await count_audit(stack)
         response = await api.patch(
             f"{CLIENTS}/{client['id']}",
             json={"channel": "referral", "referred_by_client_id": client["id"]},
             headers=if_match(people.agent, 1),
         )
         assert_problem(response, 422, field="referred_by_client_id")
+        read = await api.get(f"{CLIENTS}/{client['id']}", headers=people.agent.headers)
+        assert (read.json()["channel"], read.json()["referred_by_client_id"], read.json()["version"]) == (
+            "warm_market",
+            None,
+            1,
+        )
+        assert await count_audit(stack) == audit_before
 
     async def test_malformed_json_is_400(self, api: httpx.AsyncClient, people: People, stack: Stack) -> None:
         client = await create_client(api, people.agent)

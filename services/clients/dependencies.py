@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from crmkit.auth import Principal, require_scope
+from crmkit.clock import BusinessClock
 from crmkit.db import SessionDep
 from services.clients import repository
-from services.clients.common import Tools
 from services.clients.config import Settings
 from services.clients.errors import ClientNotFound
-from services.clients.identity import UserDirectory
 from services.clients.models import Client
+from services.clients.peers import UserDirectory
+from services.clients.tools import Tools
 
 __all__ = ["ChangedClient", "DirectoryDep", "ReaderDep", "SessionDep", "ToolsDep", "ValidClient", "WriterDep"]
 
@@ -29,7 +30,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_tools(request: Request) -> Tools:
-    return Tools(cipher=request.app.state.cipher, zone=get_settings(request).zone)
+    return Tools(cipher=request.app.state.cipher, clock=BusinessClock(zone=get_settings(request).zone))
 
 
 def get_directory(request: Request) -> UserDirectory:

@@ -31,19 +31,3 @@ class RecordNotFound(NotFound):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"no such {what}")
-
-
-class IllegalTransition(Conflict):
-    """A state change the transition table does not allow from the current state."""
-
-    def __init__(self, what: str, current: str, target: str, allowed: frozenset[str]) -> None:
-        options = ", ".join(sorted(allowed)) or "none (final state)"
-        super().__init__(
-            f"a {what} cannot go from {current} to {target}; from {current} it may go to: {options}",
-            # ``allowed_next_states`` as the policies service spells it; ``allowed`` kept for old callers.
-            extra={
-                "current_status": current,
-                "allowed": sorted(allowed),
-                "allowed_next_states": sorted(allowed),
-            },
-        )

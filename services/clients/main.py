@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
-from services.clients.agenda import router as agenda_router
 from services.clients.changes import routers as feed_routers
 from services.clients.complaints.router import router as complaints_router
 from services.clients.config import Settings, get_settings
@@ -23,8 +22,7 @@ from services.clients.interactions.router import router as interactions_router
 from services.clients.milestones.router import router as milestones_router
 from services.clients.models import infra_tables, metadata
 from services.clients.needs.router import router as needs_router
-from services.clients.reports import router as reports_router
-from services.clients.router import router
+from services.clients.router import agenda_router, reports_router, router
 from services.clients.tiering.router import router as tiering_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"

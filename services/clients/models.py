@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from crmkit.db import schema_registry
+from crmkit.db import one_of, schema_registry
 from crmkit.infra_tables import define_infra_tables
 
 SCHEMA = "clients"
@@ -58,10 +58,6 @@ def month_day_column(date_column: str = "birth_date") -> Column[int]:
     return Column(SmallInteger, Computed(BIRTH_MD_SQL.replace("birth_date", date_column), persisted=True))
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class ClientsTable(SQLModel, registry=registry):
     """Base of every table model of this service."""
 
@@ -73,9 +69,9 @@ class Client(ClientsTable, table=True):
     __tablename__ = "clients"
     __mapper_args__ = {"eager_defaults": True}  # birth_md comes back in RETURNING, never lazy-loaded
     __table_args__ = (
-        CheckConstraint(_one_of("gender", GENDERS), name="gender_known"),
-        CheckConstraint(_one_of("channel", CHANNELS), name="channel_known"),
-        CheckConstraint(_one_of("tier", TIERS), name="tier_known"),
+        CheckConstraint(one_of("gender", GENDERS), name="gender_known"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel_known"),
+        CheckConstraint(one_of("tier", TIERS), name="tier_known"),
         CheckConstraint("occupation_class BETWEEN 1 AND 6", name="occupation_class_range"),
         CheckConstraint(
             "(channel = 'referral') = (referred_by_client_id IS NOT NULL)", name="referral_has_referrer"
@@ -203,8 +199,8 @@ class FamilyMember(ClientsTable, table=True):
     __tablename__ = "family_members"
     __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
-        CheckConstraint(_one_of("relationship", RELATIONSHIPS), name="relationship_known"),
-        CheckConstraint(_one_of("gender", GENDERS), name="gender_known"),
+        CheckConstraint(one_of("relationship", RELATIONSHIPS), name="relationship_known"),
+        CheckConstraint(one_of("gender", GENDERS), name="gender_known"),
         # 决策力: one financial decision-maker per household at most.
         Index(
             "uq_family_members_one_decision_maker",
@@ -242,8 +238,8 @@ class TierAssessment(ClientsTable, table=True):
         CheckConstraint("need_score BETWEEN 1 AND 5", name="need_score_range"),
         CheckConstraint("capacity_score BETWEEN 1 AND 5", name="capacity_score_range"),
         CheckConstraint("decision_score BETWEEN 1 AND 5", name="decision_score_range"),
-        CheckConstraint(_one_of("computed_tier", TIERS), name="computed_tier_known"),
-        CheckConstraint(_one_of("override_tier", TIERS), name="override_tier_known"),
+        CheckConstraint(one_of("computed_tier", TIERS), name="computed_tier_known"),
+        CheckConstraint(one_of("override_tier", TIERS), name="override_tier_known"),
         CheckConstraint("(override_tier IS NULL) = (override_reason IS NULL)", name="override_has_reason"),
     )
 
@@ -268,7 +264,7 @@ class TierChange(ClientsTable, table=True):
 
     __tablename__ = "tier_changes"
     __table_args__ = (
-        CheckConstraint(_one_of("source", TIER_CHANGE_SOURCES), name="source_known"),
+        CheckConstraint(one_of("source", TIER_CHANGE_SOURCES), name="source_known"),
         _by_client_recent("tier_changes"),
     )
 
@@ -311,7 +307,7 @@ class Interaction(ClientsTable, table=True):
 
     __tablename__ = "interactions"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", INTERACTION_KINDS), name="kind_known"),
+        CheckConstraint(one_of("kind", INTERACTION_KINDS), name="kind_known"),
         Index("ix_interactions_client_at", "client_id", text("at DESC"), text("created_at DESC")),
         Index("ix_interactions_appointments", "at", postgresql_where=text("kind = 'appointment'")),
     )
@@ -336,7 +332,7 @@ class Milestone(ClientsTable, table=True):
     __tablename__ = "milestones"
     __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
-        CheckConstraint(_one_of("kind", MILESTONE_KINDS), name="kind_known"),
+        CheckConstraint(one_of("kind", MILESTONE_KINDS), name="kind_known"),
         _by_client_recent("milestones"),
         Index("ix_milestones_occurs_on", "occurs_on"),
         Index("ix_milestones_yearly_md", "occurs_md", postgresql_where=text("recurs_yearly")),
@@ -361,7 +357,7 @@ class Complaint(ClientsTable, table=True):
 
     __tablename__ = "complaints"
     __table_args__ = (
-        CheckConstraint(_one_of("status", COMPLAINT_STATUSES), name="status_known"),
+        CheckConstraint(one_of("status", COMPLAINT_STATUSES), name="status_known"),
         _by_client_recent("complaints"),
     )
 
@@ -391,7 +387,7 @@ class Consent(ClientsTable, table=True):
 
     __tablename__ = "consents"
     __table_args__ = (
-        CheckConstraint(_one_of("purpose", CONSENT_PURPOSES), name="purpose_known"),
+        CheckConstraint(one_of("purpose", CONSENT_PURPOSES), name="purpose_known"),
         _by_client_recent("consents"),
         Index("ix_consents_active", "client_id", "purpose", postgresql_where=text("withdrawn_at IS NULL")),
     )
@@ -413,7 +409,7 @@ class ImportJob(ClientsTable, table=True):
 
     __tablename__ = "import_jobs"
     __table_args__ = (
-        CheckConstraint(_one_of("state", IMPORT_JOB_STATES), name="state_known"),
+        CheckConstraint(one_of("state", IMPORT_JOB_STATES), name="state_known"),
         Index("ix_import_jobs_running", "heartbeat_at", postgresql_where=text("state = 'running'")),
     )
 

@@ -3,41 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     String,
     and_,
-    false,
     func,
     literal,
     or_,
     select,
-    true,
     tuple_,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
-from crmkit.auth import Principal, Role
+from crmkit.auth import Principal
+from crmkit.pagination import read_cursor, trim
+from crmkit.scope import owner_scope
+from services.clients.errors import RecordNotFound
 from services.clients.models import Client
 from services.clients.schemas import ClientSort
 
+M = TypeVar("M", bound=SQLModel)
+
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """Object-level scope, written so each role's predicate matches one keyset index."""
-    if principal.role is Role.ADMIN:
-        return true()
-    if principal.role is Role.TEAM_LEAD and principal.team_id is not None:
-        return col(Client.team_id) == principal.team_id
-    if principal.role in (Role.AGENT, Role.TEAM_LEAD):
-        return col(Client.owner_agent_id) == principal.user_id
-    return false()
+    """Object-level scope: the client's owner agent, the team lead's team, or everyone for an admin."""
+    return owner_scope(principal, owner=col(Client.owner_agent_id), team=col(Client.team_id))
 
 
 def live_and_visible(principal: Principal) -> list[ColumnElement[bool]]:
@@ -157,3 +155,45 @@ async def list_visible(
 def visible_client_ids(principal: Principal) -> Select[uuid.UUID]:
     """The ids of the live clients in the caller's scope, for ``client_id IN (...)`` on sub-records."""
     return select(col(Client.id)).where(*live_and_visible(principal))
+
+
+async def child_of(
+    *,
+    session: AsyncSession,
+    model: type[M],
+    row_id: uuid.UUID,
+    client_id: uuid.UUID,
+    what: str,
+    for_update: bool = False,
+) -> M:
+    """A record of this client (the client itself already checked in scope), or the same 404."""
+    table_id: Any = getattr(model, "id")  # noqa: B009 - generic over the subdomain's models
+    table_client: Any = getattr(model, "client_id")  # noqa: B009
+    stmt = select(model).where(table_id == row_id, table_client == client_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise RecordNotFound(what)
+    return row
+
+
+async def newest_first(
+    *,
+    session: AsyncSession,
+    model: type[M],
+    conditions: Sequence[ColumnElement[bool]],
+    cursor: str | None,
+    limit: int,
+    stamp: str = "created_at",
+) -> tuple[Sequence[M], str | None]:
+    """One keyset page ordered by ``(stamp, id)`` descending, and the cursor of the next one."""
+    stamp_column: Any = getattr(model, stamp)
+    id_column: Any = getattr(model, "id")  # noqa: B009 - generic over the subdomain's models
+    after = read_cursor(cursor, datetime, uuid.UUID)
+    where = list(conditions)
+    if after is not None:
+        where.append(tuple_(stamp_column, id_column) < tuple_(literal(after[0]), literal(after[1])))
+    stmt = select(model).where(*where).order_by(stamp_column.desc(), id_column.desc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).scalars())
+    return trim(rows, limit, key=lambda row: (getattr(row, stamp), getattr(row, "id")))  # noqa: B009

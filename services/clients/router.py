@@ -1,4 +1,4 @@
-"""HTTP endpoints of the client record: thin handlers over the service."""
+"""HTTP endpoints of the client record, the agent's agenda lists and the business report: thin handlers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query, Response, status
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from crmkit.periods import period
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients import service
+from services.clients import agenda, reports, service
 from services.clients.dependencies import (
     ChangedClient,
     DirectoryDep,
@@ -24,11 +25,13 @@ from services.clients.dependencies import (
 )
 from services.clients.repository import ClientFilters
 from services.clients.schemas import (
+    AgendaLists,
     Channel,
     ClientCreate,
     ClientPage,
     ClientRead,
     ClientSort,
+    ClientsReport,
     ClientUpdate,
     MobilePhone,
     ResidentId,
@@ -43,6 +46,19 @@ router = APIRouter(
     prefix=BASE,
     tags=["clients"],
     dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+agenda_router = APIRouter(
+    prefix=BASE,
+    tags=["interactions"],
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+# Agents have no business report (403: roles are not secret); team leads see their team, admins everyone.
+reports_router = APIRouter(
+    prefix=f"{BASE}/reports",
+    tags=["reports"],
+    dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
     responses=PROBLEM_RESPONSES,
 )
 
@@ -130,3 +146,42 @@ async def delete_client(
     check_if_match(if_match, client.version)
     await service.delete_client(session=session, principal=principal, client=client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@agenda_router.get("/agenda-lists")
+async def list_agenda_lists(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    day: Annotated[date | None, Query(alias="date", description="The day (default: today).")] = None,
+    within_days: Annotated[int, Query(ge=0, le=366, description="Days of birthdays and events.")] = 7,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> AgendaLists:
+    """The three lists at once, the first page of each, soonest first (what the agenda shows)."""
+    return await agenda.agenda_lists(
+        session=session,
+        principal=principal,
+        tools=tools,
+        day=day or tools.clock.today(),
+        within_days=within_days,
+        limit=limit,
+    )
+
+
+@reports_router.get("/business", response_model_by_alias=True)
+async def business_report(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    from_date: Annotated[
+        date | None, Query(alias="from", description="First day (default: 1st of the month).")
+    ] = None,
+    to_date: Annotated[
+        date | None, Query(alias="to", description="Last day, included (default: today).")
+    ] = None,
+) -> ClientsReport:
+    """New clients by channel and tier, tier movements and complaints by status, for your team."""
+    first, last = period(from_date, to_date, today=tools.clock.today())
+    return await reports.business_report(
+        session=session, principal=principal, clock=tools.clock, first=first, last=last
+    )

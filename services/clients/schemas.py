@@ -21,7 +21,10 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 
 from crmkit.pagination import Page
+from crmkit.periods import Count
 from services.clients.consent.schemas import ConsentGiven
+from services.clients.interactions.schemas import AppointmentRead
+from services.clients.milestones.schemas import UpcomingDate
 
 
 class Gender(StrEnum):
@@ -168,3 +171,27 @@ class ClientRead(BaseModel):
 
 
 ClientPage = Page[ClientRead]
+
+
+class AgendaLists(BaseModel):
+    """Appointments on the day, follow-ups due by it, birthdays and family events in the days after."""
+
+    appointments: Page[AppointmentRead]
+    follow_ups: ClientPage
+    upcoming: Page[UpcomingDate]
+
+
+class TierMovement(BaseModel):
+    from_tier: str | None
+    to_tier: str | None
+    count: int
+
+
+class ClientsReport(BaseModel):
+    from_date: date = Field(serialization_alias="from")
+    to_date: date = Field(serialization_alias="to")
+    new_clients: int
+    new_clients_by_channel: list[Count]
+    new_clients_by_tier: list[Count] = Field(description="Current tier; `unassessed` when none yet.")
+    tier_movements: list[TierMovement]
+    complaints_by_status: list[Count] = Field(description="Complaints received in the period, by status now.")

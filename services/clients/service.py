@@ -10,17 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 
 from crmkit.auth import Principal, Role
-from crmkit.pagination import encode_cursor
-from crmkit.problems import FieldError, Unprocessable
+from crmkit.pagination import invalid_cursor, page_of, read_cursor
 from services.clients import repository
-from services.clients.common import Tools, diff, read_cursor, record_change
 from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
 from services.clients.consent.service import consent_view
 from services.clients.errors import InvalidClientField
 from services.clients.identifiers import Identifier, lookup_hash, seal_phone, seal_resident_id, unseal
-from services.clients.identity import UserDirectory
 from services.clients.models import Client
+from services.clients.peers import UserDirectory
 from services.clients.repository import ClientFilters, SortKey
 from services.clients.schemas import (
     Channel,
@@ -30,6 +28,8 @@ from services.clients.schemas import (
     ClientSort,
     ClientUpdate,
 )
+from services.clients.tools import Tools
+from services.clients.trail import diff, record_change
 
 __all__ = ["Tools", "create_client", "delete_client", "list_clients", "to_read", "update_client"]
 
@@ -122,7 +122,7 @@ async def create_client(
         resident_id=data.resident_id,
         birth_date=data.birth_date,
         birth_date_given="birth_date" in data.model_fields_set,
-        today=tools.today(),
+        today=tools.clock.today(),
     )
     await _check_referral(
         session=session,
@@ -132,7 +132,7 @@ async def create_client(
         client_id=None,
         verify_referrer=True,
     )
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     client = Client(
         owner_agent_id=principal.user_id,
         team_id=principal.team_id,
@@ -188,21 +188,11 @@ async def _new_owner(
     return user.id, user.team_id
 
 
-async def update_client(
-    *,
-    session: AsyncSession,
-    tools: Tools,
-    principal: Principal,
-    directory: UserDirectory,
-    client: Client,
-    patch: ClientUpdate,
-) -> Client:
-    """Apply a partial change; a change that alters nothing bumps no version and writes no audit."""
-    given = patch.model_fields_set
-    if not given:
-        return client
-
-    if "owner_agent_id" in given and principal.role not in REASSIGNING_ROLES:
+async def _check_may_change(
+    *, session: AsyncSession, principal: Principal, client: Client, patch: ClientUpdate
+) -> None:
+    """Who may reassign, and identifiers only with the client's active consent."""
+    if "owner_agent_id" in patch.model_fields_set and principal.role not in REASSIGNING_ROLES:
         raise InvalidClientField("owner_agent_id", "only an admin or team lead may reassign a client")
     for identifier in ("resident_id", "phone"):
         if getattr(patch, identifier) and not await consent.has_active_consent(
@@ -210,16 +200,25 @@ async def update_client(
         ):
             raise InvalidClientField(identifier, NO_CONSENT)
 
-    birth_date = client.birth_date
-    if "resident_id" in given or "birth_date" in given:
-        resident_id = patch.resident_id if "resident_id" in given else _current_resident_id(client, tools)
-        birth_date = _reconcile_birth_date(
-            resident_id=resident_id,
-            birth_date=patch.birth_date if "birth_date" in given else client.birth_date,
-            birth_date_given="birth_date" in given,
-            today=tools.today(),
-        )
 
+def _birth_date_after(*, tools: Tools, client: Client, patch: ClientUpdate) -> date | None:
+    """The birth date once the patch applies, reconciled with the resident ID (kept or new)."""
+    given = patch.model_fields_set
+    if "resident_id" not in given and "birth_date" not in given:
+        return client.birth_date
+    return _reconcile_birth_date(
+        resident_id=patch.resident_id if "resident_id" in given else _current_resident_id(client, tools),
+        birth_date=patch.birth_date if "birth_date" in given else client.birth_date,
+        birth_date_given="birth_date" in given,
+        today=tools.clock.today(),
+    )
+
+
+async def _referral_after(
+    *, session: AsyncSession, principal: Principal, client: Client, patch: ClientUpdate
+) -> tuple[str, uuid.UUID | None]:
+    """The channel and referrer once the patch applies; a newly named referrer must be in scope."""
+    given = patch.model_fields_set
     channel = patch.channel.value if patch.channel is not None else client.channel
     referrer = (
         patch.referred_by_client_id if "referred_by_client_id" in given else client.referred_by_client_id
@@ -232,41 +231,73 @@ async def update_client(
         client_id=client.id,
         verify_referrer="referred_by_client_id" in given and referrer != client.referred_by_client_id,
     )
+    return channel, referrer
 
+
+def _apply(*, tools: Tools, client: Client, patch: ClientUpdate) -> None:
+    """The plain fields and the identifiers the patch names (identifiers sealed again)."""
+    given = patch.model_fields_set
+    for field in ("name", "occupation", "occupation_class", "notes"):
+        if field in given:
+            setattr(client, field, getattr(patch, field))
+    if patch.gender is not None:
+        client.gender = patch.gender.value
+    if "resident_id" in given:
+        seal_resident_id(client, tools.cipher, patch.resident_id)
+    if "phone" in given:
+        seal_phone(client, tools.cipher, patch.phone)
+
+
+def _changes(
+    before: dict[str, Any], personal_before: tuple[bytes | None, bytes | None], client: Client
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What changed, for the trail; an identifier that changed under the same mask still shows."""
+    after = _audit_view(client)
+    old, new = diff(before, after)
+    for field, was, now in (
+        ("resident_id", personal_before[0], client.resident_id_hmac),
+        ("phone", personal_before[1], client.phone_hmac),
+    ):
+        if was != now and field not in new:
+            old[field], new[field] = before[field], after[field]
+    return old, new
+
+
+async def update_client(
+    *,
+    session: AsyncSession,
+    tools: Tools,
+    principal: Principal,
+    directory: UserDirectory,
+    client: Client,
+    patch: ClientUpdate,
+) -> Client:
+    """Apply a partial change; a change that alters nothing bumps no version and writes no audit."""
+    if not patch.model_fields_set:
+        return client
+    await _check_may_change(session=session, principal=principal, client=client, patch=patch)
+    birth_date = _birth_date_after(tools=tools, client=client, patch=patch)
+    channel, referrer = await _referral_after(
+        session=session, principal=principal, client=client, patch=patch
+    )
     new_owner: tuple[uuid.UUID, uuid.UUID | None] | None = None
     if patch.owner_agent_id is not None and patch.owner_agent_id != client.owner_agent_id:
         new_owner = await _new_owner(principal=principal, directory=directory, target_id=patch.owner_agent_id)
 
     before = _audit_view(client)
     personal_before = (client.resident_id_hmac, client.phone_hmac)
-    for field in ("name", "occupation", "occupation_class", "notes"):
-        if field in given:
-            setattr(client, field, getattr(patch, field))
-    if patch.gender is not None:
-        client.gender = patch.gender.value
+    _apply(tools=tools, client=client, patch=patch)
     client.channel = channel
     client.referred_by_client_id = referrer
     client.birth_date = birth_date
-    if "resident_id" in given:
-        seal_resident_id(client, tools.cipher, patch.resident_id)
-    if "phone" in given:
-        seal_phone(client, tools.cipher, patch.phone)
     if new_owner is not None:
         client.owner_agent_id, client.team_id = new_owner
-
-    old, new = diff(before, _audit_view(client))
-    # Two resident IDs (or phones) can share a mask; the trail must still show that one changed.
-    for field, was, now in (
-        ("resident_id", personal_before[0], client.resident_id_hmac),
-        ("phone", personal_before[1], client.phone_hmac),
-    ):
-        if was != now and field not in new:
-            old[field], new[field] = before[field], _audit_view(client)[field]
+    old, new = _changes(before, personal_before, client)
     if not new:
         return client
 
     client.version += 1
-    client.updated_at = datetime.now(UTC)
+    client.updated_at = tools.clock.now()
     old["version"], new["version"] = before["version"], client.version
     await session.flush()
     await record_change(
@@ -303,25 +334,28 @@ async def delete_client(*, session: AsyncSession, principal: Principal, client: 
     )
 
 
+# What a cursor carries between its sort's name and the (created_at, id) tie-breakers.
+SORT_KEY_TYPES: dict[ClientSort, tuple[type[str] | type[date], ...]] = {
+    ClientSort.RECENT: (),
+    ClientSort.TIER: (str,),
+    ClientSort.FOLLOW_UP: (date,),
+}
+
+
 def _read_cursor(cursor: str | None, sort: ClientSort) -> SortKey | None:
     """The cursor carries its sort, so a page of one order never continues another."""
-    values = read_cursor(cursor, arity=4)
+    values = read_cursor(cursor, str, *SORT_KEY_TYPES[sort], datetime, uuid.UUID)
     if values is None:
         return None
-    sort_name, key, created_at, client_id = values
-    try:
-        if sort_name != sort.value:
-            raise ValueError("cursor of another sort")
-        if sort is ClientSort.FOLLOW_UP:
-            key = date.fromisoformat(str(key))
-        elif sort is ClientSort.TIER and not isinstance(key, str):
-            raise ValueError("tier key")
-    except ValueError:
-        raise Unprocessable(
-            "cursor is not one this API issued for this sort",
-            errors=[FieldError(field="cursor", message="invalid cursor")],
-        ) from None
-    return SortKey(key=key if sort is not ClientSort.RECENT else None, created_at=created_at, id=client_id)
+    if values[0] != sort.value:
+        raise invalid_cursor()
+    key = values[1] if sort is not ClientSort.RECENT else None
+    return SortKey(key=key, created_at=values[-2], id=values[-1])
+
+
+def _cursor_key(client: Client, sort: ClientSort) -> list[Any]:
+    key = repository.sort_value(client, sort)
+    return [sort.value, *([] if sort is ClientSort.RECENT else [key]), client.created_at, client.id]
 
 
 def search_hash(tools: Tools, field: Identifier, value: str | None) -> bytes | None:
@@ -347,17 +381,18 @@ async def list_clients(
         after=_read_cursor(cursor, sort),
         limit=limit,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = repository.sort_value(last, sort)
-        next_cursor = encode_cursor(
-            [
-                sort.value,
-                key.isoformat() if isinstance(key, date) else key,
-                last.created_at.isoformat(),
-                str(last.id),
-            ]
-        )
-    return ClientPage(items=[to_read(row) for row in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, key=lambda row: _cursor_key(row, sort), view=to_read)
+
+
+async def list_follow_ups_due(
+    *, session: AsyncSession, principal: Principal, due_by: date, limit: int, cursor: str | None
+) -> ClientPage:
+    """Clients in the caller's scope whose next follow-up is due on or before ``due_by``, soonest first."""
+    return await list_clients(
+        session=session,
+        principal=principal,
+        filters=ClientFilters(follow_up_due_by=due_by),
+        sort=ClientSort.FOLLOW_UP,
+        limit=limit,
+        cursor=cursor,
+    )

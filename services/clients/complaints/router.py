@@ -6,14 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
-from sqlalchemy import ColumnElement
-from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients.common import child_of, newest_first
+from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES
 from services.clients.complaints import service
 from services.clients.complaints.schemas import (
     ComplaintCreate,
@@ -30,7 +28,7 @@ from services.clients.dependencies import (
     WriterDep,
 )
 from services.clients.models import Complaint
-from services.clients.repository import visible_client_ids
+from services.clients.repository import child_of
 
 router = APIRouter(
     prefix="/api/v1/clients",
@@ -50,13 +48,9 @@ async def complaints_in_scope(
     cursor: CursorQuery = None,
 ) -> Page[ComplaintRead]:
     """Complaints about the clients in your scope, newest first, optionally by status."""
-    conditions: list[ColumnElement[bool]] = [col(Complaint.client_id).in_(visible_client_ids(principal))]
-    if status is not None:
-        conditions.append(col(Complaint.status) == status.value)
-    rows, next_cursor = await newest_first(
-        session=session, model=Complaint, conditions=conditions, cursor=cursor, limit=limit
+    return await service.in_scope(
+        session=session, principal=principal, status=status, cursor=cursor, limit=limit
     )
-    return Page(items=[service.to_read(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.post("/{client_id}/complaints", status_code=status.HTTP_201_CREATED)
@@ -79,14 +73,7 @@ async def list_complaints(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[ComplaintRead]:
     """The client's complaints, newest first."""
-    rows, next_cursor = await newest_first(
-        session=session,
-        model=Complaint,
-        conditions=[col(Complaint.client_id) == client.id],
-        cursor=cursor,
-        limit=limit,
-    )
-    return Page(items=[service.to_read(row) for row in rows], next_cursor=next_cursor)
+    return await service.of_client(session=session, client=client, cursor=cursor, limit=limit)
 
 
 @router.get("/{client_id}/complaints/{complaint_id}")
@@ -101,7 +88,7 @@ async def get_complaint(
     return service.to_read(row)
 
 
-@router.patch("/{client_id}/complaints/{complaint_id}")
+@router.patch("/{client_id}/complaints/{complaint_id}", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def update_complaint(
     client: ChangedClient,
     complaint_id: ComplaintId,

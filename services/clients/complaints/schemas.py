@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.clients.common import LongText
+from services.clients.text import LongText
 
 
 class ComplaintStatus(StrEnum):

@@ -1,5 +1,6 @@
-"""Complaint handling: the status moves only along ``TRANSITIONS``; each target status names the
-fields it needs and the timestamp it sets. A reported complaint is closed to further change."""
+"""Complaint handling: the status moves only along ``COMPLAINT_TRANSITIONS`` (complaints/transitions.py);
+each target status names the fields it needs and the timestamp it sets. A reported complaint is closed
+to further change."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.pagination import Page
 from crmkit.problems import Conflict
-from services.clients.common import diff, record_change
+from crmkit.workflow import allowed_next, ensure_transition
 from services.clients.complaints.schemas import (
     ComplaintCategory,
     ComplaintCreate,
@@ -21,31 +25,20 @@ from services.clients.complaints.schemas import (
     ComplaintUpdate,
     ComplianceFinding,
 )
-from services.clients.errors import IllegalTransition, InvalidClientField
+from services.clients.complaints.transitions import (
+    COMPLAINT_TRANSITIONS,
+    REQUIRED_ON_ENTRY,
+    STAMPED_ON_ENTRY,
+)
+from services.clients.errors import InvalidClientField
 from services.clients.models import Client, Complaint
+from services.clients.repository import newest_first, visible_client_ids
+from services.clients.trail import diff, record_change
 
 RESOURCE = "complaint"
 CLOCK_SKEW = timedelta(minutes=5)
 S = ComplaintStatus
 
-TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
-    S.RECEIVED: frozenset({S.INVESTIGATING}),
-    S.INVESTIGATING: frozenset({S.RESOLVED}),
-    S.RESOLVED: frozenset({S.REPORTED, S.INVESTIGATING}),  # reopened when the client is not satisfied
-    S.REPORTED: frozenset(),
-}
-REQUIRED: dict[ComplaintStatus, tuple[str, ...]] = {
-    S.RECEIVED: (),
-    S.INVESTIGATING: (),
-    S.RESOLVED: ("facts", "resolution"),
-    S.REPORTED: ("report_summary", "lessons_learned"),
-}
-STAMPED: dict[ComplaintStatus, str | None] = {
-    S.RECEIVED: None,
-    S.INVESTIGATING: "investigating_at",
-    S.RESOLVED: "resolved_at",
-    S.REPORTED: "reported_at",
-}
 EDITABLE = ("summary", "category", "policy_id", "compliance_findings", "facts", "resolution",
             "report_summary", "lessons_learned")  # fmt: skip
 
@@ -60,7 +53,7 @@ def to_read(row: Complaint) -> ComplaintRead:
         compliance_findings=[ComplianceFinding(f) for f in row.compliance_findings],
         summary=row.summary,
         status=status,
-        next_statuses=sorted(TRANSITIONS[status]),
+        next_statuses=[ComplaintStatus(s) for s in allowed_next(COMPLAINT_TRANSITIONS, status)],
         facts=row.facts,
         resolution=row.resolution,
         report_summary=row.report_summary,
@@ -74,6 +67,38 @@ def to_read(row: Complaint) -> ComplaintRead:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+async def in_scope(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    status: ComplaintStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[ComplaintRead]:
+    """Complaints about the clients in the caller's scope, newest first, optionally by status."""
+    conditions: list[ColumnElement[bool]] = [col(Complaint.client_id).in_(visible_client_ids(principal))]
+    if status is not None:
+        conditions.append(col(Complaint.status) == status.value)
+    rows, next_cursor = await newest_first(
+        session=session, model=Complaint, conditions=conditions, cursor=cursor, limit=limit
+    )
+    return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)
+
+
+async def of_client(
+    *, session: AsyncSession, client: Client, cursor: str | None, limit: int
+) -> Page[ComplaintRead]:
+    """The client's complaints, newest first."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=Complaint,
+        conditions=[col(Complaint.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)
 
 
 def _view(row: Complaint) -> dict[str, Any]:
@@ -114,32 +139,51 @@ async def receive(
     return row
 
 
-async def update(
-    *, session: AsyncSession, principal: Principal, row: Complaint, patch: ComplaintUpdate
-) -> Complaint:
-    """Edit the handling record and/or move the status along the transition table."""
-    current = ComplaintStatus(row.status)
-    if current is S.REPORTED:
-        raise Conflict("this complaint is reported and closed; it can no longer change")
-    target = patch.status or current
-    if target is not current and target not in TRANSITIONS[current]:
-        raise IllegalTransition("complaint", current, target, TRANSITIONS[current])
-    before = _view(row)
+def _apply_edits(row: Complaint, patch: ComplaintUpdate) -> None:
+    """The handling record's fields the patch names (enums stored as their values)."""
     for name in EDITABLE:
         if name in patch.model_fields_set:
             value = getattr(patch, name)
             if isinstance(value, list):
                 value = [v.value for v in value]
             setattr(row, name, value.value if isinstance(value, StrEnum) else value)
-    for name in REQUIRED[target]:
+
+
+def _check_required(row: Complaint, status: ComplaintStatus) -> None:
+    """The fields a complaint in ``status`` must have (REQUIRED_ON_ENTRY)."""
+    for name in REQUIRED_ON_ENTRY[status]:
         if getattr(row, name) is None:
-            raise InvalidClientField(name, f"required before a complaint is {target.value}")
+            raise InvalidClientField(name, f"required before a complaint is {status.value}")
+
+
+def _enter(row: Complaint, target: ComplaintStatus, now: datetime) -> None:
+    """Move into ``target``: its required fields checked, its timestamp set (STAMPED_ON_ENTRY)."""
+    _check_required(row, target)
+    row.status = target.value
+    stamp = STAMPED_ON_ENTRY[target]
+    if stamp is not None:
+        setattr(row, stamp, now)
+
+
+async def update(
+    *, session: AsyncSession, principal: Principal, row: Complaint, patch: ComplaintUpdate
+) -> Complaint:
+    """Edit the handling record and/or move the status along the transition table."""
+    current = ComplaintStatus(row.status)
+    target = patch.status or current
+    if target is not current:
+        ensure_transition(
+            COMPLAINT_TRANSITIONS, resource=RESOURCE, current=current.value, requested=target.value
+        )
+    if current is S.REPORTED:
+        raise Conflict("this complaint is reported and closed; it can no longer change")
+    before = _view(row)
+    _apply_edits(row, patch)
     now = datetime.now(UTC)
     if target is not current:
-        row.status = target.value
-        stamp = STAMPED[target]
-        if stamp is not None:
-            setattr(row, stamp, now)
+        _enter(row, target, now)
+    else:
+        _check_required(row, target)
     old, new = diff(before, _view(row))
     if not new:
         return row
@@ -162,7 +206,8 @@ def report(row: Complaint, client: Client) -> ComplaintReport:
     """The handling report; only a reported complaint has one."""
     if row.status != S.REPORTED:
         raise Conflict(f"the report exists once the complaint is reported; it is {row.status}")
-    # Reaching "reported" required all of these (REQUIRED, STAMPED); the report repeats them.
+    # Reaching "reported" required all of these (REQUIRED_ON_ENTRY, STAMPED_ON_ENTRY): the report repeats them
+    # without checking again.
     facts, resolution, summary, lessons = row.facts, row.resolution, row.report_summary, row.lessons_learned
     resolved_at, reported_at = row.resolved_at, row.reported_at
     if (

@@ -6,12 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
-from sqlmodel import col
 
 from crmkit.auth import Principal, Role, require_roles, require_scope
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES, ProblemError
-from services.clients.common import child_of, newest_first
 from services.clients.consent import service
 from services.clients.consent.schemas import (
     ConsentGiven,
@@ -22,6 +20,7 @@ from services.clients.consent.schemas import (
 )
 from services.clients.dependencies import ChangedClient, SessionDep, ToolsDep, ValidClient, WriterDep
 from services.clients.models import Consent
+from services.clients.repository import child_of
 
 BASE = "/api/v1/clients/{client_id}"
 
@@ -54,14 +53,7 @@ async def list_consents(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[ConsentRead]:
     """The client's consent records, active and withdrawn, newest first."""
-    rows, next_cursor = await newest_first(
-        session=session,
-        model=Consent,
-        conditions=[col(Consent.client_id) == client.id],
-        cursor=cursor,
-        limit=limit,
-    )
-    return Page(items=[service.to_read(row) for row in rows], next_cursor=next_cursor)
+    return await service.consents_of(session=session, client=client, cursor=cursor, limit=limit)
 
 
 @router.post("/consents/{consent_id}/withdraw")

@@ -9,8 +9,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from services.clients.common import Reason
 from services.clients.identifiers import Identifier
+from services.clients.text import Reason
 
 
 class ConsentPurpose(StrEnum):

@@ -17,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.pagination import Page
 from crmkit.problems import Conflict
-from services.clients.common import Tools, record_change
 from services.clients.consent.schemas import ConsentGiven, ConsentPurpose, ConsentRead, RevealRequest
 from services.clients.errors import InvalidClientField
 from services.clients.identifiers import erase_identifiers, has_identifiers, unseal
 from services.clients.models import Client, Consent
+from services.clients.repository import newest_first
+from services.clients.tools import Tools
+from services.clients.trail import record_change
 
 RESOURCE = "consent"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -158,3 +161,17 @@ async def reveal_identifier(
         after={"field": request.field, "reason": request.reason},
     )
     return value
+
+
+async def consents_of(
+    *, session: AsyncSession, client: Client, cursor: str | None, limit: int
+) -> Page[ConsentRead]:
+    """The client's consent records, active and withdrawn, newest first."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=Consent,
+        conditions=[col(Consent.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)

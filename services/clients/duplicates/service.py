@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select, update
@@ -12,10 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from crmkit.auth import Principal
-from crmkit.pagination import decode_cursor, encode_cursor
-from crmkit.problems import FieldError, Unprocessable
+from crmkit.pagination import read_cursor, trim
 from services.clients import repository
-from services.clients.common import Tools, diff, record_change
 from services.clients.duplicates import repository as pairs
 from services.clients.duplicates.schemas import DuplicatePage, DuplicatePair, DuplicateReason
 from services.clients.errors import ClientBusy, ClientNotFound, InvalidClientField
@@ -34,6 +32,8 @@ from services.clients.models import (
     TierChange,
 )
 from services.clients.service import to_read
+from services.clients.tools import Tools
+from services.clients.trail import diff, record_change
 
 # Records that simply follow their client to the survivor.
 MOVED_WITH_CLIENT: tuple[type[SQLModel], ...] = (
@@ -50,27 +50,21 @@ ONE_PER_CLIENT: tuple[type[SQLModel], ...] = (Household, TierAssessment, NeedsAs
 FILLABLE = ("birth_date", "occupation", "occupation_class", "notes", "tier")
 
 
-def _read_after(cursor: str | None) -> tuple[uuid.UUID, uuid.UUID] | None:
-    values = decode_cursor(cursor, arity=2)
-    if values is None:
-        return None
-    try:
-        return uuid.UUID(str(values[0])), uuid.UUID(str(values[1]))
-    except ValueError:
-        raise Unprocessable(
-            "cursor is not one this API issued", errors=[FieldError(field="cursor", message="invalid cursor")]
-        ) from None
-
-
 async def list_duplicates(
     *, session: AsyncSession, principal: Principal, limit: int, cursor: str | None
 ) -> DuplicatePage:
     """Likely duplicate pairs among the caller's live clients, by id, one page at a time."""
-    found = await pairs.duplicate_pairs(
-        session=session, principal=principal, after=_read_after(cursor), limit=limit + 1
+    after = read_cursor(cursor, uuid.UUID, uuid.UUID)
+    found, next_cursor = trim(
+        await pairs.duplicate_pairs(
+            session=session,
+            principal=principal,
+            after=(after[0], after[1]) if after is not None else None,
+            limit=limit + 1,
+        ),
+        limit,
+        key=lambda pair: pair[:2],
     )
-    more = len(found) > limit
-    found = found[:limit]
     ids = {i for first, second, _ in found for i in (first, second)}
     clients: dict[uuid.UUID, Client] = {}
     if ids:
@@ -84,7 +78,6 @@ async def list_duplicates(
         )
         for first, second, reasons in found
     ]
-    next_cursor = encode_cursor([str(found[-1][0]), str(found[-1][1])]) if more else None
     return DuplicatePage(items=items, next_cursor=next_cursor)
 
 
@@ -202,7 +195,7 @@ async def merge_clients(
     )
     if duplicate is None:
         raise ClientNotFound()
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     before = to_read(survivor).model_dump(mode="json")
     duplicate_before = to_read(duplicate).model_dump(mode="json")
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from crmkit.auth import Role, require_roles
-from crmkit.problems import PROBLEM_RESPONSES, FieldError, Forbidden, Unprocessable
+from crmkit.csv import CSV_MEDIA_TYPE
+from crmkit.problems import PROBLEM_RESPONSES
 from services.clients.dependencies import ReaderDep, SessionDep
 from services.clients.exports import service
 
@@ -37,21 +38,14 @@ async def export_clients(
     ] = None,
 ) -> StreamingResponse:
     """Your clients as CSV, identifiers masked; unmasked only with ``reveal=true`` and a reason (audited)."""
-    cipher = None
-    if reveal:
-        if not reason or not reason.strip():
-            raise Unprocessable(
-                "say why the identifiers are revealed",
-                errors=[FieldError(field="reason", message="required with reveal=true")],
-            )
-        if not principal.allows("clients:reveal"):
-            raise Forbidden("this API key lacks the 'clients:reveal' scope")
-        await service.record_reveal(session=session, principal=principal, reason=reason.strip())
+    cipher = await service.revealing_cipher(
+        session=session, principal=principal, reveal=reveal, reason=reason, cipher=request.app.state.cipher
+    )
+    if cipher is not None:
         await session.commit()  # the audit row is written before any identifier leaves
-        cipher = request.app.state.cipher
     return StreamingResponse(
         service.stream_clients(sessions=request.app.state.read_sessions, principal=principal, cipher=cipher),
-        media_type="text/csv; charset=utf-8",
+        media_type=CSV_MEDIA_TYPE,
         headers={
             "Content-Disposition": 'attachment; filename="clients.csv"',
             "Cache-Control": "no-store",

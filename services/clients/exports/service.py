@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,13 +14,14 @@ from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.crypto import FieldCipher
-from services.clients.common import record_change
+from crmkit.csv import cell, document
+from crmkit.problems import FieldError, Forbidden, Unprocessable
 from services.clients.identifiers import unseal
 from services.clients.models import Client
 from services.clients.repository import live_and_visible
+from services.clients.trail import record_change
 
 BATCH_ROWS = 1000
-UTF8_BOM = "\ufeff"  # so spreadsheet programs read the Chinese names as UTF-8
 COLUMNS = (
     "id",
     "name",
@@ -40,32 +40,53 @@ COLUMNS = (
 )
 
 
-def _csv_lines(rows: Sequence[Sequence[Any]]) -> str:
+def _written(rows: Iterable[Sequence[str]]) -> bytes:
+    """Rows of ready cell texts as CSV lines (CRLF), like ``crmkit.csv.lines`` but without re-reading
+    the cells: the phone column must keep its leading ``+``."""
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()
+    return out.getvalue().encode()
 
 
-def _cells(client: Client, cipher: FieldCipher | None) -> list[Any]:
-    """One row; identifiers decrypted only for a revealed export (``cipher`` given)."""
+def _cells(client: Client, cipher: FieldCipher | None) -> list[str]:
+    """One row, each cell through ``crmkit.csv.cell`` (formulas neutralised) but the phone: that is
+    ours, E.164 normalised (``+`` and digits, masked or not), which no spreadsheet runs as a formula.
+    Identifiers are decrypted only for a revealed export (``cipher`` given)."""
     resident_id = unseal(client, cipher, "resident_id") if cipher else client.resident_id_masked
     phone = unseal(client, cipher, "phone") if cipher else client.phone_masked
     return [
-        client.id,
-        client.name,
-        client.gender,
-        client.birth_date.isoformat() if client.birth_date else "",
-        resident_id or "",
+        cell(client.id),
+        cell(client.name),
+        cell(client.gender),
+        cell(client.birth_date),
+        cell(resident_id),
         phone or "",
-        client.occupation or "",
-        client.occupation_class or "",
-        client.channel,
-        client.referred_by_client_id or "",
-        client.tier or "",
-        client.next_follow_up_on.isoformat() if client.next_follow_up_on else "",
-        client.owner_agent_id,
-        client.created_at.isoformat(),
+        cell(client.occupation),
+        cell(client.occupation_class),
+        cell(client.channel),
+        cell(client.referred_by_client_id),
+        cell(client.tier),
+        cell(client.next_follow_up_on),
+        cell(client.owner_agent_id),
+        cell(client.created_at),
     ]
+
+
+async def revealing_cipher(
+    *, session: AsyncSession, principal: Principal, reveal: bool, reason: str | None, cipher: FieldCipher
+) -> FieldCipher | None:
+    """The cipher for a revealed export (its audit row written first), or None for a masked one."""
+    if not reveal:
+        return None
+    if not reason or not reason.strip():
+        raise Unprocessable(
+            "say why the identifiers are revealed",
+            errors=[FieldError(field="reason", message="required with reveal=true")],
+        )
+    if not principal.allows("clients:reveal"):
+        raise Forbidden("this API key lacks the 'clients:reveal' scope")
+    await record_reveal(session=session, principal=principal, reason=reason.strip())
+    return cipher
 
 
 async def record_reveal(*, session: AsyncSession, principal: Principal, reason: str) -> uuid.UUID:
@@ -86,7 +107,7 @@ async def stream_clients(
     *, sessions: async_sessionmaker[AsyncSession], principal: Principal, cipher: FieldCipher | None
 ) -> AsyncIterator[bytes]:
     """Header, then batches newest first on the scope's keyset index, each from a short session."""
-    yield (UTF8_BOM + _csv_lines([COLUMNS])).encode()
+    yield document(COLUMNS, [])
     after: tuple[datetime, uuid.UUID] | None = None
     while True:
         stmt = select(Client).where(*live_and_visible(principal))
@@ -98,7 +119,7 @@ async def stream_clients(
         async with sessions() as session:
             batch = list((await session.execute(stmt)).scalars())
         if batch:
-            yield _csv_lines([_cells(c, cipher) for c in batch]).encode()
+            yield _written(_cells(c, cipher) for c in batch)
         if len(batch) < BATCH_ROWS:
             return
         after = (batch[-1].created_at, batch[-1].id)

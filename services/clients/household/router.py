@@ -6,14 +6,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients.common import Tools, child_of, newest_first
 from services.clients.dependencies import ChangedClient, SessionDep, ToolsDep, ValidClient, WriterDep
 from services.clients.household import service
 from services.clients.household.schemas import (
@@ -23,7 +20,8 @@ from services.clients.household.schemas import (
     HouseholdFinances,
     HouseholdRead,
 )
-from services.clients.models import Client, FamilyMember, Household
+from services.clients.models import FamilyMember
+from services.clients.repository import child_of
 
 BASE = "/api/v1/clients/{client_id}"
 router = APIRouter(
@@ -35,25 +33,15 @@ router = APIRouter(
 MemberId = Annotated[uuid.UUID, Path(description="The family member's id.")]
 
 
-async def _household(
-    *, session: AsyncSession, client: Client, household: Household | None, tools: Tools
-) -> HouseholdRead:
-    return service.household_to_read(
-        client=client,
-        household=household,
-        members=await service.members_of(session=session, client_id=client.id),
-        incomes=await service.income_history(session=session, client_id=client.id),
-        today=tools.today(),
-    )
-
-
 @router.get("/household")
 async def get_household(
     client: ValidClient, session: SessionDep, tools: ToolsDep, response: Response
 ) -> HouseholdRead:
     """The household: finances, derived totals and family members; ETag is the finances' version."""
     household = await service.finances_of(session=session, client_id=client.id)
-    read = await _household(session=session, client=client, household=household, tools=tools)
+    read = await service.household_view(
+        session=session, client=client, household=household, today=tools.clock.today()
+    )
     set_etag(response, read.version)
     return read
 
@@ -72,7 +60,9 @@ async def save_household(
     current = await service.finances_of(session=session, client_id=client.id)
     check_if_match(if_match, current.version if current else 0)
     household = await service.save_finances(session=session, principal=principal, client=client, data=data)
-    read = await _household(session=session, client=client, household=household, tools=tools)
+    read = await service.household_view(
+        session=session, client=client, household=household, today=tools.clock.today()
+    )
     set_etag(response, read.version)
     return read
 
@@ -92,7 +82,7 @@ async def add_family_member(
     )
     response.headers["Location"] = f"/api/v1/clients/{client.id}/family-members/{member.id}"
     set_etag(response, member.version)
-    return service.member_to_read(member, tools.today())
+    return service.member_to_read(member, tools.clock.today())
 
 
 @router.get("/family-members")
@@ -104,15 +94,9 @@ async def list_family_members(
     cursor: CursorQuery = None,
 ) -> Page[FamilyMemberRead]:
     """The client's family members, newest first."""
-    rows, next_cursor = await newest_first(
-        session=session,
-        model=FamilyMember,
-        conditions=[col(FamilyMember.client_id) == client.id],
-        cursor=cursor,
-        limit=limit,
+    return await service.members_page(
+        session=session, client=client, cursor=cursor, limit=limit, today=tools.clock.today()
     )
-    today = tools.today()
-    return Page(items=[service.member_to_read(row, today) for row in rows], next_cursor=next_cursor)
 
 
 @router.get("/family-members/{member_id}")
@@ -124,7 +108,7 @@ async def get_family_member(
         session=session, model=FamilyMember, row_id=member_id, client_id=client.id, what="family member"
     )
     set_etag(response, member.version)
-    return service.member_to_read(member, tools.today())
+    return service.member_to_read(member, tools.clock.today())
 
 
 @router.patch("/family-members/{member_id}")
@@ -147,7 +131,7 @@ async def update_family_member(
         session=session, principal=principal, tools=tools, client=client, member=member, patch=patch
     )
     set_etag(response, member.version)
-    return service.member_to_read(member, tools.today())
+    return service.member_to_read(member, tools.clock.today())
 
 
 @router.delete("/family-members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -9,8 +9,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.clients.common import Money, Note
+from crmkit.money import MoneyOrZero
 from services.clients.schemas import ClientName, Gender
+from services.clients.text import Note
 
 
 class Relationship(StrEnum):
@@ -34,7 +35,7 @@ class FamilyMemberCreate(BaseModel):
         default=False, description="The household's financial decision-maker (决策力); one per household."
     )
     is_breadwinner: bool = Field(default=False, description="Earns the household's living (家庭支柱).")
-    annual_income: Money | None = None
+    annual_income: MoneyOrZero | None = None
     member_client_id: uuid.UUID | None = Field(
         default=None, description="When this family member is a client too: a client you can see."
     )
@@ -56,7 +57,7 @@ class FamilyMemberUpdate(BaseModel):
     is_dependent: bool | None = None
     is_decision_maker: bool | None = None
     is_breadwinner: bool | None = None
-    annual_income: Money | None = None
+    annual_income: MoneyOrZero | None = None
     member_client_id: uuid.UUID | None = None
     notes: Note | None = None
 
@@ -79,7 +80,7 @@ class FamilyMemberRead(BaseModel):
     is_dependent: bool
     is_decision_maker: bool
     is_breadwinner: bool
-    annual_income: Money | None
+    annual_income: MoneyOrZero | None
     member_client_id: uuid.UUID | None = Field(description="When this family member is a client too.")
     notes: str | None
     version: int
@@ -92,27 +93,29 @@ class HouseholdFinances(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    annual_income: Money | None = Field(default=None, description="The whole household's, per year.")
-    mortgage_balance: Money | None = None
-    mortgage_monthly_payment: Money | None = None
-    other_liabilities: Money | None = Field(default=None, description="Car loans, consumer credit, ...")
-    monthly_expenses: Money | None = Field(default=None, description="Day-to-day living costs per month.")
-    annual_education_spending: Money | None = None
-    annual_elder_care_spending: Money | None = None
+    annual_income: MoneyOrZero | None = Field(default=None, description="The whole household's, per year.")
+    mortgage_balance: MoneyOrZero | None = None
+    mortgage_monthly_payment: MoneyOrZero | None = None
+    other_liabilities: MoneyOrZero | None = Field(default=None, description="Car loans, consumer credit, ...")
+    monthly_expenses: MoneyOrZero | None = Field(
+        default=None, description="Day-to-day living costs per month."
+    )
+    annual_education_spending: MoneyOrZero | None = None
+    annual_elder_care_spending: MoneyOrZero | None = None
     client_is_breadwinner: bool = Field(
         default=True, description="The client earns the household's living (家庭支柱); members may too."
     )
 
 
 class IncomeRecord(BaseModel):
-    annual_income: Money
+    annual_income: MoneyOrZero
     recorded_at: datetime
 
 
 class HouseholdRead(HouseholdFinances):
     client_id: uuid.UUID
-    total_liabilities: Money | None = Field(description="Mortgage balance plus other liabilities.")
-    annual_spending: Money | None = Field(
+    total_liabilities: MoneyOrZero | None = Field(description="Mortgage balance plus other liabilities.")
+    annual_spending: MoneyOrZero | None = Field(
         description="Monthly expenses * 12 plus education and elder-care spending (known parts)."
     )
     mortgage_share_of_income: Decimal | None = Field(

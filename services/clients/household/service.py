@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
+from crmkit.pagination import Page
 from crmkit.problems import Conflict
 from services.clients import repository
-from services.clients.common import Tools, diff, record_change
 from services.clients.errors import InvalidClientField
 from services.clients.household.schemas import (
     FamilyMemberCreate,
@@ -28,6 +28,9 @@ from services.clients.household.schemas import (
     Relationship,
 )
 from services.clients.models import Client, FamilyMember, Household, HouseholdIncome
+from services.clients.repository import newest_first
+from services.clients.tools import Tools
+from services.clients.trail import diff, record_change
 
 MAX_MEMBERS = 30
 FINANCE_FIELDS = tuple(HouseholdFinances.model_fields)
@@ -170,6 +173,19 @@ async def save_finances(
     return household
 
 
+async def household_view(
+    *, session: AsyncSession, client: Client, household: Household | None, today: date
+) -> HouseholdRead:
+    """The household as read: finances and derived totals, family members, income history."""
+    return household_to_read(
+        client=client,
+        household=household,
+        members=await members_of(session=session, client_id=client.id),
+        incomes=await income_history(session=session, client_id=client.id),
+        today=today,
+    )
+
+
 async def _check_member(
     *,
     session: AsyncSession,
@@ -179,7 +195,7 @@ async def _check_member(
     member: FamilyMember,
     others: list[FamilyMember],
 ) -> None:
-    if member.birth_date is not None and member.birth_date > tools.today():
+    if member.birth_date is not None and member.birth_date > tools.clock.today():
         raise InvalidClientField("birth_date", "cannot be after today")
     if member.relationship == Relationship.SPOUSE and any(
         o.relationship == Relationship.SPOUSE for o in others
@@ -207,7 +223,7 @@ async def add_member(
     others = await members_of(session=session, client_id=client.id)
     if len(others) >= MAX_MEMBERS:
         raise InvalidClientField("relationship", f"a household holds at most {MAX_MEMBERS} members")
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     member = FamilyMember(
         client_id=client.id,
         relationship=data.relationship.value,
@@ -262,7 +278,7 @@ async def update_member(
     if not new:
         return member
     member.version += 1
-    member.updated_at = datetime.now(UTC)
+    member.updated_at = tools.clock.now()
     await session.flush()
     await record_change(
         session,
@@ -288,3 +304,17 @@ async def remove_member(*, session: AsyncSession, principal: Principal, member: 
         resource_id=member.id,
         before=before,
     )
+
+
+async def members_page(
+    *, session: AsyncSession, client: Client, cursor: str | None, limit: int, today: date
+) -> Page[FamilyMemberRead]:
+    """The client's family members, newest first (ages on the business date ``today``)."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=FamilyMember,
+        conditions=[col(FamilyMember.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[member_to_read(row, today) for row in rows], next_cursor=next_cursor)

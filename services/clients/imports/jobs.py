@@ -25,13 +25,13 @@ from sqlmodel import SQLModel, col
 
 from crmkit.auth import Principal
 from crmkit.context import request_id_var
-from services.clients.common import Tools
 from services.clients.identifiers import mask_phone, mask_resident_id
 from services.clients.imports.reading import CsvRow
 from services.clients.imports.schemas import ImportState, RowError
 from services.clients.imports.validation import Seen, ValidRow, check_row, existing_duplicates
 from services.clients.models import Client, Consent, ImportJob, ImportRowError, infra_tables
 from services.clients.schemas import Channel, ClientRead
+from services.clients.tools import Tools
 
 log = logging.getLogger("clients.imports")
 BATCH_ROWS = 500
@@ -60,7 +60,7 @@ async def check_rows(
     seen: Seen,
 ) -> tuple[list[ValidRow], list[RowError]]:
     """The rows that may be stored, and every error of the others (in row order)."""
-    today = tools.today()
+    today = tools.clock.today()
     valid: list[ValidRow] = []
     errors: list[RowError] = []
     for row in rows:
@@ -87,7 +87,7 @@ async def store_clients(
     """One multi-row INSERT each for the clients, their consents and their audit rows."""
     if not rows:
         return
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     clients: list[dict[str, Any]] = []
     consents: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
@@ -231,7 +231,7 @@ async def run_import(
                         rows_done=col(ImportJob.rows_done) + len(batch),
                         rows_failed=col(ImportJob.rows_failed) + failed_rows,
                         rows_created=col(ImportJob.rows_created) + len(valid),
-                        heartbeat_at=datetime.now(UTC),
+                        heartbeat_at=tools.clock.now(),
                     )
                 )
                 await session.commit()

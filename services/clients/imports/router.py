@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 
 from crmkit.auth import Role, require_roles
 from crmkit.context import request_id_var
+from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from services.clients.dependencies import ReaderDep, SessionDep, ToolsDep, WriterDep
-from services.clients.imports import jobs, reading, service
+from services.clients.imports import jobs, service
 from services.clients.imports.schemas import DryRunReport, ImportJobRead
 from services.clients.schemas import Channel
 
@@ -69,20 +70,21 @@ async def import_clients(
 ) -> Response:
     """Import clients from a CSV file you own: a dry run reports each row's errors (200); a real import
     starts one job (202, ``Location``) whose progress and error report you can read."""
-    reading.check_media_type(request.headers.get("content-type"))
-    text = reading.decode(await request.body())
-    columns, rows = reading.read_rows(text, reading.parse_mapping(mapping))
-    service.require_consent_basis(columns, consent_text_version)
     options = jobs.ImportOptions(consent_text_version=consent_text_version, default_channel=default_channel)
+    columns, rows = service.read_upload(
+        content_type=request.headers.get("content-type"),
+        body=await request.body(),
+        mapping=mapping,
+        options=options,
+    )
     if dry_run:
         report = await service.dry_run(
             session=session, tools=tools, principal=principal, columns=columns, rows=rows, options=options
         )
         return JSONResponse(report.model_dump(mode="json"))
-    job = service.new_job(principal=principal, rows_total=len(rows), options=options)
-    async with request.app.state.sessions() as own:
-        own.add(job)
-        await own.commit()  # the job must exist before its task looks for it
+    job = await service.open_job(
+        sessions=request.app.state.sessions, principal=principal, rows_total=len(rows), options=options
+    )
     jobs.start(
         request.app,
         tools=tools,
@@ -111,4 +113,4 @@ async def import_errors(job_id: JobId, principal: ReaderDep, session: SessionDep
     """The job's error report as CSV: row (the header is row 1), field, message."""
     job = await service.get_visible_job(session=session, principal=principal, job_id=job_id)
     report = await service.error_report(session=session, job=job)
-    return Response(report, media_type="text/csv; charset=utf-8")
+    return Response(report, media_type=CSV_MEDIA_TYPE)

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from crmkit.auth import Principal, Role
+from crmkit.csv import lines
 from crmkit.problems import FieldError, NotFound, Unprocessable
-from services.clients.common import Tools
+from services.clients.imports import reading
 from services.clients.imports.jobs import ImportOptions, check_rows
 from services.clients.imports.reading import CsvRow
 from services.clients.imports.schemas import DryRunReport, ImportJobRead, ImportState
 from services.clients.imports.validation import Seen
 from services.clients.models import ImportJob, ImportRowError
+from services.clients.tools import Tools
 
 BASE = "/api/v1/clients/imports"
 IDENTIFIER_COLUMNS = frozenset({"resident_id", "phone"})
@@ -59,6 +59,31 @@ async def dry_run(
         columns=columns,
         errors=errors,
     )
+
+
+def read_upload(
+    *, content_type: str | None, body: bytes, mapping: str | None, options: ImportOptions
+) -> tuple[list[str], list[CsvRow]]:
+    """The uploaded file's columns and rows (415, 413 or 422 when it cannot be one)."""
+    reading.check_media_type(content_type)
+    columns, rows = reading.read_rows(reading.decode(body), reading.parse_mapping(mapping))
+    require_consent_basis(columns, options.consent_text_version)
+    return columns, rows
+
+
+async def open_job(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    rows_total: int,
+    options: ImportOptions,
+) -> ImportJob:
+    """A running job, committed in its own session: it must exist before its task looks for it."""
+    job = new_job(principal=principal, rows_total=rows_total, options=options)
+    async with sessions() as own:
+        own.add(job)
+        await own.commit()
+    return job
 
 
 def new_job(*, principal: Principal, rows_total: int, options: ImportOptions) -> ImportJob:
@@ -105,15 +130,11 @@ async def get_visible_job(*, session: AsyncSession, principal: Principal, job_id
     return job
 
 
-async def error_report(*, session: AsyncSession, job: ImportJob) -> str:
+async def error_report(*, session: AsyncSession, job: ImportJob) -> bytes:
     """The job's row errors as CSV (row, field, message), in row order."""
     rows = await session.execute(
         select(col(ImportRowError.row_number), col(ImportRowError.field), col(ImportRowError.message))
         .where(col(ImportRowError.job_id) == job.id)
         .order_by(col(ImportRowError.row_number), col(ImportRowError.id))
     )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["row", "field", "message"])
-    writer.writerows(tuple(row) for row in rows)
-    return out.getvalue()
+    return lines([("row", "field", "message"), *(tuple(row) for row in rows)])

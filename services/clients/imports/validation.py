@@ -105,27 +105,20 @@ def _mapped(row: CsvRow, default_channel: Channel) -> tuple[dict[str, object], l
     return body, errors
 
 
-def check_row(
-    row: CsvRow,
-    *,
-    cipher: FieldCipher,
-    consent_text_version: str | None,
-    default_channel: Channel,
-    today: date,
-    seen: Seen,
-) -> tuple[ValidRow | None, list[RowError]]:
-    """The row ready to insert, or its errors (every field's, not only the first)."""
-    body, errors = _mapped(row, default_channel)
-    if ("resident_id" in body or "phone" in body) and consent_text_version:
-        body["consent"] = {"purpose": "personal_data", "text_version": consent_text_version}
+def _as_client(row: CsvRow, body: dict[str, object], errors: list[RowError]) -> ClientCreate | None:
+    """The cells validated as a client created by hand would be; each field's error added to ``errors``."""
     try:
-        data = ClientCreate.model_validate(body)
+        return ClientCreate.model_validate(body)
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "row"
             message = str(error["msg"]).removeprefix("Value error, ")
             errors.append(RowError(row=row.number, field=name, message=message))
-        return None, errors
+        return None
+
+
+def _checked_birth_date(row: CsvRow, data: ClientCreate, today: date, errors: list[RowError]) -> date | None:
+    """The birth date the resident ID carries (it must agree with a given one), never in the future."""
     birth = data.birth_date
     if data.resident_id is not None:
         from_id = ric.get_birth_date(data.resident_id)
@@ -137,11 +130,16 @@ def check_row(
             errors.append(
                 RowError(row=row.number, field="birth_date", message="does not match the resident ID number")
             )
-        birth = from_id
-    elif birth is not None and birth > today:
+        return from_id
+    if birth is not None and birth > today:
         errors.append(RowError(row=row.number, field="birth_date", message="cannot be in the future"))
-    rid_hmac = lookup_hash(cipher, "resident_id", data.resident_id) if data.resident_id else None
-    phone_hmac = lookup_hash(cipher, "phone", data.phone) if data.phone else None
+    return birth
+
+
+def _repeated_in_file(
+    row: CsvRow, rid_hmac: bytes | None, phone_hmac: bytes | None, seen: Seen, errors: list[RowError]
+) -> None:
+    """An identifier met on an earlier row of the file is an error; the first row to carry it is noted."""
     if rid_hmac is not None and rid_hmac in seen.resident_ids:
         errors.append(
             RowError(
@@ -162,6 +160,28 @@ def check_row(
         seen.resident_ids.setdefault(rid_hmac, row.number)
     if phone_hmac is not None:
         seen.phones.setdefault(phone_hmac, row.number)
+
+
+def check_row(
+    row: CsvRow,
+    *,
+    cipher: FieldCipher,
+    consent_text_version: str | None,
+    default_channel: Channel,
+    today: date,
+    seen: Seen,
+) -> tuple[ValidRow | None, list[RowError]]:
+    """The row ready to insert, or its errors (every field's, not only the first)."""
+    body, errors = _mapped(row, default_channel)
+    if ("resident_id" in body or "phone" in body) and consent_text_version:
+        body["consent"] = {"purpose": "personal_data", "text_version": consent_text_version}
+    data = _as_client(row, body, errors)
+    if data is None:
+        return None, errors
+    birth = _checked_birth_date(row, data, today, errors)
+    rid_hmac = lookup_hash(cipher, "resident_id", data.resident_id) if data.resident_id else None
+    phone_hmac = lookup_hash(cipher, "phone", data.phone) if data.phone else None
+    _repeated_in_file(row, rid_hmac, phone_hmac, seen, errors)
     if errors:
         return None, errors
     return ValidRow(row.number, data, birth, rid_hmac, phone_hmac), []

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
 from services.clients import service as clients
-from services.clients.common import child_of, newest_first
 from services.clients.dependencies import (
     ChangedClient,
     ReaderDep,
@@ -23,7 +21,6 @@ from services.clients.dependencies import (
     ValidClient,
     WriterDep,
 )
-from services.clients.errors import InvalidClientField
 from services.clients.interactions import service
 from services.clients.interactions.schemas import (
     AppointmentRead,
@@ -33,8 +30,8 @@ from services.clients.interactions.schemas import (
     InteractionUpdate,
 )
 from services.clients.models import Interaction
-from services.clients.repository import ClientFilters
-from services.clients.schemas import ClientPage, ClientSort
+from services.clients.repository import child_of
+from services.clients.schemas import ClientPage
 
 router = APIRouter(
     prefix="/api/v1/clients",
@@ -43,7 +40,6 @@ router = APIRouter(
     responses=PROBLEM_RESPONSES,
 )
 InteractionId = Annotated[uuid.UUID, Path(description="The interaction's id.")]
-MAX_APPOINTMENT_DAYS = 92
 
 
 @router.get("/follow-ups")
@@ -56,13 +52,8 @@ async def follow_ups_due(
     cursor: CursorQuery = None,
 ) -> ClientPage:
     """Clients in your scope whose next follow-up is due on or before the date, soonest first."""
-    return await clients.list_clients(
-        session=session,
-        principal=principal,
-        filters=ClientFilters(follow_up_due_by=due_by or tools.today()),
-        sort=ClientSort.FOLLOW_UP,
-        limit=limit,
-        cursor=cursor,
+    return await clients.list_follow_ups_due(
+        session=session, principal=principal, due_by=due_by or tools.clock.today(), limit=limit, cursor=cursor
     )
 
 
@@ -77,23 +68,16 @@ async def appointments(
     cursor: CursorQuery = None,
 ) -> Page[AppointmentRead]:
     """Appointments with the clients in your scope on these days (business time zone), soonest first."""
-    first = from_date or tools.today()
-    last = to_date or first
-    if last < first:
-        raise InvalidClientField("to", "must not be before from")
-    if last - first > timedelta(days=MAX_APPOINTMENT_DAYS):
-        raise InvalidClientField("to", f"at most {MAX_APPOINTMENT_DAYS} days at a time")
-    rows, next_cursor = await service.appointments_between(
+    first = from_date or tools.clock.today()
+    return await service.appointments_page(
         session=session,
         principal=principal,
         tools=tools,
         first_day=first,
-        last_day=last,
+        last_day=to_date or first,
         cursor=cursor,
         limit=limit,
     )
-    items = [service.appointment_to_read(row, name, tools) for row, name in rows]
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post("/{client_id}/interactions", status_code=status.HTTP_201_CREATED)
@@ -122,13 +106,9 @@ async def list_interactions(
     cursor: CursorQuery = None,
 ) -> Page[InteractionRead]:
     """The client's interactions, latest first."""
-    conditions = [col(Interaction.client_id) == client.id]
-    if kind is not None:
-        conditions.append(col(Interaction.kind) == kind.value)
-    rows, next_cursor = await newest_first(
-        session=session, model=Interaction, conditions=conditions, cursor=cursor, limit=limit, stamp="at"
+    return await service.of_client(
+        session=session, tools=tools, client=client, kind=kind, cursor=cursor, limit=limit
     )
-    return Page(items=[service.to_read(row, tools) for row in rows], next_cursor=next_cursor)
 
 
 @router.get("/{client_id}/interactions/{interaction_id}")

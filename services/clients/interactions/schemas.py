@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from services.clients.common import ShortText
+from services.clients.text import ShortText
 
 Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Outcome = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

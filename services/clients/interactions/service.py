@@ -9,7 +9,8 @@ or removed; like the tier it is derived, so it does not bump the client record's
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import literal, select, tuple_
@@ -17,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
-from crmkit.pagination import encode_cursor
-from services.clients.common import Tools, diff, read_cursor, record_change
+from crmkit.pagination import Page, page_of, read_cursor
 from services.clients.errors import InvalidClientField
 from services.clients.interactions.schemas import (
     AppointmentRead,
@@ -28,11 +28,14 @@ from services.clients.interactions.schemas import (
     InteractionUpdate,
 )
 from services.clients.models import Client, Interaction
-from services.clients.repository import live_and_visible
+from services.clients.repository import live_and_visible, newest_first
+from services.clients.tools import Tools
+from services.clients.trail import diff, record_change
 
 RESOURCE = "interaction"
 CLOCK_SKEW = timedelta(minutes=5)
 REQUIRED_FOR_APPOINTMENT = ("at", "place", "purpose")
+MAX_APPOINTMENT_DAYS = 92
 
 
 def to_read(row: Interaction, tools: Tools) -> InteractionRead:
@@ -41,7 +44,7 @@ def to_read(row: Interaction, tools: Tools) -> InteractionRead:
         client_id=row.client_id,
         kind=InteractionKind(row.kind),
         at=row.at.astimezone(UTC),
-        local_date=tools.local(row.at).date(),
+        local_date=tools.clock.business_day(row.at),
         place=row.place,
         purpose=row.purpose,
         outcome=row.outcome,
@@ -70,7 +73,7 @@ def _view(row: Interaction) -> dict[str, Any]:
 
 def _aware(moment: datetime, tools: Tools) -> datetime:
     """A time without an offset is the business time zone's wall-clock time."""
-    return moment.replace(tzinfo=tools.zone) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=tools.clock.zone) if moment.tzinfo is None else moment
 
 
 def _check(row: Interaction, tools: Tools) -> None:
@@ -78,9 +81,9 @@ def _check(row: Interaction, tools: Tools) -> None:
         for name in REQUIRED_FOR_APPOINTMENT:
             if getattr(row, name) is None:
                 raise InvalidClientField(name, "an appointment needs its time, place and purpose")
-    elif row.at > datetime.now(UTC) + CLOCK_SKEW:
+    elif row.at > tools.clock.now() + CLOCK_SKEW:
         raise InvalidClientField("at", f"a {row.kind} is recorded after it happens; schedule an appointment")
-    if row.next_follow_up_on is not None and row.next_follow_up_on < tools.local(row.at).date():
+    if row.next_follow_up_on is not None and row.next_follow_up_on < tools.clock.business_day(row.at):
         raise InvalidClientField("next_follow_up_on", "cannot be before the interaction itself")
 
 
@@ -88,7 +91,7 @@ def plan_of(row: Interaction, tools: Tools) -> date | None:
     if row.next_follow_up_on is not None:
         return row.next_follow_up_on
     if row.kind == InteractionKind.APPOINTMENT:
-        return tools.local(row.at).date()
+        return tools.clock.business_day(row.at)
     return None
 
 
@@ -109,7 +112,7 @@ async def refresh_follow_up(*, session: AsyncSession, client: Client, tools: Too
 async def record(
     *, session: AsyncSession, principal: Principal, tools: Tools, client: Client, data: InteractionCreate
 ) -> Interaction:
-    now = datetime.now(UTC)
+    now = tools.clock.now()
     if data.kind == InteractionKind.APPOINTMENT and data.at is None:
         raise InvalidClientField("at", "an appointment needs its time, place and purpose")
     row = Interaction(
@@ -158,7 +161,7 @@ async def update(
     if not new:
         return row
     row.version += 1
-    row.updated_at = datetime.now(UTC)
+    row.updated_at = tools.clock.now()
     await refresh_follow_up(session=session, client=client, tools=tools)
     await record_change(
         session,
@@ -188,7 +191,26 @@ async def remove(
     )
 
 
-async def appointments_between(
+async def of_client(
+    *,
+    session: AsyncSession,
+    tools: Tools,
+    client: Client,
+    kind: InteractionKind | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[InteractionRead]:
+    """The client's interactions, latest first, optionally of one kind."""
+    conditions = [col(Interaction.client_id) == client.id]
+    if kind is not None:
+        conditions.append(col(Interaction.kind) == kind.value)
+    rows, next_cursor = await newest_first(
+        session=session, model=Interaction, conditions=conditions, cursor=cursor, limit=limit, stamp="at"
+    )
+    return Page(items=[to_read(row, tools) for row in rows], next_cursor=next_cursor)
+
+
+async def appointments_page(
     *,
     session: AsyncSession,
     principal: Principal,
@@ -197,17 +219,19 @@ async def appointments_between(
     last_day: date,
     cursor: str | None,
     limit: int,
-) -> tuple[list[tuple[Interaction, str]], str | None]:
-    """Appointments of the clients in the caller's scope, on these local dates, soonest first."""
-    start = datetime.combine(first_day, time.min, tools.zone)
-    end = datetime.combine(last_day + timedelta(days=1), time.min, tools.zone)
+) -> Page[AppointmentRead]:
+    """Appointments of the clients in the caller's scope on these local dates, soonest first."""
+    if last_day < first_day:
+        raise InvalidClientField("to", "must not be before from")
+    if last_day - first_day > timedelta(days=MAX_APPOINTMENT_DAYS):
+        raise InvalidClientField("to", f"at most {MAX_APPOINTMENT_DAYS} days at a time")
     conditions = [
         col(Interaction.kind) == InteractionKind.APPOINTMENT.value,
-        col(Interaction.at) >= start,
-        col(Interaction.at) < end,
+        col(Interaction.at) >= tools.clock.start_of(first_day),
+        col(Interaction.at) < tools.clock.start_of(last_day + timedelta(days=1)),
         *live_and_visible(principal),
     ]
-    after = read_cursor(cursor)
+    after = read_cursor(cursor, datetime, uuid.UUID)
     if after is not None:
         conditions.append(
             tuple_(col(Interaction.at), col(Interaction.id)) > tuple_(literal(after[0]), literal(after[1]))
@@ -219,9 +243,10 @@ async def appointments_between(
         .order_by(col(Interaction.at), col(Interaction.id))
         .limit(limit + 1)
     )
-    rows = [(row, str(name)) for row, name in (await session.execute(stmt)).all()]
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    last = rows[-1][0]
-    return rows, encode_cursor([last.at.isoformat(), str(last.id)])
+    found = (await session.execute(stmt)).all()
+    return page_of(
+        found,
+        limit,
+        key=lambda found_row: (found_row[0].at, found_row[0].id),
+        view=lambda found_row: appointment_to_read(found_row[0], str(found_row[1]), tools),
+    )

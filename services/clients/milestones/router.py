@@ -7,13 +7,11 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients.common import child_of, newest_first
 from services.clients.dependencies import (
     ChangedClient,
     ReaderDep,
@@ -25,6 +23,7 @@ from services.clients.dependencies import (
 from services.clients.milestones import service
 from services.clients.milestones.schemas import MilestoneCreate, MilestoneRead, MilestoneUpdate, UpcomingDate
 from services.clients.models import Milestone
+from services.clients.repository import child_of
 
 router = APIRouter(
     prefix="/api/v1/clients",
@@ -46,11 +45,14 @@ async def upcoming_dates(
     cursor: CursorQuery = None,
 ) -> Page[UpcomingDate]:
     """Birthdays and family events from `from` to `from + within_days`, soonest first."""
-    entries = await service.upcoming(
-        session=session, principal=principal, first=from_date or tools.today(), within_days=within_days
+    return await service.upcoming_page(
+        session=session,
+        principal=principal,
+        first=from_date or tools.clock.today(),
+        within_days=within_days,
+        cursor=cursor,
+        limit=limit,
     )
-    items, next_cursor = service.page(entries, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post("/{client_id}/milestones", status_code=status.HTTP_201_CREATED)
@@ -73,14 +75,7 @@ async def list_milestones(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[MilestoneRead]:
     """The client's recorded family events, newest first (birthdays come from birth dates)."""
-    rows, next_cursor = await newest_first(
-        session=session,
-        model=Milestone,
-        conditions=[col(Milestone.client_id) == client.id],
-        cursor=cursor,
-        limit=limit,
-    )
-    return Page(items=[service.to_read(row) for row in rows], next_cursor=next_cursor)
+    return await service.of_client(session=session, client=client, cursor=cursor, limit=limit)
 
 
 @router.get("/{client_id}/milestones/{milestone_id}")

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.clients.common import Note, ShortText
+from services.clients.text import Note, ShortText
 
 
 class MilestoneKind(StrEnum):

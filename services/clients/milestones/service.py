@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -22,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
-from crmkit.pagination import decode_cursor, encode_cursor
-from crmkit.problems import FieldError, Unprocessable
-from services.clients.common import child_of, diff, record_change
+from crmkit.pagination import Page, read_cursor, trim
 from services.clients.milestones.schemas import (
     MilestoneCreate,
     MilestoneKind,
@@ -34,7 +33,8 @@ from services.clients.milestones.schemas import (
     UpcomingKind,
 )
 from services.clients.models import Client, FamilyMember, Milestone
-from services.clients.repository import live_and_visible
+from services.clients.repository import child_of, live_and_visible, newest_first
+from services.clients.trail import diff, record_change
 
 RESOURCE = "milestone"
 LEAP_DAY = 229
@@ -239,17 +239,38 @@ def sort_key(entry: UpcomingDate) -> tuple[str, str, str]:
 
 def page(
     entries: list[UpcomingDate], *, cursor: str | None, limit: int
-) -> tuple[list[UpcomingDate], str | None]:
-    after = decode_cursor(cursor, arity=3)
+) -> tuple[Sequence[UpcomingDate], str | None]:
+    """The entries after the cursor's (their sort keys are unique), cut to one page."""
+    after = read_cursor(cursor, str, str, str)
     if after is not None:
-        if not all(isinstance(v, str) for v in after):
-            raise Unprocessable(
-                "cursor is not one this API issued",
-                errors=[FieldError(field="cursor", message="invalid cursor")],
-            )
-        key = tuple(after)
-        entries = [e for e in entries if sort_key(e) > key]
-    if len(entries) <= limit:
-        return entries, None
-    entries = entries[:limit]
-    return entries, encode_cursor(list(sort_key(entries[-1])))
+        entries = [e for e in entries if sort_key(e) > after]
+    return trim(entries, limit, key=sort_key)
+
+
+async def upcoming_page(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    first: date,
+    within_days: int,
+    cursor: str | None,
+    limit: int,
+) -> Page[UpcomingDate]:
+    """Birthdays and family events from ``first`` to ``first + within_days``, soonest first."""
+    entries = await upcoming(session=session, principal=principal, first=first, within_days=within_days)
+    items, next_cursor = page(entries, cursor=cursor, limit=limit)
+    return Page(items=list(items), next_cursor=next_cursor)
+
+
+async def of_client(
+    *, session: AsyncSession, client: Client, cursor: str | None, limit: int
+) -> Page[MilestoneRead]:
+    """The client's recorded family events, newest first."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=Milestone,
+        conditions=[col(Milestone.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)

@@ -27,7 +27,7 @@ async def get_needs_assessment(
     """Family structure, occupational risk, existing cover, targets and wealth goals (version 0 if new)."""
     row = await service.assessment_of(session=session, client=client)
     members = await members_of(session=session, client_id=client.id)
-    read = service.to_read(client=client, row=row, members=members, today=tools.today())
+    read = service.to_read(client=client, row=row, members=members, today=tools.clock.today())
     set_etag(response, read.version)
     return read
 
@@ -53,9 +53,9 @@ async def save_needs_assessment(
         row=row,
         data=data,
         members=members,
-        today=tools.today(),
+        today=tools.clock.today(),
     )
-    read = service.to_read(client=client, row=row, members=members, today=tools.today())
+    read = service.to_read(client=client, row=row, members=members, today=tools.clock.today())
     set_etag(response, read.version)
     return read
 

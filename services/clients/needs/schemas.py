@@ -9,7 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from services.clients.common import Money, Note, ShortText
+from crmkit.money import MoneyOrZero
+from services.clients.text import Note, ShortText
 
 
 class Wall(StrEnum):
@@ -52,8 +53,8 @@ class ExistingPolicy(BaseModel):
 
     insurer: ShortText
     category: PolicyCategory
-    sum_insured: Money
-    annual_premium: Money | None = None
+    sum_insured: MoneyOrZero
+    annual_premium: MoneyOrZero | None = None
     notes: Note | None = None
 
 
@@ -62,10 +63,10 @@ class WallTargets(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    critical_illness: Money | None = None
-    accident: Money | None = None
-    medical: Money | None = None
-    death: Money | None = None
+    critical_illness: MoneyOrZero | None = None
+    accident: MoneyOrZero | None = None
+    medical: MoneyOrZero | None = None
+    death: MoneyOrZero | None = None
 
 
 class EducationGoal(BaseModel):
@@ -82,7 +83,7 @@ class EducationGoal(BaseModel):
         le=2200,
         description="Defaults to the year the child turns 18; never in the past.",
     )
-    amount: Money
+    amount: MoneyOrZero
 
 
 class PensionGoal(BaseModel):
@@ -91,7 +92,7 @@ class PensionGoal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start_age: Annotated[StrictInt, Field(ge=40, le=80)]
-    monthly_amount: Money
+    monthly_amount: MoneyOrZero
 
 
 class NeedsAssessmentWrite(BaseModel):
@@ -99,7 +100,7 @@ class NeedsAssessmentWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    client_annual_income: Money | None = Field(
+    client_annual_income: MoneyOrZero | None = Field(
         default=None, description="The client's own income per year (the household's is on the household)."
     )
     family_structure_note: Note | None = None
@@ -135,12 +136,12 @@ class EducationGoalRead(BaseModel):
     family_member_id: uuid.UUID
     child_name: str
     target_year: int
-    amount: Money
+    amount: MoneyOrZero
 
 
 class NeedsAssessmentRead(BaseModel):
     client_id: uuid.UUID
-    client_annual_income: Money | None
+    client_annual_income: MoneyOrZero | None
     family_structure: FamilyStructure
     family_structure_note: str | None
     occupational_risk: OccupationalRisk
@@ -155,13 +156,15 @@ class NeedsAssessmentRead(BaseModel):
 
 class WallGap(BaseModel):
     wall: Wall
-    target: Money | None = Field(description="Null when neither the agent nor the default rule can tell.")
+    target: MoneyOrZero | None = Field(
+        description="Null when neither the agent nor the default rule can tell."
+    )
     target_basis: str = Field(description="`agent`, the default rule applied, or what is missing for it.")
-    existing: Money = Field(description="Sum insured of the existing policies that cover this wall.")
-    gap: Money | None = Field(description="Target minus existing, never negative.")
+    existing: MoneyOrZero = Field(description="Sum insured of the existing policies that cover this wall.")
+    gap: MoneyOrZero | None = Field(description="Target minus existing, never negative.")
 
 
 class CoverageGaps(BaseModel):
     client_id: uuid.UUID
     walls: list[WallGap]
-    total_gap: Money = Field(description="Sum of the known gaps.")
+    total_gap: MoneyOrZero = Field(description="Sum of the known gaps.")

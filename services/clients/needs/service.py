@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal
-from services.clients.common import diff, record_change
 from services.clients.errors import InvalidClientField
 from services.clients.household.schemas import Relationship
 from services.clients.household.service import age_on, annual_spending, total_liabilities
@@ -50,6 +49,7 @@ from services.clients.needs.schemas import (
     WallGap,
     WallTargets,
 )
+from services.clients.trail import diff, record_change
 
 RESOURCE = "needs_assessment"
 ADULT_AT = 18

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlmodel import col
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
-from services.clients.common import newest_first
 from services.clients.dependencies import ChangedClient, ReaderDep, SessionDep, ValidClient, WriterDep
 from services.clients.errors import RecordNotFound
-from services.clients.models import TierChange
 from services.clients.schemas import Tier
 from services.clients.tiering import service
 from services.clients.tiering.rules import FALLBACK, TIER_RULES
@@ -112,11 +109,4 @@ async def tier_history(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[TierChangeRead]:
     """Every change of the effective tier, newest first."""
-    rows, next_cursor = await newest_first(
-        session=session,
-        model=TierChange,
-        conditions=[col(TierChange.client_id) == client.id],
-        cursor=cursor,
-        limit=limit,
-    )
-    return Page(items=[service.change_to_read(row) for row in rows], next_cursor=next_cursor)
+    return await service.history_of(session=session, client=client, cursor=cursor, limit=limit)

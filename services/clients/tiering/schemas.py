@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from services.clients.common import Note, Reason
 from services.clients.schemas import Tier
+from services.clients.text import Note, Reason
 
 Score = Annotated[StrictInt, Field(ge=1, le=5, description="1 (lowest) to 5 (highest).")]
 

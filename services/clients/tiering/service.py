@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from crmkit.auth import Principal
-from services.clients.common import diff, record_change
+from crmkit.pagination import Page
 from services.clients.models import Client, TierAssessment, TierChange
+from services.clients.repository import newest_first
 from services.clients.schemas import Tier
 from services.clients.tiering.rules import compute_tier
 from services.clients.tiering.schemas import (
@@ -22,6 +24,7 @@ from services.clients.tiering.schemas import (
     TierScores,
     TierSource,
 )
+from services.clients.trail import diff, record_change
 
 RESOURCE = "tiering"
 SCORE_FIELDS = ("need_score", "capacity_score", "decision_score")
@@ -203,3 +206,17 @@ async def clear_override(
         source=TierSource.OVERRIDE_CLEARED,
         reason=None,
     )
+
+
+async def history_of(
+    *, session: AsyncSession, client: Client, cursor: str | None, limit: int
+) -> Page[TierChangeRead]:
+    """Every change of the client's effective tier, newest first."""
+    rows, next_cursor = await newest_first(
+        session=session,
+        model=TierChange,
+        conditions=[col(TierChange.client_id) == client.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[change_to_read(row) for row in rows], next_cursor=next_cursor)

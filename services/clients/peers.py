@@ -1,4 +1,5 @@
-"""The gateway's user directory, asked on the caller's behalf when a client changes owner."""
+"""Every call of the clients service to another service over HTTP: today only the gateway's user directory,
+asked on the caller's behalf when a client changes owner."""
 
 from __future__ import annotations
 
