@@ -8,7 +8,6 @@ from fastapi import Header, Response
 
 from crmkit.problems import PreconditionFailed, PreconditionRequired
 
-
 MAX_VERSION_DIGITS = 18
 
 
