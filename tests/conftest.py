@@ -81,6 +81,9 @@ def database_url(server_url: str) -> Iterator[str]:
 FAST_ARGON2: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 # The webhook dispatcher runs only when a test calls ``run_once()`` (tests/test_webhooks.py).
 QUIET_WEBHOOKS: dict[str, Any] = {"webhook_dispatch_interval_seconds": 0}
+# Every test calls from 127.0.0.1: the per-address limit of anonymous calls (sign-ins, 401 checks)
+# would otherwise carry over from test to test. tests/test_gateway_rate_limits.py sets its own.
+OPEN_DOOR: dict[str, Any] = {"rate_limit_anonymous": "1000000/minute"}
 
 
 def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any) -> dict[str, FastAPI]:
@@ -103,7 +106,9 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     peers = {**common, **topology, "identity_url": "http://gateway.internal"}
     return {
         "gateway": create_gateway(
-            GatewaySettings(**common, **topology, **FAST_ARGON2, **{**QUIET_WEBHOOKS, **gateway_overrides}),
+            GatewaySettings(
+                **common, **topology, **FAST_ARGON2, **{**QUIET_WEBHOOKS, **OPEN_DOOR, **gateway_overrides}
+            ),
             transport=mesh,
         ),
         "clients": create_clients(ClientsSettings(**peers), transport=mesh),
