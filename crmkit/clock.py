@@ -10,7 +10,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, AwareDatetime
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def _plausible(moment: datetime) -> datetime:
+    """A moment a business record can hold: 1900-2999 in UTC. ``0001-01-01T00:00+14:00`` is valid
+    ISO 8601 but falls before year 1 in UTC, which no database column or clock can represent."""
+    try:
+        utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_plausible)]
+"""A date and time from a request (naive ones are read in the business time zone by the service)."""
+AwareMoment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+"""The same, with its offset required."""
 
 
 def utc_now() -> datetime:

@@ -10,6 +10,7 @@ import httpx
 from tests.claims_support import CLAIMS, issue_policy, report_claim
 from tests.clients_support import CLIENTS, assert_problem, create_client
 from tests.conftest import People, Stack
+from tests.policies_support import product_body
 
 
 def cursor_of(values: list[object]) -> str:
@@ -59,3 +60,45 @@ class TestCursors:
         )
 
         assert_problem(response, 422)
+
+
+class TestLongerThanTheColumn:
+    async def test_a_complaint_summary_of_2001_characters_is_422(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        client = await create_client(api, people.agent)
+
+        response = await api.post(
+            f"{CLIENTS}/{client['id']}/complaints",
+            json={"summary": "很" * 2001, "category": "service"},
+            headers=people.agent.headers,
+        )
+
+        assert_problem(response, 422, field="summary")
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.complaints"))[0]["n"] == 0
+
+    async def test_an_insurer_name_of_101_characters_is_422(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        response = await api.post(
+            "/api/v1/policies/products", json=product_body(insurer="保" * 101), headers=people.admin.headers
+        )
+
+        assert_problem(response, 422, field="insurer")
+        assert (await stack.fetch("SELECT count(*) AS n FROM policies.products"))[0]["n"] == 0
+
+
+class TestImpossibleMoments:
+    async def test_an_interaction_at_year_1_east_of_greenwich_is_422(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        client = await create_client(api, people.agent)
+
+        response = await api.post(
+            f"{CLIENTS}/{client['id']}/interactions",
+            json={"kind": "call", "at": "0001-01-01T00:00+14:00", "notes": "打了电话"},
+            headers=people.agent.headers,
+        )
+
+        assert_problem(response, 422, field="at")
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.interactions"))[0]["n"] == 0

@@ -13,6 +13,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from crmkit.periods import FromQuery, ToQuery
 from crmkit.problems import PROBLEM_RESPONSES
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES
 from services.claims import documents as checklist
@@ -53,8 +54,6 @@ from services.claims.views import checklist_reads, document_read, timeline_entry
 BASE = "/api/v1/claims"
 ITEM = "/{claim_id:uuid}"
 AsOf = Annotated[date | None, Query(description="Business date to evaluate on (default: today).")]
-FromDate = Annotated[date | None, Query(alias="from", description="First day (default: 1st of the month).")]
-ToDate = Annotated[date | None, Query(alias="to", description="Last day, included (default: today).")]
 
 # Operations staff have no business with claims: every endpoint answers them 403.
 router = APIRouter(
@@ -335,8 +334,8 @@ async def business_report(
     principal: ReaderDep,
     session: SessionDep,
     tools: ToolsDep,
-    from_date: FromDate = None,
-    to_date: ToDate = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> ClaimsReport:
     """Claims opened and paid, the amount paid and the average days to pay, for your team."""
     return await reports.business_report(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
-from crmkit.periods import period
+from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
 from services.clients import agenda, reports, service
 from services.clients.dependencies import (
@@ -173,12 +173,8 @@ async def business_report(
     principal: ReaderDep,
     session: SessionDep,
     tools: ToolsDep,
-    from_date: Annotated[
-        date | None, Query(alias="from", description="First day (default: 1st of the month).")
-    ] = None,
-    to_date: Annotated[
-        date | None, Query(alias="to", description="Last day, included (default: today).")
-    ] = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> ClientsReport:
     """New clients by channel and tier, tier movements and complaints by status, for your team."""
     first, last = period(from_date, to_date, today=tools.clock.today())

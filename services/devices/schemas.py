@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from crmkit.clock import AwareMoment
 from crmkit.pagination import Page
 from services.devices.transitions import DeviceStatus, RepairStatus
 
@@ -157,7 +157,7 @@ class CheckCreate(BaseModel):
 
     findings: Annotated[list[FindingIn], Field(max_length=50)]
     note: Note | None = None
-    checked_at: AwareDatetime | None = Field(
+    checked_at: AwareMoment | None = Field(
         default=None,
         description="When the check was done, for one entered later (e.g. from the paper log): "
         "not in the future, at most 7 days back. Default: now.",

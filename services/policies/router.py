@@ -4,7 +4,6 @@ and the annual policy review. The subdomains' endpoints are in their packages' `
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -13,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from crmkit.auth import Role, require_roles
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from crmkit.periods import period
+from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
 from services.policies import exports, reports, review, worklists
 from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep
@@ -161,12 +160,8 @@ async def business_report(
     principal: ReaderDep,
     session: SessionDep,
     tools: ToolsDep,
-    from_date: Annotated[
-        date | None, Query(alias="from", description="First day (default: 1st of the month).")
-    ] = None,
-    to_date: Annotated[
-        date | None, Query(alias="to", description="Last day, included (default: today).")
-    ] = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> PoliciesReport:
     """Proposals and applications by state, policies issued and annual premium, cooling-off cancellations."""
     first, last = period(from_date, to_date, today=tools.clock.today())

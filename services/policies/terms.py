@@ -62,6 +62,8 @@ Share = Annotated[
     ),
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+InsurerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+"""An insurer's name, as the products and policies columns hold it (100 characters)."""
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 PaymentYears = Annotated[
     int, Field(strict=True, ge=1, le=100, description="Years of premium payments (1 = single).")

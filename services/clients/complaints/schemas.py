@@ -5,10 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from crmkit.clock import AwareMoment
 from services.clients.text import LongText
+
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+"""What the client said, as the column holds it (2,000 characters)."""
 
 
 class ComplaintStatus(StrEnum):
@@ -46,12 +51,10 @@ class ComplaintCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    summary: LongText
+    summary: Summary
     category: ComplaintCategory
     policy_id: uuid.UUID | None = Field(default=None, description="The policy concerned, if any.")
-    received_at: AwareDatetime | None = Field(
-        default=None, description="Defaults to now; never in the future."
-    )
+    received_at: AwareMoment | None = Field(default=None, description="Defaults to now; never in the future.")
     compliance_findings: list[ComplianceFinding] = Field(default_factory=list)
 
     _findings = field_validator("compliance_findings")(_distinct)
@@ -68,7 +71,7 @@ class ComplaintUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: ComplaintStatus | None = None
-    summary: LongText | None = None
+    summary: Summary | None = None
     category: ComplaintCategory | None = None
     policy_id: uuid.UUID | None = None
     compliance_findings: list[ComplianceFinding] | None = None

@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from crmkit.clock import AwareMoment
 from services.clients.identifiers import Identifier
 from services.clients.text import Reason
 
@@ -33,7 +34,7 @@ class ConsentGiven(BaseModel):
     text_version: TextVersion = Field(
         description="Version of the consent text the client read, e.g. `2025-01`."
     )
-    given_at: AwareDatetime | None = Field(default=None, description="Defaults to now; never in the future.")
+    given_at: AwareMoment | None = Field(default=None, description="Defaults to now; never in the future.")
 
 
 class ConsentWithdrawal(BaseModel):

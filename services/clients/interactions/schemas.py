@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from crmkit.clock import Moment
 from services.clients.text import ShortText
 
 Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -29,7 +30,7 @@ class InteractionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: InteractionKind
-    at: datetime | None = Field(default=None, description="When it happens (appointment) or happened.")
+    at: Moment | None = Field(default=None, description="When it happens (appointment) or happened.")
     place: ShortText | None = None
     purpose: Purpose | None = None
     outcome: Outcome | None = None
@@ -43,7 +44,7 @@ class InteractionUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: datetime | None = None
+    at: Moment | None = None
     place: ShortText | None = None
     purpose: Purpose | None = None
     outcome: Outcome | None = None

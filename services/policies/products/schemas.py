@@ -9,7 +9,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from crmkit.pagination import Page
-from services.policies.terms import Category, Kind, PaymentYears, ShortText, Wall
+from services.policies.terms import Category, InsurerName, Kind, PaymentYears, ShortText, Wall
 
 Age = Annotated[int, Field(strict=True, ge=0, le=100)]
 CoolingOffDays = Annotated[int, Field(strict=True, ge=10, le=60, description="犹豫期, default 15 days.")]
@@ -26,7 +26,7 @@ class ProductCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    insurer: ShortText
+    insurer: InsurerName
     name: ShortText
     category: Category
     kind: Kind
