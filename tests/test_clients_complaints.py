@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from services.clients.complaints.transitions import COMPLAINT_TRANSITIONS
+from tests import policies_support
 from tests.clients_support import (
     CLIENTS,
     assert_problem,
@@ -49,8 +50,9 @@ class TestHandling:
     async def test_the_whole_way_to_the_report(
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
-        policy_id = str(uuid.uuid4())
-        client = await create_client(api, people.agent, name="杨秀英")
+        client = await create_client(api, people.agent, name="杨秀英", birth_date="1980-05-06")
+        policy = await policies_support.issue_policy(api, people.agent, client["id"], admin=people.admin)
+        policy_id = policy["id"]
         complaint = await receive(api, people.agent, client["id"], policy_id=policy_id)
         assert complaint["status"] == "received"
         assert complaint["next_statuses"] == ["investigating"]
@@ -264,3 +266,64 @@ class TestRefused:
             assert_problem(response, 404)
         assert await stored_status(stack, complaint["id"]) == ("received", 1)
         assert await count_rows(stack, "complaints") == 1
+
+
+class TestThePolicyReference:
+    """Issue 14, finding 9: a complaint's policy is checked with the policies service, which owns it."""
+
+    async def test_a_made_up_policy_is_422_and_nothing_is_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        client = await create_client(api, people.agent)
+        body = {"summary": "理赔太慢", "category": "claim", "policy_id": str(uuid.uuid4())}
+
+        response = await api.post(
+            f"{CLIENTS}/{client['id']}/complaints", json=body, headers=people.agent.headers
+        )
+
+        assert_problem(response, 422, field="policy_id")
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.complaints"))[0]["n"] == 0
+
+    async def test_another_agents_policy_is_422(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        theirs = await create_client(api, people.colleague, birth_date="1980-05-06")
+        policy = await policies_support.issue_policy(api, people.colleague, theirs["id"], admin=people.admin)
+        mine = await create_client(api, people.agent)
+        body = {"summary": "理赔太慢", "category": "claim", "policy_id": policy["id"]}
+
+        response = await api.post(
+            f"{CLIENTS}/{mine['id']}/complaints", json=body, headers=people.agent.headers
+        )
+
+        problem = assert_problem(response, 422, field="policy_id")
+        assert "no such policy" in problem["detail"]
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.complaints"))[0]["n"] == 0
+
+    async def test_a_policy_of_another_client_of_mine_is_422(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        other = await create_client(api, people.agent, name="李强", birth_date="1980-05-06")
+        policy = await policies_support.issue_policy(api, people.agent, other["id"], admin=people.admin)
+        client = await create_client(api, people.agent)
+        complaint = await receive(api, people.agent, client["id"])
+
+        response = await move(api, people.agent, complaint, complaint["version"], policy_id=policy["id"])
+
+        problem = assert_problem(response, 422, field="policy_id")
+        assert "not this client's" in problem["detail"]
+        assert await stored_status(stack, complaint["id"]) == ("received", complaint["version"])
+
+    async def test_the_policies_service_down_is_503_with_nothing_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        client = await create_client(api, people.agent)
+        stack.mesh.down.add("policies.internal")
+        body = {"summary": "理赔太慢", "category": "claim", "policy_id": str(uuid.uuid4())}
+
+        response = await api.post(
+            f"{CLIENTS}/{client['id']}/complaints", json=body, headers=people.agent.headers
+        )
+
+        assert_problem(response, 503)
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.complaints"))[0]["n"] == 0

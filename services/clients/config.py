@@ -15,6 +15,8 @@ class Settings(CommonSettings):
 
     identity_url: str = "http://127.0.0.1:8000"
     """The gateway, which answers ``GET /api/v1/users/{id}`` for reassignment checks."""
+    policies_url: str = "http://127.0.0.1:8102"
+    """The policies service, asked whether a complaint's policy is the caller's and the client's."""
     peer_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
 

@@ -14,7 +14,7 @@ from services.clients import repository
 from services.clients.config import Settings
 from services.clients.errors import ClientNotFound
 from services.clients.models import Client
-from services.clients.peers import UserDirectory
+from services.clients.peers import PolicyBook, UserDirectory
 from services.clients.tools import Tools
 
 __all__ = ["ChangedClient", "DirectoryDep", "ReaderDep", "SessionDep", "ToolsDep", "ValidClient", "WriterDep"]
@@ -42,7 +42,17 @@ def get_directory(request: Request) -> UserDirectory:
     )
 
 
+def get_policy_book(request: Request) -> PolicyBook:
+    """The policies service, asked with the caller's own token."""
+    return PolicyBook(
+        http=request.app.state.peer_http,
+        base_url=get_settings(request).policies_url,
+        authorization=request.headers.get("authorization"),
+    )
+
+
 ToolsDep = Annotated[Tools, Depends(get_tools)]
+PolicyBookDep = Annotated[PolicyBook, Depends(get_policy_book)]
 DirectoryDep = Annotated[UserDirectory, Depends(get_directory)]
 
 

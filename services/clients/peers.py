@@ -1,5 +1,6 @@
-"""Every call of the clients service to another service over HTTP: today only the gateway's user directory,
-asked on the caller's behalf when a client changes owner."""
+"""Every call of the clients service to another service over HTTP, each on the caller's behalf (their
+own token, so the other side's scoping applies): the gateway's user directory when a client changes
+owner, and the policies service when a complaint names a policy."""
 
 from __future__ import annotations
 
@@ -44,3 +45,24 @@ class UserDirectory:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PeerUnavailable("unexpected answer from the identity service") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyBook:
+    """``GET {policies_url}/api/v1/policies/{id}`` with the caller's own token: a policy the caller
+    may not see is simply not found."""
+
+    http: httpx.AsyncClient
+    base_url: str
+    authorization: str | None
+
+    async def client_of_policy(self, policy_id: uuid.UUID) -> uuid.UUID | None:
+        """The client the policy covers, or ``None`` when the caller cannot see such a policy."""
+        url = f"{self.base_url.rstrip('/')}/api/v1/policies/{policy_id}"
+        body = await get_json(self.http, url, authorization=self.authorization, peer="policies")
+        if body is None:
+            return None
+        try:
+            return uuid.UUID(str(body["client_id"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PeerUnavailable("unexpected answer from the policies service") from exc

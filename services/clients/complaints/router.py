@@ -22,6 +22,7 @@ from services.clients.complaints.schemas import (
 )
 from services.clients.dependencies import (
     ChangedClient,
+    PolicyBookDep,
     ReaderDep,
     SessionDep,
     ValidClient,
@@ -59,10 +60,12 @@ async def receive_complaint(
     data: ComplaintCreate,
     principal: WriterDep,
     session: SessionDep,
+    book: PolicyBookDep,
     response: Response,
 ) -> ComplaintRead:
-    """Take a complaint down as the client put it (status `received`)."""
-    row = await service.receive(session=session, principal=principal, client=client, data=data)
+    """Take a complaint down as the client put it (status `received`); a `policy_id` must be one of
+    this client's policies in your book (422 otherwise)."""
+    row = await service.receive(session=session, principal=principal, client=client, data=data, book=book)
     response.headers["Location"] = f"/api/v1/clients/{client.id}/complaints/{row.id}"
     set_etag(response, row.version)
     return service.to_read(row)
@@ -95,6 +98,7 @@ async def update_complaint(
     patch: ComplaintUpdate,
     principal: WriterDep,
     session: SessionDep,
+    book: PolicyBookDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> ComplaintRead:
@@ -103,7 +107,9 @@ async def update_complaint(
         session=session, model=Complaint, row_id=complaint_id, client_id=client.id, what="complaint"
     )
     check_if_match(if_match, row.version)
-    row = await service.update(session=session, principal=principal, row=row, patch=patch)
+    row = await service.update(
+        session=session, principal=principal, client=client, row=row, patch=patch, book=book
+    )
     set_etag(response, row.version)
     return service.to_read(row)
 

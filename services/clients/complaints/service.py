@@ -4,6 +4,7 @@ to further change."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,7 @@ from services.clients.complaints.transitions import (
 )
 from services.clients.errors import InvalidClientField
 from services.clients.models import Client, Complaint
+from services.clients.peers import PolicyBook
 from services.clients.repository import newest_first, visible_client_ids
 from services.clients.trail import diff, record_change
 
@@ -105,10 +107,23 @@ def _view(row: Complaint) -> dict[str, Any]:
     return to_read(row).model_dump(mode="json", exclude={"next_statuses", "created_at", "updated_at"})
 
 
+async def check_policy(book: PolicyBook, client: Client, policy_id: uuid.UUID | None) -> None:
+    """A complaint's policy must be one the caller can see, covering this client (422 otherwise);
+    asked of the policies service, which owns policies."""
+    if policy_id is None:
+        return
+    holder = await book.client_of_policy(policy_id)
+    if holder is None:
+        raise InvalidClientField("policy_id", "no such policy in your book")
+    if holder != client.id:
+        raise InvalidClientField("policy_id", "the policy is not this client's")
+
+
 async def receive(
-    *, session: AsyncSession, principal: Principal, client: Client, data: ComplaintCreate
+    *, session: AsyncSession, principal: Principal, client: Client, data: ComplaintCreate, book: PolicyBook
 ) -> Complaint:
     """Take a complaint down as the client put it."""
+    await check_policy(book, client, data.policy_id)
     now = datetime.now(UTC)
     received_at = data.received_at or now
     if received_at > now + CLOCK_SKEW:
@@ -166,7 +181,13 @@ def _enter(row: Complaint, target: ComplaintStatus, now: datetime) -> None:
 
 
 async def update(
-    *, session: AsyncSession, principal: Principal, row: Complaint, patch: ComplaintUpdate
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    client: Client,
+    row: Complaint,
+    patch: ComplaintUpdate,
+    book: PolicyBook,
 ) -> Complaint:
     """Edit the handling record and/or move the status along the transition table."""
     current = ComplaintStatus(row.status)
@@ -177,6 +198,8 @@ async def update(
         )
     if current is S.REPORTED:
         raise Conflict("this complaint is reported and closed; it can no longer change")
+    if "policy_id" in patch.model_fields_set and patch.policy_id != row.policy_id:
+        await check_policy(book, client, patch.policy_id)
     before = _view(row)
     _apply_edits(row, patch)
     now = datetime.now(UTC)
