@@ -5,6 +5,7 @@ problem response covers the statuses every operation may answer (401, 403, 404, 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -59,7 +60,52 @@ def problem_document(app: FastAPI) -> dict[str, Any]:
                 if status.startswith(("4", "5")) and "content" in response:
                     response["content"] = {PROBLEM_JSON: {"schema": _problem_schema(response)}}
             responses.setdefault("default", _problem("An error, as an RFC 9457 problem"))
+    add_creation_links(document)
     return document
+
+
+_PARAMETER = re.compile(r"^\{([^}/:]+)(?::[^}]*)?\}$")
+
+
+def _has_id(document: dict[str, Any], response: dict[str, Any]) -> bool:
+    for media in response.get("content", {}).values():
+        schema = media.get("schema", {})
+        while "$ref" in schema:
+            schema = document["components"]["schemas"].get(schema["$ref"].rsplit("/", 1)[1], {})
+        if "id" in schema.get("properties", {}):
+            return True
+    return False
+
+
+def add_creation_links(document: dict[str, Any]) -> None:
+    """OpenAPI links from each creating ``POST {collection}`` (201 with an ``id``) to every operation
+    under ``{collection}/{x_id}``: the new record's id is that parameter, the collection's own path
+    parameters are passed on. Generators show them as follow-ups, and schemathesis's stateful phase
+    walks real records (create → read, change, move) instead of guessing ids."""
+    paths: dict[str, Any] = document.get("paths", {})
+    for collection, item in paths.items():
+        create = item.get("post")
+        created = (create or {}).get("responses", {}).get("201")
+        if created is None or not _has_id(document, created):
+            continue
+        own = re.findall(r"\{([^}/:]+)", collection)
+        links: dict[str, Any] = {}
+        for path, target in paths.items():
+            rest = path[len(collection) + 1 :].split("/") if path.startswith(collection + "/") else []
+            match = _PARAMETER.match(rest[0]) if rest else None
+            if match is None:
+                continue
+            parameters = {name: f"$request.path.{name}" for name in own}
+            parameters[match.group(1)] = "$response.body#/id"
+            for method in _METHODS:
+                operation = target.get(method)
+                if operation is not None and "operationId" in operation:
+                    links[operation["operationId"]] = {
+                        "operationId": operation["operationId"],
+                        "parameters": parameters,
+                    }
+        if links:
+            created["links"] = links
 
 
 def install_problem_openapi(app: FastAPI) -> None:

@@ -81,15 +81,23 @@ def _add_schemas(schemas: dict[str, Any], theirs: dict[str, Any], renames: dict[
 
 def _add_paths(paths: dict[str, Any], operation_ids: set[Any], service: str, theirs: dict[str, Any]) -> None:
     """A service's operations, except its operations endpoints and paths the gateway serves itself;
-    an operationId already taken gets the service's name in front."""
+    an operationId already taken gets the service's name in front (and the links naming it follow)."""
+    renamed: dict[str, str] = {}
     for path, item in theirs.items():
         if path in OPERATIONS_PATHS or path in paths:
             continue
         for operation in _operations(item):
             if operation.get("operationId") in operation_ids:
-                operation["operationId"] = f"{service}_{operation['operationId']}"
+                renamed[operation["operationId"]] = f"{service}_{operation['operationId']}"
+                operation["operationId"] = renamed[operation["operationId"]]
             operation_ids.add(operation.get("operationId"))
         paths[path] = item
+    if renamed:
+        for item in theirs.values():
+            for operation in _operations(item):
+                for response in operation.get("responses", {}).values():
+                    for link in response.get("links", {}).values():
+                        link["operationId"] = renamed.get(link["operationId"], link["operationId"])
 
 
 def _operations(item: dict[str, Any]) -> list[dict[str, Any]]:
