@@ -7,15 +7,42 @@ Tests and background jobs may inject ``now`` to move time without sleeping.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ISO_MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Only ``YYYY-MM-DD`` (or a date): pydantic would also read ``0`` or ``"0"`` as 1970-01-01."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("a date is written YYYY-MM-DD, not as a number")
+    return value
+
+
+def _iso_moment(value: object) -> object:
+    """Only RFC 3339 text (or a datetime): never a number of seconds since 1970."""
+    if isinstance(value, str) and not _ISO_MOMENT.match(value):
+        raise ValueError("a date and time is written as RFC 3339, e.g. 2026-12-01T09:30:00+08:00")
+    if isinstance(value, int | float):
+        raise ValueError("a date and time is written as RFC 3339, not as a number")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date from a request: ``YYYY-MM-DD`` only."""
 
 
 def _plausible(moment: datetime) -> datetime:
@@ -30,9 +57,9 @@ def _plausible(moment: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[datetime, AfterValidator(_plausible)]
+Moment = Annotated[datetime, BeforeValidator(_iso_moment), AfterValidator(_plausible)]
 """A date and time from a request (naive ones are read in the business time zone by the service)."""
-AwareMoment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+AwareMoment = Annotated[AwareDatetime, BeforeValidator(_iso_moment), AfterValidator(_plausible)]
 """The same, with its offset required."""
 
 

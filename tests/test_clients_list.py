@@ -25,9 +25,12 @@ class TestReadOneClient:
         response = await api.get(f"{CLIENTS}/{uuid.uuid4()}", headers=people.agent.headers)
         assert_problem(response, 404)
 
-    async def test_malformed_id_is_422(self, api: httpx.AsyncClient, people: People) -> None:
+    async def test_an_id_that_is_not_a_uuid_names_no_client(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        # Ids are UUIDs in every route's path (as in claims and devices): anything else is no record.
         response = await api.get(f"{CLIENTS}/not-a-uuid", headers=people.agent.headers)
-        assert_problem(response, 422, field="path.client_id")
+        assert_problem(response, 404)
 
 
 class TestPagination:

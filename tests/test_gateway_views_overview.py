@@ -108,8 +108,8 @@ class TestOutOfReach:
 
         assert_problem(await api.get(path, headers=people.agent.headers), 404)
 
-    async def test_an_id_that_is_not_a_uuid_is_422(self, api: httpx.AsyncClient, people: People) -> None:
-        assert_problem(await api.get(overview_path("abc"), headers=people.agent.headers), 422)
+    async def test_an_id_that_is_not_a_uuid_is_404(self, api: httpx.AsyncClient, people: People) -> None:
+        assert_problem(await api.get(overview_path("abc"), headers=people.agent.headers), 404)
 
 
 class TestDocumented:

@@ -168,14 +168,14 @@ async def list_users(
     return Page(items=[UserRead.model_validate(u) for u in users], next_cursor=next_cursor)
 
 
-@router.get("/users/{user_id}", tags=["users"])
+@router.get("/users/{user_id:uuid}", tags=["users"])
 async def read_user(user: VisibleUserDep, response: Response) -> UserRead:
     """A user the caller may see: admins everyone, team leads their team, others themselves."""
     set_etag(response, user.version)
     return UserRead.model_validate(user)
 
 
-@router.patch("/users/{user_id}", tags=["users"])
+@router.patch("/users/{user_id:uuid}", tags=["users"])
 async def update_user(
     body: UserUpdate,
     admin: AdminDep,
@@ -209,7 +209,7 @@ async def list_api_keys(
     return Page(items=[ApiKeyRead.model_validate(k) for k in keys], next_cursor=next_cursor)
 
 
-@router.delete("/api-keys/{api_key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])
+@router.delete("/api-keys/{api_key_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])
 async def revoke_api_key(
     api_key_id: uuid.UUID, admin: AdminDep, session: SessionDep, request: Request
 ) -> None:

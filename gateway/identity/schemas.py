@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from crmkit.auth import Role
 
@@ -94,7 +94,7 @@ class UserUpdate(Strict):
     role: Role | None = None
     team_id: uuid.UUID | None = None
     location: Location | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class UserRead(BaseModel):

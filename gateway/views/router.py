@@ -82,7 +82,7 @@ async def agenda(
     )
 
 
-@router.get("/clients/{client_id}/overview", tags=["clients"])
+@router.get("/clients/{client_id:uuid}/overview", tags=["clients"])
 async def client_overview(
     request: Request,
     caller: CallerDep,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from crmkit.clock import IsoDate
 
 
 class SourceStatus(StrEnum):
@@ -49,7 +51,7 @@ class Subject(BaseModel):
 class AgendaEntry(BaseModel):
     kind: str = Field(description="e.g. `appointment`, `follow_up`, `birthday`, `requirement_due`.")
     due_at: datetime | None = Field(default=None, description="For entries with a time (appointments).")
-    due_on: date | None = Field(default=None, description="For entries with a day.")
+    due_on: IsoDate | None = Field(default=None, description="For entries with a day.")
     subject: Subject
     client_id: uuid.UUID | None = None
     detail: str | None = None
@@ -65,7 +67,7 @@ class AgendaSection(BaseModel):
 class Agenda(BaseModel):
     """An agent's day. A section is null when the service that owns it did not answer."""
 
-    date: date
+    date: IsoDate
     agent_id: uuid.UUID
     partial: bool
     sources: list[Source]
@@ -100,7 +102,7 @@ class ClientOverview(BaseModel):
     tier_history: list[dict[str, Any]] | None = None
     coverage_gaps: dict[str, Any] | None = None
     complaints: list[dict[str, Any]] | None = None
-    next_follow_up_on: date | None = None
+    next_follow_up_on: IsoDate | None = None
     policies: list[dict[str, Any]] | None = None
     open_applications: list[OpenApplication] | None = None
     claims: list[dict[str, Any]] | None = None
@@ -109,8 +111,8 @@ class ClientOverview(BaseModel):
 class BusinessReport(BaseModel):
     """The procedure's step-11 business report for a period; a part is null when its service failed."""
 
-    from_date: date = Field(alias="from")
-    to_date: date = Field(alias="to")
+    from_date: IsoDate = Field(alias="from")
+    to_date: IsoDate = Field(alias="to")
     scope: str = Field(description="`team` (a team lead's) or `all` (an admin's).")
     team_id: uuid.UUID | None
     partial: bool

@@ -64,7 +64,7 @@ async def list_subscriptions(
     return Page(items=[SubscriptionRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/subscriptions/{subscription_id}")
+@router.get("/subscriptions/{subscription_id:uuid}")
 async def get_subscription(subscription: ValidSubscription, response: Response) -> SubscriptionRead:
     """One subscription, with its ETag."""
     read = SubscriptionRead.model_validate(subscription)
@@ -72,7 +72,7 @@ async def get_subscription(subscription: ValidSubscription, response: Response) 
     return read
 
 
-@router.patch("/subscriptions/{subscription_id}")
+@router.patch("/subscriptions/{subscription_id:uuid}")
 async def update_subscription(
     body: SubscriptionUpdate,
     subscription: ChangedSubscription,
@@ -92,7 +92,7 @@ async def update_subscription(
     return read
 
 
-@router.delete("/subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/subscriptions/{subscription_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_subscription(
     subscription: ChangedSubscription,
     session: SessionDep,
@@ -104,7 +104,7 @@ async def delete_subscription(
     await service.delete_subscription(session=session, principal=principal, subscription=subscription)
 
 
-@router.get("/subscriptions/{subscription_id}/deliveries")
+@router.get("/subscriptions/{subscription_id:uuid}/deliveries")
 async def list_deliveries(
     subscription: ValidSubscription,
     session: SessionDep,
@@ -118,7 +118,7 @@ async def list_deliveries(
     return Page(items=[DeliveryRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.post("/deliveries/{delivery_id}/replay", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/deliveries/{delivery_id:uuid}/replay", status_code=status.HTTP_202_ACCEPTED)
 async def replay_delivery(
     delivery_id: DeliveryId, session: SessionDep, principal: WebhookAdminDep
 ) -> DeliveryRead:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 EventPattern = Annotated[
     str,
@@ -32,7 +32,7 @@ class SubscriptionCreate(Strict):
         default=None, description="Your signing secret; omit to have one generated (shown once)."
     )
     description: Annotated[str, StringConstraints(max_length=200)] | None = None
-    is_active: bool = True
+    is_active: StrictBool = True
 
     _types = field_validator("event_types")(_unique)
 
@@ -41,7 +41,7 @@ class SubscriptionUpdate(Strict):
     url: Url | None = None
     event_types: Annotated[list[EventPattern], Field(min_length=1, max_length=50)] | None = None
     description: Annotated[str, StringConstraints(max_length=200)] | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
     @field_validator("event_types")
     @classmethod

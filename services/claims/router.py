@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from crmkit.auth import Role, require_roles
+from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
@@ -53,7 +53,7 @@ from services.claims.views import checklist_reads, document_read, timeline_entry
 
 BASE = "/api/v1/claims"
 ITEM = "/{claim_id:uuid}"
-AsOf = Annotated[date | None, Query(description="Business date to evaluate on (default: today).")]
+AsOf = Annotated[IsoDate | None, Query(description="Business date to evaluate on (default: today).")]
 
 # Operations staff have no business with claims: every endpoint answers them 403.
 router = APIRouter(

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
+from crmkit.clock import IsoDate
 from crmkit.money import Money, MoneyOrZero
 from crmkit.pagination import Page
 from crmkit.periods import Count
@@ -71,8 +80,8 @@ class ClaimCreate(BaseModel):
 
     policy_id: uuid.UUID = Field(description="A policy you can see, in force on the incident date.")
     claim_type: ClaimType
-    incident_date: date = Field(description="Not in the future (business time zone).")
-    reported_on: date | None = Field(
+    incident_date: IsoDate = Field(description="Not in the future (business time zone).")
+    reported_on: IsoDate | None = Field(
         default=None, description="Defaults to today; between the incident date and today."
     )
     claimed_amount: Money
@@ -105,7 +114,9 @@ class DocumentRead(BaseModel):
     required: bool
     status: DocumentStatus
     allowed_next_statuses: list[DocumentStatus]
-    outstanding_since: date | None = Field(description="Business-local date since which the client owes it.")
+    outstanding_since: IsoDate | None = Field(
+        description="Business-local date since which the client owes it."
+    )
     received_at: datetime | None
     received_by: uuid.UUID | None
     submitted_at: datetime | None
@@ -125,25 +136,25 @@ class ClaimRead(BaseModel):
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None
     claim_type: ClaimType
-    incident_date: date
-    reported_on: date
+    incident_date: IsoDate
+    reported_on: IsoDate
     description: str | None
     claimed_amount: Money
     claimant: ClaimantRead
     status: ClaimStatus
     allowed_next_statuses: list[ClaimStatus]
-    submitted_on: date | None
-    decision_due_on: date | None = Field(description="The insurer's decision is due by this date.")
-    decided_on: date | None
+    submitted_on: IsoDate | None
+    decision_due_on: IsoDate | None = Field(description="The insurer's decision is due by this date.")
+    decided_on: IsoDate | None
     approved_amount: Money | None
     paid_amount: Money | None
-    paid_on: date | None
+    paid_on: IsoDate | None
     closing_reason: str | None
     last_client_update_at: datetime
-    client_update_due_on: date | None = Field(
+    client_update_due_on: IsoDate | None = Field(
         description="Business-local date the next weekly client update is due (open claims only)."
     )
-    documents_missing_since: date | None
+    documents_missing_since: IsoDate | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -162,7 +173,7 @@ class DocumentAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    required: bool = True
+    required: StrictBool = True
     note: Reason | None = None
 
 
@@ -183,14 +194,14 @@ class ClaimMove(BaseModel):
 
     status: ClaimStatus
     note: Reason | None = Field(default=None, description="Shown on the timeline.")
-    submitted_on: date | None = Field(
+    submitted_on: IsoDate | None = Field(
         default=None, description="For `submitted`: when the insurer received the file (default today)."
     )
     approved_amount: Money | None = Field(
         default=None, description="Required for `approved`; may differ from the claimed amount."
     )
     paid_amount: Money | None = Field(default=None, description="Required for `paid`.")
-    paid_on: date | None = Field(
+    paid_on: IsoDate | None = Field(
         default=None, description="For `paid`: defaults to today; not in the future."
     )
     reason: Reason | None = Field(
@@ -258,8 +269,8 @@ class AgendaLists(BaseModel):
 
 
 class ClaimsReport(BaseModel):
-    from_date: date = Field(serialization_alias="from")
-    to_date: date = Field(serialization_alias="to")
+    from_date: IsoDate = Field(serialization_alias="from")
+    to_date: IsoDate = Field(serialization_alias="to")
     claims_opened: int = Field(description="Claims reported in the period.")
     opened_by_status: list[Count] = Field(description="Those claims by their status now.")
     claims_paid: int = Field(description="Claims paid in the period.")

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from crmkit.auth import Role, require_roles
+from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.periods import FromQuery, ToQuery, period
@@ -111,14 +112,14 @@ async def list_clients(
     )
 
 
-@router.get("/{client_id}")
+@router.get("/{client_id:uuid}")
 async def get_client(client: ValidClient, response: Response) -> ClientRead:
     """Read one client (personal fields masked); the ETag is its version."""
     set_etag(response, client.version)
     return service.to_read(client)
 
 
-@router.patch("/{client_id}")
+@router.patch("/{client_id:uuid}")
 async def update_client(
     client: ChangedClient,
     patch: ClientUpdate,
@@ -138,7 +139,7 @@ async def update_client(
     return service.to_read(client)
 
 
-@router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{client_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_client(
     client: ChangedClient, principal: WriterDep, session: SessionDep, if_match: IfMatchHeader = None
 ) -> Response:
@@ -153,7 +154,7 @@ async def list_agenda_lists(
     principal: ReaderDep,
     session: SessionDep,
     tools: ToolsDep,
-    day: Annotated[date | None, Query(alias="date", description="The day (default: today).")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date", description="The day (default: today).")] = None,
     within_days: Annotated[int, Query(ge=0, le=366, description="Days of birthdays and events.")] = 7,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> AgendaLists:

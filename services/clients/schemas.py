@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -20,6 +20,7 @@ from pydantic import (
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 
+from crmkit.clock import IsoDate
 from crmkit.pagination import Page
 from crmkit.periods import Count
 from services.clients.consent.schemas import ConsentGiven
@@ -99,7 +100,7 @@ class ClientCreate(BaseModel):
 
     name: ClientName
     gender: Gender = Gender.UNDISCLOSED
-    birth_date: date | None = Field(default=None, description="Taken from the resident ID when omitted.")
+    birth_date: IsoDate | None = Field(default=None, description="Taken from the resident ID when omitted.")
     resident_id: ResidentId | None = None
     phone: MobilePhone | None = None
     occupation: Occupation | None = None
@@ -126,7 +127,7 @@ class ClientUpdate(BaseModel):
 
     name: ClientName | None = None
     gender: Gender | None = None
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     resident_id: ResidentId | None = None
     phone: MobilePhone | None = None
     occupation: Occupation | None = None
@@ -153,7 +154,7 @@ class ClientRead(BaseModel):
     id: uuid.UUID
     name: str
     gender: Gender
-    birth_date: date | None
+    birth_date: IsoDate | None
     resident_id: str | None = Field(description="Masked, e.g. `110***********1234`.")
     phone: str | None = Field(description="Masked, e.g. `+86 138****5678`.")
     occupation: str | None
@@ -162,7 +163,7 @@ class ClientRead(BaseModel):
     referred_by_client_id: uuid.UUID | None
     notes: str | None
     tier: Tier | None = Field(description="Effective tier: the computed one, or the agent's override.")
-    next_follow_up_on: date | None = Field(description="From the latest interaction (see interactions).")
+    next_follow_up_on: IsoDate | None = Field(description="From the latest interaction (see interactions).")
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None
     version: int
@@ -188,8 +189,8 @@ class TierMovement(BaseModel):
 
 
 class ClientsReport(BaseModel):
-    from_date: date = Field(serialization_alias="from")
-    to_date: date = Field(serialization_alias="to")
+    from_date: IsoDate = Field(serialization_alias="from")
+    to_date: IsoDate = Field(serialization_alias="to")
     new_clients: int
     new_clients_by_channel: list[Count]
     new_clients_by_tier: list[Count] = Field(description="Current tier; `unassessed` when none yet.")

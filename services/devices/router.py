@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
@@ -162,7 +163,7 @@ async def abnormality_stats(
     from_: Annotated[
         date | None, Query(alias="from", description="First day (default: 90 days ago).")
     ] = None,
-    to: Annotated[date | None, Query(description="Last day, included (default: today).")] = None,
+    to: Annotated[IsoDate | None, Query(description="Last day, included (default: today).")] = None,
     bucket: Bucket = Bucket.WEEK,
 ) -> AbnormalityStats:
     """Abnormal findings by category and device type per week or month, mean time to repair, and

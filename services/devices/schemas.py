@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from crmkit.clock import AwareMoment
+from crmkit.clock import AwareMoment, IsoDate
 from crmkit.pagination import Page
 from services.devices.transitions import DeviceStatus, RepairStatus
 
@@ -71,7 +71,7 @@ class DeviceCreate(BaseModel):
     holder_id: uuid.UUID | None = Field(default=None, description="The user who holds the device.")
     location: Location | None = Field(default=None, description="The office where it sits, e.g. 浦东办公室.")
     maintenance_interval_days: IntervalDays
-    last_maintained_on: date | None = Field(default=None, description="Not in the future.")
+    last_maintained_on: IsoDate | None = Field(default=None, description="Not in the future.")
 
 
 _NOT_NULLABLE = ("device_type", "asset_tag", "model", "maintenance_interval_days")
@@ -88,7 +88,7 @@ class DeviceUpdate(BaseModel):
     holder_id: uuid.UUID | None = None
     location: Location | None = None
     maintenance_interval_days: IntervalDays | None = None
-    last_maintained_on: date | None = Field(default=None, description="Record a maintenance.")
+    last_maintained_on: IsoDate | None = Field(default=None, description="Record a maintenance.")
 
     @field_validator(*_NOT_NULLABLE)
     @classmethod
@@ -106,11 +106,11 @@ class DeviceRead(BaseModel):
     holder_id: uuid.UUID | None
     location: str | None
     maintenance_interval_days: int
-    last_maintained_on: date | None
-    maintenance_due_on: date = Field(description="Last maintained (or registered) + the interval.")
+    last_maintained_on: IsoDate | None
+    maintenance_due_on: IsoDate = Field(description="Last maintained (or registered) + the interval.")
     maintenance_overdue: bool = Field(description="Due before today (business time zone).")
     status: DeviceStatus
-    last_checked_on: date | None
+    last_checked_on: IsoDate | None
     checked_today: bool
     open_repair_id: uuid.UUID | None
     version: int
@@ -175,7 +175,7 @@ class CheckRead(BaseModel):
     device_id: uuid.UUID
     checked_by: uuid.UUID
     checked_at: datetime
-    checked_on: date = Field(description="The business day of the check (business time zone).")
+    checked_on: IsoDate = Field(description="The business day of the check (business time zone).")
     result: Result = Field(description="Abnormal when any finding is.")
     note: str | None
     repair_id: uuid.UUID | None = Field(description="The repair this check opened, if any.")
@@ -226,7 +226,7 @@ class DueList(BaseModel):
 class WorkList(BaseModel):
     """The devices part of an agent's agenda."""
 
-    on: date
+    on: IsoDate
     checks_due_today: DueList
     maintenance_overdue: DueList
 
@@ -242,7 +242,7 @@ class CountByDeviceType(BaseModel):
 
 
 class StatsBucket(BaseModel):
-    starts_on: date
+    starts_on: IsoDate
     total: int
     by_category: list[CountByCategory]
     by_device_type: list[CountByDeviceType]
@@ -258,8 +258,8 @@ class RepeatedFault(BaseModel):
 class AbnormalityStats(BaseModel):
     """Abnormal findings over a range of business days, for analysis and prevention (procedure §四)."""
 
-    from_: date = Field(serialization_alias="from")
-    to: date
+    from_: IsoDate = Field(serialization_alias="from")
+    to: IsoDate
     bucket: Bucket
     total: int
     by_category: list[CountByCategory]

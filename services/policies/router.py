@@ -170,7 +170,7 @@ async def business_report(
     )
 
 
-@review_router.get(f"{BASE}/reviews/{{client_id}}")
+@review_router.get(f"{BASE}/reviews/{{client_id:uuid}}")
 async def get_policy_review(
     client_id: Annotated[uuid.UUID, Path(description="The client (policyholder) under review.")],
     principal: ReaderDep,

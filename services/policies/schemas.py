@@ -6,12 +6,12 @@ The subdomains' own shapes live in their packages (``applications/schemas.py``..
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from crmkit.clock import IsoDate
 from crmkit.pagination import Page
 from crmkit.periods import Count
 from services.policies.terms import Wall
@@ -24,7 +24,7 @@ class RequirementDue(BaseModel):
     insured_name: str
     kind: str
     description: str | None
-    due_on: date
+    due_on: IsoDate
     overdue: bool
 
 
@@ -34,8 +34,8 @@ class CoolingOffEnding(BaseModel):
     client_id: uuid.UUID
     insured_name: str
     product_name: str
-    receipt_signed_on: date
-    cooling_off_ends_on: date
+    receipt_signed_on: IsoDate
+    cooling_off_ends_on: IsoDate
     days_left: int
 
 
@@ -45,8 +45,8 @@ class ReturnVisitPending(BaseModel):
     client_id: uuid.UUID
     insured_name: str
     product_name: str
-    receipt_signed_on: date
-    cooling_off_ends_on: date
+    receipt_signed_on: IsoDate
+    cooling_off_ends_on: IsoDate
 
 
 class PremiumDueItem(BaseModel):
@@ -55,7 +55,7 @@ class PremiumDueItem(BaseModel):
     policy_number: str
     client_id: uuid.UUID
     instalment: int
-    due_on: date
+    due_on: IsoDate
     amount: Decimal
     overdue: bool
 
@@ -70,8 +70,8 @@ class AgendaLists(BaseModel):
 
 
 class PoliciesReport(BaseModel):
-    from_date: date = Field(serialization_alias="from")
-    to_date: date = Field(serialization_alias="to")
+    from_date: IsoDate = Field(serialization_alias="from")
+    to_date: IsoDate = Field(serialization_alias="to")
     proposals_by_status: list[Count] = Field(description="Proposals created in the period, by status now.")
     applications_by_status: list[Count] = Field(
         description="Applications created in the period, by status now."
@@ -92,7 +92,7 @@ class ReviewedPolicy(BaseModel):
     insured_member_id: uuid.UUID | None
     status: str
     in_force: bool
-    effective_on: date
+    effective_on: IsoDate
     sum_insured: Decimal
     annual_premium: Decimal
     payment_years: int
@@ -123,7 +123,7 @@ class IncomeTrend(BaseModel):
 
 class PolicyReview(BaseModel):
     client_id: uuid.UUID
-    reviewed_on: date
+    reviewed_on: IsoDate
     needs_assessed: bool
     policies: list[ReviewedPolicy]
     walls: list[WallReview]

@@ -54,7 +54,7 @@ async def complaints_in_scope(
     )
 
 
-@router.post("/{client_id}/complaints", status_code=status.HTTP_201_CREATED)
+@router.post("/{client_id:uuid}/complaints", status_code=status.HTTP_201_CREATED)
 async def receive_complaint(
     client: ChangedClient,
     data: ComplaintCreate,
@@ -71,7 +71,7 @@ async def receive_complaint(
     return service.to_read(row)
 
 
-@router.get("/{client_id}/complaints")
+@router.get("/{client_id:uuid}/complaints")
 async def list_complaints(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[ComplaintRead]:
@@ -79,7 +79,7 @@ async def list_complaints(
     return await service.of_client(session=session, client=client, cursor=cursor, limit=limit)
 
 
-@router.get("/{client_id}/complaints/{complaint_id}")
+@router.get("/{client_id:uuid}/complaints/{complaint_id:uuid}")
 async def get_complaint(
     client: ValidClient, complaint_id: ComplaintId, session: SessionDep, response: Response
 ) -> ComplaintRead:
@@ -91,7 +91,7 @@ async def get_complaint(
     return service.to_read(row)
 
 
-@router.patch("/{client_id}/complaints/{complaint_id}", responses=TRANSITION_OR_CONFLICT_RESPONSES)
+@router.patch("/{client_id:uuid}/complaints/{complaint_id:uuid}", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def update_complaint(
     client: ChangedClient,
     complaint_id: ComplaintId,
@@ -114,7 +114,7 @@ async def update_complaint(
     return service.to_read(row)
 
 
-@router.get("/{client_id}/complaints/{complaint_id}/report")
+@router.get("/{client_id:uuid}/complaints/{complaint_id:uuid}/report")
 async def complaint_report(
     client: ValidClient, complaint_id: ComplaintId, session: SessionDep
 ) -> ComplaintReport:

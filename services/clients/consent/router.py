@@ -22,7 +22,7 @@ from services.clients.dependencies import ChangedClient, SessionDep, ToolsDep, V
 from services.clients.models import Consent
 from services.clients.repository import child_of
 
-BASE = "/api/v1/clients/{client_id}"
+BASE = "/api/v1/clients/{client_id:uuid}"
 
 router = APIRouter(
     prefix=BASE,
@@ -56,7 +56,7 @@ async def list_consents(
     return await service.consents_of(session=session, client=client, cursor=cursor, limit=limit)
 
 
-@router.post("/consents/{consent_id}/withdraw")
+@router.post("/consents/{consent_id:uuid}/withdraw")
 async def withdraw_consent(
     client: ChangedClient,
     consent_id: ConsentId,

@@ -31,7 +31,7 @@ async def list_duplicates(
     return await service.list_duplicates(session=session, principal=principal, limit=limit, cursor=cursor)
 
 
-@router.post("/{client_id}/merge")
+@router.post("/{client_id:uuid}/merge")
 async def merge_client(
     client: ChangedClient,
     body: MergeRequest,

@@ -23,7 +23,7 @@ from services.clients.household.schemas import (
 from services.clients.models import FamilyMember
 from services.clients.repository import child_of
 
-BASE = "/api/v1/clients/{client_id}"
+BASE = "/api/v1/clients/{client_id:uuid}"
 router = APIRouter(
     prefix=BASE,
     tags=["household"],
@@ -99,7 +99,7 @@ async def list_family_members(
     )
 
 
-@router.get("/family-members/{member_id}")
+@router.get("/family-members/{member_id:uuid}")
 async def get_family_member(
     client: ValidClient, member_id: MemberId, session: SessionDep, tools: ToolsDep, response: Response
 ) -> FamilyMemberRead:
@@ -111,7 +111,7 @@ async def get_family_member(
     return service.member_to_read(member, tools.clock.today())
 
 
-@router.patch("/family-members/{member_id}")
+@router.patch("/family-members/{member_id:uuid}")
 async def update_family_member(
     client: ChangedClient,
     member_id: MemberId,
@@ -134,7 +134,7 @@ async def update_family_member(
     return service.member_to_read(member, tools.clock.today())
 
 
-@router.delete("/family-members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/family-members/{member_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_family_member(
     client: ChangedClient,
     member_id: MemberId,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from crmkit.clock import IsoDate
 from crmkit.money import MoneyOrZero
 from services.clients.schemas import ClientName, Gender
 from services.clients.text import Note
@@ -29,12 +30,12 @@ class FamilyMemberCreate(BaseModel):
     relationship: Relationship
     name: ClientName
     gender: Gender = Gender.UNDISCLOSED
-    birth_date: date | None = Field(default=None, description="Never after today.")
-    is_dependent: bool = Field(default=False, description="Relies on the household's income.")
-    is_decision_maker: bool = Field(
+    birth_date: IsoDate | None = Field(default=None, description="Never after today.")
+    is_dependent: StrictBool = Field(default=False, description="Relies on the household's income.")
+    is_decision_maker: StrictBool = Field(
         default=False, description="The household's financial decision-maker (决策力); one per household."
     )
-    is_breadwinner: bool = Field(default=False, description="Earns the household's living (家庭支柱).")
+    is_breadwinner: StrictBool = Field(default=False, description="Earns the household's living (家庭支柱).")
     annual_income: MoneyOrZero | None = None
     member_client_id: uuid.UUID | None = Field(
         default=None, description="When this family member is a client too: a client you can see."
@@ -53,10 +54,10 @@ class FamilyMemberUpdate(BaseModel):
     relationship: Relationship | None = None
     name: ClientName | None = None
     gender: Gender | None = None
-    birth_date: date | None = None
-    is_dependent: bool | None = None
-    is_decision_maker: bool | None = None
-    is_breadwinner: bool | None = None
+    birth_date: IsoDate | None = None
+    is_dependent: StrictBool | None = None
+    is_decision_maker: StrictBool | None = None
+    is_breadwinner: StrictBool | None = None
     annual_income: MoneyOrZero | None = None
     member_client_id: uuid.UUID | None = None
     notes: Note | None = None
@@ -75,7 +76,7 @@ class FamilyMemberRead(BaseModel):
     relationship: Relationship
     name: str
     gender: Gender
-    birth_date: date | None
+    birth_date: IsoDate | None
     age: int | None = Field(description="Whole years today, in the business time zone.")
     is_dependent: bool
     is_decision_maker: bool
@@ -102,7 +103,7 @@ class HouseholdFinances(BaseModel):
     )
     annual_education_spending: MoneyOrZero | None = None
     annual_elder_care_spending: MoneyOrZero | None = None
-    client_is_breadwinner: bool = Field(
+    client_is_breadwinner: StrictBool = Field(
         default=True, description="The client earns the household's living (家庭支柱); members may too."
     )
 

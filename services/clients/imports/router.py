@@ -101,14 +101,14 @@ async def import_clients(
     )
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id:uuid}")
 async def read_import(job_id: JobId, principal: ReaderDep, session: SessionDep) -> ImportJobRead:
     """An import job: state (running, succeeded, failed) and rows total, done, failed and created."""
     job = await service.get_visible_job(session=session, principal=principal, job_id=job_id)
     return service.job_to_read(job)
 
 
-@router.get("/{job_id}/errors", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get("/{job_id:uuid}/errors", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 async def import_errors(job_id: JobId, principal: ReaderDep, session: SessionDep) -> Response:
     """The job's error report as CSV: row (the header is row 1), field, message."""
     job = await service.get_visible_job(session=session, principal=principal, job_id=job_id)

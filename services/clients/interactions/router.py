@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
 from crmkit.auth import Role, require_roles
+from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
@@ -47,7 +47,9 @@ async def follow_ups_due(
     principal: ReaderDep,
     session: SessionDep,
     tools: ToolsDep,
-    due_by: Annotated[date | None, Query(description="Due on or before this date (default: today).")] = None,
+    due_by: Annotated[
+        IsoDate | None, Query(description="Due on or before this date (default: today).")
+    ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> ClientPage:
@@ -62,8 +64,10 @@ async def appointments(
     principal: ReaderDep,
     session: SessionDep,
     tools: ToolsDep,
-    from_date: Annotated[date | None, Query(alias="from", description="First day (default: today).")] = None,
-    to_date: Annotated[date | None, Query(alias="to", description="Last day (default: `from`).")] = None,
+    from_date: Annotated[
+        IsoDate | None, Query(alias="from", description="First day (default: today).")
+    ] = None,
+    to_date: Annotated[IsoDate | None, Query(alias="to", description="Last day (default: `from`).")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[AppointmentRead]:
@@ -80,7 +84,7 @@ async def appointments(
     )
 
 
-@router.post("/{client_id}/interactions", status_code=status.HTTP_201_CREATED)
+@router.post("/{client_id:uuid}/interactions", status_code=status.HTTP_201_CREATED)
 async def record_interaction(
     client: ChangedClient,
     data: InteractionCreate,
@@ -96,7 +100,7 @@ async def record_interaction(
     return service.to_read(row, tools)
 
 
-@router.get("/{client_id}/interactions")
+@router.get("/{client_id:uuid}/interactions")
 async def list_interactions(
     client: ValidClient,
     session: SessionDep,
@@ -111,7 +115,7 @@ async def list_interactions(
     )
 
 
-@router.get("/{client_id}/interactions/{interaction_id}")
+@router.get("/{client_id:uuid}/interactions/{interaction_id:uuid}")
 async def get_interaction(
     client: ValidClient,
     interaction_id: InteractionId,
@@ -127,7 +131,7 @@ async def get_interaction(
     return service.to_read(row, tools)
 
 
-@router.patch("/{client_id}/interactions/{interaction_id}")
+@router.patch("/{client_id:uuid}/interactions/{interaction_id:uuid}")
 async def update_interaction(
     client: ChangedClient,
     interaction_id: InteractionId,
@@ -150,7 +154,7 @@ async def update_interaction(
     return service.to_read(row, tools)
 
 
-@router.delete("/{client_id}/interactions/{interaction_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{client_id:uuid}/interactions/{interaction_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_interaction(
     client: ChangedClient,
     interaction_id: InteractionId,

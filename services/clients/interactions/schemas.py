@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from crmkit.clock import Moment
+from crmkit.clock import IsoDate, Moment
 from services.clients.text import ShortText
 
 Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -34,7 +34,7 @@ class InteractionCreate(BaseModel):
     place: ShortText | None = None
     purpose: Purpose | None = None
     outcome: Outcome | None = None
-    next_follow_up_on: date | None = Field(
+    next_follow_up_on: IsoDate | None = Field(
         default=None, description="The agent's plan after this interaction; not before its own date."
     )
 
@@ -48,7 +48,7 @@ class InteractionUpdate(BaseModel):
     place: ShortText | None = None
     purpose: Purpose | None = None
     outcome: Outcome | None = None
-    next_follow_up_on: date | None = None
+    next_follow_up_on: IsoDate | None = None
 
     @field_validator("at")
     @classmethod
@@ -63,11 +63,11 @@ class InteractionRead(BaseModel):
     client_id: uuid.UUID
     kind: InteractionKind
     at: datetime
-    local_date: date = Field(description="The date of `at` in the business time zone.")
+    local_date: IsoDate = Field(description="The date of `at` in the business time zone.")
     place: str | None
     purpose: str | None
     outcome: str | None
-    next_follow_up_on: date | None
+    next_follow_up_on: IsoDate | None
     recorded_by: uuid.UUID
     version: int
     created_at: datetime

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
 from crmkit.auth import Role, require_roles
+from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
@@ -40,7 +40,9 @@ async def upcoming_dates(
     session: SessionDep,
     tools: ToolsDep,
     within_days: Annotated[int, Query(ge=0, le=366, description="Days after `from` to include.")] = 7,
-    from_date: Annotated[date | None, Query(alias="from", description="First day (default: today).")] = None,
+    from_date: Annotated[
+        IsoDate | None, Query(alias="from", description="First day (default: today).")
+    ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[UpcomingDate]:
@@ -55,7 +57,7 @@ async def upcoming_dates(
     )
 
 
-@router.post("/{client_id}/milestones", status_code=status.HTTP_201_CREATED)
+@router.post("/{client_id:uuid}/milestones", status_code=status.HTTP_201_CREATED)
 async def add_milestone(
     client: ChangedClient,
     data: MilestoneCreate,
@@ -70,7 +72,7 @@ async def add_milestone(
     return service.to_read(row)
 
 
-@router.get("/{client_id}/milestones")
+@router.get("/{client_id:uuid}/milestones")
 async def list_milestones(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[MilestoneRead]:
@@ -78,7 +80,7 @@ async def list_milestones(
     return await service.of_client(session=session, client=client, cursor=cursor, limit=limit)
 
 
-@router.get("/{client_id}/milestones/{milestone_id}")
+@router.get("/{client_id:uuid}/milestones/{milestone_id:uuid}")
 async def get_milestone(
     client: ValidClient, milestone_id: MilestoneId, session: SessionDep, response: Response
 ) -> MilestoneRead:
@@ -90,7 +92,7 @@ async def get_milestone(
     return service.to_read(row)
 
 
-@router.patch("/{client_id}/milestones/{milestone_id}")
+@router.patch("/{client_id:uuid}/milestones/{milestone_id:uuid}")
 async def update_milestone(
     client: ChangedClient,
     milestone_id: MilestoneId,
@@ -110,7 +112,7 @@ async def update_milestone(
     return service.to_read(row)
 
 
-@router.delete("/{client_id}/milestones/{milestone_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{client_id:uuid}/milestones/{milestone_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_milestone(
     client: ChangedClient,
     milestone_id: MilestoneId,

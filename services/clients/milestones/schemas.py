@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from crmkit.clock import IsoDate
 from services.clients.text import Note, ShortText
 
 
@@ -22,8 +23,10 @@ class MilestoneCreate(BaseModel):
 
     kind: MilestoneKind
     title: ShortText
-    occurs_on: date = Field(description="The event's date (a real calendar date: no 30 February).")
-    recurs_yearly: bool = Field(default=False, description="Comes back every year (e.g. an anniversary).")
+    occurs_on: IsoDate = Field(description="The event's date (a real calendar date: no 30 February).")
+    recurs_yearly: StrictBool = Field(
+        default=False, description="Comes back every year (e.g. an anniversary)."
+    )
     family_member_id: uuid.UUID | None = Field(default=None, description="Whose event, if not the client's.")
     notes: Note | None = None
 
@@ -33,8 +36,8 @@ class MilestoneUpdate(BaseModel):
 
     kind: MilestoneKind | None = None
     title: ShortText | None = None
-    occurs_on: date | None = None
-    recurs_yearly: bool | None = None
+    occurs_on: IsoDate | None = None
+    recurs_yearly: StrictBool | None = None
     family_member_id: uuid.UUID | None = None
     notes: Note | None = None
 
@@ -52,7 +55,7 @@ class MilestoneRead(BaseModel):
     family_member_id: uuid.UUID | None
     kind: MilestoneKind
     title: str
-    occurs_on: date
+    occurs_on: IsoDate
     recurs_yearly: bool
     notes: str | None
     version: int
@@ -70,7 +73,7 @@ class UpcomingKind(StrEnum):
 class UpcomingDate(BaseModel):
     """One date to act on: a birthday (client or family member) or a family event."""
 
-    on: date
+    on: IsoDate
     days_away: int
     kind: UpcomingKind
     title: str

@@ -13,7 +13,7 @@ from services.clients.needs import service
 from services.clients.needs.schemas import CoverageGaps, NeedsAssessmentRead, NeedsAssessmentWrite
 
 router = APIRouter(
-    prefix="/api/v1/clients/{client_id}",
+    prefix="/api/v1/clients/{client_id:uuid}",
     tags=["needs analysis"],
     dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
     responses=PROBLEM_RESPONSES,

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from crmkit.money import MoneyOrZero
 from services.clients.text import Note, ShortText
@@ -39,11 +39,11 @@ class SocialInsurance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pension: bool = False
-    medical: bool = False
-    work_injury: bool = False
-    unemployment: bool = False
-    maternity: bool = False
+    pension: StrictBool = False
+    medical: StrictBool = False
+    work_injury: StrictBool = False
+    unemployment: StrictBool = False
+    maternity: StrictBool = False
 
 
 class ExistingPolicy(BaseModel):
@@ -118,7 +118,7 @@ class FamilyStructure(BaseModel):
     """Counted from the family members on file."""
 
     members: int
-    spouse: bool
+    spouse: StrictBool
     children: int
     parents: int
     dependents: int

@@ -44,7 +44,7 @@ async def tier_rules(principal: ReaderDep) -> list[TierRuleRead]:
     ]
 
 
-@router.get("/{client_id}/tiering")
+@router.get("/{client_id:uuid}/tiering")
 async def get_tiering(client: ValidClient, session: SessionDep, response: Response) -> TieringRead:
     """Scores, evidence, computed and effective tier; version 0 until first assessed."""
     read = service.to_read(client, await service.assessment_of(session=session, client=client))
@@ -52,7 +52,7 @@ async def get_tiering(client: ValidClient, session: SessionDep, response: Respon
     return read
 
 
-@router.put("/{client_id}/tiering")
+@router.put("/{client_id:uuid}/tiering")
 async def assess_tier(
     client: ChangedClient,
     data: TierScores,
@@ -69,7 +69,7 @@ async def assess_tier(
     return service.to_read(client, row)
 
 
-@router.put("/{client_id}/tiering/override")
+@router.put("/{client_id:uuid}/tiering/override")
 async def override_tier(
     client: ChangedClient,
     data: TierOverride,
@@ -86,7 +86,7 @@ async def override_tier(
     return service.to_read(client, row)
 
 
-@router.delete("/{client_id}/tiering/override")
+@router.delete("/{client_id:uuid}/tiering/override")
 async def clear_tier_override(
     client: ChangedClient,
     principal: WriterDep,
@@ -104,7 +104,7 @@ async def clear_tier_override(
     return service.to_read(client, row)
 
 
-@router.get("/{client_id}/tiering/history")
+@router.get("/{client_id:uuid}/tiering/history")
 async def tier_history(
     client: ValidClient, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[TierChangeRead]:

@@ -72,7 +72,7 @@ async def create_application(
 
 
 @router.post(
-    "/api/v1/policies/proposals/{proposal_id}/items/{item_id}/application",
+    "/api/v1/policies/proposals/{proposal_id:uuid}/items/{item_id:uuid}/application",
     status_code=status.HTTP_201_CREATED,
 )
 async def create_application_from_proposal(
@@ -114,7 +114,7 @@ async def list_applications(
     )
 
 
-@router.get(f"{BASE}/{{application_id}}")
+@router.get(f"{BASE}/{{application_id:uuid}}")
 async def get_application(
     application: ValidApplication, session: SessionDep, response: Response
 ) -> ApplicationRead:
@@ -122,7 +122,7 @@ async def get_application(
     return await _answer(session, application, response)
 
 
-@router.post(f"{BASE}/{{application_id}}/pre-underwriting")
+@router.post(f"{BASE}/{{application_id:uuid}}/pre-underwriting")
 async def record_pre_underwriting(
     application: ChangedApplication,
     data: PreUnderwritingCreate,
@@ -162,7 +162,7 @@ async def _move(
     return await _answer(session, application, response)
 
 
-@router.post(f"{BASE}/{{application_id}}/submit", responses=TRANSITION_OR_CONFLICT_RESPONSES)
+@router.post(f"{BASE}/{{application_id:uuid}}/submit", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def submit(
     application: ChangedApplication,
     principal: WriterDep,
@@ -175,7 +175,7 @@ async def submit(
     return await _move(session, tools, principal, application, response, if_match, "submitted")
 
 
-@router.post(f"{BASE}/{{application_id}}/underwriting", responses=TRANSITION_OR_CONFLICT_RESPONSES)
+@router.post(f"{BASE}/{{application_id:uuid}}/underwriting", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def start_underwriting(
     application: ChangedApplication,
     principal: WriterDep,
@@ -188,7 +188,7 @@ async def start_underwriting(
     return await _move(session, tools, principal, application, response, if_match, "underwriting")
 
 
-@router.post(f"{BASE}/{{application_id}}/approve", responses=TRANSITION_RESPONSES)
+@router.post(f"{BASE}/{{application_id:uuid}}/approve", responses=TRANSITION_RESPONSES)
 async def approve(
     application: ChangedApplication,
     principal: WriterDep,
@@ -201,7 +201,7 @@ async def approve(
     return await _move(session, tools, principal, application, response, if_match, "approved")
 
 
-@router.post(f"{BASE}/{{application_id}}/decline", responses=TRANSITION_RESPONSES)
+@router.post(f"{BASE}/{{application_id:uuid}}/decline", responses=TRANSITION_RESPONSES)
 async def decline(
     application: ChangedApplication,
     data: Reason,
@@ -215,7 +215,7 @@ async def decline(
     return await _move(session, tools, principal, application, response, if_match, "declined", data.reason)
 
 
-@router.post(f"{BASE}/{{application_id}}/postpone", responses=TRANSITION_RESPONSES)
+@router.post(f"{BASE}/{{application_id:uuid}}/postpone", responses=TRANSITION_RESPONSES)
 async def postpone(
     application: ChangedApplication,
     data: Reason,
@@ -229,7 +229,7 @@ async def postpone(
     return await _move(session, tools, principal, application, response, if_match, "postponed", data.reason)
 
 
-@router.post(f"{BASE}/{{application_id}}/withdraw", responses=TRANSITION_RESPONSES)
+@router.post(f"{BASE}/{{application_id:uuid}}/withdraw", responses=TRANSITION_RESPONSES)
 async def withdraw(
     application: ChangedApplication,
     data: Reason,
@@ -244,7 +244,7 @@ async def withdraw(
 
 
 @router.post(
-    f"{BASE}/{{application_id}}/requirements",
+    f"{BASE}/{{application_id:uuid}}/requirements",
     status_code=status.HTTP_201_CREATED,
     responses=TRANSITION_RESPONSES,
 )
@@ -265,7 +265,7 @@ async def add_requirement(
     return await _answer(session, application, response)
 
 
-@router.post(f"{BASE}/{{application_id}}/requirements/{{requirement_id}}/resolve")
+@router.post(f"{BASE}/{{application_id:uuid}}/requirements/{{requirement_id:uuid}}/resolve")
 async def resolve_requirement(
     application: ChangedApplication,
     requirement_id: RequirementId,
@@ -289,7 +289,7 @@ async def resolve_requirement(
     return await _answer(session, application, response)
 
 
-@router.post(f"{BASE}/{{application_id}}/issue", responses=TRANSITION_OR_CONFLICT_RESPONSES)
+@router.post(f"{BASE}/{{application_id:uuid}}/issue", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def issue(
     application: ChangedApplication,
     data: IssueCreate,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
+from crmkit.clock import IsoDate
 from crmkit.money import Money
 from crmkit.pagination import Page
 from services.policies.terms import LongText, PaymentYears, Share
@@ -93,7 +94,7 @@ class GuardianSignature(BaseModel):
 
     guardian_name: PersonName
     relationship: GuardianRelationship
-    signed_on: date
+    signed_on: IsoDate
 
 
 class ApplicationDetails(BaseModel):
@@ -138,7 +139,7 @@ class PreUnderwritingCreate(BaseModel):
 
     conditions: LongText = Field(description="The pre-existing conditions shown to the insurer (encrypted).")
     opinion: PreUnderwritingOpinion
-    opinion_on: date
+    opinion_on: IsoDate
 
 
 class Reason(BaseModel):
@@ -161,7 +162,7 @@ class RequirementCreate(BaseModel):
 
     kind: RequirementKind
     description: LongText | None = None
-    due_on: date
+    due_on: IsoDate
 
 
 class RequirementResolution(StrEnum):
@@ -173,16 +174,16 @@ class RequirementResolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: RequirementResolution
-    resolved_on: date
+    resolved_on: IsoDate
 
 
 class RequirementRead(BaseModel):
     id: uuid.UUID
     kind: RequirementKind
     description: str | None
-    due_on: date
+    due_on: IsoDate
     status: str
-    resolved_on: date | None
+    resolved_on: IsoDate | None
     created_at: datetime
 
 
@@ -195,7 +196,7 @@ class HealthSummary(BaseModel):
 
 class PreUnderwritingRead(BaseModel):
     opinion: PreUnderwritingOpinion
-    opinion_on: date
+    opinion_on: IsoDate
 
 
 class ApplicationRead(BaseModel):
@@ -203,7 +204,7 @@ class ApplicationRead(BaseModel):
     client_id: uuid.UUID
     insured_member_id: uuid.UUID | None
     insured_name: str
-    insured_birth_date: date
+    insured_birth_date: IsoDate
     product_id: uuid.UUID
     proposal_id: uuid.UUID | None
     proposal_item_id: uuid.UUID | None
@@ -218,8 +219,8 @@ class ApplicationRead(BaseModel):
     status: str
     status_reason: str | None
     allowed_next_states: list[str]
-    submitted_on: date | None
-    decided_on: date | None
+    submitted_on: IsoDate | None
+    decided_on: IsoDate | None
     policy_id: uuid.UUID | None
     requirements: list[RequirementRead]
     owner_agent_id: uuid.UUID

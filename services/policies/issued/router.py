@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
 from crmkit.auth import Role, require_roles
+from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
@@ -87,7 +87,7 @@ async def get_policy(
 async def in_force(
     policy: ValidPolicy,
     tools: ToolsDep,
-    on: Annotated[date | None, Query(description="The day asked about (default: today).")] = None,
+    on: Annotated[IsoDate | None, Query(description="The day asked about (default: today).")] = None,
 ) -> InForceRead:
     """Whether the policy covers the given day (claims ask this)."""
     return service.in_force_on(policy, on or tools.clock.today())
@@ -178,7 +178,7 @@ async def surrender(
     return await _answer(session, tools, policy, response)
 
 
-@router.post(ITEM + "/premiums/{premium_id}/payment")
+@router.post(ITEM + "/premiums/{premium_id:uuid}/payment")
 async def record_payment(
     policy: ChangedPolicy,
     premium_id: PremiumId,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
+from crmkit.clock import IsoDate
 from crmkit.money import MoneyOrZero
 from crmkit.pagination import Page
 from services.policies.terms import Category, Kind, Wall
@@ -39,8 +40,8 @@ class IssueCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     policy_number: PolicyNumber
-    issued_on: date
-    effective_on: date
+    issued_on: IsoDate
+    effective_on: IsoDate
 
 
 class ReceiptCreate(BaseModel):
@@ -48,7 +49,7 @@ class ReceiptCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    signed_on: date
+    signed_on: IsoDate
 
 
 class ReturnVisitCreate(BaseModel):
@@ -56,7 +57,7 @@ class ReturnVisitCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    visited_on: date
+    visited_on: IsoDate
     understood_cover: StrictBool
     signed_personally: StrictBool
 
@@ -66,7 +67,7 @@ class CancellationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    requested_on: date
+    requested_on: IsoDate
 
 
 class SurrenderCreate(BaseModel):
@@ -74,14 +75,14 @@ class SurrenderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    requested_on: date
+    requested_on: IsoDate
     surrender_value: MoneyOrZero
 
 
 class PaymentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    paid_on: date
+    paid_on: IsoDate
 
 
 class WallCover(BaseModel):
@@ -92,14 +93,14 @@ class WallCover(BaseModel):
 class PremiumRead(BaseModel):
     id: uuid.UUID
     instalment: int
-    due_on: date
+    due_on: IsoDate
     amount: Decimal
     status: PremiumStatus
-    paid_on: date | None
+    paid_on: IsoDate | None
 
 
 class ReturnVisitRead(BaseModel):
-    visited_on: date
+    visited_on: IsoDate
     understood_cover: bool
     signed_personally: bool
 
@@ -118,19 +119,19 @@ class PolicyRead(BaseModel):
     application_id: uuid.UUID
     status: PolicyStatus
     allowed_next_states: list[str]
-    issued_on: date
-    effective_on: date
-    receipt_signed_on: date | None
-    cooling_off_ends_on: date | None
+    issued_on: IsoDate
+    effective_on: IsoDate
+    receipt_signed_on: IsoDate | None
+    cooling_off_ends_on: IsoDate | None
     return_visit: ReturnVisitRead | None
-    in_force_on: date | None
-    ended_on: date | None
+    in_force_on: IsoDate | None
+    ended_on: IsoDate | None
     sum_insured: Decimal
     annual_premium: Decimal
     payment_years: int
     walls: list[WallCover]
     premiums: list[PremiumRead]
-    next_premium_due_on: date | None
+    next_premium_due_on: IsoDate | None
     refund_amount: Decimal | None
     surrender_value: Decimal | None
     owner_agent_id: uuid.UUID
@@ -151,9 +152,9 @@ class PolicySummary(BaseModel):
     insured_member_id: uuid.UUID | None
     insured_name: str
     status: PolicyStatus
-    effective_on: date
-    ended_on: date | None
-    cooling_off_ends_on: date | None
+    effective_on: IsoDate
+    ended_on: IsoDate | None
+    cooling_off_ends_on: IsoDate | None
     sum_insured: Decimal
     annual_premium: Decimal
     payment_years: int
@@ -166,7 +167,7 @@ class PolicySummary(BaseModel):
 
 class InForceRead(BaseModel):
     policy_id: uuid.UUID
-    on: date
+    on: IsoDate
     in_force: bool
     reason: str | None
 

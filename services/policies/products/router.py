@@ -58,14 +58,14 @@ async def list_products(
     )
 
 
-@router.get("/{product_id}")
+@router.get("/{product_id:uuid}")
 async def get_product(product: ValidProduct, response: Response) -> ProductRead:
     """Read one product; the ETag is its version."""
     set_etag(response, product.version)
     return service.to_read(product)
 
 
-@router.patch("/{product_id}", dependencies=ADMIN_ONLY)
+@router.patch("/{product_id:uuid}", dependencies=ADMIN_ONLY)
 async def update_product(
     product: ChangedProduct,
     patch: ProductUpdate,

@@ -73,14 +73,16 @@ async def list_proposals(
     )
 
 
-@router.get("/{proposal_id}")
+@router.get("/{proposal_id:uuid}")
 async def get_proposal(proposal: ValidProposal, session: SessionDep, response: Response) -> ProposalRead:
     """Read one proposal with every revision and its findings."""
     set_etag(response, proposal.version)
     return service.to_read(proposal, await service.revisions_of(session=session, proposal=proposal))
 
 
-@router.post("/{proposal_id}/revisions", status_code=status.HTTP_201_CREATED, responses=TRANSITION_RESPONSES)
+@router.post(
+    "/{proposal_id:uuid}/revisions", status_code=status.HTTP_201_CREATED, responses=TRANSITION_RESPONSES
+)
 async def revise_proposal(
     proposal: ChangedProposal,
     data: ProposalRevise,
@@ -100,7 +102,7 @@ async def revise_proposal(
     return service.to_read(proposal, revisions)
 
 
-@router.post("/{proposal_id}/accept", responses=TRANSITION_RESPONSES)
+@router.post("/{proposal_id:uuid}/accept", responses=TRANSITION_RESPONSES)
 async def accept_proposal(
     proposal: ChangedProposal,
     data: ProposalAccept,
@@ -118,7 +120,7 @@ async def accept_proposal(
     return service.to_read(proposal, revisions)
 
 
-@router.post("/{proposal_id}/decline", responses=TRANSITION_RESPONSES)
+@router.post("/{proposal_id:uuid}/decline", responses=TRANSITION_RESPONSES)
 async def decline_proposal(
     proposal: ChangedProposal,
     data: ProposalDecline,
