@@ -13,14 +13,17 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import BaseModel
 
+from crmkit.clock import IsoDate
 from crmkit.problems import FieldError, Unprocessable
 
 MAX_PERIOD_DAYS = 366
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
-FromQuery = Annotated[date | None, Query(alias="from", description="First day (default: 1st of the month).")]
-ToQuery = Annotated[date | None, Query(alias="to", description="Last day, included (default: today).")]
+FromQuery = Annotated[
+    IsoDate | None, Query(alias="from", description="First day (default: 1st of the month).")
+]
+ToQuery = Annotated[IsoDate | None, Query(alias="to", description="Last day, included (default: today).")]
 """``?from=&to=`` of every report: ``from_date: FromQuery = None, to_date: ToQuery = None``."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -189,7 +190,13 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 
 _TEMPLATE_PARAMETER = re.compile(r"\{[^}/]+\}")
+_UUID = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+"""A path parameter documented as a UUID matches only a UUID, as Starlette's ``uuid`` convertor."""
 _OPERATIONS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+def _parameter_pattern(uuids: set[str], match: re.Match[str]) -> str:
+    return _UUID if match.group(0)[1:-1] in uuids else "[^/]+"
 
 
 def _allowed_methods(request: Request, fallback: str) -> str:
@@ -198,9 +205,15 @@ def _allowed_methods(request: Request, fallback: str) -> str:
     if index is None:
         index = []
         for template, item in request.app.openapi().get("paths", {}).items():
-            pattern = _TEMPLATE_PARAMETER.sub(
-                "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
-            )
+            uuids = {
+                parameter["name"]
+                for operation in item.values()
+                if isinstance(operation, dict)
+                for parameter in operation.get("parameters", [])
+                if parameter.get("in") == "path" and parameter.get("schema", {}).get("format") == "uuid"
+            }
+            escaped = re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+            pattern = _TEMPLATE_PARAMETER.sub(partial(_parameter_pattern, uuids), escaped)
             methods = {m for m in _OPERATIONS if m.lower() in item}
             index.append((re.compile(f"^{pattern}$"), methods))
         request.app.state.allow_index = index

@@ -102,3 +102,49 @@ class TestImpossibleMoments:
 
         assert_problem(response, 422, field="at")
         assert (await stack.fetch("SELECT count(*) AS n FROM clients.interactions"))[0]["n"] == 0
+
+
+class TestFoundByTheFuzzer:
+    """Once the fuzzer got past the door it found these; each is a 4xx now."""
+
+    async def test_a_number_is_no_date(self, api: httpx.AsyncClient, people: People) -> None:
+        for path, parameter in (
+            (CLIENTS, "follow_up_due_by"),
+            ("/api/v1/claims/reports/business", "to"),
+            ("/api/v1/reports/business", "from"),
+        ):
+            response = await api.get(path, params={parameter: "0"}, headers=people.lead.headers)
+            assert_problem(response, 422, field=f"query.{parameter}")
+
+    async def test_a_number_is_no_moment_and_0_is_no_boolean(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        client = await create_client(api, people.agent)
+
+        moment = await api.post(
+            f"{CLIENTS}/{client['id']}/interactions",
+            json={"kind": "call", "at": 0},
+            headers=people.agent.headers,
+        )
+        flag = await api.post(
+            f"{CLIENTS}/{client['id']}/milestones",
+            json={"title": "结婚纪念日", "occurs_on": "2010-05-01", "recurs_yearly": 0},
+            headers=people.agent.headers,
+        )
+
+        assert_problem(moment, 422, field="at")
+        assert_problem(flag, 422, field="recurs_yearly")
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.interactions"))[0]["n"] == 0
+        assert (await stack.fetch("SELECT count(*) AS n FROM clients.milestones"))[0]["n"] == 0
+
+    async def test_a_word_after_a_collection_is_not_an_id(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        # /claims/agenda-lists is GET only; it once answered Allow: GET, PATCH (the item route's).
+        options = await api.options("/api/v1/claims/agenda-lists", headers=people.agent.headers)
+        patch = await api.patch(f"{CLIENTS}/changes", json={}, headers=people.agent.headers)
+
+        assert_problem(options, 405)
+        assert options.headers["allow"] == "GET"
+        assert_problem(patch, 405)
+        assert "PATCH" not in patch.headers["allow"]

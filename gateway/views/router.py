@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from crmkit.auth import Role
-from crmkit.clock import BusinessClock
+from crmkit.clock import BusinessClock, IsoDate
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.db import SessionDep
 from crmkit.periods import FromQuery, ToQuery, period
@@ -57,7 +56,7 @@ async def agenda(
     settings: SettingsDep,
     session: SessionDep,
     day: Annotated[
-        date | None, Query(alias="date", description="The day (default: today, business time).")
+        IsoDate | None, Query(alias="date", description="The day (default: today, business time).")
     ] = None,
     agent_id: Annotated[
         uuid.UUID | None, Query(description="Another agent's agenda: team leads (their team), admins.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -89,7 +88,7 @@ async def list_clients(
     phone: Annotated[MobilePhone | None, Query(description="Exact mobile number, any common format.")] = None,
     resident_id: Annotated[ResidentId | None, Query(description="Exact resident ID number.")] = None,
     follow_up_due_by: Annotated[
-        date | None, Query(description="Only clients whose next follow-up is due on or before this date.")
+        IsoDate | None, Query(description="Only clients whose next follow-up is due on or before this date.")
     ] = None,
     sort: Annotated[
         ClientSort, Query(description="`recent` (newest first), `tier` (A first), `follow_up` (soonest).")

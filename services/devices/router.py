@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -161,7 +160,7 @@ async def abnormality_stats(
     session: SessionDep,
     clock: ClockDep,
     from_: Annotated[
-        date | None, Query(alias="from", description="First day (default: 90 days ago).")
+        IsoDate | None, Query(alias="from", description="First day (default: 90 days ago).")
     ] = None,
     to: Annotated[IsoDate | None, Query(description="Last day, included (default: today).")] = None,
     bucket: Bucket = Bucket.WEEK,
