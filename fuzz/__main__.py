@@ -78,14 +78,19 @@ def _report(email: str, tally_file: Path) -> int:
     """Cases, the share of answers that reached the code (not 4xx) per operation, and the 401/403
     share; 1 when that share passes ``MAX_AUTH_FAILURE_SHARE``.
 
-    Operations that answered this account only 403 are another role's (products for the admin,
-    devices for operations staff): they are listed, run by the account that may call them, and
-    left out of the share, which is there to catch a run that never got past the door."""
+    Operations that refused this account (403) and never answered it 2xx are another role's
+    (creating products for the admin, registering devices for operations staff): they are listed,
+    run by the account that may call them, and left out of the share, which is there to catch a
+    run that never got past the door (a 401)."""
     if not tally_file.exists():
         print(f"fuzz | as {email}: no tally written", flush=True)
         return 1
     tally: dict[str, dict[str, int]] = json.loads(tally_file.read_text())
-    others = sorted(label for label, counts in tally.items() if set(counts) == {"403"})
+    others = sorted(
+        label
+        for label, counts in tally.items()
+        if "403" in counts and not any(status.startswith("2") for status in counts)
+    )
     mine = {label: counts for label, counts in tally.items() if label not in others}
     cases = sum(sum(counts.values()) for counts in mine.values())
     refused = sum(n for counts in mine.values() for status, n in counts.items() if status in ("401", "403"))
