@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import agenda, dataset, floor, portfolio
+from bench import agenda, dataset, floor, portfolio, revocation_check
 from bench.report import print_report
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
@@ -196,6 +196,7 @@ def main() -> None:
             )
             figures["rss_mb"] = rss_mb(state)
         figures["floor"] = asyncio.run(floor.measure(url, [c for a in data.agents for c in a.client_ids]))
+        figures["revocation_check"] = revocation_check.measure(settings)
         figures["results"] = results
         figures["clients"] = data.clients
         if not args.keep:

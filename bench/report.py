@@ -42,6 +42,14 @@ def print_report(figures: dict[str, Any]) -> None:
         f"{'scenario':<40} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
         f" {'p50/floor':>9} {'p99/floor':>9}"
     )
+    if "revocation_check" in figures:
+        check = figures["revocation_check"]
+        print(
+            f"Revocation check per request: {check['check_cost_us']} µs "
+            f"(token verification {check['verify_without_list_us']} µs without a list, "
+            f"{check['verify_with_10k_revocations_us']} µs with 10,000 revoked subjects)"
+        )
+        print()
     print(header)
     print("-" * len(header))
     print(
