@@ -57,6 +57,8 @@ def _run_as(email: str, token: str, gateway: str, args: argparse.Namespace) -> i
         str(args.max_examples),
         "--workers",
         args.workers,
+        "--phases",
+        args.phases,
         "--seed",
         str(args.seed),
         "--generation-database",
@@ -114,6 +116,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__)
     parser.add_argument("--max-examples", type=int, default=10, help="test cases per operation and phase")
     parser.add_argument("--workers", default="1")
+    parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful", help="schemathesis phases")
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--keep", action="store_true", help="keep the crm_fuzz database afterwards")
     parser.add_argument("--accounts", default=ACCOUNTS, help="demo accounts to sign in as, comma-separated")
