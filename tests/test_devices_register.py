@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -297,3 +298,45 @@ class TestListingDevices:
         response = await api.get(DEVICES, params={"maintenance_overdue": "true"}, headers=people.ops.headers)
 
         assert [d["asset_tag"] for d in response.json()["items"]] == ["OLD-1"]
+
+
+class TestTheHolderReference:
+    """Issue 14, finding 9: a device's holder is checked in the gateway's user directory."""
+
+    async def test_a_made_up_holder_is_422_and_nothing_is_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        before = await counts(stack)
+
+        response = await api.post(
+            DEVICES, json=device_body(holder_id=str(uuid.uuid4())), headers=people.ops.headers
+        )
+
+        assert_problem(response, 422, field="holder_id")
+        assert await counts(stack) == before
+
+    async def test_a_deactivated_holder_is_422(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        current = await api.get(f"/api/v1/users/{people.colleague.user_id}", headers=people.admin.headers)
+        await api.patch(
+            f"/api/v1/users/{people.colleague.user_id}",
+            json={"is_active": False},
+            headers={**people.admin.headers, "If-Match": current.headers["etag"]},
+        )
+        device = await create_device(api, people.ops)
+
+        response = await api.patch(
+            f"{DEVICES}/{device['id']}",
+            json={"holder_id": str(people.colleague.user_id)},
+            headers=if_match(people.ops, device["version"]),
+        )
+
+        problem = assert_problem(response, 422, field="holder_id")
+        assert "deactivated" in problem["detail"]
+        assert (await stored_device(stack, device["id"]))["holder_id"] is None
+
+    async def test_a_real_holder_is_taken(self, api: httpx.AsyncClient, people: People) -> None:
+        device = await create_device(api, people.ops, holder_id=str(people.outsider.user_id))
+
+        assert device["holder_id"] == str(people.outsider.user_id)

@@ -195,13 +195,21 @@ class TestUserVisibility:
         assert own.status_code == 200
         assert_problem(colleague, 404)
 
-    async def test_ops_sees_only_themselves(self, api: httpx.AsyncClient, people: People) -> None:
-        assert (
-            await api.get(f"/api/v1/users/{people.ops.user_id}", headers=people.ops.headers)
-        ).status_code == 200
-        assert_problem(
-            await api.get(f"/api/v1/users/{people.agent.user_id}", headers=people.ops.headers), 404
+    async def test_ops_reads_any_user_to_hand_out_equipment_but_lists_none(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        # Operations staff give devices to holders in every team (issue 14, finding 9: the devices
+        # service checks a holder in the directory on their behalf).
+        for person in (people.ops, people.agent, people.outsider):
+            read = await api.get(f"/api/v1/users/{person.user_id}", headers=people.ops.headers)
+            assert read.status_code == 200
+        assert_problem(await api.get("/api/v1/users", headers=people.ops.headers), 403)
+        changed = await api.patch(
+            f"/api/v1/users/{people.agent.user_id}",
+            json={"full_name": "Not Theirs To Change"},
+            headers={**people.ops.headers, "If-Match": "*"},
         )
+        assert_problem(changed, 403)
 
     async def test_only_admins_list_users(self, api: httpx.AsyncClient, people: People) -> None:
         assert_problem(await api.get("/api/v1/users", headers=people.lead.headers), 403)

@@ -130,8 +130,9 @@ async def get_user_by_email(*, session: AsyncSession, email: str) -> User | None
 
 
 def can_see(principal: Principal, user: User) -> bool:
-    """Admins see everyone, team leads their team, everyone else only themselves."""
-    if principal.role is Role.ADMIN or principal.user_id == user.id:
+    """Admins and operations staff (who hand office equipment to anyone) see everyone, team leads
+    their team, everyone else only themselves."""
+    if principal.role in (Role.ADMIN, Role.OPS) or principal.user_id == user.id:
         return True
     return principal.role is Role.TEAM_LEAD and user.team_id is not None and user.team_id == principal.team_id
 

@@ -15,6 +15,7 @@ from services.devices import repository
 from services.devices.config import Settings
 from services.devices.errors import CheckNotFound, DeviceNotFound, RepairNotFound
 from services.devices.models import Device, DeviceCheck, Repair
+from services.devices.peers import UserDirectory
 
 __all__ = [
     "ChangedDevice",
@@ -47,6 +48,19 @@ def get_clock(request: Request) -> BusinessClock:
 
 
 ClockDep = Annotated[BusinessClock, Depends(get_clock)]
+
+
+def get_directory(request: Request) -> UserDirectory:
+    """The gateway's user directory, asked with the caller's own token."""
+    settings: Settings = request.app.state.settings
+    return UserDirectory(
+        http=request.app.state.peer_http,
+        base_url=settings.identity_url,
+        authorization=request.headers.get("authorization"),
+    )
+
+
+DirectoryDep = Annotated[UserDirectory, Depends(get_directory)]
 
 
 async def valid_device(device_id: DeviceId, principal: ReaderDep, session: SessionDep) -> Device:

@@ -18,6 +18,7 @@ from services.devices.dependencies import (
     ChangedDevice,
     ChangedRepair,
     ClockDep,
+    DirectoryDep,
     ReaderDep,
     SessionDep,
     ValidCheck,
@@ -185,10 +186,17 @@ async def work_list(
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[MANAGES])
 async def create_device(
-    data: DeviceCreate, principal: WriterDep, session: SessionDep, clock: ClockDep, response: Response
+    data: DeviceCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    clock: ClockDep,
+    directory: DirectoryDep,
+    response: Response,
 ) -> DeviceRead:
     """Register a device, in service (ops, admins; send an Idempotency-Key to retry safely)."""
-    device = await service.create_device(session=session, clock=clock, principal=principal, data=data)
+    device = await service.create_device(
+        session=session, clock=clock, principal=principal, data=data, directory=directory
+    )
     response.headers["Location"] = f"{BASE}/{device.id}"
     set_etag(response, device.version)
     return service.to_read(device, today=clock.today())
@@ -236,13 +244,14 @@ async def update_device(
     principal: WriterDep,
     session: SessionDep,
     clock: ClockDep,
+    directory: DirectoryDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> DeviceRead:
     """Change a device, or record a maintenance with `last_maintained_on` (ops, admins); requires If-Match."""
     check_if_match(if_match, device.version)
     device = await service.update_device(
-        session=session, clock=clock, principal=principal, device=device, patch=patch
+        session=session, clock=clock, principal=principal, device=device, patch=patch, directory=directory
     )
     set_etag(response, device.version)
     return service.to_read(device, today=clock.today())

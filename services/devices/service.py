@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from services.devices import repository
 from services.devices.categories import CATEGORIES
 from services.devices.errors import DeviceRetired, DuplicateAssetTag, InvalidField
 from services.devices.models import Device, Repair, infra_tables
+from services.devices.peers import UserDirectory
 from services.devices.repository import DeviceFilters
 from services.devices.schemas import (
     CheckCategoryRead,
@@ -91,11 +93,28 @@ async def _flush_unique(session: AsyncSession, asset_tag: str) -> None:
         raise
 
 
+async def check_holder(directory: UserDirectory, holder_id: uuid.UUID | None) -> None:
+    """A holder is an active user the caller can see in the gateway's directory (422 otherwise)."""
+    if holder_id is None:
+        return
+    active = await directory.is_active(holder_id)
+    if active is None:
+        raise InvalidField("holder_id", "no such user")
+    if not active:
+        raise InvalidField("holder_id", "the user is deactivated")
+
+
 async def create_device(
-    *, session: AsyncSession, clock: BusinessClock, principal: Principal, data: DeviceCreate
+    *,
+    session: AsyncSession,
+    clock: BusinessClock,
+    principal: Principal,
+    data: DeviceCreate,
+    directory: UserDirectory,
 ) -> Device:
     """Register a device, in service from the start."""
     _check_maintained_on(data.last_maintained_on, clock)
+    await check_holder(directory, data.holder_id)
     if await repository.asset_tag_taken(session=session, asset_tag=data.asset_tag, other_than=None):
         raise DuplicateAssetTag(data.asset_tag)
     now = clock.now()
@@ -129,12 +148,20 @@ async def create_device(
 
 
 async def update_device(
-    *, session: AsyncSession, clock: BusinessClock, principal: Principal, device: Device, patch: DeviceUpdate
+    *,
+    session: AsyncSession,
+    clock: BusinessClock,
+    principal: Principal,
+    device: Device,
+    patch: DeviceUpdate,
+    directory: UserDirectory,
 ) -> Device:
     """Apply a partial change; one that alters nothing bumps no version and writes no audit."""
     if device.status == DeviceStatus.RETIRED:
         raise DeviceRetired("changes")
     given = patch.model_fields_set
+    if "holder_id" in given and patch.holder_id != device.holder_id:
+        await check_holder(directory, patch.holder_id)
     if "last_maintained_on" in given:
         _check_maintained_on(patch.last_maintained_on, clock)
     new_tag = patch.asset_tag if patch.asset_tag is not None and patch.asset_tag != device.asset_tag else None
