@@ -132,16 +132,23 @@ def revocations_hook(fetch_for: Callable[[FastAPI], Fetch], interval_seconds: fl
     return hook
 
 
+STARTUP_GRACE = 10
+"""Failed pulls before the first success that are expected: the services start beside the gateway."""
+
+
 async def _keep_in_sync(revocations: Revocations, fetch: Fetch, interval_seconds: float) -> None:
     failures = 0
     while True:
         try:
             await revocations.sync(fetch)
             failures = 0
-        except Exception:  # the gateway may be starting or briefly away: keep the list, try again
+        except Exception as exc:  # the gateway may be starting or briefly away: keep the list, try again
             failures += 1
-            if failures in (1, 10) or failures % 60 == 0:
-                log.warning("revocations not synced", extra={"failures": failures}, exc_info=failures == 1)
+            starting = revocations.synced_at is None and failures < STARTUP_GRACE
+            if not starting and (failures in (1, STARTUP_GRACE) or failures % 60 == 0):
+                log.warning(
+                    "revocations not synced", extra={"failures": failures, "error": type(exc).__name__}
+                )
         await asyncio.sleep(interval_seconds)
 
 
