@@ -82,13 +82,12 @@ class RateLimiter:
         key = api_key_of(headers)
         if key is not None:
             key_actor = resolver.cached_actor(key)
-            if key_actor is None and actor is None:
-                # Not known yet: counted as anonymous before the lookup, so random keys are throttled.
-                wait = await self.retry_after(self.anonymous_item, _address(scope))
-                if wait is not None:
-                    return self.anonymous_item, wait
-                key_actor = await resolver.verified_actor(key)
-            elif key_actor is None:
+            if key_actor is None:
+                if actor is None:
+                    # Not known yet: counted as anonymous before the lookup, so random keys are throttled.
+                    wait = await self.retry_after(self.anonymous_item, _address(scope))
+                    if wait is not None:
+                        return self.anonymous_item, wait
                 key_actor = await resolver.verified_actor(key)
             if key_actor is not None:
                 counted.append((self.item, key_actor))

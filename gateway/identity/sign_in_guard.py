@@ -209,6 +209,5 @@ async def record_failure(*, session: AsyncSession, attempt: Attempt, now: dateti
 async def record_success(*, session: AsyncSession, attempt: Attempt) -> None:
     """Forget the account's and the device's failures (never the address's)."""
     table = sign_in_throttles
-    forget = [(kind, subject) for kind, subject in attempt.subjects if kind != "address"]
-    forget.append(("account", attempt.account_key))
+    forget = {("account", attempt.account_key), *((k, s) for k, s in attempt.subjects if k == "device")}
     await session.execute(delete(table).where(tuple_(table.c.subject_kind, table.c.subject).in_(forget)))
