@@ -10,14 +10,14 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.synced
 # When `make` started, so the launcher can report time-to-ready including the virtualenv step.
 STARTED_AT := $(shell $(PYTHON) -c 'import time; print(time.time())' 2>/dev/null)
-LINT_PATHS := $(wildcard crmkit services gateway launcher tests bench fuzz)
-MYPY_PATHS := $(wildcard crmkit services gateway launcher tests bench fuzz)
+LINT_PATHS := $(wildcard crmkit services gateway launcher tests bench fuzz sdkgen)
+MYPY_PATHS := $(wildcard crmkit services gateway launcher tests bench fuzz sdkgen)
 PYTEST_ARGS ?=
 
 export UV_PYTHON_DOWNLOADS := never
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run migrate lint test test-quick bench fuzz fuzz-ci clean-data
+.PHONY: help venv run migrate lint test test-quick bench fuzz fuzz-ci sdk clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ fuzz: $(STAMP) ## schemathesis over the whole merged OpenAPI, 100 examples per o
 
 fuzz-ci: $(STAMP) ## the same, bounded for CI (a few examples per operation)
 	$(BIN)/python -m fuzz --max-examples 5 $(FUZZ_ARGS)
+
+sdk: $(STAMP) ## the Python and TypeScript clients of /openapi.json in sdk/ (generated, checked; docs/sdk.md)
+	$(BIN)/python -m sdkgen sdk
 
 clean-data: $(STAMP) ## stop leftover embedded servers and delete ./.data (demo data included)
 	$(BIN)/python -m launcher clean-data

@@ -51,8 +51,12 @@ def problem_document(app: FastAPI) -> dict[str, Any]:
                 continue
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
-                    # Optional in the signature only so that a missing header answers 428, not 422.
+                    # Optional in the signature only so that a missing header answers 428, not 422;
+                    # a plain required string, so generated clients cannot send "no value".
                     parameter["required"] = True
+                    parameter["schema"] = {"type": "string", "title": "If-Match", "examples": ['"3"']}
+            if method == "post" and not operation.get("x-mints-credentials"):
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = _problem("Validation failed: `errors` lists each field and why")
@@ -60,8 +64,116 @@ def problem_document(app: FastAPI) -> dict[str, Any]:
                 if status.startswith(("4", "5")) and "content" in response:
                     response["content"] = {PROBLEM_JSON: {"schema": _problem_schema(response)}}
             responses.setdefault("default", _problem("An error, as an RFC 9457 problem"))
+    name_twins(document)
+    name_operations(document)
     add_creation_links(document)
     return document
+
+
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID): a retry with the same key and body within a day answers"
+    " the first response again (`Idempotent-Replayed: true`) and stores nothing twice"
+    " (crmkit/idempotency.py).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "examples": ["3f1c9a2e-client-create-1"]},
+}
+"""Every POST honours it (``IdempotencyMiddleware``), except those that mint a credential (400)."""
+
+_TWIN = re.compile(r"^(?P<base>.+)-(?P<side>Input|Output)$")
+
+
+def name_twins(document: dict[str, Any]) -> None:
+    """FastAPI names a model that reads differently from how it writes ``X-Input`` and ``X-Output``,
+    both titled ``X``: generators refuse the second. What a client reads keeps the name ``X``, what
+    it writes becomes ``XInput``; and every schema's title is its own name, so titles stay unique."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    renames: dict[str, str] = {}
+    for name in schemas:
+        twin = _TWIN.match(name)
+        if twin is not None:
+            renames[name] = twin["base"] + ("Input" if twin["side"] == "Input" else "")
+    if renames:
+        renamed = rewrite_refs(document, renames)
+        document.clear()
+        document.update(renamed)
+        schemas = document["components"]["schemas"]
+        document["components"]["schemas"] = {renames.get(k, k): v for k, v in schemas.items()}
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        schema["title"] = name
+
+
+REF_PREFIX = "#/components/schemas/"
+
+
+def _renamed_ref(value: Any, renames: dict[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith(REF_PREFIX):
+        name = value[len(REF_PREFIX) :]
+        return REF_PREFIX + renames.get(name, name)
+    return value
+
+
+def rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    """A copy of ``node`` with ``$ref``s (and a discriminator's ``mapping``) to renamed schemas
+    pointing at their new names."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref":
+                out[key] = _renamed_ref(value, renames)
+            elif key == "mapping" and isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+                out[key] = {k: _renamed_ref(v, renames) for k, v in value.items()}
+            else:
+                out[key] = rewrite_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [rewrite_refs(item, renames) for item in node]
+    return node
+
+
+# Routers every service mounts under /api/v1/{service}: their operations are named for the service.
+_SHARED_TAGS = frozenset({"events", "sync", "exports", "reports", "operations"})
+OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") else word
+
+
+def name_operations(document: dict[str, Any]) -> None:
+    """Short, stable operationIds in one scheme, ``{resource}_{action}`` (``clients_list``,
+    ``applications_submit``): the resource is the operation's tag (or, for the routers every
+    service shares, the service), the action is the handler's name without the resource's words.
+    Generated clients name their functions after them (FastAPI's own ids ran to 110 characters)."""
+    taken: set[str] = set()
+    for path, item in document.get("paths", {}).items():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            handler = _handler_name(operation.get("operationId", ""), path, method)
+            tag = (operation.get("tags") or ["api"])[0]
+            segments = path.strip("/").split("/")
+            if tag in _SHARED_TAGS and len(segments) > 2 and segments[:2] == ["api", "v1"]:
+                resource = segments[2].replace("-", "_")
+            else:
+                resource = re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
+            nouns = {_singular(word) for word in resource.split("_")}
+            action = [word for word in handler.split("_") if _singular(word) not in nouns]
+            candidate = f"{resource}_{'_'.join(action or [handler])}"
+            if candidate in taken:
+                candidate = f"{resource}_{handler}"
+            taken.add(candidate)
+            operation["operationId"] = candidate
+
+
+def _handler_name(operation_id: str, path: str, method: str) -> str:
+    """FastAPI's default id is ``{handler}{path with _}_{method}``: the handler's name back."""
+    suffix = re.sub(r"\W", "_", path) + f"_{method}"
+    return operation_id[: -len(suffix)] if operation_id.endswith(suffix) else operation_id
 
 
 _PARAMETER = re.compile(r"^\{([^}/:]+)(?::[^}]*)?\}$")

@@ -35,7 +35,7 @@ class MergeNotice(BaseModel):
     merged_id: uuid.UUID
 
 
-class Repointed(BaseModel):
+class MergeApplied(BaseModel):
     survivor_id: uuid.UUID
     merged_id: uuid.UUID
     repointed: dict[str, int] = Field(description="Rows moved to the survivor, by table.")
@@ -61,8 +61,8 @@ def merges_router(
     changes feed and webhooks carry the move)."""
     router = APIRouter(prefix=f"/api/v1/{service}", tags=["events"])
 
-    @router.post(f"/{kind}-merges", response_model=Repointed, responses=PROBLEM_RESPONSES)
-    async def apply_merge(notice: MergeNotice, session: SessionDep, principal: NoticeApplier) -> Repointed:
+    @router.post(f"/{kind}-merges", response_model=MergeApplied, responses=PROBLEM_RESPONSES)
+    async def apply_merge(notice: MergeNotice, session: SessionDep, principal: NoticeApplier) -> MergeApplied:
         """Another service merged one object into another: references held here move to the survivor
         (idempotent; sent by the gateway's dispatcher when it reads the merge event)."""
         if notice.survivor_id == notice.merged_id:
@@ -97,6 +97,6 @@ def merges_router(
                     before={column.name: str(notice.merged_id)},
                     after={column.name: str(notice.survivor_id)},
                 )
-        return Repointed(survivor_id=notice.survivor_id, merged_id=notice.merged_id, repointed=moved)
+        return MergeApplied(survivor_id=notice.survivor_id, merged_id=notice.merged_id, repointed=moved)
 
     return router

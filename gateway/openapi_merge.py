@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from crmkit.openapi import REF_PREFIX, rewrite_refs
+
 CACHE_SECONDS = 60.0
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-REF_PREFIX = "#/components/schemas/"
 SECURITY_SCHEMES: dict[str, Any] = {
     "HTTPBearer": {
         "type": "http",
@@ -33,22 +34,6 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "An integrator's API key (`crm_...`), limited to its scopes",
     },
 }
-
-
-def rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
-    """A copy of ``node`` with ``$ref``s to renamed schemas pointing at their new names."""
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith(REF_PREFIX):
-                name = value[len(REF_PREFIX) :]
-                out[key] = REF_PREFIX + renames.get(name, name)
-            else:
-                out[key] = rewrite_refs(value, renames)
-        return out
-    if isinstance(node, list):
-        return [rewrite_refs(item, renames) for item in node]
-    return node
 
 
 def _with_api_key_option(operation: dict[str, Any]) -> None:
@@ -75,8 +60,11 @@ def _renames_for(service: str, theirs: dict[str, Any], schemas: dict[str, Any]) 
 
 
 def _add_schemas(schemas: dict[str, Any], theirs: dict[str, Any], renames: dict[str, str]) -> None:
+    """A renamed schema's title follows its name: generators name classes after titles, and two
+    classes titled ``AgendaLists`` cannot both be generated."""
     for name, schema in rewrite_refs(theirs, renames).items():
-        schemas[renames.get(name, name)] = schema
+        new = renames.get(name, name)
+        schemas[new] = {**schema, "title": new} if "title" in schema else schema
 
 
 def _add_paths(paths: dict[str, Any], operation_ids: set[Any], service: str, theirs: dict[str, Any]) -> None:

@@ -35,7 +35,9 @@ _CSV_BODY = {
     "requestBody": {
         "required": True,
         "description": "The CSV file itself: UTF-8 (with or without BOM) or GBK/GB18030, header row first.",
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        # A file, not a JSON string: generated clients take bytes (openapi-python-client's ``File``,
+        # with tools/sdk-python/config.yaml mapping text/csv to a byte body; a Blob or string in TS).
+        "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 
