@@ -68,3 +68,12 @@ MoneyOrZero = Annotated[
     MONEY_OUT_SCHEMA,
 ]
 """The same, where zero is a real answer (no liabilities, no spending)."""
+
+MoneyRead = Annotated[
+    Decimal,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$", "examples": ["12345.67"]}
+    ),
+]
+"""An amount a response reads back from the database (``NUMERIC(14,2)``): documented as the decimal
+string it is on the wire, so generated clients never see money as a bare string or a number."""

@@ -114,6 +114,10 @@ def _renamed_ref(value: Any, renames: dict[str, str]) -> Any:
     return value
 
 
+def _all_strings(mapping: dict[Any, Any]) -> bool:
+    return all(isinstance(v, str) for v in mapping.values())
+
+
 def rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     """A copy of ``node`` with ``$ref``s (and a discriminator's ``mapping``) to renamed schemas
     pointing at their new names."""
@@ -122,7 +126,7 @@ def rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
         for key, value in node.items():
             if key == "$ref":
                 out[key] = _renamed_ref(value, renames)
-            elif key == "mapping" and isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            elif key == "mapping" and isinstance(value, dict) and _all_strings(value):
                 out[key] = {k: _renamed_ref(v, renames) for k, v in value.items()}
             else:
                 out[key] = rewrite_refs(value, renames)

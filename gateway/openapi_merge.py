@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from crmkit.openapi import REF_PREFIX, rewrite_refs
+from crmkit.openapi import rewrite_refs
 
 CACHE_SECONDS = 60.0
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

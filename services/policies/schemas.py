@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from crmkit.clock import IsoDate
+from crmkit.money import MoneyRead
 from crmkit.pagination import Page
 from crmkit.periods import Count
 from services.policies.terms import Wall
@@ -56,7 +57,7 @@ class PremiumDueItem(BaseModel):
     client_id: uuid.UUID
     instalment: int
     due_on: IsoDate
-    amount: Decimal
+    amount: MoneyRead
     overdue: bool
 
 
@@ -77,9 +78,11 @@ class PoliciesReport(BaseModel):
         description="Applications created in the period, by status now."
     )
     policies_issued: int
-    annual_premium_issued: Decimal = Field(description="Sum of the annual premiums of those policies (CNY).")
+    annual_premium_issued: MoneyRead = Field(
+        description="Sum of the annual premiums of those policies (CNY)."
+    )
     cooling_off_cancellations: int = Field(description="Policies cancelled within cooling-off in the period.")
-    cooling_off_refunds: Decimal
+    cooling_off_refunds: MoneyRead
 
 
 class ReviewedPolicy(BaseModel):
@@ -93,8 +96,8 @@ class ReviewedPolicy(BaseModel):
     status: str
     in_force: bool
     effective_on: IsoDate
-    sum_insured: Decimal
-    annual_premium: Decimal
+    sum_insured: MoneyRead
+    annual_premium: MoneyRead
     payment_years: int
     premiums_paid: int
     walls: list[Wall]

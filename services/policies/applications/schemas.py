@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from crmkit.clock import IsoDate
-from crmkit.money import Money
+from crmkit.money import Money, MoneyRead
 from crmkit.pagination import Page
 from services.policies.terms import LongText, PaymentYears, Share
 
@@ -208,8 +208,8 @@ class ApplicationRead(BaseModel):
     product_id: uuid.UUID
     proposal_id: uuid.UUID | None
     proposal_item_id: uuid.UUID | None
-    sum_insured: Decimal
-    annual_premium: Decimal
+    sum_insured: MoneyRead
+    annual_premium: MoneyRead
     payment_years: int
     beneficiaries: NamedBeneficiaries | LegalHeirs
     health_disclosure: HealthSummary
@@ -235,8 +235,8 @@ class ApplicationSummary(BaseModel):
     client_id: uuid.UUID
     insured_name: str
     product_id: uuid.UUID
-    sum_insured: Decimal
-    annual_premium: Decimal
+    sum_insured: MoneyRead
+    annual_premium: MoneyRead
     status: str
     policy_id: uuid.UUID | None
     owner_agent_id: uuid.UUID

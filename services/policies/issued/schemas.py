@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
 from crmkit.clock import IsoDate
-from crmkit.money import MoneyOrZero
+from crmkit.money import MoneyOrZero, MoneyRead
 from crmkit.pagination import Page
 from services.policies.terms import Category, Kind, Wall
 
@@ -87,14 +87,14 @@ class PaymentCreate(BaseModel):
 
 class WallCover(BaseModel):
     wall: Wall
-    sum_insured: Decimal
+    sum_insured: MoneyRead
 
 
 class PremiumRead(BaseModel):
     id: uuid.UUID
     instalment: int
     due_on: IsoDate
-    amount: Decimal
+    amount: MoneyRead
     status: PremiumStatus
     paid_on: IsoDate | None
 
@@ -126,13 +126,13 @@ class PolicyRead(BaseModel):
     return_visit: ReturnVisitRead | None
     in_force_on: IsoDate | None
     ended_on: IsoDate | None
-    sum_insured: Decimal
-    annual_premium: Decimal
+    sum_insured: MoneyRead
+    annual_premium: MoneyRead
     payment_years: int
     walls: list[WallCover]
     premiums: list[PremiumRead]
     next_premium_due_on: IsoDate | None
-    refund_amount: Decimal | None
+    refund_amount: MoneyRead | None
     surrender_value: Decimal | None
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None
@@ -155,8 +155,8 @@ class PolicySummary(BaseModel):
     effective_on: IsoDate
     ended_on: IsoDate | None
     cooling_off_ends_on: IsoDate | None
-    sum_insured: Decimal
-    annual_premium: Decimal
+    sum_insured: MoneyRead
+    annual_premium: MoneyRead
     payment_years: int
     walls: list[WallCover]
     owner_agent_id: uuid.UUID

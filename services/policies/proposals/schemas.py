@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from crmkit.money import Money
+from crmkit.money import Money, MoneyRead
 from crmkit.pagination import Page
 from services.policies.terms import Category, Kind, LongText, PaymentYears, ShortText, Wall
 
@@ -85,8 +85,8 @@ class ProposalItemRead(BaseModel):
     category: Category
     kind: Kind
     walls: list[Wall]
-    sum_insured: Decimal
-    annual_premium: Decimal
+    sum_insured: MoneyRead
+    annual_premium: MoneyRead
     payment_years: int
 
 
@@ -94,7 +94,7 @@ class RevisionRead(BaseModel):
     revision: int
     items: list[ProposalItemRead]
     findings: list[Finding]
-    total_annual_premium: Decimal
+    total_annual_premium: MoneyRead
     household_annual_income: Decimal | None
     client_feedback: str | None
     created_at: datetime

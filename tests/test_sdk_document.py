@@ -1,0 +1,153 @@
+"""The merged /openapi.json as integrators' generators read it (issue 15, item 1): valid OpenAPI 3.1,
+unique schema names and titles, short unique operationIds, the conventions declared (Idempotency-Key,
+a required If-Match), money as a string with a pattern, the CSV import as a byte body."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import httpx
+from openapi_spec_validator import validate
+
+from crmkit.openapi import OPERATION_ID, name_twins
+from gateway.openapi_merge import merge_documents
+from tests.conftest import Stack
+
+METHODS = ("get", "put", "post", "delete", "patch")
+MONEY_NAMES = re.compile(r"(amount|premium|sum_insured)$")
+
+
+async def merged(stack: Stack, api: httpx.AsyncClient) -> dict[str, Any]:
+    stack.apps["gateway"].state.openapi_merger.forget()
+    response = await api.get("/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    assert "x-unavailable-services" not in document["info"]
+    return document
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, item[method])
+        for path, item in document["paths"].items()
+        for method in METHODS
+        if method in item
+    ]
+
+
+class TestTheDocument:
+    async def test_is_valid_openapi_3_1(self, stack: Stack, api: httpx.AsyncClient) -> None:
+        document = await merged(stack, api)
+        assert document["openapi"].startswith("3.1")
+        validate(document)
+
+    async def test_schema_titles_are_unique_and_are_the_names(
+        self, stack: Stack, api: httpx.AsyncClient
+    ) -> None:
+        schemas = (await merged(stack, api))["components"]["schemas"]
+        titles = Counter(schema.get("title") for schema in schemas.values())
+        assert [title for title, n in titles.items() if n > 1] == []
+        assert [name for name in schemas if "-" in name] == []  # no X-Input / X-Output twins
+        assert "AgendaLists" not in schemas or schemas["AgendaLists"]["title"] == "AgendaLists"
+        assert schemas["PoliciesAgendaLists"]["title"] == "PoliciesAgendaLists"
+
+    async def test_operation_ids_are_short_unique_and_in_one_scheme(
+        self, stack: Stack, api: httpx.AsyncClient
+    ) -> None:
+        found = operations(await merged(stack, api))
+        ids = [operation["operationId"] for _, _, operation in found]
+        assert len(ids) == len(set(ids)) > 150
+        assert [i for i in ids if not OPERATION_ID.match(i) or len(i) > 40] == []
+        by_path = {(method, path): operation["operationId"] for method, path, operation in found}
+        assert by_path["get", "/api/v1/clients"] == "clients_list"
+        assert by_path["post", "/api/v1/clients"] == "clients_create"
+        assert by_path["post", "/api/v1/policies/applications/{application_id}/submit"] == "applications_submit"
+        assert by_path["get", "/api/v1/claims/export"] == "claims_export"
+
+    async def test_every_post_but_credential_minting_ones_declares_idempotency_key(
+        self, stack: Stack, api: httpx.AsyncClient
+    ) -> None:
+        for method, path, operation in operations(await merged(stack, api)):
+            keys = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
+            if method == "post" and not operation.get("x-mints-credentials"):
+                assert len(keys) == 1, path
+                assert keys[0]["in"] == "header"
+                assert keys[0]["schema"] == {**keys[0]["schema"], "type": "string", "maxLength": 255}
+            else:
+                assert keys == [], (method, path)
+
+    async def test_if_match_is_a_required_string(self, stack: Stack, api: httpx.AsyncClient) -> None:
+        declared = [
+            parameter
+            for _, _, operation in operations(await merged(stack, api))
+            for parameter in operation.get("parameters", [])
+            if parameter["name"] == "If-Match"
+        ]
+        assert len(declared) > 40
+        assert all(p["required"] is True and p["schema"]["type"] == "string" for p in declared)
+
+    async def test_money_is_a_string_with_a_pattern_everywhere(
+        self, stack: Stack, api: httpx.AsyncClient
+    ) -> None:
+        schemas = (await merged(stack, api))["components"]["schemas"]
+        money = [
+            (name, field, prop)
+            for name, schema in schemas.items()
+            for field, prop in schema.get("properties", {}).items()
+            if MONEY_NAMES.search(field)
+        ]
+        assert len(money) > 20
+        for name, field, prop in money:
+            variants = [v for v in prop.get("anyOf", [prop]) if v.get("type") != "null"]
+            assert variants, (name, field)
+            for variant in variants:
+                assert variant.get("type") == "string", (name, field, prop)
+                assert variant.get("pattern"), (name, field, prop)
+
+    async def test_the_csv_import_takes_the_file_as_a_byte_body(
+        self, stack: Stack, api: httpx.AsyncClient
+    ) -> None:
+        document = await merged(stack, api)
+        body = document["paths"]["/api/v1/clients/imports"]["post"]["requestBody"]
+        assert body["required"] is True
+        assert body["content"] == {"text/csv": {"schema": {"type": "string", "format": "binary"}}}
+        report = document["paths"]["/api/v1/reports/business"]["get"]["responses"]["200"]["content"]
+        assert report["text/csv"]["schema"]["type"] == "string"
+
+
+class TestTheMerge:
+    def test_a_renamed_schema_takes_its_new_name_as_its_title(self) -> None:
+        own = {"paths": {}, "components": {"schemas": {"Lists": {"title": "Lists", "type": "object"}}}}
+        theirs = {
+            "paths": {},
+            "components": {"schemas": {"Lists": {"title": "Lists", "type": "array", "items": {}}}},
+        }
+        document = merge_documents(own, {"claims": theirs})
+        schemas = document["components"]["schemas"]
+        assert schemas["ClaimsLists"]["title"] == "ClaimsLists"
+        assert schemas["Lists"]["title"] == "Lists"
+
+    def test_input_output_twins_become_one_name_each_and_refs_follow(self) -> None:
+        document: dict[str, Any] = {
+            "paths": {"/x": {"get": {"responses": {"200": {"$ref": "#/components/schemas/Goal-Output"}}}}},
+            "components": {
+                "schemas": {
+                    "Goal-Input": {"title": "Goal"},
+                    "Goal-Output": {"title": "Goal"},
+                    "Plan": {
+                        "title": "Plan",
+                        "discriminator": {"mapping": {"goal": "#/components/schemas/Goal-Input"}},
+                    },
+                }
+            },
+        }
+        name_twins(document)
+        schemas = document["components"]["schemas"]
+        assert {name: schema["title"] for name, schema in schemas.items() if name != "Plan"} == {
+            "GoalInput": "GoalInput",
+            "Goal": "Goal",
+        }
+        assert schemas["Plan"]["discriminator"]["mapping"] == {"goal": "#/components/schemas/GoalInput"}
+        assert document["paths"]["/x"]["get"]["responses"]["200"]["$ref"] == "#/components/schemas/Goal"
