@@ -27,7 +27,9 @@ def merged_document() -> dict[str, Any]:
 
     mesh = MeshTransport()
     common: dict[str, Any] = {"database_url": UNREACHED_DATABASE, "environment": "test"}
-    topology: dict[str, Any] = {f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"}
+    topology: dict[str, Any] = {
+        f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"
+    }
     peers = {**common, **topology, "identity_url": "http://gateway.internal"}
     gateway = create_gateway(GatewaySettings(**common, **topology), transport=mesh)
     services = {

@@ -63,7 +63,9 @@ class TestTheDocument:
         by_path = {(method, path): operation["operationId"] for method, path, operation in found}
         assert by_path["get", "/api/v1/clients"] == "clients_list"
         assert by_path["post", "/api/v1/clients"] == "clients_create"
-        assert by_path["post", "/api/v1/policies/applications/{application_id}/submit"] == "applications_submit"
+        assert (
+            by_path["post", "/api/v1/policies/applications/{application_id}/submit"] == "applications_submit"
+        )
         assert by_path["get", "/api/v1/claims/export"] == "claims_export"
 
     async def test_every_post_but_credential_minting_ones_declares_idempotency_key(
