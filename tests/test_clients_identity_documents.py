@@ -317,6 +317,29 @@ class TestStoredAndShown:
         assert french["id"] not in {i for pair in pairs for i in pair}
 
 
+class TestReveal:
+    async def test_a_passport_number_revealed_with_a_reason_not_as_resident_id(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        client = await create_client(api, people.agent, **document("passport", "E12345678", "CHN"))
+        reveal = f"{CLIENTS}/{client['id']}/reveal"
+
+        shown = await api.post(
+            reveal,
+            json={"field": NUMBER, "reason": "insurer's application form"},
+            headers=people.agent.headers,
+        )
+        audits = await count_audit(stack)
+        as_resident_id = await api.post(
+            reveal, json={"field": "resident_id", "reason": "insurer's form"}, headers=people.agent.headers
+        )
+
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["value"] == "E12345678"
+        assert_problem(as_resident_id, 422, field="field")
+        assert await count_audit(stack) == audits
+
+
 class TestSearch:
     async def test_by_number_of_each_type(self, api: httpx.AsyncClient, people: People) -> None:
         pudong = await create_client(api, people.agent, name="Pudong", **{NUMBER: PUDONG_1986})

@@ -15,6 +15,8 @@ RESIDENT_ID_CONTEXT = "clients.resident_id"
 PHONE_CONTEXT = "clients.phone"
 
 Identifier = Literal["resident_id", "phone"]
+# What an audited reveal may ask for; ``resident_id`` (deprecated) only when the document is one.
+RevealableField = Literal["id_document_number", "resident_id", "phone"]
 IDENTIFIERS: tuple[Identifier, ...] = ("resident_id", "phone")
 _CONTEXTS: dict[Identifier, str] = {"resident_id": RESIDENT_ID_CONTEXT, "phone": PHONE_CONTEXT}
 
@@ -73,3 +75,12 @@ def erase_identifiers(client: Client) -> None:
 def unseal(client: Client, cipher: FieldCipher, field: Identifier) -> str | None:
     blob = client.resident_id_cipher if field == "resident_id" else client.phone_cipher
     return cipher.decrypt(blob, context=_CONTEXTS[field]) if blob is not None else None
+
+
+def unseal_field(client: Client, cipher: FieldCipher, field: RevealableField) -> str | None:
+    """The unmasked value a reveal asks for (``None``: nothing of that kind on file)."""
+    if field == "phone":
+        return unseal(client, cipher, "phone")
+    if field == "resident_id" and client.id_document_type != DocumentType.RESIDENT_ID:
+        return None
+    return unseal(client, cipher, "resident_id")
