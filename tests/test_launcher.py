@@ -29,7 +29,7 @@ from launcher import demo_data
 from launcher.apps import ALL_APPS, GATEWAY, ROOT, SERVICES
 from launcher.database import stop_embedded
 from launcher.processes import uvicorn_command
-from services.clients.identity_documents import DocumentType, check_document
+from services.clients.identity_documents import IdentityDocumentType, check_document
 
 TEST_DATA_DIR = ROOT / ".data" / "launcher-test"
 STARTUP_TIMEOUT = 240.0
@@ -100,7 +100,7 @@ def test_resident_id_check_digit() -> None:
 @pytest.mark.parametrize("client", demo_data.CLIENTS, ids=lambda c: c.name)
 def test_demo_clients_are_realistic(client: demo_data.DemoClient) -> None:
     number = client.resident_id
-    document = check_document(DocumentType(client.document_type), number)
+    document = check_document(IdentityDocumentType(client.document_type), number)
     assert document.birth_date == client.birth_date
     assert (int(number[16]) % 2 == 1) == (client.gender == "male")
     phone = phonenumbers.parse(client.phone)

@@ -7,7 +7,7 @@ from typing import Literal
 import phonenumbers
 
 from crmkit.crypto import FieldCipher, mask_middle
-from services.clients.identity_documents import DocumentType, IdentityDocument
+from services.clients.identity_documents import IdentityDocument, IdentityDocumentType
 from services.clients.models import Client
 
 # The identity document's context keeps its first name: every stored ciphertext and hash was made with it.
@@ -52,7 +52,7 @@ def seal_identity_document(client: Client, cipher: FieldCipher, document: Identi
 
 def masked_resident_id(client: Client) -> str | None:
     """The legacy ``resident_id`` field of a read: the masked number when the document is a resident ID."""
-    return client.resident_id_masked if client.id_document_type == DocumentType.RESIDENT_ID else None
+    return client.resident_id_masked if client.id_document_type == IdentityDocumentType.RESIDENT_ID else None
 
 
 def seal_phone(client: Client, cipher: FieldCipher, value: str | None) -> None:
@@ -81,6 +81,6 @@ def unseal_field(client: Client, cipher: FieldCipher, field: RevealableField) ->
     """The unmasked value a reveal asks for (``None``: nothing of that kind on file)."""
     if field == "phone":
         return unseal(client, cipher, "phone")
-    if field == "resident_id" and client.id_document_type != DocumentType.RESIDENT_ID:
+    if field == "resident_id" and client.id_document_type != IdentityDocumentType.RESIDENT_ID:
         return None
     return unseal(client, cipher, "resident_id")

@@ -33,37 +33,38 @@ from stdnum.cn import ric
 from crmkit.crypto import mask_middle
 
 
-class DocumentType(StrEnum):
+class IdentityDocumentType(StrEnum):
     RESIDENT_ID = "resident_id"
     HK_MO_TW_RESIDENCE_PERMIT = "hk_mo_tw_residence_permit"
     FOREIGN_PERMANENT_RESIDENCE_ID = "foreign_permanent_residence_id"
     PASSPORT = "passport"
 
 
-DOCUMENT_TYPES = tuple(t.value for t in DocumentType)
-LABELS: dict[DocumentType, str] = {
-    DocumentType.RESIDENT_ID: "居民身份证 (resident ID)",
-    DocumentType.HK_MO_TW_RESIDENCE_PERMIT: "港澳台居民居住证 (Hong Kong, Macao and Taiwan residence permit)",
-    DocumentType.FOREIGN_PERMANENT_RESIDENCE_ID: "外国人永久居留身份证 (foreign permanent residence ID)",
-    DocumentType.PASSPORT: "passport",
+DOCUMENT_TYPES = tuple(t.value for t in IdentityDocumentType)
+_T = IdentityDocumentType
+LABELS: dict[IdentityDocumentType, str] = {
+    _T.RESIDENT_ID: "居民身份证 (resident ID)",
+    _T.HK_MO_TW_RESIDENCE_PERMIT: "港澳台居民居住证 (Hong Kong, Macao and Taiwan residence permit)",
+    _T.FOREIGN_PERMANENT_RESIDENCE_ID: "外国人永久居留身份证 (foreign permanent residence ID)",
+    _T.PASSPORT: "passport",
 }
 # Words a spreadsheet may use for the type (CSV import); the values themselves are accepted too.
-TYPE_WORDS: dict[str, DocumentType] = {
-    "居民身份证": DocumentType.RESIDENT_ID,
-    "身份证": DocumentType.RESIDENT_ID,
-    "港澳台居民居住证": DocumentType.HK_MO_TW_RESIDENCE_PERMIT,
-    "居住证": DocumentType.HK_MO_TW_RESIDENCE_PERMIT,
-    "外国人永久居留身份证": DocumentType.FOREIGN_PERMANENT_RESIDENCE_ID,
-    "永居证": DocumentType.FOREIGN_PERMANENT_RESIDENCE_ID,
-    "护照": DocumentType.PASSPORT,
-    **{t.value: t for t in DocumentType},
+TYPE_WORDS: dict[str, IdentityDocumentType] = {
+    "居民身份证": IdentityDocumentType.RESIDENT_ID,
+    "身份证": IdentityDocumentType.RESIDENT_ID,
+    "港澳台居民居住证": IdentityDocumentType.HK_MO_TW_RESIDENCE_PERMIT,
+    "居住证": IdentityDocumentType.HK_MO_TW_RESIDENCE_PERMIT,
+    "外国人永久居留身份证": IdentityDocumentType.FOREIGN_PERMANENT_RESIDENCE_ID,
+    "永居证": IdentityDocumentType.FOREIGN_PERMANENT_RESIDENCE_ID,
+    "护照": IdentityDocumentType.PASSPORT,
+    **{t.value: t for t in IdentityDocumentType},
 }
 PERMIT_PREFIXES = {"810000": "Hong Kong", "820000": "Macao", "830000": "Taiwan"}
 GB11643_TYPES = frozenset(
     {
-        DocumentType.RESIDENT_ID,
-        DocumentType.HK_MO_TW_RESIDENCE_PERMIT,
-        DocumentType.FOREIGN_PERMANENT_RESIDENCE_ID,
+        IdentityDocumentType.RESIDENT_ID,
+        IdentityDocumentType.HK_MO_TW_RESIDENCE_PERMIT,
+        IdentityDocumentType.FOREIGN_PERMANENT_RESIDENCE_ID,
     }
 )
 NUMBER, COUNTRY = "id_document_number", "id_document_country"
@@ -85,7 +86,7 @@ class DocumentRejected(ValueError):
 class IdentityDocument:
     """A checked document: normalised number, alpha-3 issuing country (passports), birth date it carries."""
 
-    type: DocumentType
+    type: IdentityDocumentType
     number: str
     country: str | None
     birth_date: date | None
@@ -96,7 +97,7 @@ class IdentityDocument:
         (address codes from the region list / 81-83 / 9), so the bare number is the key: a resident
         ID keeps the hash it had before documents had types, and a search by number needs no type.
         A passport number is unique only within its issuing country, so type and country are in."""
-        if self.type is DocumentType.PASSPORT:
+        if self.type is IdentityDocumentType.PASSPORT:
             return f"passport:{self.country}:{self.number}"
         return self.number
 
@@ -105,9 +106,9 @@ class IdentityDocument:
         return mask(self.type, self.number)
 
 
-def mask(kind: DocumentType, number: str) -> str:
+def mask(kind: IdentityDocumentType, number: str) -> str:
     """``110***********1234`` for the 18-character numbers, ``E******78`` for a passport."""
-    if kind is DocumentType.PASSPORT:
+    if kind is IdentityDocumentType.PASSPORT:
         return mask_middle(number, keep_start=1, keep_end=2)
     return mask_middle(number, keep_start=3, keep_end=4)
 
@@ -152,20 +153,20 @@ def _gb11643(number: str, label: str) -> date:
     return _birth_date(number)
 
 
-def _looks_like(number: str) -> DocumentType | None:
+def _looks_like(number: str) -> IdentityDocumentType | None:
     """The type whose format a number has (checksum included), to name it when the wrong type is sent."""
     if len(number) == 18 and _GB11643_SHAPE.match(number) and number[-1] == ric.calc_check_digit(number):
         if number[:6] in PERMIT_PREFIXES:
-            return DocumentType.HK_MO_TW_RESIDENCE_PERMIT
+            return IdentityDocumentType.HK_MO_TW_RESIDENCE_PERMIT
         if number[0] == "9":
-            return DocumentType.FOREIGN_PERMANENT_RESIDENCE_ID
-        return DocumentType.RESIDENT_ID if region_ever_existed(number[:6]) else None
+            return IdentityDocumentType.FOREIGN_PERMANENT_RESIDENCE_ID
+        return IdentityDocumentType.RESIDENT_ID if region_ever_existed(number[:6]) else None
     if _PASSPORT_SHAPE.match(number) and not number.isdigit():
-        return DocumentType.PASSPORT
+        return IdentityDocumentType.PASSPORT
     return None
 
 
-def _other_type(number: str, kind: DocumentType) -> None:
+def _other_type(number: str, kind: IdentityDocumentType) -> None:
     other = _looks_like(number)
     if other is not None and other is not kind:
         raise DocumentRejected(
@@ -176,26 +177,26 @@ def _other_type(number: str, kind: DocumentType) -> None:
 
 
 def _resident_id(number: str) -> IdentityDocument:
-    _other_type(number, DocumentType.RESIDENT_ID)
+    _other_type(number, IdentityDocumentType.RESIDENT_ID)
     birth = _gb11643(number, "resident ID")
     if not region_ever_existed(number[:6]):
         raise DocumentRejected(NUMBER, f"unknown region code {number[:6]}: no such address code ever existed")
-    return IdentityDocument(DocumentType.RESIDENT_ID, number, None, birth)
+    return IdentityDocument(IdentityDocumentType.RESIDENT_ID, number, None, birth)
 
 
 def _permit(number: str) -> IdentityDocument:
-    _other_type(number, DocumentType.HK_MO_TW_RESIDENCE_PERMIT)
+    _other_type(number, IdentityDocumentType.HK_MO_TW_RESIDENCE_PERMIT)
     birth = _gb11643(number, "residence permit")
     if number[:6] not in PERMIT_PREFIXES:
         raise DocumentRejected(
             NUMBER,
             "a 港澳台居民居住证 number starts with 810000 (Hong Kong), 820000 (Macao) or 830000 (Taiwan)",
         )
-    return IdentityDocument(DocumentType.HK_MO_TW_RESIDENCE_PERMIT, number, None, birth)
+    return IdentityDocument(IdentityDocumentType.HK_MO_TW_RESIDENCE_PERMIT, number, None, birth)
 
 
 def _foreign_permanent(number: str) -> IdentityDocument:
-    _other_type(number, DocumentType.FOREIGN_PERMANENT_RESIDENCE_ID)
+    _other_type(number, IdentityDocumentType.FOREIGN_PERMANENT_RESIDENCE_ID)
     birth = _gb11643(number, "foreign permanent residence ID")
     if number[0] != "9":
         raise DocumentRejected(NUMBER, "a 2023-format 外国人永久居留身份证 number starts with 9")
@@ -203,7 +204,7 @@ def _foreign_permanent(number: str) -> IdentityDocument:
         raise DocumentRejected(
             NUMBER, f"unknown province code {number[1:3]} (digits 2-3, place of acceptance)"
         )
-    return IdentityDocument(DocumentType.FOREIGN_PERMANENT_RESIDENCE_ID, number, None, birth)
+    return IdentityDocument(IdentityDocumentType.FOREIGN_PERMANENT_RESIDENCE_ID, number, None, birth)
 
 
 def issuing_country(value: str) -> str:
@@ -224,7 +225,7 @@ def _passport(number: str, country: str | None) -> IdentityDocument:
         raise DocumentRejected(COUNTRY, "a passport needs its issuing country (ISO 3166-1, e.g. CHN)")
     alpha_3 = issuing_country(country)
     other = _looks_like(number)
-    if other is not None and other is not DocumentType.PASSPORT:
+    if other is not None and other is not IdentityDocumentType.PASSPORT:
         raise DocumentRejected(
             NUMBER,
             f"this is the format of a {LABELS[other]} number, not of a passport: "
@@ -232,28 +233,28 @@ def _passport(number: str, country: str | None) -> IdentityDocument:
         )
     if not _PASSPORT_SHAPE.match(number):
         raise DocumentRejected(NUMBER, "a passport number is 5 to 9 letters and digits (ICAO Doc 9303)")
-    return IdentityDocument(DocumentType.PASSPORT, number, alpha_3, None)
+    return IdentityDocument(IdentityDocumentType.PASSPORT, number, alpha_3, None)
 
 
-def check_document(kind: DocumentType, number: str, country: str | None = None) -> IdentityDocument:
+def check_document(kind: IdentityDocumentType, number: str, country: str | None = None) -> IdentityDocument:
     """The document checked by its type's own rule; ``DocumentRejected`` names the field and the reason."""
     number = compact(number)
     if not number:
         raise DocumentRejected(NUMBER, "cannot be empty")
-    if kind is DocumentType.PASSPORT:
+    if kind is IdentityDocumentType.PASSPORT:
         return _passport(number, country)
     if country is not None:
         raise DocumentRejected(COUNTRY, "only a passport has an issuing country")
-    if kind is DocumentType.RESIDENT_ID:
+    if kind is IdentityDocumentType.RESIDENT_ID:
         return _resident_id(number)
-    if kind is DocumentType.HK_MO_TW_RESIDENCE_PERMIT:
+    if kind is IdentityDocumentType.HK_MO_TW_RESIDENCE_PERMIT:
         return _permit(number)
     return _foreign_permanent(number)
 
 
 def stored_birth_date(kind: str | None, number: str | None) -> date | None:
     """The birth date a stored (already checked) number carries; none for a passport."""
-    if kind is None or number is None or DocumentType(kind) not in GB11643_TYPES:
+    if kind is None or number is None or IdentityDocumentType(kind) not in GB11643_TYPES:
         return None
     return _birth_date(number)
 
@@ -268,7 +269,7 @@ class DocumentChange:
 
 def requested_document(
     *,
-    kind: DocumentType | None,
+    kind: IdentityDocumentType | None,
     number: str | None,
     country: str | None,
     resident_id: str | None,
@@ -287,10 +288,10 @@ def requested_document(
             raise DocumentRejected(
                 "resident_id", "send either resident_id (deprecated) or the id_document_* fields, not both"
             )
-        document = check_document(DocumentType.RESIDENT_ID, resident_id) if resident_id else None
+        document = check_document(IdentityDocumentType.RESIDENT_ID, resident_id) if resident_id else None
         return DocumentChange(document, "resident_id")
     if number is None:
         if kind is not None or country is not None:
             raise DocumentRejected(NUMBER, "required with id_document_type or id_document_country")
         return DocumentChange(None, NUMBER)
-    return DocumentChange(check_document(kind or DocumentType.RESIDENT_ID, number, country), NUMBER)
+    return DocumentChange(check_document(kind or IdentityDocumentType.RESIDENT_ID, number, country), NUMBER)

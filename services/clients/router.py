@@ -23,7 +23,7 @@ from services.clients.dependencies import (
     ValidClient,
     WriterDep,
 )
-from services.clients.identity_documents import DocumentType
+from services.clients.identity_documents import IdentityDocumentType
 from services.clients.repository import ClientFilters
 from services.clients.schemas import (
     AgendaLists,
@@ -96,7 +96,7 @@ async def list_clients(
         ),
     ] = None,
     id_document_type: Annotated[
-        DocumentType | None, Query(description="The number's type (default `resident_id`).")
+        IdentityDocumentType | None, Query(description="The number's type (default `resident_id`).")
     ] = None,
     id_document_country: Annotated[
         str | None, Query(min_length=2, max_length=3, description="A passport's issuing country.")

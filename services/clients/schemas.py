@@ -22,7 +22,7 @@ from crmkit.clock import IsoDate
 from crmkit.pagination import Page
 from crmkit.periods import Count
 from services.clients.consent.schemas import ConsentGiven
-from services.clients.identity_documents import DocumentRejected, DocumentType, check_document
+from services.clients.identity_documents import DocumentRejected, IdentityDocumentType, check_document
 from services.clients.interactions.schemas import AppointmentRead
 from services.clients.milestones.schemas import UpcomingDate
 
@@ -59,7 +59,7 @@ class ClientSort(StrEnum):
 def normalise_resident_id(value: str) -> str:
     """Chinese resident ID (居民身份证): the rule of ``identity_documents`` for type ``resident_id``."""
     try:
-        return check_document(DocumentType.RESIDENT_ID, value).number
+        return check_document(IdentityDocumentType.RESIDENT_ID, value).number
     except DocumentRejected as exc:
         raise ValueError(exc.message) from None
 
@@ -106,7 +106,7 @@ class ClientCreate(BaseModel):
     birth_date: IsoDate | None = Field(
         default=None, description="Taken from the identity document when omitted (all types but passport)."
     )
-    id_document_type: DocumentType | None = Field(
+    id_document_type: IdentityDocumentType | None = Field(
         default=None, description="The document's type; `resident_id` when a number is sent without one."
     )
     id_document_number: DocumentNumber | None = None
@@ -141,7 +141,7 @@ class ClientUpdate(BaseModel):
     name: ClientName | None = None
     gender: Gender | None = None
     birth_date: IsoDate | None = None
-    id_document_type: DocumentType | None = Field(
+    id_document_type: IdentityDocumentType | None = Field(
         default=None, description="Sent with `id_document_number`; `resident_id` when left out."
     )
     id_document_number: DocumentNumber | None = Field(
@@ -178,7 +178,7 @@ class ClientRead(BaseModel):
     name: str
     gender: Gender
     birth_date: IsoDate | None
-    id_document_type: DocumentType | None
+    id_document_type: IdentityDocumentType | None
     id_document_number: str | None = Field(description="Masked, e.g. `110***********1234`, `E******78`.")
     id_document_country: str | None = Field(description="A passport's issuing country (ISO 3166-1 alpha-3).")
     resident_id: str | None = Field(

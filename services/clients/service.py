@@ -26,7 +26,7 @@ from services.clients.identifiers import (
 from services.clients.identity_documents import (
     DocumentChange,
     DocumentRejected,
-    DocumentType,
+    IdentityDocumentType,
     requested_document,
     stored_birth_date,
 )
@@ -128,7 +128,7 @@ def _document_change(data: ClientCreate | ClientUpdate) -> DocumentChange | None
 def search_document_hash(
     tools: Tools,
     *,
-    kind: DocumentType | None,
+    kind: IdentityDocumentType | None,
     number: str | None,
     country: str | None,
     resident_id: str | None,
