@@ -70,9 +70,12 @@ class DemoClient:
     channel: str  # warm_market, referral, cold, online
     notes: str
     referred_by: str | None = None  # name of another demo client of the same agent
+    # resident_id, or hk_mo_tw_residence_permit (region 810000/820000/830000: same GB 11643 layout).
+    document_type: str = "resident_id"
 
     @property
     def resident_id(self) -> str:
+        """The document number (a residence permit's too: same layout and check digit)."""
         return resident_id(self.region, self.birth_date, self.sequence)
 
     def body(self, referrer_id: str | None) -> dict[str, Any]:
@@ -80,7 +83,8 @@ class DemoClient:
             "name": self.name,
             "gender": self.gender,
             "birth_date": self.birth_date.isoformat(),
-            "resident_id": self.resident_id,
+            "id_document_type": self.document_type,
+            "id_document_number": self.resident_id,
             "phone": self.phone,
             "occupation": self.occupation,
             "occupation_class": self.occupation_class,
@@ -95,8 +99,10 @@ class DemoClient:
 
 
 CLIENTS = (
+    # 310115 浦东新区: code in use from 1992, so a number issued there to a client born in 1985 is
+    # valid although the district did not exist in his birth year (the code is where it was issued).
     DemoClient(
-        "wang", "张伟", "male", date(1985, 3, 12), "310110", 231, "+8613817452360",
+        "wang", "张伟", "male", date(1985, 3, 12), "310115", 231, "+8613817452360",
         "软件工程师", 1, "warm_market", "大学同学，已婚，一个女儿；关注重疾和教育金。",
     ),
     DemoClient(
@@ -116,8 +122,9 @@ CLIENTS = (
         "建筑工地项目经理", 4, "online", "官网留言咨询百万医疗。",
     ),
     DemoClient(
-        "li", "周婷", "female", date(1996, 7, 8), "510104", 246, "+8617708214563",
-        "护士", 2, "referral", "黄磊的表妹；刚工作，预算有限。", referred_by="黄磊",
+        "li", "周婷", "female", date(1996, 7, 8), "810000", 246, "+8617708214563",
+        "护士", 2, "referral", "黄磊的表妹，香港居民，持港澳台居民居住证；刚工作，预算有限。",
+        referred_by="黄磊", document_type="hk_mo_tw_residence_permit",
     ),
 )  # fmt: skip
 

@@ -33,7 +33,7 @@ def client_body(**overrides: Any) -> dict[str, Any]:
     """A valid new client; identifiers come with the client's consent unless ``consent`` is given."""
     body: dict[str, Any] = {"name": "Wang Fang", "channel": "warm_market"}
     body.update(overrides)
-    if ("resident_id" in body or "phone" in body) and "consent" not in body:
+    if ("resident_id" in body or "id_document_number" in body or "phone" in body) and "consent" not in body:
         body["consent"] = CONSENT
     return body
 

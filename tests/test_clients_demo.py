@@ -83,6 +83,9 @@ async def test_the_demo_shows_what_it_promises_and_loads_twice(
     ]
     assert {c["tier"] for c in clients} == {"A", "B", "C"}
     assert clients[0]["tier"] == "A"
+    documents = {c["name"]: (c["id_document_type"], c["id_document_number"][:6]) for c in clients}
+    assert documents["张伟"] == ("resident_id", "310***")  # 浦东新区 (310115), born 1985
+    assert documents["周婷"] == ("hk_mo_tw_residence_permit", "810***")
 
     gaps = (await api.get(f"{CLIENTS}/{ctx.client_ids['张伟']}/coverage-gaps", headers=lead)).json()
     assert all(wall["gap"] is not None for wall in gaps["walls"])

@@ -37,7 +37,8 @@ class TestClientsExport:
         rows = rows_of(response)
         assert sorted(r["name"] for r in rows) == ["李雷", "王芳"]
         wang = next(r for r in rows if r["name"] == "王芳")
-        assert wang["resident_id"] == "110***********" + rid[-4:]
+        assert wang["id_document_type"] == "resident_id"
+        assert wang["id_document_number"] == "110***********" + rid[-4:]
         assert wang["phone"] == "+86 138****5678"
         assert wang["birth_date"] == "1985-06-12"
         assert rid not in response.text
@@ -80,7 +81,7 @@ class TestClientsExport:
         )
 
         [row] = rows_of(response)
-        assert row["resident_id"] == rid
+        assert row["id_document_number"] == rid
         assert row["phone"] == "+8613812345678"
         audited = await stack.fetch(
             "SELECT actor, after FROM clients.audit_log WHERE resource_type = 'client_export'"

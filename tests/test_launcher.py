@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 import phonenumbers
 import pytest
-from stdnum.cn import ric
 
 from launcher import config as launcher_config
 from launcher import demo_data
 from launcher.apps import ALL_APPS, GATEWAY, ROOT, SERVICES
 from launcher.database import stop_embedded
 from launcher.processes import uvicorn_command
+from services.clients.identity_documents import IdentityDocumentType, check_document
 
 TEST_DATA_DIR = ROOT / ".data" / "launcher-test"
 STARTUP_TIMEOUT = 240.0
@@ -100,8 +100,8 @@ def test_resident_id_check_digit() -> None:
 @pytest.mark.parametrize("client", demo_data.CLIENTS, ids=lambda c: c.name)
 def test_demo_clients_are_realistic(client: demo_data.DemoClient) -> None:
     number = client.resident_id
-    assert ric.is_valid(number)
-    assert ric.get_birth_date(number) == client.birth_date
+    document = check_document(IdentityDocumentType(client.document_type), number)
+    assert document.birth_date == client.birth_date
     assert (int(number[16]) % 2 == 1) == (client.gender == "male")
     phone = phonenumbers.parse(client.phone)
     assert phonenumbers.is_valid_number(phone)

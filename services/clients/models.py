@@ -42,6 +42,8 @@ INTERACTION_KINDS = ("appointment", "visit", "call", "note")
 MILESTONE_KINDS = ("school_entry", "elder_birthday_banquet", "custom")
 COMPLAINT_STATUSES = ("received", "investigating", "resolved", "reported")
 CONSENT_PURPOSES = ("personal_data", "marketing", "sharing_with_insurer")
+# Identity document types (services/clients/identity_documents.py holds each type's rule).
+ID_DOCUMENT_TYPES = ("resident_id", "hk_mo_tw_residence_permit", "foreign_permanent_residence_id", "passport")
 
 LIVE = text("deleted_at IS NULL")
 # Month * 100 + day of the birth date (229 for 29 February): birthday windows as an indexed IN list.
@@ -73,6 +75,14 @@ class Client(ClientsTable, table=True):
         CheckConstraint(one_of("channel", CHANNELS), name="channel_known"),
         CheckConstraint(one_of("tier", TIERS), name="tier_known"),
         CheckConstraint("occupation_class BETWEEN 1 AND 6", name="occupation_class_range"),
+        CheckConstraint(one_of("id_document_type", ID_DOCUMENT_TYPES), name="id_document_type_known"),
+        CheckConstraint(
+            "(id_document_type IS NULL) = (resident_id_cipher IS NULL)", name="id_document_has_type"
+        ),
+        CheckConstraint(
+            "(id_document_country IS NOT NULL) = (id_document_type IS NOT DISTINCT FROM 'passport')",
+            name="id_document_country_for_passport",
+        ),
         CheckConstraint(
             "(channel = 'referral') = (referred_by_client_id IS NOT NULL)", name="referral_has_referrer"
         ),
@@ -118,6 +128,11 @@ class Client(ClientsTable, table=True):
     resident_id_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     resident_id_hmac: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     resident_id_masked: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    """The three ``resident_id_*`` columns hold the identity document's number whatever its type (they
+    predate document types; renaming them would break every reader for no gain)."""
+    id_document_type: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    id_document_country: str | None = Field(default=None, sa_column=Column(String(3), nullable=True))
+    """A passport's issuing country, ISO 3166-1 alpha-3; null for every other type."""
     phone_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     phone_hmac: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     phone_masked: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))

@@ -23,6 +23,7 @@ from services.clients.dependencies import (
     ValidClient,
     WriterDep,
 )
+from services.clients.identity_documents import IdentityDocumentType
 from services.clients.repository import ClientFilters
 from services.clients.schemas import (
     AgendaLists,
@@ -86,7 +87,23 @@ async def list_clients(
         str | None, Query(min_length=1, max_length=100, description="Case-insensitive name prefix.")
     ] = None,
     phone: Annotated[MobilePhone | None, Query(description="Exact mobile number, any common format.")] = None,
-    resident_id: Annotated[ResidentId | None, Query(description="Exact resident ID number.")] = None,
+    id_document_number: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=32,
+            description="Exact identity document number, checked by the rule of `id_document_type`.",
+        ),
+    ] = None,
+    id_document_type: Annotated[
+        IdentityDocumentType | None, Query(description="The number's type (default `resident_id`).")
+    ] = None,
+    id_document_country: Annotated[
+        str | None, Query(min_length=2, max_length=3, description="A passport's issuing country.")
+    ] = None,
+    resident_id: Annotated[
+        ResidentId | None, Query(description="Deprecated: `id_document_number` of type `resident_id`.")
+    ] = None,
     follow_up_due_by: Annotated[
         IsoDate | None, Query(description="Only clients whose next follow-up is due on or before this date.")
     ] = None,
@@ -104,7 +121,13 @@ async def list_clients(
         name_prefix=name_prefix,
         follow_up_due_by=follow_up_due_by,
         phone_hmac=service.search_hash(tools, "phone", phone),
-        resident_id_hmac=service.search_hash(tools, "resident_id", resident_id),
+        resident_id_hmac=service.search_document_hash(
+            tools,
+            kind=id_document_type,
+            number=id_document_number,
+            country=id_document_country,
+            resident_id=resident_id,
+        ),
     )
     return await service.list_clients(
         session=session, principal=principal, filters=filters, sort=sort, limit=limit, cursor=cursor

@@ -17,13 +17,12 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
-from stdnum import exceptions as stdnum_errors
-from stdnum.cn import ric
 
 from crmkit.clock import IsoDate
 from crmkit.pagination import Page
 from crmkit.periods import Count
 from services.clients.consent.schemas import ConsentGiven
+from services.clients.identity_documents import DocumentRejected, IdentityDocumentType, check_document
 from services.clients.interactions.schemas import AppointmentRead
 from services.clients.milestones.schemas import UpcomingDate
 
@@ -58,17 +57,11 @@ class ClientSort(StrEnum):
 
 
 def normalise_resident_id(value: str) -> str:
-    """Chinese resident ID: 18 characters, valid region, birth date and check digit."""
+    """Chinese resident ID (居民身份证): the rule of ``identity_documents`` for type ``resident_id``."""
     try:
-        return ric.validate(value)
-    except stdnum_errors.InvalidLength:
-        raise ValueError("a resident ID number has 18 characters") from None
-    except stdnum_errors.InvalidFormat:
-        raise ValueError("a resident ID number is 17 digits and a check digit (0-9 or X)") from None
-    except stdnum_errors.InvalidChecksum:
-        raise ValueError("the resident ID number's check digit does not match; check for a typo") from None
-    except stdnum_errors.ValidationError:
-        raise ValueError("the resident ID number holds an impossible birth date or region code") from None
+        return check_document(IdentityDocumentType.RESIDENT_ID, value).number
+    except DocumentRejected as exc:
+        raise ValueError(exc.message) from None
 
 
 def normalise_mobile_phone(value: str) -> str:
@@ -87,6 +80,16 @@ def normalise_mobile_phone(value: str) -> str:
 
 ClientName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ResidentId = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalise_resident_id)]
+DocumentNumber = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=32),
+    Field(description="Checked by the rule of `id_document_type` (see docs/clients.md)."),
+]
+DocumentCountry = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=3),
+    Field(description="A passport's issuing country, ISO 3166-1 alpha-3 or alpha-2 (stored as alpha-3)."),
+]
 MobilePhone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalise_mobile_phone)]
 Occupation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 OccupationClass = Annotated[StrictInt, Field(ge=1, le=6, description="Occupation class 1 (office) to 6.")]
@@ -100,8 +103,18 @@ class ClientCreate(BaseModel):
 
     name: ClientName
     gender: Gender = Gender.UNDISCLOSED
-    birth_date: IsoDate | None = Field(default=None, description="Taken from the resident ID when omitted.")
-    resident_id: ResidentId | None = None
+    birth_date: IsoDate | None = Field(
+        default=None, description="Taken from the identity document when omitted (all types but passport)."
+    )
+    id_document_type: IdentityDocumentType | None = Field(
+        default=None, description="The document's type; `resident_id` when a number is sent without one."
+    )
+    id_document_number: DocumentNumber | None = None
+    id_document_country: DocumentCountry | None = None
+    resident_id: ResidentId | None = Field(
+        default=None,
+        description="Deprecated: `id_document_number` with type `resident_id`. Send one or the other.",
+    )
     phone: MobilePhone | None = None
     occupation: Occupation | None = None
     occupation_class: OccupationClass | None = None
@@ -128,7 +141,17 @@ class ClientUpdate(BaseModel):
     name: ClientName | None = None
     gender: Gender | None = None
     birth_date: IsoDate | None = None
-    resident_id: ResidentId | None = None
+    id_document_type: IdentityDocumentType | None = Field(
+        default=None, description="Sent with `id_document_number`; `resident_id` when left out."
+    )
+    id_document_number: DocumentNumber | None = Field(
+        default=None, description="A new document (with its type and country); null removes the document."
+    )
+    id_document_country: DocumentCountry | None = None
+    resident_id: ResidentId | None = Field(
+        default=None,
+        description="Deprecated: `id_document_number` with type `resident_id`; null removes the document.",
+    )
     phone: MobilePhone | None = None
     occupation: Occupation | None = None
     occupation_class: OccupationClass | None = None
@@ -149,13 +172,18 @@ class ClientUpdate(BaseModel):
 
 
 class ClientRead(BaseModel):
-    """A client as shown to callers: resident ID and phone are masked."""
+    """A client as shown to callers: identity document number and phone are masked."""
 
     id: uuid.UUID
     name: str
     gender: Gender
     birth_date: IsoDate | None
-    resident_id: str | None = Field(description="Masked, e.g. `110***********1234`.")
+    id_document_type: IdentityDocumentType | None
+    id_document_number: str | None = Field(description="Masked, e.g. `110***********1234`, `E******78`.")
+    id_document_country: str | None = Field(description="A passport's issuing country (ISO 3166-1 alpha-3).")
+    resident_id: str | None = Field(
+        description="Deprecated: the masked number when the document is a resident ID, else null.",
+    )
     phone: str | None = Field(description="Masked, e.g. `+86 138****5678`.")
     occupation: str | None
     occupation_class: int | None

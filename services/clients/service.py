@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import ric
 
 from crmkit.auth import Principal, Role
 from crmkit.pagination import invalid_cursor, page_of, read_cursor
@@ -16,7 +15,21 @@ from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
 from services.clients.consent.service import consent_view
 from services.clients.errors import InvalidClientField
-from services.clients.identifiers import Identifier, lookup_hash, seal_phone, seal_resident_id, unseal
+from services.clients.identifiers import (
+    Identifier,
+    lookup_hash,
+    masked_resident_id,
+    seal_identity_document,
+    seal_phone,
+    unseal,
+)
+from services.clients.identity_documents import (
+    DocumentChange,
+    DocumentRejected,
+    IdentityDocumentType,
+    requested_document,
+    stored_birth_date,
+)
 from services.clients.models import Client
 from services.clients.peers import UserDirectory
 from services.clients.repository import ClientFilters, SortKey
@@ -49,7 +62,10 @@ def to_read(client: Client) -> ClientRead:
         name=client.name,
         gender=client.gender,
         birth_date=client.birth_date,
-        resident_id=client.resident_id_masked,
+        id_document_type=client.id_document_type,
+        id_document_number=client.resident_id_masked,
+        id_document_country=client.id_document_country,
+        resident_id=masked_resident_id(client),
         phone=client.phone_masked,
         occupation=client.occupation,
         occupation_class=client.occupation_class,
@@ -71,21 +87,64 @@ def _audit_view(client: Client) -> dict[str, Any]:
 
 
 def _reconcile_birth_date(
-    *, resident_id: str | None, birth_date: date | None, birth_date_given: bool, today: date
+    *,
+    from_document: date | None,
+    document_field: str,
+    birth_date: date | None,
+    birth_date_given: bool,
+    today: date,
 ) -> date | None:
-    """The resident ID carries the birth date: it fills a missing one and must agree with a given one."""
-    if resident_id is not None:
-        from_id = ric.get_birth_date(resident_id)
-        if from_id > today:
+    """A document number that carries the birth date (every type but a passport) fills a missing one
+    and must agree with a given one; a birth date is never in the future."""
+    if from_document is not None:
+        if from_document > today:
             raise InvalidClientField(
-                "resident_id", "the birth date in the resident ID number is in the future"
+                document_field, f"the birth date in the number ({from_document}) is in the future"
             )
-        if birth_date_given and birth_date is not None and birth_date != from_id:
-            raise InvalidClientField("birth_date", "does not match the birth date in the resident ID number")
-        return from_id
+        if birth_date_given and birth_date is not None and birth_date != from_document:
+            raise InvalidClientField(
+                "birth_date", f"does not match the birth date in the identity document ({from_document})"
+            )
+        return from_document
     if birth_date is not None and birth_date > today:
         raise InvalidClientField("birth_date", "cannot be in the future")
     return birth_date
+
+
+def _document_change(data: ClientCreate | ClientUpdate) -> DocumentChange | None:
+    """The document the body sets, checked by its type's rule (422 naming the field and the reason)."""
+    try:
+        return requested_document(
+            kind=data.id_document_type,
+            number=data.id_document_number,
+            country=data.id_document_country,
+            resident_id=data.resident_id,
+            given=set(data.model_fields_set),
+        )
+    except DocumentRejected as exc:
+        raise InvalidClientField(exc.field, exc.message) from None
+
+
+def search_document_hash(
+    tools: Tools,
+    *,
+    kind: IdentityDocumentType | None,
+    number: str | None,
+    country: str | None,
+    resident_id: str | None,
+) -> bytes | None:
+    """The keyed hash a document search looks for (the number checked by its type's rule first)."""
+    sent = {"id_document_type": kind, "id_document_number": number, "id_document_country": country}
+    given = {name for name, value in {**sent, "resident_id": resident_id}.items() if value is not None}
+    try:
+        change = requested_document(
+            kind=kind, number=number, country=country, resident_id=resident_id, given=given
+        )
+    except DocumentRejected as exc:
+        raise InvalidClientField(exc.field, exc.message) from None
+    if change is None or change.document is None:
+        return None
+    return lookup_hash(tools.cipher, "resident_id", change.document.lookup_key)
 
 
 async def _check_referral(
@@ -114,12 +173,15 @@ async def create_client(
     *, session: AsyncSession, tools: Tools, principal: Principal, data: ClientCreate
 ) -> Client:
     """A new client owned by the caller, in the caller's team; identifiers only with consent."""
-    if (data.resident_id or data.phone) and (
+    if (data.resident_id or data.id_document_number or data.phone) and (
         data.consent is None or data.consent.purpose != ConsentPurpose.PERSONAL_DATA
     ):
         raise InvalidClientField("consent", NO_CONSENT)
+    change = _document_change(data)
+    document = change.document if change is not None else None
     birth_date = _reconcile_birth_date(
-        resident_id=data.resident_id,
+        from_document=document.birth_date if document is not None else None,
+        document_field=change.field if change is not None else "id_document_number",
         birth_date=data.birth_date,
         birth_date_given="birth_date" in data.model_fields_set,
         today=tools.clock.today(),
@@ -148,7 +210,7 @@ async def create_client(
         created_at=now,
         updated_at=now,
     )
-    seal_resident_id(client, tools.cipher, data.resident_id)
+    seal_identity_document(client, tools.cipher, document)
     seal_phone(client, tools.cipher, data.phone)
     session.add(client)
     await session.flush()
@@ -194,20 +256,29 @@ async def _check_may_change(
     """Who may reassign, and identifiers only with the client's active consent."""
     if "owner_agent_id" in patch.model_fields_set and principal.role not in REASSIGNING_ROLES:
         raise InvalidClientField("owner_agent_id", "only an admin or team lead may reassign a client")
-    for identifier in ("resident_id", "phone"):
+    for identifier in ("resident_id", "id_document_number", "phone"):
         if getattr(patch, identifier) and not await consent.has_active_consent(
             session=session, client_id=client.id
         ):
             raise InvalidClientField(identifier, NO_CONSENT)
 
 
-def _birth_date_after(*, tools: Tools, client: Client, patch: ClientUpdate) -> date | None:
-    """The birth date once the patch applies, reconciled with the resident ID (kept or new)."""
+def _birth_date_after(
+    *, tools: Tools, client: Client, patch: ClientUpdate, change: DocumentChange | None
+) -> date | None:
+    """The birth date once the patch applies, reconciled with the identity document (kept or new)."""
     given = patch.model_fields_set
-    if "resident_id" not in given and "birth_date" not in given:
+    if change is None and "birth_date" not in given:
         return client.birth_date
+    if change is not None:
+        from_document = change.document.birth_date if change.document is not None else None
+        field = change.field
+    else:
+        from_document = stored_birth_date(client.id_document_type, _current_document_number(client, tools))
+        field = "id_document_number"
     return _reconcile_birth_date(
-        resident_id=patch.resident_id if "resident_id" in given else _current_resident_id(client, tools),
+        from_document=from_document,
+        document_field=field,
         birth_date=patch.birth_date if "birth_date" in given else client.birth_date,
         birth_date_given="birth_date" in given,
         today=tools.clock.today(),
@@ -234,7 +305,7 @@ async def _referral_after(
     return channel, referrer
 
 
-def _apply(*, tools: Tools, client: Client, patch: ClientUpdate) -> None:
+def _apply(*, tools: Tools, client: Client, patch: ClientUpdate, change: DocumentChange | None) -> None:
     """The plain fields and the identifiers the patch names (identifiers sealed again)."""
     given = patch.model_fields_set
     for field in ("name", "occupation", "occupation_class", "notes"):
@@ -242,8 +313,8 @@ def _apply(*, tools: Tools, client: Client, patch: ClientUpdate) -> None:
             setattr(client, field, getattr(patch, field))
     if patch.gender is not None:
         client.gender = patch.gender.value
-    if "resident_id" in given:
-        seal_resident_id(client, tools.cipher, patch.resident_id)
+    if change is not None:
+        seal_identity_document(client, tools.cipher, change.document)
     if "phone" in given:
         seal_phone(client, tools.cipher, patch.phone)
 
@@ -255,7 +326,7 @@ def _changes(
     after = _audit_view(client)
     old, new = diff(before, after)
     for field, was, now in (
-        ("resident_id", personal_before[0], client.resident_id_hmac),
+        ("id_document_number", personal_before[0], client.resident_id_hmac),
         ("phone", personal_before[1], client.phone_hmac),
     ):
         if was != now and field not in new:
@@ -276,7 +347,8 @@ async def update_client(
     if not patch.model_fields_set:
         return client
     await _check_may_change(session=session, principal=principal, client=client, patch=patch)
-    birth_date = _birth_date_after(tools=tools, client=client, patch=patch)
+    change = _document_change(patch)
+    birth_date = _birth_date_after(tools=tools, client=client, patch=patch, change=change)
     channel, referrer = await _referral_after(
         session=session, principal=principal, client=client, patch=patch
     )
@@ -286,7 +358,7 @@ async def update_client(
 
     before = _audit_view(client)
     personal_before = (client.resident_id_hmac, client.phone_hmac)
-    _apply(tools=tools, client=client, patch=patch)
+    _apply(tools=tools, client=client, patch=patch, change=change)
     client.channel = channel
     client.referred_by_client_id = referrer
     client.birth_date = birth_date
@@ -312,7 +384,7 @@ async def update_client(
     return client
 
 
-def _current_resident_id(client: Client, tools: Tools) -> str | None:
+def _current_document_number(client: Client, tools: Tools) -> str | None:
     return unseal(client, tools.cipher, "resident_id")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crmkit.clock import AwareMoment
-from services.clients.identifiers import Identifier
+from services.clients.identifiers import RevealableField
 from services.clients.text import Reason
 
 
@@ -61,11 +61,14 @@ class RevealRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: Identifier
+    field: RevealableField = Field(
+        description="`id_document_number` (any document type), `phone`; `resident_id` (deprecated): "
+        "the document number when it is a resident ID."
+    )
     reason: Reason
 
 
 class RevealedIdentifier(BaseModel):
     client_id: uuid.UUID
-    field: Identifier
+    field: RevealableField
     value: str

@@ -21,7 +21,7 @@ from crmkit.pagination import Page
 from crmkit.problems import Conflict
 from services.clients.consent.schemas import ConsentGiven, ConsentPurpose, ConsentRead, RevealRequest
 from services.clients.errors import InvalidClientField
-from services.clients.identifiers import erase_identifiers, has_identifiers, unseal
+from services.clients.identifiers import erase_identifiers, has_identifiers, unseal_field
 from services.clients.models import Client, Consent
 from services.clients.repository import newest_first
 from services.clients.tools import Tools
@@ -149,7 +149,7 @@ async def reveal_identifier(
     *, session: AsyncSession, tools: Tools, principal: Principal, client: Client, request: RevealRequest
 ) -> str:
     """The unmasked value; who, which field and why go to the audit trail (the value never does)."""
-    value = unseal(client, tools.cipher, request.field)
+    value = unseal_field(client, tools.cipher, request.field)
     if value is None:
         raise InvalidClientField("field", f"this client has no {request.field} on file")
     await record_change(

@@ -92,6 +92,8 @@ def _fill_identifiers(survivor: Client, duplicate: Client) -> None:
         survivor.resident_id_cipher = duplicate.resident_id_cipher
         survivor.resident_id_hmac = duplicate.resident_id_hmac
         survivor.resident_id_masked = duplicate.resident_id_masked
+        survivor.id_document_type = duplicate.id_document_type
+        survivor.id_document_country = duplicate.id_document_country
 
 
 async def _move_records(*, session: AsyncSession, survivor: Client, duplicate: Client) -> dict[str, int]:

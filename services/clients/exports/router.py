@@ -31,7 +31,7 @@ async def export_clients(
     principal: ReaderDep,
     session: SessionDep,
     reveal: Annotated[
-        bool, Query(description="`true`: resident ID and phone unmasked (needs `reason`; audited).")
+        bool, Query(description="`true`: document number and phone unmasked (needs `reason`; audited).")
     ] = False,
     reason: Annotated[
         str | None, Query(min_length=3, max_length=500, description="Why identifiers are revealed.")

@@ -27,7 +27,9 @@ COLUMNS = (
     "name",
     "gender",
     "birth_date",
-    "resident_id",
+    "id_document_type",
+    "id_document_number",
+    "id_document_country",
     "phone",
     "occupation",
     "occupation_class",
@@ -52,14 +54,16 @@ def _cells(client: Client, cipher: FieldCipher | None) -> list[str]:
     """One row, each cell through ``crmkit.csv.cell`` (formulas neutralised) but the phone: that is
     ours, E.164 normalised (``+`` and digits, masked or not), which no spreadsheet runs as a formula.
     Identifiers are decrypted only for a revealed export (``cipher`` given)."""
-    resident_id = unseal(client, cipher, "resident_id") if cipher else client.resident_id_masked
+    document_number = unseal(client, cipher, "resident_id") if cipher else client.resident_id_masked
     phone = unseal(client, cipher, "phone") if cipher else client.phone_masked
     return [
         cell(client.id),
         cell(client.name),
         cell(client.gender),
         cell(client.birth_date),
-        cell(resident_id),
+        cell(client.id_document_type),
+        cell(document_number),
+        cell(client.id_document_country),
         phone or "",
         cell(client.occupation),
         cell(client.occupation_class),
@@ -98,7 +102,7 @@ async def record_reveal(*, session: AsyncSession, principal: Principal, reason: 
         action="client.identifier_revealed",  # a read, never an event (services.clients.changes.PUBLICATION)
         resource_type="client_export",
         resource_id=export_id,
-        after={"fields": ["resident_id", "phone"], "reason": reason},
+        after={"fields": ["id_document_number", "phone"], "reason": reason},
     )
     return export_id
 

@@ -25,7 +25,7 @@ from sqlmodel import SQLModel, col
 
 from crmkit.auth import Principal
 from crmkit.context import request_id_var
-from services.clients.identifiers import mask_phone, mask_resident_id
+from services.clients.identifiers import RESIDENT_ID_CONTEXT, mask_phone
 from services.clients.imports.reading import CsvRow
 from services.clients.imports.schemas import ImportState, RowError
 from services.clients.imports.validation import Seen, ValidRow, check_row, existing_duplicates
@@ -94,7 +94,7 @@ async def store_clients(
     for row in rows:
         data = row.data
         client_id = uuid.uuid4()
-        rid, phone = data.resident_id, data.phone
+        document, phone = row.document, data.phone
         values: dict[str, Any] = {
             "id": client_id,
             "owner_agent_id": principal.user_id,
@@ -102,9 +102,13 @@ async def store_clients(
             "name": data.name,
             "gender": data.gender.value,
             "birth_date": row.birth_date,
-            "resident_id_cipher": tools.cipher.encrypt(rid, context="clients.resident_id") if rid else None,
+            "resident_id_cipher": (
+                tools.cipher.encrypt(document.number, context=RESIDENT_ID_CONTEXT) if document else None
+            ),
             "resident_id_hmac": row.resident_id_hmac,
-            "resident_id_masked": mask_resident_id(rid) if rid else None,
+            "resident_id_masked": document.masked if document else None,
+            "id_document_type": document.type.value if document else None,
+            "id_document_country": document.country if document else None,
             "phone_cipher": tools.cipher.encrypt(phone, context="clients.phone") if phone else None,
             "phone_hmac": row.phone_hmac,
             "phone_masked": mask_phone(phone) if phone else None,
@@ -123,7 +127,10 @@ async def store_clients(
             name=data.name,
             gender=data.gender,
             birth_date=row.birth_date,
-            resident_id=values["resident_id_masked"],
+            id_document_type=document.type if document else None,
+            id_document_number=values["resident_id_masked"],
+            id_document_country=values["id_document_country"],
+            resident_id=values["resident_id_masked"] if document and document.type == "resident_id" else None,
             phone=values["phone_masked"],
             occupation=data.occupation,
             occupation_class=data.occupation_class,

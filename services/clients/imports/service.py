@@ -21,7 +21,7 @@ from services.clients.models import ImportJob, ImportRowError
 from services.clients.tools import Tools
 
 BASE = "/api/v1/clients/imports"
-IDENTIFIER_COLUMNS = frozenset({"resident_id", "phone"})
+IDENTIFIER_COLUMNS = frozenset({"resident_id", "id_document_number", "phone"})
 
 
 class ImportJobNotFound(NotFound):
@@ -33,7 +33,7 @@ def require_consent_basis(columns: list[str], consent_text_version: str | None) 
     """Identifiers are stored only with consent: the agent states the consent form's text version."""
     if IDENTIFIER_COLUMNS & set(columns) and not consent_text_version:
         raise Unprocessable(
-            "the file has resident ID or phone columns: send consent_text_version, the version of the "
+            "the file has identity document or phone columns: send consent_text_version, the version of the "
             "consent form every client in the file signed",
             errors=[FieldError(field="consent_text_version", message="required with identifier columns")],
         )

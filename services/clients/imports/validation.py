@@ -10,11 +10,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from stdnum.cn import ric
 
 from crmkit.auth import Principal
 from crmkit.crypto import FieldCipher
 from services.clients.identifiers import lookup_hash
+from services.clients.identity_documents import (
+    TYPE_WORDS,
+    DocumentChange,
+    DocumentRejected,
+    IdentityDocument,
+    requested_document,
+)
 from services.clients.imports.reading import CsvRow
 from services.clients.imports.schemas import RowError
 from services.clients.models import Client
@@ -43,7 +49,9 @@ class ValidRow:
     number: int
     data: ClientCreate
     birth_date: date | None
+    document: IdentityDocument | None
     resident_id_hmac: bytes | None
+    """The identity document's keyed hash (over its ``lookup_key``), whatever its type."""
     phone_hmac: bytes | None
 
 
@@ -92,6 +100,27 @@ def _mapped(row: CsvRow, default_channel: Channel) -> tuple[dict[str, object], l
         else:
             body["channel"] = known
     body.setdefault("channel", default_channel)
+    if "id_document_type" in body:
+        kind = TYPE_WORDS.get(str(body["id_document_type"]).strip().casefold())
+        if kind is None:
+            errors.append(
+                RowError(
+                    row=row.number,
+                    field="id_document_type",
+                    message="use resident_id/居民身份证, hk_mo_tw_residence_permit/港澳台居民居住证, "
+                    "foreign_permanent_residence_id/外国人永久居留身份证 or passport/护照",
+                )
+            )
+            body.pop("id_document_type")
+        else:
+            body["id_document_type"] = kind
+    if (
+        "resident_id" in body
+        and "id_document_number" not in body
+        and ("id_document_type" in body or "id_document_country" in body)
+    ):
+        # A 身份证号 column beside a type column is the number of that type.
+        body["id_document_number"] = body.pop("resident_id")
     if "birth_date" in body:
         try:
             body["birth_date"] = _birth_date(str(body["birth_date"]))
@@ -117,35 +146,57 @@ def _as_client(row: CsvRow, body: dict[str, object], errors: list[RowError]) -> 
         return None
 
 
-def _checked_birth_date(row: CsvRow, data: ClientCreate, today: date, errors: list[RowError]) -> date | None:
-    """The birth date the resident ID carries (it must agree with a given one), never in the future."""
+def _document(row: CsvRow, data: ClientCreate, errors: list[RowError]) -> DocumentChange | None:
+    """The row's identity document, checked by its type's rule (no type column: a resident ID)."""
+    try:
+        return requested_document(
+            kind=data.id_document_type,
+            number=data.id_document_number,
+            country=data.id_document_country,
+            resident_id=data.resident_id,
+            given=set(data.model_fields_set),
+        )
+    except DocumentRejected as exc:
+        errors.append(RowError(row=row.number, field=exc.field, message=exc.message))
+        return None
+
+
+def _checked_birth_date(
+    row: CsvRow, data: ClientCreate, change: DocumentChange | None, today: date, errors: list[RowError]
+) -> date | None:
+    """The birth date the document carries (it must agree with a given one), never in the future."""
     birth = data.birth_date
-    if data.resident_id is not None:
-        from_id = ric.get_birth_date(data.resident_id)
-        if from_id > today:
+    from_document = change.document.birth_date if change is not None and change.document else None
+    if change is not None and from_document is not None:
+        if from_document > today:
             errors.append(
-                RowError(row=row.number, field="resident_id", message="its birth date is in the future")
+                RowError(row=row.number, field=change.field, message="its birth date is in the future")
             )
-        elif birth is not None and birth != from_id:
+        elif birth is not None and birth != from_document:
             errors.append(
-                RowError(row=row.number, field="birth_date", message="does not match the resident ID number")
+                RowError(row=row.number, field="birth_date", message="does not match the identity document")
             )
-        return from_id
+        return from_document
     if birth is not None and birth > today:
         errors.append(RowError(row=row.number, field="birth_date", message="cannot be in the future"))
     return birth
 
 
 def _repeated_in_file(
-    row: CsvRow, rid_hmac: bytes | None, phone_hmac: bytes | None, seen: Seen, errors: list[RowError]
+    row: CsvRow,
+    rid_hmac: bytes | None,
+    phone_hmac: bytes | None,
+    seen: Seen,
+    errors: list[RowError],
+    document_field: str = "resident_id",
 ) -> None:
     """An identifier met on an earlier row of the file is an error; the first row to carry it is noted."""
     if rid_hmac is not None and rid_hmac in seen.resident_ids:
         errors.append(
             RowError(
                 row=row.number,
-                field="resident_id",
-                message=f"same resident ID as row {seen.resident_ids[rid_hmac]} of this file",
+                field=document_field,
+                message=f"same identity document as row {seen.resident_ids[rid_hmac]} of this file",
             )
         )
     if phone_hmac is not None and phone_hmac in seen.phones:
@@ -173,18 +224,21 @@ def check_row(
 ) -> tuple[ValidRow | None, list[RowError]]:
     """The row ready to insert, or its errors (every field's, not only the first)."""
     body, errors = _mapped(row, default_channel)
-    if ("resident_id" in body or "phone" in body) and consent_text_version:
+    if ("resident_id" in body or "id_document_number" in body or "phone" in body) and consent_text_version:
         body["consent"] = {"purpose": "personal_data", "text_version": consent_text_version}
     data = _as_client(row, body, errors)
     if data is None:
         return None, errors
-    birth = _checked_birth_date(row, data, today, errors)
-    rid_hmac = lookup_hash(cipher, "resident_id", data.resident_id) if data.resident_id else None
+    change = _document(row, data, errors)
+    document = change.document if change is not None else None
+    birth = _checked_birth_date(row, data, change, today, errors)
+    rid_hmac = lookup_hash(cipher, "resident_id", document.lookup_key) if document else None
     phone_hmac = lookup_hash(cipher, "phone", data.phone) if data.phone else None
-    _repeated_in_file(row, rid_hmac, phone_hmac, seen, errors)
+    field = change.field if change is not None else "resident_id"
+    _repeated_in_file(row, rid_hmac, phone_hmac, seen, errors, field)
     if errors:
         return None, errors
-    return ValidRow(row.number, data, birth, rid_hmac, phone_hmac), []
+    return ValidRow(row.number, data, birth, document, rid_hmac, phone_hmac), []
 
 
 async def existing_duplicates(
@@ -216,7 +270,13 @@ async def existing_duplicates(
         clash = False
         if row.resident_id_hmac is not None and row.resident_id_hmac in taken_rids:
             errors.append(
-                RowError(row=row.number, field="resident_id", message="a client with this resident ID exists")
+                RowError(
+                    row=row.number,
+                    field="resident_id"
+                    if "resident_id" in row.data.model_fields_set
+                    else "id_document_number",
+                    message="a client with this identity document exists",
+                )
             )
             clash = True
         if row.phone_hmac is not None and row.phone_hmac in taken_phones:
