@@ -17,6 +17,7 @@ import httpx
 from fastapi import FastAPI
 
 from crmkit.openapi import rewrite_refs
+from gateway.openapi_views import type_views
 
 CACHE_SECONDS = 60.0
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -111,6 +112,7 @@ def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any] | No
     for item in paths.values():
         for operation in _operations(item):
             _with_api_key_option(operation)
+    type_views(merged)
     unavailable = [service for service, document in services.items() if document is None]
     if unavailable:
         merged["info"]["x-unavailable-services"] = unavailable

@@ -270,6 +270,25 @@ class TestScenarioThroughTheGeneratedPythonClient:
             claim = await move(status, **fields)
         assert (claim["status"], claim["paid_amount"]) == ("paid", "450000.00")
 
+        # The views carry the services' own classes: the overview's profile, policies and claims, and
+        # every part of the team lead's business report, parse into typed models.
+        response = await sdk.call(agent, "views_client_overview", client_id=client_id)
+        assert response.status_code == 200, response.content
+        overview = response.parsed
+        assert type(overview.profile).__name__ == "ClientRead"
+        assert [type(p).__name__ for p in overview.policies] == ["PolicySummary"]
+        assert [type(c).__name__ for c in overview.claims] == ["ClaimRead"]
+        lead = sdk.client(stack, people.lead.token)
+        response = await sdk.call(lead, "views_business_report", from_=today(), to=today())
+        assert response.status_code == 200, response.content
+        parts = response.parsed
+        assert [type(p).__name__ for p in (parts.clients, parts.policies, parts.claims, parts.devices)] == [
+            "ClientsReport",
+            "PoliciesReport",
+            "ClaimsReport",
+            "DevicesReport",
+        ]
+
         # A device check.
         device = await ok(
             sdk, ops, "devices_create", 201, body=device_body(holder_id=str(people.agent.user_id))

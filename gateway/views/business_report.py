@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
+
 from crmkit import csv
 from crmkit.auth import Principal, Role
 from gateway.views.fanout import FanOut, Upstream, require_any
@@ -16,6 +18,7 @@ from gateway.views.schemas import BusinessReport
 
 CSV_COLUMNS = ("section", "metric", "key", "value")
 PARTS = ("clients", "policies", "claims", "devices")
+PERIOD = frozenset({"from", "to"})
 
 
 async def build_report(*, fan_out: FanOut, principal: Principal, first: date, last: date) -> BusinessReport:
@@ -23,7 +26,8 @@ async def build_report(*, fan_out: FanOut, principal: Principal, first: date, la
     period = {"from": first, "to": last}
 
     async def from_service(up: Upstream) -> Any:
-        return _without_period(await up.get(f"/api/v1/{up.service}/reports/business", period))
+        # As the service answers (its period included), so the part has the service's published schema.
+        return await up.get(f"/api/v1/{up.service}/reports/business", period)
 
     async def devices(up: Upstream) -> dict[str, Any]:
         stats = await up.get("/api/v1/devices/stats/abnormalities", {**period, "bucket": "month"})
@@ -55,10 +59,6 @@ async def build_report(*, fan_out: FanOut, principal: Principal, first: date, la
     )
 
 
-def _without_period(part: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in part.items() if k not in ("from", "to")}
-
-
 def report_csv(report: BusinessReport) -> bytes:
     """Flat rows (section, metric, key, value); a failed service's section is one `unavailable` row."""
     rows: list[tuple[Any, ...]] = [
@@ -68,11 +68,14 @@ def report_csv(report: BusinessReport) -> bytes:
     ]
     rows += [("sources", "status", source.service, source.status.value) for source in report.sources]
     for section in PARTS:
-        part: dict[str, Any] | None = getattr(report, section)
+        part: BaseModel | dict[str, Any] | None = getattr(report, section)
         if part is None:
             rows.append((section, "unavailable", "", ""))
             continue
-        for metric, value in part.items():
+        values = part.model_dump() if isinstance(part, BaseModel) else part
+        for metric, value in values.items():
+            if metric in PERIOD:
+                continue  # the report's own period row says it once
             rows += [(section, metric, key, cell) for key, cell in _cells(value)]
     return csv.document(CSV_COLUMNS, rows)
 

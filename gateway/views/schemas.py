@@ -10,6 +10,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from crmkit.clock import IsoDate
+from gateway.openapi_views import answer_of
+
+CLIENT = "/api/v1/clients/{client_id}"
+APPLICATION = "/api/v1/policies/applications/{application_id}"
 
 
 class SourceStatus(StrEnum):
@@ -87,8 +91,12 @@ class Agenda(BaseModel):
 class OpenApplication(BaseModel):
     """An application not yet decided, with its underwriting requirements."""
 
-    application: dict[str, Any]
-    requirements: list[dict[str, Any]]
+    application: dict[str, Any] = Field(
+        json_schema_extra=answer_of("GET", "/api/v1/policies/applications", items=True)
+    )
+    requirements: list[dict[str, Any]] = Field(
+        json_schema_extra=answer_of("GET", APPLICATION, part="requirements")
+    )
 
 
 class ClientOverview(BaseModel):
@@ -97,15 +105,44 @@ class ClientOverview(BaseModel):
     client_id: uuid.UUID
     partial: bool
     sources: list[Source]
-    profile: dict[str, Any] | None = Field(default=None, description="As GET /api/v1/clients/{id} (masked).")
-    tier: dict[str, Any] | None = None
-    tier_history: list[dict[str, Any]] | None = None
-    coverage_gaps: dict[str, Any] | None = None
-    complaints: list[dict[str, Any]] | None = None
+    profile: dict[str, Any] | None = Field(
+        default=None,
+        description="As GET /api/v1/clients/{id} (masked).",
+        json_schema_extra=answer_of("GET", CLIENT),
+    )
+    tier: dict[str, Any] | None = Field(default=None, json_schema_extra=answer_of("GET", f"{CLIENT}/tiering"))
+    tier_history: list[dict[str, Any]] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", f"{CLIENT}/tiering/history", items=True)
+    )
+    coverage_gaps: dict[str, Any] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", f"{CLIENT}/coverage-gaps")
+    )
+    complaints: list[dict[str, Any]] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", f"{CLIENT}/complaints", items=True)
+    )
     next_follow_up_on: IsoDate | None = None
-    policies: list[dict[str, Any]] | None = None
+    policies: list[dict[str, Any]] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", "/api/v1/policies", items=True)
+    )
     open_applications: list[OpenApplication] | None = None
-    claims: list[dict[str, Any]] | None = None
+    claims: list[dict[str, Any]] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", "/api/v1/claims", items=True)
+    )
+
+
+class Count(BaseModel):
+    key: str
+    count: int
+
+
+class DevicesReport(BaseModel):
+    """The devices part of the business report, from GET /api/v1/devices/stats/abnormalities."""
+
+    abnormalities: int
+    abnormalities_by_category: list[Count]
+    abnormalities_by_device_type: list[Count]
+    repairs_closed: int
+    mean_time_to_repair_hours: float | None
 
 
 class BusinessReport(BaseModel):
@@ -117,9 +154,15 @@ class BusinessReport(BaseModel):
     team_id: uuid.UUID | None
     partial: bool
     sources: list[Source]
-    clients: dict[str, Any] | None = None
-    policies: dict[str, Any] | None = None
-    claims: dict[str, Any] | None = None
-    devices: dict[str, Any] | None = None
+    clients: dict[str, Any] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", "/api/v1/clients/reports/business")
+    )
+    policies: dict[str, Any] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", "/api/v1/policies/reports/business")
+    )
+    claims: dict[str, Any] | None = Field(
+        default=None, json_schema_extra=answer_of("GET", "/api/v1/claims/reports/business")
+    )
+    devices: DevicesReport | None = None
 
     model_config = {"populate_by_name": True}
