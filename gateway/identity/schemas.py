@@ -41,6 +41,11 @@ class Strict(BaseModel):
 
 
 class LoginRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "agent@example.com", "password": "correct horse battery staple"}]
+        }
+    )
     email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
     password: Annotated[str, Field(max_length=256)]
     device_token: Annotated[
@@ -81,6 +86,19 @@ class TeamRead(BaseModel):
 
 
 class UserCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "li.na@example.com",
+                    "password": "a long passphrase of her own",
+                    "full_name": "李娜",
+                    "role": "agent",
+                    "team_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                }
+            ]
+        }
+    )
     email: Email
     password: Password
     full_name: Name
@@ -113,6 +131,17 @@ class UserRead(BaseModel):
 
 
 class ApiKeyCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "reporting integration",
+                    "user_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                    "scopes": ["clients:read", "policies:read"],
+                }
+            ]
+        }
+    )
     name: TeamName
     user_id: uuid.UUID
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=9)]

@@ -26,6 +26,17 @@ def _unique(value: list[str]) -> list[str]:
 
 
 class SubscriptionCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://integrator.example.com/hooks/crm",
+                    "event_types": ["client.created", "policy.issued"],
+                    "description": "CRM events for the data warehouse",
+                }
+            ]
+        }
+    )
     url: Url
     event_types: Annotated[list[EventPattern], Field(min_length=1, max_length=50)]
     secret: Secret | None = Field(

@@ -76,7 +76,26 @@ class ClaimantRead(BaseModel):
 class ClaimCreate(BaseModel):
     """A newly reported claim; owner, status, deadlines and version are server-owned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "policy_id": "0b7f6a52-3c1e-4e43-9d55-7a8f0f2c9a11",
+                    "claim_type": "critical_illness",
+                    "incident_date": "2026-11-20",
+                    "claimed_amount": "500000.00",
+                    "claimant": {
+                        "name": "张伟",
+                        "relationship": "self",
+                        "bank_name": "工商银行",
+                        "bank_account": "6222021234567890123",
+                    },
+                    "description": "确诊甲状腺癌 已住院手术",
+                }
+            ]
+        },
+    )
 
     policy_id: uuid.UUID = Field(description="A policy you can see, in force on the incident date.")
     claim_type: ClaimType
@@ -190,7 +209,12 @@ class DocumentChange(BaseModel):
 class ClaimMove(BaseModel):
     """Move a claim to its next status node; which fields go with which status is in ``MOVE_FIELDS``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"status": "approved", "approved_amount": "450000.00", "note": "保险公司核定金额"}]
+        },
+    )
 
     status: ClaimStatus
     note: Reason | None = Field(default=None, description="Shown on the timeline.")

@@ -99,7 +99,25 @@ Notes = Annotated[str, StringConstraints(max_length=4000)]
 class ClientCreate(BaseModel):
     """What a caller may set on a new client; owner, tier, version and timestamps are server-owned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "张伟",
+                    "gender": "male",
+                    "id_document_type": "resident_id",
+                    "id_document_number": "31011519860312001X",
+                    "phone": "+8613812345678",
+                    "occupation": "软件工程师",
+                    "occupation_class": 1,
+                    "channel": "referral",
+                    "notes": "朋友介绍 关注子女教育金",
+                    "consent": {"purpose": "personal_data", "text_version": "2025-01"},
+                }
+            ]
+        },
+    )
 
     name: ClientName
     gender: Gender = Gender.UNDISCLOSED

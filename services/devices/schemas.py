@@ -63,7 +63,20 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class DeviceCreate(BaseModel):
     """What ops or an admin sets on a new device; status, dates due and version are server-owned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "device_type": "computer",
+                    "asset_tag": "PD-PC-0001",
+                    "model": "ThinkPad T14",
+                    "location": "浦东办公室",
+                    "maintenance_interval_days": 90,
+                }
+            ]
+        },
+    )
 
     device_type: DeviceType
     asset_tag: AssetTag = Field(description="Unique; letters, digits, `.`, `_`, `/`, `-`; kept upper-case.")
@@ -153,7 +166,20 @@ class FindingIn(BaseModel):
 class CheckCreate(BaseModel):
     """One finding for every category of the procedure, each exactly once."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "findings": [
+                        {"category": "noise_vibration", "result": "good"},
+                        {"category": "display", "result": "abnormal", "note": "屏幕闪烁"},
+                    ],
+                    "note": "月度检查",
+                }
+            ]
+        },
+    )
 
     findings: Annotated[list[FindingIn], Field(max_length=50)]
     note: Note | None = None
@@ -213,7 +239,9 @@ RepairPage = Page[RepairRead]
 
 
 class RepairClose(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"resolution": "更换电源适配器 测试正常"}]}
+    )
 
     resolution: Text = Field(description="What was done.")
 

@@ -49,7 +49,10 @@ def _distinct(value: list[ComplianceFinding] | None) -> list[ComplianceFinding] 
 class ComplaintCreate(BaseModel):
     """What the client said (listen first): the complaint as received."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"summary": "理赔进度慢 三周无回复", "category": "claim"}]},
+    )
 
     summary: Summary
     category: ComplaintCategory

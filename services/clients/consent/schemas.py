@@ -28,7 +28,10 @@ TextVersion = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 class ConsentGiven(BaseModel):
     """The client's consent as they gave it: to what, under which text, when."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"purpose": "personal_data", "text_version": "2025-01"}]},
+    )
 
     purpose: ConsentPurpose
     text_version: TextVersion = Field(

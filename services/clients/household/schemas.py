@@ -25,7 +25,20 @@ class Relationship(StrEnum):
 
 
 class FamilyMemberCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "relationship": "child",
+                    "name": "张小明",
+                    "gender": "male",
+                    "birth_date": "2019-05-01",
+                    "is_dependent": True,
+                }
+            ]
+        },
+    )
 
     relationship: Relationship
     name: ClientName

@@ -27,7 +27,21 @@ class InteractionCreate(BaseModel):
     """An appointment needs its time, place and purpose; a visit, call or note happened already
     (``at`` defaults to now). A time without an offset is read in the business time zone."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "visit",
+                    "at": "2026-11-30T10:00:00+08:00",
+                    "place": "客户家中",
+                    "purpose": "需求分析",
+                    "outcome": "确认教育金需求",
+                    "next_follow_up_on": "2026-12-07",
+                }
+            ]
+        },
+    )
 
     kind: InteractionKind
     at: Moment | None = Field(default=None, description="When it happens (appointment) or happened.")

@@ -26,7 +26,20 @@ class LifeEvent(StrEnum):
 class TierScores(BaseModel):
     """The agent's assessment: all three scores, with the evidence behind them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "need_score": 4,
+                    "capacity_score": 3,
+                    "decision_score": 5,
+                    "life_events": ["newborn"],
+                    "need_evidence": "二胎刚出生 房贷在身",
+                }
+            ]
+        },
+    )
 
     need_score: Score = Field(description="需求强度: how pressing the need is.")
     capacity_score: Score = Field(description="经济能力: how well the household can afford premiums.")
