@@ -34,6 +34,10 @@ class UserNotFound(NotFound):
     """No such user, or not one the caller may see."""
 
 
+class TeamNotFound(NotFound):
+    """No such team."""
+
+
 class ApiKeyNotFound(NotFound):
     """No such API key."""
 
