@@ -108,6 +108,8 @@ class TestSameShapeEverywhere:
         assert [list(b) for b in bodies] == [list(bodies[1])] * 3
         assert by_key.content.startswith(b'{"type":"/problems/unauthorized","title":"Not authenticated"')
         assert by_key.content.startswith(by_token.content[:60])
+        assert by_key.headers["www-authenticate"] == on_a_view.headers["www-authenticate"] == "ApiKey"
+        assert by_key.headers["content-type"] == by_token.headers["content-type"]
 
     async def test_the_overview_404_is_the_one_not_found_type(
         self, api: httpx.AsyncClient, people: People
