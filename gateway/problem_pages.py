@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi.responses import HTMLResponse
 
-from crmkit.problems import NotFound, problem_type
+from crmkit.problems import PROBLEM_TYPES, NotFound, problem_type
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 SECTION = "## Problem types"
@@ -34,7 +34,12 @@ class UnknownProblemType(NotFound):
 
 @cache
 def problem_sections() -> dict[str, list[str]]:
-    """``slug -> lines`` of docs/api.md's problem section, one ``### slug`` heading each."""
+    """``slug -> lines`` of docs/api.md's problem section, one ``### slug`` heading each.
+
+    Without the guide (an install that left docs/ out), the gateway's own registry still gives
+    every type it knows a page: its status and title."""
+    if not GUIDE.is_file():
+        return {slug: [f"{kind.status}. {kind.title}."] for slug, kind in PROBLEM_TYPES.items()}
     sections: dict[str, list[str]] = {}
     inside = False
     current: list[str] | None = None

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from crmkit.problems import PROBLEM_TYPES, problem_type
 from gateway.problem_pages import problem_sections
@@ -212,3 +213,19 @@ class TestWrongContentType:
         body = assert_problem(await api.post("/api/v1/clients", json={}, headers=people.agent.headers), 422)
 
         assert body["type"] == "/problems/validation-error"
+
+
+class TestWithoutTheGuide:
+    def test_the_registry_still_gives_each_type_a_page(
+        self, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from gateway import problem_pages
+
+        monkeypatch.setattr(problem_pages, "GUIDE", ROOT / "docs" / "no-such-guide.md")
+        problem_pages.problem_sections.cache_clear()
+        try:
+            page = problem_pages.problem_page("precondition-failed")
+        finally:
+            problem_pages.problem_sections.cache_clear()
+
+        assert b"412. Precondition failed." in page.body
