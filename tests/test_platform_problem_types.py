@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crmkit.problems import PROBLEM_TYPES, problem_type
+from crmkit.problems import PROBLEM_TYPES, ProblemError, problem_type
 from gateway.problem_pages import problem_sections
 from tests.conftest import People, Stack
 from tests.test_gateway_auth import assert_problem
@@ -59,6 +59,16 @@ class TestOneTypePerMeaning:
         for slug, kind in PROBLEM_TYPES.items():
             text = " ".join(problem_sections()[slug]).strip()
             assert text.startswith(f"{kind.status}."), (slug, text[:40])
+
+    def test_each_type_has_one_title_and_one_status(self, stack: Stack) -> None:
+        def subclasses(cls: type[ProblemError]) -> list[type[ProblemError]]:
+            return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+        errors = subclasses(ProblemError)
+        assert len(errors) >= 40
+        for error in errors:
+            kind = PROBLEM_TYPES[error.slug]
+            assert (error.title, error.status) == (kind.title, kind.status), error
 
     def test_retired_duplicates_are_gone(self, stack: Stack) -> None:
         for retired in ("client-not-found", "not-csv", "idempotency-key-refused", "dependency-unavailable"):
