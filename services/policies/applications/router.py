@@ -262,6 +262,8 @@ async def add_requirement(
     application = await requirements.add_requirement(
         session=session, tools=tools, principal=principal, application=application, data=data
     )
+    # A requirement has no address of its own: it is read as part of its application.
+    response.headers["Location"] = f"{BASE}/{application.id}"
     return await _answer(session, application, response)
 
 

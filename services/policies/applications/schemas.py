@@ -199,6 +199,15 @@ class PreUnderwritingRead(BaseModel):
     opinion_on: IsoDate
 
 
+class ApplicationLinks(BaseModel):
+    """Paths of the application and of what it refers to or created, so no id needs assembling."""
+
+    self: str
+    client: str
+    proposal: str | None = Field(description="The proposal it came from, if any.")
+    policy: str | None = Field(description="The policy issuing created; null before issue.")
+
+
 class ApplicationRead(BaseModel):
     id: uuid.UUID
     client_id: uuid.UUID
@@ -221,13 +230,14 @@ class ApplicationRead(BaseModel):
     allowed_next_states: list[str]
     submitted_on: IsoDate | None
     decided_on: IsoDate | None
-    policy_id: uuid.UUID | None
+    policy_id: uuid.UUID | None = Field(description="The policy issuing created (also in `links.policy`).")
     requirements: list[RequirementRead]
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None
     version: int
     created_at: datetime
     updated_at: datetime
+    links: ApplicationLinks
 
 
 class ApplicationSummary(BaseModel):

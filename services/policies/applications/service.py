@@ -18,6 +18,7 @@ from services.policies import repository, trail
 from services.policies.applications.schemas import (
     ApplicationCreate,
     ApplicationDetails,
+    ApplicationLinks,
     ApplicationPage,
     ApplicationRead,
     ApplicationSummary,
@@ -44,6 +45,9 @@ from services.policies.transitions import (
 )
 
 RESOURCE = APPLICATION
+POLICIES_PATH = "/api/v1/policies"
+APPLICATIONS_PATH = f"{POLICIES_PATH}/applications"
+PROPOSALS_PATH = f"{POLICIES_PATH}/proposals"
 
 
 def to_summary(application: Application) -> ApplicationSummary:
@@ -88,12 +92,20 @@ def to_read(application: Application, requirements: Sequence[UnderwritingRequire
         version=application.version,
         created_at=application.created_at,
         updated_at=application.updated_at,
+        links=ApplicationLinks(
+            self=f"{APPLICATIONS_PATH}/{application.id}",
+            client=f"/api/v1/clients/{application.client_id}",
+            proposal=f"{PROPOSALS_PATH}/{application.proposal_id}" if application.proposal_id else None,
+            policy=f"{POLICIES_PATH}/{application.policy_id}" if application.policy_id else None,
+        ),
     )
 
 
 def view(application: Application) -> dict[str, Any]:
     """The audit view: masked like the response (no health answers, no pre-underwriting text)."""
-    return to_read(application, []).model_dump(mode="json", exclude={"requirements", "allowed_next_states"})
+    return to_read(application, []).model_dump(
+        mode="json", exclude={"requirements", "allowed_next_states", "links"}
+    )
 
 
 async def requirements_of(
