@@ -20,8 +20,8 @@ from tests.policies_support import (
     create_product,
     if_match,
     issue_policy,
-    today,
     pay_first_premium,
+    today,
     walk_to_approved,
 )
 
@@ -191,6 +191,7 @@ class TestDraftToInForce:
             "application.requirement_received",
             "application.underwriting",
             "application.approved",
+            "application.first_premium_paid",
             "application.issued",
         ]
 

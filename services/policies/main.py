@@ -23,6 +23,7 @@ from services.policies.router import (
     exports_router,
     reports_router,
     review_router,
+    sweep_router,
     worklists_router,
 )
 from services.policies.sweep import sweep_hook
@@ -62,6 +63,7 @@ def create_app(
             agenda_router,
             reports_router,
             review_router,
+            sweep_router,
             policies_router,
         ],
         title="Policies service",
