@@ -137,7 +137,7 @@ def check_open_to_payments(policy: Policy) -> None:
     if policy.status in CLOSED_TO_PAYMENTS:
         raise RuleConflict(
             f"the policy is {policy.status}: no premium can be paid on it",
-            extra={"status": policy.status},
+            extra={"policy_status": policy.status},
         )
 
 
