@@ -175,7 +175,8 @@ async def issue_policy(
     into the application body (``sum_insured``, ``annual_premium``, ``payment_years``...), except
     ``policy_number`` and ``issued_on``, which go to the issue step. Walks draft → submitted →
     underwriting → approved → first premium paid (on the issue date) → issued, and with
-    ``in_force`` on to receipt signed → return visit done → in force. Returns the policy JSON (``GET /api/v1/policies/{id}``).
+    ``in_force`` on to receipt signed → return visit done → in force. Returns the policy JSON
+    (``GET /api/v1/policies/{id}``).
     """
     policy_number = str(overrides.pop("policy_number", f"P{uuid.uuid4().hex[:12].upper()}"))
     effective = effective_on or today()

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Chinese text uses full-width punctuation
 """A policy's whole life with the clock moved: issue → grace → lapse → reinstatement → renewal →
 expiry; termination after two years lapsed; and every refusal on the way (nothing stored)."""
 
