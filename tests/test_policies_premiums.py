@@ -190,7 +190,7 @@ class TestFirstPremium:
         [
             (_first("0.00"), "amount"),
             (_first("-8000.00"), "amount"),
-            (_first(8000), "amount"),
+            ({**_first(), "amount": 8000}, "amount"),
             (_first("7999.99"), "amount"),
             (_first(paid_on=today() + timedelta(days=1)), "paid_on"),
             (_first(method="iou"), "method"),
