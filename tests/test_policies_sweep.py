@@ -4,11 +4,14 @@ publishing through the outbox; and a row a user is changing is left for the next
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import json
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from sqlalchemy import text
 
 from services.policies import sweep
@@ -161,3 +164,91 @@ class TestIdempotentAndCatchingUp:
         published = await events_of(api, people.admin, policy["id"], last="policy.renewal_due")
         assert published.count("policy.renewal_due") == 1
         assert (await clock.sweep()).renewal_due == 0
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[list[dict[str, Any]]]:
+    """A real HTTP server on 127.0.0.1 that records the JSON bodies it is sent."""
+    bodies: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        bodies.append(json.loads(await request.read()))
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    bodies.append({"url": f"http://127.0.0.1:{runner.addresses[0][1]}/hook"})
+    try:
+        yield bodies
+    finally:
+        await runner.cleanup()
+
+
+class TestPublished:
+    async def test_webhooks_and_the_changes_feed_carry_what_the_sweep_did(
+        self,
+        api: httpx.AsyncClient,
+        people: People,
+        stack: Stack,
+        clock: MovedClock,
+        receiver: list[dict[str, Any]],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(stack.apps["gateway"].state.settings, "webhook_allow_private_targets", True)
+        url = receiver.pop()["url"]
+        created = await api.post(
+            "/api/v1/webhooks/subscriptions",
+            json={"url": url, "event_types": ["policy.lapsed", "policy.terminated"]},
+            headers=people.admin.headers,
+        )
+        assert created.status_code == 201, created.text
+        clock.set(T0)
+        product = await create_product(api, people.admin)
+        policy = await issued(
+            api, people, product, issued_on=T0, effective_on=T0, annual_premium="5000.00", payment_years=10
+        )
+        assert (await clock.sweep(add_years(T0, 1) + timedelta(days=61))).lapsed == 1
+
+        dispatcher = stack.apps["gateway"].state.webhook_dispatcher
+        deadline = asyncio.get_running_loop().time() + 5
+        while not receiver and asyncio.get_running_loop().time() < deadline:
+            await dispatcher.run_once()
+            await asyncio.sleep(0.05)
+        assert [(b["type"], b["resource"]["id"]) for b in receiver] == [("policy.lapsed", policy["id"])]
+        assert receiver[0]["resource"]["data"]["status"] == "lapsed"
+
+        feed = await api.get("/api/v1/policies/changes", headers=people.agent.headers)
+        assert feed.status_code == 200, feed.text
+        [change] = [c for c in feed.json()["items"] if c["id"] == policy["id"]]
+        assert (change["data"]["status"], change["data"]["lapsed_on"]) == (
+            "lapsed",
+            (add_years(T0, 1) + timedelta(days=61)).isoformat(),
+        )
+
+    async def test_admins_may_run_the_sweep_now_and_nobody_else(
+        self, api: httpx.AsyncClient, people: People, stack: Stack, clock: MovedClock
+    ) -> None:
+        clock.set(T0)
+        product = await create_product(api, people.admin)
+        await issued(
+            api, people, product, issued_on=T0, effective_on=T0, annual_premium="5000.00", payment_years=10
+        )
+        clock.set(add_years(T0, 1) + timedelta(days=61))
+        for person in (people.agent, people.lead, people.ops):
+            refused = await api.post("/api/v1/policies/sweep", headers=person.headers)
+            assert refused.status_code == 403, refused.text
+        ran = await api.post("/api/v1/policies/sweep", headers=people.admin.headers)
+        assert ran.status_code == 200, ran.text
+        assert ran.json() == {
+            "ran": True,
+            "today": (add_years(T0, 1) + timedelta(days=61)).isoformat(),
+            "lapsed": 1,
+            "terminated": 0,
+            "expired": 0,
+            "cooling_off_ended": 0,
+            "renewal_due": 0,
+        }
