@@ -61,6 +61,16 @@ class Product(PoliciesTable, table=True):
         UniqueConstraint("insurer", "name", name="uq_products_insurer_name"),
         CheckConstraint("min_insured_age <= max_insured_age", name="age_range"),
         CheckConstraint("cooling_off_days BETWEEN 0 AND 366", name="cooling_off_range"),
+        CheckConstraint(
+            "coverage_term IN ('years', 'to_age', 'whole_life', 'one_year_renewable')"
+            " AND ((coverage_term IN ('years', 'to_age')) = (coverage_years IS NOT NULL))",
+            name="coverage_term",
+        ),
+        CheckConstraint(
+            "premium_mode IN ('single', 'annual', 'semi_annual', 'quarterly', 'monthly')", name="premium_mode"
+        ),
+        CheckConstraint("grace_days BETWEEN 30 AND 366", name="grace_days"),
+        CheckConstraint("waiting_days BETWEEN 0 AND 366", name="waiting_days"),
         Index("ix_products_listing", "insurer", "name", "id"),
     )
 

@@ -29,6 +29,13 @@ MONEY = sa.Numeric(14, 2)
 SWEPT = sa.text("status IN ('issued', 'receipt_signed', 'return_visit_done', 'in_force', 'lapsed')")
 LAPSED = sa.text("status = 'lapsed'")
 ONE_YEAR = ("million_medical", "small_medical", "accident")
+CHECKS = {
+    "ck_products_coverage_term": "coverage_term IN ('years', 'to_age', 'whole_life', 'one_year_renewable')"
+    " AND ((coverage_term IN ('years', 'to_age')) = (coverage_years IS NOT NULL))",
+    "ck_products_premium_mode": "premium_mode IN ('single', 'annual', 'semi_annual', 'quarterly', 'monthly')",
+    "ck_products_grace_days": "grace_days BETWEEN 30 AND 366",
+    "ck_products_waiting_days": "waiting_days BETWEEN 0 AND 366",
+}
 
 
 def upgrade() -> None:
@@ -62,25 +69,8 @@ def upgrade() -> None:
     op.execute(
         f"UPDATE {SCHEMA}.products SET coverage_term = 'one_year_renewable' WHERE category IN ({categories})"  # noqa: S608
     )
-    op.create_check_constraint(
-        "ck_products_coverage_term",
-        "products",
-        "coverage_term IN ('years', 'to_age', 'whole_life', 'one_year_renewable')"
-        " AND ((coverage_term IN ('years', 'to_age')) = (coverage_years IS NOT NULL))",
-        schema=SCHEMA,
-    )
-    op.create_check_constraint(
-        "ck_products_premium_mode",
-        "products",
-        "premium_mode IN ('single', 'annual', 'semi_annual', 'quarterly', 'monthly')",
-        schema=SCHEMA,
-    )
-    op.create_check_constraint(
-        "ck_products_grace_days", "products", "grace_days BETWEEN 30 AND 366", schema=SCHEMA
-    )
-    op.create_check_constraint(
-        "ck_products_waiting_days", "products", "waiting_days BETWEEN 0 AND 366", schema=SCHEMA
-    )
+    for name, check in CHECKS.items():
+        op.execute(f"ALTER TABLE {SCHEMA}.products ADD CONSTRAINT {name} CHECK ({check})")
 
     for column in (
         sa.Column("coverage_term", sa.String(30), nullable=False, server_default="whole_life"),
@@ -200,13 +190,8 @@ def downgrade() -> None:
         "cooling_off_noted",
     ):
         op.drop_column("policies", column, schema=SCHEMA)
-    for constraint in (
-        "ck_products_coverage_term",
-        "ck_products_premium_mode",
-        "ck_products_grace_days",
-        "ck_products_waiting_days",
-    ):
-        op.drop_constraint(constraint, "products", schema=SCHEMA)
+    for name in CHECKS:
+        op.execute(f"ALTER TABLE {SCHEMA}.products DROP CONSTRAINT {name}")
     for column in (
         "coverage_term",
         "coverage_years",
