@@ -19,6 +19,7 @@ from services.policies.terms import add_years
 from tests.conftest import People, Stack
 from tests.lifecycle_support import MovedClock, events_of, issued, product_with_terms, read
 from tests.policies_support import create_product
+from tests.policies_support import today as business_today
 
 T0 = date(2024, 5, 6)
 
@@ -252,3 +253,38 @@ class TestPublished:
             "cooling_off_ended": 0,
             "renewal_due": 0,
         }
+
+
+class TestShown:
+    async def test_the_agenda_and_the_client_overview_show_the_lapse(
+        self, api: httpx.AsyncClient, people: People, stack: Stack, clock: MovedClock
+    ) -> None:
+        today = business_today()
+        clock.reset()
+        product = await create_product(api, people.admin)
+        start = add_years(today, -1) - timedelta(days=75)  # the second premium 75 days unpaid
+        policy = await issued(
+            api,
+            people,
+            product,
+            issued_on=start,
+            effective_on=start,
+            annual_premium="5000.00",
+            payment_years=10,
+        )
+        moved = clock.set(today)
+        assert (await sweep.run_once(sessions=stack.apps["policies"].state.sessions, clock=moved)).lapsed == 1
+        clock.reset()
+        agenda = (await api.get("/api/v1/agenda", headers=people.agent.headers)).json()
+        [entry] = agenda["lapsed_policies"]["items"]
+        assert (entry["kind"], entry["subject"]["id"], entry["client_id"]) == (
+            "policy_lapsed",
+            policy["id"],
+            policy["client_id"],
+        )
+        overview = await api.get(
+            f"/api/v1/clients/{policy['client_id']}/overview", headers=people.agent.headers
+        )
+        assert overview.status_code == 200, overview.text
+        [shown] = overview.json()["policies"]
+        assert (shown["id"], shown["status"], shown["expires_on"]) == (policy["id"], "lapsed", None)
