@@ -325,3 +325,35 @@ class TestInstalments:
             "TX-9",
             "bank_transfer",
         )
+
+
+class TestProductTermChanges:
+    async def test_grace_waiting_and_renewability_can_change_for_future_policies(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        product = await product_with_terms(api, people.admin)
+        response = await api.patch(
+            f"{PRODUCTS}/{product['id']}",
+            json={"grace_days": 30, "waiting_days": 60, "guaranteed_renewable": True},
+            headers=if_match(people.admin, product["version"]),
+        )
+        assert response.status_code == 200, response.text
+        changed = response.json()
+        assert (changed["grace_days"], changed["waiting_days"], changed["guaranteed_renewable"]) == (
+            30,
+            60,
+            True,
+        )
+        whole = await create_product(api, people.admin)
+        before = await counts(stack)
+        for body, field in (
+            ({"guaranteed_renewable": True}, "guaranteed_renewable"),
+            ({"grace_days": 29}, "grace_days"),
+            ({"waiting_days": None}, "waiting_days"),
+            ({"coverage_term": "years"}, "coverage_term"),
+        ):
+            refused = await api.patch(
+                f"{PRODUCTS}/{whole['id']}", json=body, headers=if_match(people.admin, whole["version"])
+            )
+            assert_problem(refused, 422, field=field)
+        assert await counts(stack) == before

@@ -104,6 +104,10 @@ class ProductUpdate(BaseModel):
     cooling_off_days: CoolingOffDays | None = None
     walls: list[Wall] | None = Field(default=None, max_length=4)
     active: StrictBool | None = None
+    grace_days: GraceDays | None = None
+    waiting_days: WaitingDays | None = None
+    guaranteed_renewable: StrictBool | None = None
+    """The coverage term and premium mode are not changed: policies and their schedules follow them."""
 
     @field_validator("payment_years")
     @classmethod
@@ -112,7 +116,17 @@ class ProductUpdate(BaseModel):
             raise ValueError("cannot be null")
         return _distinct_sorted(value)
 
-    @field_validator("name", "min_insured_age", "max_insured_age", "cooling_off_days", "walls", "active")
+    @field_validator(
+        "name",
+        "min_insured_age",
+        "max_insured_age",
+        "cooling_off_days",
+        "walls",
+        "active",
+        "grace_days",
+        "waiting_days",
+        "guaranteed_renewable",
+    )
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
