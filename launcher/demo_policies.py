@@ -1,5 +1,7 @@
 # ruff: noqa: RUF001, E501 - Chinese text uses full-width punctuation; the catalogue reads best as a table
-"""Demo data stage: the product catalogue, a proposal, and applications in several states.
+"""Demo data stage: the product catalogue, a proposal, applications in several states, and
+policies at each turn of their life: one in its grace period (黄磊), one lapsed (孙浩然), one
+reinstated and one expired (杨秀英), a renewal due in 30 days (周婷).
 
 Loaded by ``launcher.demo_data.load`` after the users and clients exist; idempotent like the rest
 (look up before creating, so a second ``make run`` creates nothing twice): products are found by
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -39,9 +42,11 @@ class DemoProduct:
     payment_years: tuple[int, ...]
     walls: tuple[str, ...]
     cooling_off_days: int = 15
+    terms: tuple[tuple[str, Any], ...] = ()
+    """Coverage term, premium mode, waiting period... as the catalogue takes them."""
 
     def body(self) -> dict[str, Any]:
-        return {
+        return dict(self.terms) | {
             "insurer": self.insurer,
             "name": self.name,
             "category": self.category,
@@ -54,13 +59,15 @@ class DemoProduct:
         }
 
 
+ONE_YEAR = ("coverage_term", "one_year_renewable")
+WAIT_30 = ("waiting_days", 30)
 CATALOGUE = (
-    DemoProduct("ci", "平安人寿", "平安福重大疾病保险", "critical_illness", "protection", (0, 55), (10, 20, 30), ("critical_illness",)),
-    DemoProduct("medical", "众安保险", "尊享e生百万医疗险", "million_medical", "protection", (0, 65), (1,), ("medical",)),
-    DemoProduct("small_medical", "中国人寿", "国寿小额医疗保险", "small_medical", "protection", (0, 60), (1,), ("medical",)),
-    DemoProduct("term_life", "华泰人寿", "华泰定期寿险", "term_life", "protection", (18, 60), (10, 20, 30), ("death",)),
+    DemoProduct("ci", "平安人寿", "平安福重大疾病保险", "critical_illness", "protection", (0, 55), (10, 20, 30), ("critical_illness",), terms=(("waiting_days", 90),)),
+    DemoProduct("medical", "众安保险", "尊享e生百万医疗险", "million_medical", "protection", (0, 65), (1,), ("medical",), terms=(ONE_YEAR, WAIT_30, ("premium_mode", "monthly"), ("guaranteed_renewable", True))),
+    DemoProduct("small_medical", "中国人寿", "国寿小额医疗保险", "small_medical", "protection", (0, 60), (1,), ("medical",), terms=(ONE_YEAR, WAIT_30)),
+    DemoProduct("term_life", "华泰人寿", "华泰定期寿险", "term_life", "protection", (18, 60), (10, 20, 30), ("death",), terms=(("coverage_term", "to_age"), ("coverage_years", 70))),
     DemoProduct("whole_life", "中国人寿", "国寿鑫享终身寿险", "whole_life", "protection", (0, 70), (3, 5, 10, 20), ("death",), 20),
-    DemoProduct("accident", "太平洋保险", "太平洋综合意外险", "accident", "protection", (0, 65), (1,), ("accident",)),
+    DemoProduct("accident", "太平洋保险", "太平洋综合意外险", "accident", "protection", (0, 65), (1,), ("accident",), terms=(ONE_YEAR,)),
     DemoProduct("education", "中国人寿", "国寿鑫如意教育年金", "education_annuity", "wealth", (0, 15), (3, 5, 10), ()),
     DemoProduct("pension", "泰康人寿", "泰康养老年金保险", "pension_annuity", "wealth", (18, 60), (5, 10, 20), (), 20),
 )  # fmt: skip
@@ -132,8 +139,25 @@ def _walk(api: _Api, app: Any, *steps: str) -> Any:
     return app
 
 
+PER_YEAR = {"single": 1, "annual": 1, "semi_annual": 2, "quarterly": 4, "monthly": 12}
+
+
+def _pay_first_premium(api: _Api, app: Any, paid_on: date) -> None:
+    """The money arrived before issue (procedure 三.7): the first instalment of the product's mode."""
+    product = api.get(f"{BASE}/products/{app['product_id']}")
+    amount = Decimal(app["annual_premium"]) / PER_YEAR[product["premium_mode"]]
+    payment = {
+        "amount": str(amount.quantize(Decimal("0.01"))),
+        "paid_on": paid_on.isoformat(),
+        "method": "bank_transfer",
+        "reference": f"YH{paid_on.strftime('%Y%m%d')}{app['id'][:6].upper()}",
+    }
+    api.post(f"{BASE}/applications/{app['id']}/first-premium", payment)
+
+
 def _issue(api: _Api, app: Any, number: str, issued_on: date, effective_on: date) -> Any:
     app = _walk(api, app, "submit", "underwriting", "approve")
+    _pay_first_premium(api, app, issued_on)
     body = {
         "policy_number": number,
         "issued_on": issued_on.isoformat(),
@@ -226,7 +250,20 @@ def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) 
 
 
 def _sun_haoran(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
-    """Accident cover for a long-distance driver: underwriting asks for hospital records."""
+    """Accident cover for a long-distance driver: underwriting asks for hospital records; his term
+    life policy lapsed (中止): the second year's premium went unpaid past the 60-day grace period."""
+    term = _application(
+        api, client_id, products["term_life"], sum_insured="800000.00", premium="1200.00", years=20
+    )
+    started = today - timedelta(days=365 + 90)
+    _in_force(
+        api,
+        term,
+        "HT2024090005",
+        issued_on=started - timedelta(days=1),
+        signed_on=started + timedelta(days=2),
+        visited_on=started + timedelta(days=5),
+    )
     app = _application(
         api,
         client_id,
@@ -246,15 +283,68 @@ def _sun_haoran(api: _Api, client_id: str, products: dict[str, str], today: date
 
 
 def _yang_xiuying(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
-    """Pension annuity, submitted to the insurer."""
+    """Pension annuity, submitted to the insurer; a whole-life policy that lapsed and was reinstated
+    (复效) this week with a new health disclosure and the arrears; an accident policy whose one-year
+    term ended last month (expired, not renewed)."""
     app = _application(
         api, client_id, products["pension"], sum_insured="200000.00", premium="30000.00", years=5
     )
     _walk(api, app, "submit")
+    accident = _application(
+        api, client_id, products["accident"], sum_insured="200000.00", premium="260.00", years=1
+    )
+    ended = today - timedelta(days=365 + 30)
+    _in_force(
+        api,
+        accident,
+        "CP2024100006",
+        issued_on=ended - timedelta(days=1),
+        signed_on=ended + timedelta(days=2),
+        visited_on=ended + timedelta(days=4),
+    )
+    whole = _application(
+        api, client_id, products["whole_life"], sum_insured="300000.00", premium="6000.00", years=10
+    )
+    started = today - timedelta(days=365 + 100)
+    policy_id = _in_force(
+        api,
+        whole,
+        "GL2024080007",
+        issued_on=started - timedelta(days=1),
+        signed_on=started + timedelta(days=2),
+        visited_on=started + timedelta(days=5),
+    )
+    # The sweep lapses it (and expires the accident term, lapses 孙浩然's term life) as of today.
+    _Api(api.ctx, "admin").post(f"{BASE}/sweep")
+    policy = api.get(f"{BASE}/{policy_id}")
+    if policy["status"] == "lapsed":
+        reinstatement = {
+            "requested_on": (today - timedelta(days=2)).isoformat(),
+            "health_disclosure": NO_CONDITIONS,
+            "pre_underwriting_opinion": "standard",
+            "arrears": {
+                "amount": "6000.00",
+                "paid_on": (today - timedelta(days=2)).isoformat(),
+                "method": "bank_transfer",
+                "reference": f"YH{today.strftime('%Y%m%d')}FX01",
+            },
+        }
+        api.post(f"{BASE}/{policy_id}/reinstatement", reinstatement, policy["version"])
 
 
 def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
-    """Million medical with a declared condition: pre-underwriting opinion recorded, still a draft."""
+    """Million medical with a declared condition: pre-underwriting opinion recorded, still a draft;
+    a critical-illness policy in its grace period: the second premium is 20 days overdue."""
+    ci = _application(api, client_id, products["ci"], sum_insured="300000.00", premium="5200.00", years=20)
+    started = today - timedelta(days=365 + 20)
+    _in_force(
+        api,
+        ci,
+        "PA2024110008",
+        issued_on=started - timedelta(days=1),
+        signed_on=started + timedelta(days=2),
+        visited_on=started + timedelta(days=5),
+    )
     disclosure = [
         {"question": "过去两年内是否住院或手术？", "answer": False},
         {
@@ -279,7 +369,8 @@ def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date)
 
 def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
     """Term life approved (awaiting issue); a critical-illness application withdrawn over the budget;
-    a small medical policy in force since the summer (the claims stage's paid medical claim)."""
+    a small medical policy in force for eleven months (the claims stage's paid medical claim), its
+    renewal due in 30 days."""
     app = _application(
         api, client_id, products["term_life"], sum_insured="500000.00", premium="650.00", years=20
     )
@@ -295,9 +386,9 @@ def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date)
         api,
         medical,
         "GL2025070003",
-        issued_on=today - timedelta(days=121),
-        signed_on=today - timedelta(days=118),
-        visited_on=today - timedelta(days=115),
+        issued_on=today - timedelta(days=336),
+        signed_on=today - timedelta(days=333),
+        visited_on=today - timedelta(days=330),
     )
 
 

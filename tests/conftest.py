@@ -112,7 +112,8 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
             transport=mesh,
         ),
         "clients": create_clients(ClientsSettings(**peers), transport=mesh),
-        "policies": create_policies(PoliciesSettings(**peers), transport=mesh),
+        # The policy sweep runs only when a test calls ``run_once()`` with a clock of its own.
+        "policies": create_policies(PoliciesSettings(**peers, sweep_interval_seconds=0), transport=mesh),
         "claims": create_claims(ClaimsSettings(**peers), transport=mesh),
         "devices": create_devices(DevicesSettings(**peers), transport=mesh),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,6 +119,32 @@ async def walk_to_approved(
     return await act(api, person, f"{path}/approve", app["version"])
 
 
+INSTALMENTS_PER_YEAR = {"single": 1, "annual": 1, "semi_annual": 2, "quarterly": 4, "monthly": 12}
+
+
+async def pay_first_premium(
+    api: httpx.AsyncClient, person: Person, application: dict[str, Any], *, paid_on: date | None = None
+) -> dict[str, Any]:
+    """Record the first premium of an application (submitted to approved): the first instalment
+    of the product's premium mode, arrived ``paid_on`` (default today), by bank transfer."""
+    product = (await api.get(f"{PRODUCTS}/{application['product_id']}", headers=person.headers)).json()
+    per_year = INSTALMENTS_PER_YEAR[product["premium_mode"]]
+    amount = (Decimal(application["annual_premium"]) / per_year).quantize(Decimal("0.01"))
+    response = await api.post(
+        f"{APPLICATIONS}/{application['id']}/first-premium",
+        json={
+            "amount": str(amount),
+            "paid_on": (paid_on or today()).isoformat(),
+            "method": "bank_transfer",
+            "reference": f"TX{uuid.uuid4().hex[:10].upper()}",
+        },
+        headers=person.headers,
+    )
+    assert response.status_code == 201, response.text
+    paid: dict[str, Any] = response.json()
+    return paid
+
+
 async def _ensure_birth_date(api: httpx.AsyncClient, person: Person, client_id: str) -> None:
     """Applications need the insured's age; give a client without a birth date an adult one."""
     response = await api.get(f"{CLIENTS}/{client_id}", headers=person.headers)
@@ -147,8 +174,9 @@ async def issue_policy(
     Creates a product as ``admin`` unless ``product_id`` is among ``overrides``; other overrides go
     into the application body (``sum_insured``, ``annual_premium``, ``payment_years``...), except
     ``policy_number`` and ``issued_on``, which go to the issue step. Walks draft → submitted →
-    underwriting → approved → issued, and with ``in_force`` on to receipt signed → return visit
-    done → in force. Returns the policy JSON (``GET /api/v1/policies/{id}``).
+    underwriting → approved → first premium paid (on the issue date) → issued, and with
+    ``in_force`` on to receipt signed → return visit done → in force. Returns the policy JSON
+    (``GET /api/v1/policies/{id}``).
     """
     policy_number = str(overrides.pop("policy_number", f"P{uuid.uuid4().hex[:12].upper()}"))
     effective = effective_on or today()
@@ -163,6 +191,7 @@ async def issue_policy(
 
     application = await create_application(api, person, client_id, str(product_id), **overrides)
     approved = await walk_to_approved(api, person, application)
+    await pay_first_premium(api, person, approved, paid_on=date.fromisoformat(issued_on))
     issued = await act(
         api,
         person,
@@ -221,6 +250,7 @@ async def counts(stack: Stack) -> dict[str, int]:
         "underwriting_requirements",
         "policies",
         "premium_dues",
+        "premium_payments",
         "audit_log",
     )
     return {name: await count(stack, name) for name in names}

@@ -23,7 +23,15 @@ from tests.views_support import (
 
 AGENDA_SECTIONS = {
     "clients": ("appointments", "follow_ups", "birthdays_and_milestones"),
-    "policies": ("requirements_due", "cooling_off_ending", "return_visits_pending", "premiums_due"),
+    "policies": (
+        "requirements_due",
+        "cooling_off_ending",
+        "return_visits_pending",
+        "premiums_due",
+        "premiums_in_grace",
+        "renewals_due",
+        "lapsed_policies",
+    ),
     "claims": ("claim_updates_due", "claim_decisions_overdue"),
     "devices": ("device_checks_due", "maintenance_overdue"),
 }

@@ -20,9 +20,12 @@ from tests.policies_support import (
     create_product,
     if_match,
     issue_policy,
+    pay_first_premium,
     today,
     walk_to_approved,
 )
+
+PAYMENT = {"amount": "8000.00", "method": "bank_transfer", "reference": "TX-0002"}
 
 
 async def _issued(
@@ -33,6 +36,7 @@ async def _issued(
     made = await create_product(api, people.admin, **product)
     application = await create_application(api, people.agent, client["id"], made["id"])
     approved = await walk_to_approved(api, people.agent, application)
+    await pay_first_premium(api, people.agent, approved, paid_on=issued_on)
     issued = await act(
         api,
         people.agent,
@@ -110,6 +114,8 @@ class TestDraftToInForce:
 
         issued_on = day - timedelta(days=20)
         effective_on = day - timedelta(days=19)
+        first = await pay_first_premium(api, agent, approved, paid_on=issued_on - timedelta(days=1))
+        assert (first["purpose"], first["amount"], first["policy_id"]) == ("first_premium", "8000.00", None)
         issued = await act(
             api,
             agent,
@@ -141,7 +147,7 @@ class TestDraftToInForce:
             "due_on": effective_on.isoformat(),
             "amount": "8000.00",
             "status": "paid",
-            "paid_on": issued_on.isoformat(),
+            "paid_on": (issued_on - timedelta(days=1)).isoformat(),
         }
         assert premiums[1]["due_on"] == effective_on.replace(year=effective_on.year + 1).isoformat()
         assert premiums[1]["status"] == "due"
@@ -170,7 +176,8 @@ class TestDraftToInForce:
         in_force = await act(api, agent, f"{policy_path}/mark-in-force", visited["version"])
         assert in_force["status"] == "in_force"
         assert in_force["in_force_on"] == day.isoformat()
-        assert in_force["allowed_next_states"] == ["cancelled", "surrendered"]
+        # lapse and expiry come by the calendar (the sweep), listed as the table has them
+        assert in_force["allowed_next_states"] == ["cancelled", "expired", "lapsed", "surrendered"]
 
         audit = await stack.fetch(
             "SELECT action FROM policies.audit_log WHERE resource_id = $1 ORDER BY id",
@@ -184,6 +191,7 @@ class TestDraftToInForce:
             "application.requirement_received",
             "application.underwriting",
             "application.approved",
+            "application.first_premium_paid",
             "application.issued",
         ]
 
@@ -346,6 +354,8 @@ class TestCancellation:
             "on": after,
             "in_force": False,
             "reason": f"ended on {today().isoformat()} (surrendered)",
+            "in_waiting_period": False,
+            "waiting_ends_on": None,
         }
 
     async def test_surrender_inside_cooling_off_points_to_cancellation(
@@ -407,7 +417,7 @@ class TestIllegalPolicyTransitions:
         problem = assert_problem(response, 409)
         assert problem["current_state"] == "issued"
         assert problem["requested_state"] == "cancelled"
-        assert problem["allowed_next_states"] == ["receipt_signed"]
+        assert problem["allowed_next_states"] == ["expired", "lapsed", "receipt_signed"]
         assert await counts(stack) == before
 
     async def test_in_force_straight_after_issue_is_refused(
@@ -419,7 +429,7 @@ class TestIllegalPolicyTransitions:
         )
         problem = assert_problem(response, 409)
         assert (problem["current_state"], problem["requested_state"]) == ("issued", "in_force")
-        assert problem["allowed_next_states"] == ["receipt_signed"]
+        assert problem["allowed_next_states"] == ["expired", "lapsed", "receipt_signed"]
         stored = (await api.get(f"{BASE}/{policy['id']}", headers=people.agent.headers)).json()
         assert (stored["status"], stored["version"], stored["in_force_on"]) == (
             "issued",
@@ -457,12 +467,12 @@ class TestPremiums:
             people.agent,
             f"{BASE}/{policy['id']}/premiums/{second['id']}/payment",
             policy["version"],
-            {"paid_on": today().isoformat()},
+            {"paid_on": today().isoformat(), **PAYMENT},
         )
         assert paid["premiums"][1]["status"] == "paid"
         again = await api.post(
             f"{BASE}/{policy['id']}/premiums/{second['id']}/payment",
-            json={"paid_on": (today() - timedelta(days=1)).isoformat()},
+            json={"paid_on": (today() - timedelta(days=1)).isoformat(), **PAYMENT},
             headers=if_match(people.agent, paid["version"]),
         )
         assert "only a due instalment can be paid" in assert_problem(again, 409)["detail"]
@@ -481,6 +491,7 @@ class TestPremiums:
         product = await create_product(api, people.admin, insurer="中国人寿")
         application = await create_application(api, people.agent, client["id"], product["id"])
         approved = await walk_to_approved(api, people.agent, application)
+        await pay_first_premium(api, people.agent, approved)
         before = await counts(stack)
         response = await api.post(
             f"{APPLICATIONS}/{approved['id']}/issue",

@@ -81,6 +81,9 @@ async def build_agenda(
             "cooling_off_ending": _section(lists["cooling_off_ending"], _cooling_off, zone),
             "return_visits_pending": _section(lists["return_visits_pending"], _return_visit, zone),
             "premiums_due": _section(lists["premiums_due"], _premium, zone),
+            "premiums_in_grace": _section(lists["collection"], _collection, zone),
+            "renewals_due": _section(lists["renewals_due"], _renewal, zone),
+            "lapsed_policies": _section(lists["lapsed"], _lapsed, zone),
         }
 
     async def claims(up: Upstream) -> dict[str, AgendaSection]:
@@ -240,6 +243,40 @@ def _premium(item: dict[str, Any]) -> AgendaEntry:
         client_id=item["client_id"],
         detail=f"instalment {item['instalment']}: {item['amount']} CNY"
         + (" (overdue)" if item["overdue"] else ""),
+        path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
+def _collection(item: dict[str, Any]) -> AgendaEntry:
+    return AgendaEntry(
+        kind="premium_in_grace",
+        due_on=item["grace_ends_on"],
+        subject=_policy(item),
+        client_id=item["client_id"],
+        detail=f"instalment {item['instalment']}: {item['amount']} CNY due {item['due_on']}; "
+        "the policy lapses after the grace period",
+        path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
+def _renewal(item: dict[str, Any]) -> AgendaEntry:
+    return AgendaEntry(
+        kind="renewal_due",
+        due_on=item["expires_on"],
+        subject=_policy(item),
+        client_id=item["client_id"],
+        detail=f"{item['product_name']}: the term ends in {item['days_left']} days",
+        path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
+def _lapsed(item: dict[str, Any]) -> AgendaEntry:
+    return AgendaEntry(
+        kind="policy_lapsed",
+        due_on=item["reinstatement_until"],
+        subject=_policy(item),
+        client_id=item["client_id"],
+        detail=f"{item['product_name']}: lapsed on {item['lapsed_on']}; reinstatement possible until then",
         path=f"/api/v1/policies/{item['policy_id']}",
     )
 

@@ -82,6 +82,15 @@ class Agenda(BaseModel):
     cooling_off_ending: AgendaSection | None = None
     return_visits_pending: AgendaSection | None = None
     premiums_due: AgendaSection | None = None
+    premiums_in_grace: AgendaSection | None = Field(
+        default=None, description="Overdue premiums, due by the last day of their grace period (保险法 §36)."
+    )
+    renewals_due: AgendaSection | None = Field(
+        default=None, description="One-year terms ending within 60 days, not yet renewed or declined."
+    )
+    lapsed_policies: AgendaSection | None = Field(
+        default=None, description="Lapsed policies, due by the last day reinstatement is possible (§37)."
+    )
     claim_updates_due: AgendaSection | None = None
     claim_decisions_overdue: AgendaSection | None = None
     device_checks_due: AgendaSection | None = None

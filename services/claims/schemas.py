@@ -156,6 +156,10 @@ class ClaimRead(BaseModel):
     team_id: uuid.UUID | None
     claim_type: ClaimType
     incident_date: IsoDate
+    in_waiting_period: bool = Field(
+        description="Incident inside the policy's waiting period (等待期): accepted; the insurer decides."
+    )
+    waiting_period_ends_on: IsoDate | None
     reported_on: IsoDate
     description: str | None
     claimed_amount: Money

@@ -98,6 +98,8 @@ async def report_claim(
         product_name=policy.product_name,
         claim_type=data.claim_type.value,
         incident_date=data.incident_date,
+        in_waiting_period=in_force.in_waiting_period,
+        waiting_period_ends_on=in_force.waiting_ends_on if in_force.in_waiting_period else None,
         reported_on=reported_on,
         description=data.description,
         claimed_amount=data.claimed_amount,

@@ -67,6 +67,8 @@ def to_read(claim: Claim, tools: Tools) -> ClaimRead:
         team_id=claim.team_id,
         claim_type=claim.claim_type,
         incident_date=claim.incident_date,
+        in_waiting_period=claim.in_waiting_period,
+        waiting_period_ends_on=claim.waiting_period_ends_on,
         reported_on=claim.reported_on,
         description=claim.description,
         claimed_amount=claim.claimed_amount,

@@ -14,17 +14,28 @@ from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
-from services.policies import exports, reports, review, worklists
-from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep
+from services.policies import exports, reports, review, sweep, worklists
+from services.policies.dependencies import (
+    DirectoryDep,
+    ReaderDep,
+    SessionDep,
+    ToolsDep,
+    WriterDep,
+    clock_of,
+)
 from services.policies.schemas import (
     AgendaLists,
+    CollectionItem,
     CoolingOffEnding,
     ExportKind,
+    LapsedPolicy,
     PoliciesReport,
     PolicyReview,
     PremiumDueItem,
+    RenewalDue,
     RequirementDue,
     ReturnVisitPending,
+    SweepRead,
 )
 
 BASE = "/api/v1/policies"
@@ -47,6 +58,29 @@ reports_router = APIRouter(
     responses=PROBLEM_RESPONSES,
 )
 review_router = APIRouter(tags=["policy review"], dependencies=SALES_ROLES, responses=PROBLEM_RESPONSES)
+sweep_router = APIRouter(
+    prefix=BASE,
+    tags=["policy sweep"],
+    dependencies=[require_roles(Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+
+
+@sweep_router.post("/sweep")
+async def run_sweep(request: Request, principal: WriterDep) -> SweepRead:
+    """Run the scheduled sweep now (admins): lapse, termination, expiry, end of cooling-off and
+    renewal notices as of today. It also runs by itself every `POLICIES_SWEEP_INTERVAL_SECONDS`;
+    a run already under way elsewhere makes this one a no-op (`ran: false`)."""
+    report = await sweep.run_once(sessions=request.app.state.sessions, clock=clock_of(request.app))
+    return SweepRead(
+        ran=report.ran,
+        today=report.today,
+        lapsed=report.lapsed,
+        terminated=report.terminated,
+        expired=report.expired,
+        cooling_off_ended=report.cooling_off_ended,
+        renewal_due=report.renewal_due,
+    )
 
 
 @exports_router.get(
@@ -108,6 +142,48 @@ async def list_cooling_off_ending(
         within_days=within_days,
         limit=limit,
         cursor=cursor,
+    )
+
+
+@worklists_router.get("/collection")
+async def list_collection(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[CollectionItem]:
+    """Overdue premiums to collect, with the last day of each grace period (保险法 §36)."""
+    return await worklists.collection(
+        session=session, principal=principal, today=tools.clock.today(), limit=limit, cursor=cursor
+    )
+
+
+@worklists_router.get("/renewals-due")
+async def list_renewals_due(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[RenewalDue]:
+    """One-year terms ending within 60 days with no renewal decision (notices at 60/30/7 days)."""
+    return await worklists.renewals_due(
+        session=session, principal=principal, today=tools.clock.today(), limit=limit, cursor=cursor
+    )
+
+
+@worklists_router.get("/lapsed")
+async def list_lapsed(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[LapsedPolicy]:
+    """Lapsed policies that can still be reinstated (复效 within 2 years, 保险法 §37)."""
+    return await worklists.lapsed(
+        session=session, principal=principal, today=tools.clock.today(), limit=limit, cursor=cursor
     )
 
 

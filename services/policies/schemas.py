@@ -61,6 +61,48 @@ class PremiumDueItem(BaseModel):
     overdue: bool
 
 
+class CollectionItem(BaseModel):
+    """An overdue instalment of a live policy: collect it before the grace period ends (保险法 §36)."""
+
+    premium_id: uuid.UUID
+    policy_id: uuid.UUID
+    policy_number: str
+    client_id: uuid.UUID
+    insured_name: str
+    instalment: int
+    due_on: IsoDate
+    amount: Decimal
+    grace_ends_on: IsoDate = Field(
+        description="The last day of the grace period; the policy lapses after it."
+    )
+    days_left: int = Field(description="Days left in the grace period (0: the last day).")
+
+
+class RenewalDue(BaseModel):
+    """A one-year term ending within 60 days with no decision yet: renew, change or decline."""
+
+    policy_id: uuid.UUID
+    policy_number: str
+    client_id: uuid.UUID
+    insured_name: str
+    product_name: str
+    expires_on: IsoDate = Field(description="The first day the term no longer covers.")
+    days_left: int
+    notice_days: int = Field(description="The notice step reached: 60, 30 or 7 days before the end.")
+
+
+class LapsedPolicy(BaseModel):
+    """A lapsed policy (中止) that can still be reinstated (复效, 保险法 §37)."""
+
+    policy_id: uuid.UUID
+    policy_number: str
+    client_id: uuid.UUID
+    insured_name: str
+    product_name: str
+    lapsed_on: IsoDate
+    reinstatement_until: IsoDate = Field(description="The last day a reinstatement can be requested.")
+
+
 class AgendaLists(BaseModel):
     """The policies part of an agent's agenda: every work list, one page each, in one call."""
 
@@ -68,6 +110,9 @@ class AgendaLists(BaseModel):
     cooling_off_ending: Page[CoolingOffEnding]
     return_visits_pending: Page[ReturnVisitPending]
     premiums_due: Page[PremiumDueItem]
+    collection: Page[CollectionItem]
+    renewals_due: Page[RenewalDue]
+    lapsed: Page[LapsedPolicy]
 
 
 class PoliciesReport(BaseModel):
@@ -137,3 +182,15 @@ class PolicyReview(BaseModel):
 class ExportKind(StrEnum):
     APPLICATIONS = "applications"
     POLICIES = "policies"
+
+
+class SweepRead(BaseModel):
+    """What one run of the scheduled sweep changed."""
+
+    ran: bool = Field(description="False when another replica was sweeping at that moment.")
+    today: IsoDate | None
+    lapsed: int
+    terminated: int
+    expired: int
+    cooling_off_ended: int
+    renewal_due: int

@@ -33,7 +33,8 @@ from services.policies.dependencies import (
     ValidApplication,
     WriterDep,
 )
-from services.policies.issued.schemas import IssueCreate
+from services.policies.issued import premiums
+from services.policies.issued.schemas import IssueCreate, PaymentCreate, PaymentRead
 from services.policies.models import Application
 from services.policies.tools import Tools
 
@@ -308,3 +309,23 @@ async def issue(
     )
     response.headers["Location"] = f"/api/v1/policies/{policy.id}"
     return await _answer(session, application, response)
+
+
+@router.post(
+    f"{BASE}/{{application_id:uuid}}/first-premium",
+    status_code=status.HTTP_201_CREATED,
+    responses=TRANSITION_OR_CONFLICT_RESPONSES,
+)
+async def record_first_premium(
+    application: ChangedApplication,
+    data: PaymentCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+) -> PaymentRead:
+    """The first premium arrived (submitted to approved): the first instalment in full, with the
+    date, method and reference. `issue` refuses an application without it (procedure 三.7)."""
+    payment = await service.record_first_premium(
+        session=session, tools=tools, principal=principal, application=application, data=data
+    )
+    return premiums.to_payment_read(payment)

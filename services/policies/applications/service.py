@@ -30,9 +30,17 @@ from services.policies.applications.schemas import (
 )
 from services.policies.errors import InvalidField, ProductNotFound, RuleConflict
 from services.policies.household import resolve_insured
+from services.policies.issued import premiums
 from services.policies.issued import service as policies
-from services.policies.issued.schemas import IssueCreate
-from services.policies.models import Application, Policy, Product, Proposal, UnderwritingRequirement
+from services.policies.issued.schemas import IssueCreate, PaymentCreate
+from services.policies.models import (
+    Application,
+    Policy,
+    PremiumPayment,
+    Product,
+    Proposal,
+    UnderwritingRequirement,
+)
 from services.policies.peers import ClientDirectory, Household
 from services.policies.proposals.service import accepted_item
 from services.policies.terms import age_on
@@ -365,6 +373,28 @@ async def issue(
     application.policy_id = policy.id
     application = await record_change(session, principal, application, "application.issued", before)
     return application, policy
+
+
+async def record_first_premium(
+    *,
+    session: AsyncSession,
+    tools: Tools,
+    principal: Principal,
+    application: Application,
+    data: PaymentCreate,
+) -> PremiumPayment:
+    """The first premium arrived (procedure 三.7 确保款项到账): issue needs it."""
+    product = await session.get(Product, application.product_id)
+    if product is None:  # products are never deleted; kept as a guard
+        raise ProductNotFound()
+    return await premiums.record_first_premium(
+        session=session,
+        principal=principal,
+        application=application,
+        product=product,
+        data=data,
+        today=tools.clock.today(),
+    )
 
 
 async def list_applications(
