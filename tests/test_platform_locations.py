@@ -193,6 +193,7 @@ class TestIssueNamesThePolicy:
             "policy": None,
         }
         approved = await walk_to_approved(api, people.agent, application)
+        await policies_support.pay_first_premium(api, people.agent, approved)
 
         response = await api.post(
             f"{APPLICATIONS}/{approved['id']}/issue",

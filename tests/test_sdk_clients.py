@@ -193,6 +193,16 @@ class TestScenarioThroughTheGeneratedPythonClient:
             application = await ok(
                 sdk, agent, step, 200, application_id=application_id, if_match=etag(application["version"])
             )
+        # The first premium has arrived (procedure 三.7) before the policy is issued.
+        first = {
+            "amount": application["annual_premium"],
+            "paid_on": (today() - timedelta(days=30)).isoformat(),
+            "method": "bank_transfer",
+            "reference": "TX-SDK-0001",
+        }
+        await ok(
+            sdk, agent, "applications_record_first_premium", 201, application_id=application_id, body=first
+        )
         issue = {
             "policy_number": "P-SDK-0001",
             "issued_on": (today() - timedelta(days=30)).isoformat(),

@@ -17,7 +17,7 @@ from gateway.openapi_merge import merge_documents
 from tests.conftest import Stack
 
 METHODS = ("get", "put", "post", "delete", "patch")
-MONEY_NAMES = re.compile(r"(amount|premium|sum_insured)$")
+MONEY_NAMES = re.compile(r"(amount|premium|sum_insured|surrender_value)$")
 
 
 async def merged(stack: Stack, api: httpx.AsyncClient) -> dict[str, Any]:

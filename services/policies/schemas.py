@@ -71,7 +71,7 @@ class CollectionItem(BaseModel):
     insured_name: str
     instalment: int
     due_on: IsoDate
-    amount: Decimal
+    amount: MoneyRead
     grace_ends_on: IsoDate = Field(
         description="The last day of the grace period; the policy lapses after it."
     )

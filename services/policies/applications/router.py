@@ -322,10 +322,13 @@ async def record_first_premium(
     principal: WriterDep,
     session: SessionDep,
     tools: ToolsDep,
+    response: Response,
 ) -> PaymentRead:
     """The first premium arrived (submitted to approved): the first instalment in full, with the
-    date, method and reference. `issue` refuses an application without it (procedure 三.7)."""
+    date, method and reference. `issue` refuses an application without it (procedure 三.7).
+    `Location` is the application, which shows the payment (the payment has no address of its own)."""
     payment = await service.record_first_premium(
         session=session, tools=tools, principal=principal, application=application, data=data
     )
+    response.headers["Location"] = f"{BASE}/{application.id}"
     return premiums.to_payment_read(payment)

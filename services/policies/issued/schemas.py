@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
@@ -121,7 +120,7 @@ class PaymentRead(BaseModel):
     policy_id: uuid.UUID | None
     premium_due_ids: list[uuid.UUID]
     purpose: PaymentPurpose
-    amount: Decimal
+    amount: MoneyRead
     paid_on: IsoDate
     method: PaymentMethod
     reference: str
@@ -229,7 +228,7 @@ class PolicyRead(BaseModel):
     premiums: list[PremiumRead]
     next_premium_due_on: IsoDate | None
     refund_amount: MoneyRead | None
-    surrender_value: Decimal | None
+    surrender_value: MoneyRead | None
     coverage_term: CoverageTerm
     premium_mode: PremiumMode
     grace_days: int
