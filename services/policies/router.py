@@ -14,12 +14,14 @@ from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
-from services.policies import exports, reports, review, worklists
+from services.policies import exports, reports, return_visits, review, worklists
 from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep
 from services.policies.schemas import (
     AgendaLists,
+    ComplianceFlagRead,
     CoolingOffEnding,
     ExportKind,
+    FlagState,
     PoliciesReport,
     PolicyReview,
     PremiumDueItem,
@@ -152,6 +154,20 @@ async def list_agenda_lists(
     """The four work lists at once, the first page of each (what the agenda shows)."""
     return await worklists.agenda_lists(
         session=session, principal=principal, today=tools.clock.today(), within_days=within_days, limit=limit
+    )
+
+
+@agenda_router.get("/compliance-flags")
+async def list_compliance_flags(
+    principal: ReaderDep,
+    session: SessionDep,
+    state: Annotated[FlagState, Query(description="`open` (default), `resolved` or `all`.")] = FlagState.OPEN,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[ComplianceFlagRead]:
+    """Compliance flags (a failed return visit, 代签) in your scope, newest first (red flags)."""
+    return await return_visits.list_flags(
+        session=session, principal=principal, state=state, limit=limit, cursor=cursor
     )
 
 

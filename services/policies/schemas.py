@@ -47,6 +47,31 @@ class ReturnVisitPending(BaseModel):
     product_name: str
     receipt_signed_on: IsoDate
     cooling_off_ends_on: IsoDate
+    redo: bool = Field(description="The last return visit failed: the agent arranges another one.")
+    last_visit_on: IsoDate | None
+    failure_reasons: list[str] = Field(
+        description="Why the last visit failed (unreached, not_signed_personally...)."
+    )
+
+
+class FlagState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ALL = "all"
+
+
+class ComplianceFlagRead(BaseModel):
+    """A compliance red flag (manual 六), e.g. a failed return visit; open until a later visit passes."""
+
+    id: uuid.UUID
+    policy_id: uuid.UUID
+    client_id: uuid.UUID
+    kind: str
+    reasons: list[str]
+    raised_on: IsoDate
+    resolved_on: IsoDate | None
+    owner_agent_id: uuid.UUID
+    team_id: uuid.UUID | None
 
 
 class PremiumDueItem(BaseModel):

@@ -131,7 +131,8 @@ async def cooling_off_ending(
 async def return_visits_pending(
     *, session: AsyncSession, principal: Principal, limit: int, cursor: str | None
 ) -> Page[ReturnVisitPending]:
-    """Policies whose receipt is signed and whose return visit has not been recorded, oldest first."""
+    """Policies whose receipt is signed and whose return visit has not passed, oldest first: a
+    policy still here with a visit recorded is a redo (the last visit failed)."""
     stmt = (
         select(Policy)
         .where(
@@ -155,6 +156,9 @@ async def return_visits_pending(
                 product_name=p.product_name,
                 receipt_signed_on=p.receipt_signed_on,
                 cooling_off_ends_on=p.cooling_off_ends_on,
+                redo=p.return_visit is not None,
+                last_visit_on=p.return_visit["visited_on"] if p.return_visit else None,
+                failure_reasons=p.return_visit.get("failure_reasons", []) if p.return_visit else [],
             )
             for p in rows
         ],
