@@ -95,16 +95,37 @@ class AgendaLists(BaseModel):
 
 
 class PoliciesReport(BaseModel):
+    """Each figure counts by one date basis, named in ``date_bases`` and in its description."""
+
     from_date: IsoDate = Field(serialization_alias="from")
     to_date: IsoDate = Field(serialization_alias="to")
-    proposals_by_status: list[Count] = Field(description="Proposals created in the period, by status now.")
-    applications_by_status: list[Count] = Field(
-        description="Applications created in the period, by status now."
+    proposals_by_status: list[Count] = Field(
+        description="Basis `created_at`: proposals made in the period (business-local day), by status now."
     )
-    policies_issued: int
-    annual_premium_issued: Decimal = Field(description="Sum of the annual premiums of those policies (CNY).")
-    cooling_off_cancellations: int = Field(description="Policies cancelled within cooling-off in the period.")
-    cooling_off_refunds: Decimal
+    applications_by_status: list[Count] = Field(
+        description="Basis `applied_on`: applications the clients signed in the period (a cohort), by status "
+        "now. Its `issued` row is not `policies_issued`: an application of the period may be issued later."
+    )
+    applications_submitted: int = Field(
+        description="Basis `submitted_on`: applications sent to the insurer in the period."
+    )
+    applications_decided: list[Count] = Field(
+        description="Basis `decided_on`: the insurer's underwriting decisions dated in the period, by "
+        "outcome (`approved`, `declined`, `postponed`)."
+    )
+    policies_issued: int = Field(description="Basis `issued_on`: policies the insurer issued in the period.")
+    annual_premium_issued: Decimal = Field(
+        description="Basis `issued_on`: sum of the annual premiums of those policies (CNY)."
+    )
+    cooling_off_cancellations: int = Field(
+        description="Basis `ended_on`: policies cancelled within cooling-off, cancelled in the period."
+    )
+    cooling_off_refunds: Decimal = Field(
+        description="Basis `ended_on`: the premiums refunded for them (CNY)."
+    )
+    date_bases: dict[str, str] = Field(
+        description="Figure → the date it counts by (the same basis every figure's description names)."
+    )
 
 
 class ReviewedPolicy(BaseModel):
