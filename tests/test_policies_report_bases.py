@@ -36,6 +36,7 @@ BASES = {
     "annual_premium_issued": "issued_on",
     "cooling_off_cancellations": "ended_on",
     "cooling_off_refunds": "ended_on",
+    "annual_reviews_held": "reviewed_on",
 }
 
 

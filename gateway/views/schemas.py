@@ -78,6 +78,7 @@ class Agenda(BaseModel):
     cooling_off_ending: AgendaSection | None = None
     return_visits_pending: AgendaSection | None = None
     premiums_due: AgendaSection | None = None
+    reviews_due: AgendaSection | None = None
     claim_updates_due: AgendaSection | None = None
     claim_decisions_overdue: AgendaSection | None = None
     device_checks_due: AgendaSection | None = None

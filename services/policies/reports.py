@@ -20,6 +20,7 @@ from sqlmodel import col
 from crmkit.auth import Principal
 from crmkit.clock import BusinessClock
 from crmkit.periods import Count
+from services.policies import annual_review
 from services.policies.models import Application, Policy, Proposal
 from services.policies.repository import visible_to
 from services.policies.schemas import PoliciesReport
@@ -35,6 +36,7 @@ DATE_BASES: dict[str, str] = {
     "annual_premium_issued": "issued_on",
     "cooling_off_cancellations": "ended_on",
     "cooling_off_refunds": "ended_on",
+    "annual_reviews_held": "reviewed_on",
 }
 """Figure → the one date it counts by."""
 
@@ -113,5 +115,8 @@ async def business_report(
         annual_premium_issued=Decimal(issued_premium or 0).quantize(CENT),
         cooling_off_cancellations=int(cancelled_count),
         cooling_off_refunds=Decimal(refunds or 0).quantize(CENT),
+        annual_reviews_held=await annual_review.reviews_held(
+            session=session, principal=principal, first=first, last=last
+        ),
         date_bases=DATE_BASES,
     )

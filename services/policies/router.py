@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from crmkit.auth import Role, require_roles
@@ -14,10 +14,12 @@ from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
-from services.policies import exports, reports, return_visits, review, worklists
-from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep
+from services.policies import annual_review, exports, reports, return_visits, review, worklists
+from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep, WriterDep
 from services.policies.schemas import (
     AgendaLists,
+    AnnualReviewCreate,
+    AnnualReviewRead,
     ComplianceFlagRead,
     CoolingOffEnding,
     ExportKind,
@@ -27,9 +29,11 @@ from services.policies.schemas import (
     PremiumDueItem,
     RequirementDue,
     ReturnVisitPending,
+    ReviewDue,
 )
 
 BASE = "/api/v1/policies"
+ClientIdPath = Annotated[uuid.UUID, Path(description="The client (policyholder) under review.")]
 SALES_ROLES = [require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)]
 WithinDays = Annotated[int, Query(ge=0, le=365, description="Look this many days ahead of today.")]
 
@@ -151,7 +155,7 @@ async def list_agenda_lists(
     within_days: WithinDays = 7,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> AgendaLists:
-    """The four work lists at once, the first page of each (what the agenda shows)."""
+    """Every work list at once, the first page of each (what the agenda shows)."""
     return await worklists.agenda_lists(
         session=session, principal=principal, today=tools.clock.today(), within_days=within_days, limit=limit
     )
@@ -183,6 +187,58 @@ async def business_report(
     first, last = period(from_date, to_date, today=tools.clock.today())
     return await reports.business_report(
         session=session, principal=principal, clock=tools.clock, first=first, last=last
+    )
+
+
+@review_router.get(f"{BASE}/reviews/due")
+async def list_reviews_due(
+    principal: ReaderDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    within_days: WithinDays = 30,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[ReviewDue]:
+    """Clients with policies in force whose annual review (年度检视) is due by today + N, overdue first."""
+    return await annual_review.reviews_due(
+        session=session,
+        principal=principal,
+        today=tools.clock.today(),
+        within_days=within_days,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@review_router.post(f"{BASE}/reviews/{{client_id:uuid}}/records", status_code=status.HTTP_201_CREATED)
+async def record_annual_review(
+    client_id: ClientIdPath,
+    data: AnnualReviewCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    directory: DirectoryDep,
+    response: Response,
+) -> AnnualReviewRead:
+    """Record the annual review held with a client and its findings; the next one is due in 12 months."""
+    record = await annual_review.record_review(
+        session=session, tools=tools, principal=principal, directory=directory, client_id=client_id, data=data
+    )
+    response.headers["Location"] = f"{BASE}/reviews/{client_id}/records"
+    return annual_review.to_read(record)
+
+
+@review_router.get(f"{BASE}/reviews/{{client_id:uuid}}/records")
+async def list_annual_reviews(
+    client_id: ClientIdPath,
+    principal: ReaderDep,
+    session: SessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[AnnualReviewRead]:
+    """The annual reviews recorded for a client, latest first."""
+    return await annual_review.reviews_of(
+        session=session, principal=principal, client_id=client_id, limit=limit, cursor=cursor
     )
 
 

@@ -6,15 +6,17 @@ The subdomains' own shapes live in their packages (``applications/schemas.py``..
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crmkit.clock import IsoDate
 from crmkit.pagination import Page
 from crmkit.periods import Count
-from services.policies.terms import Wall
+from services.policies.terms import LongText, Wall
 
 
 class RequirementDue(BaseModel):
@@ -92,6 +94,7 @@ class AgendaLists(BaseModel):
     cooling_off_ending: Page[CoolingOffEnding]
     return_visits_pending: Page[ReturnVisitPending]
     premiums_due: Page[PremiumDueItem]
+    reviews_due: Page[ReviewDue]
 
 
 class PoliciesReport(BaseModel):
@@ -122,6 +125,9 @@ class PoliciesReport(BaseModel):
     )
     cooling_off_refunds: Decimal = Field(
         description="Basis `ended_on`: the premiums refunded for them (CNY)."
+    )
+    annual_reviews_held: int = Field(
+        description="Basis `reviewed_on`: annual reviews (年度检视) held with clients in the period."
     )
     date_bases: dict[str, str] = Field(
         description="Figure → the date it counts by (the same basis every figure's description names)."
@@ -180,3 +186,70 @@ class PolicyReview(BaseModel):
 class ExportKind(StrEnum):
     APPLICATIONS = "applications"
     POLICIES = "policies"
+
+
+ReviewNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class RecordedFindingKind(StrEnum):
+    """What an annual review found (manual 五.1): a cover gap, a change of income, beneficiaries to update."""
+
+    COVERAGE_GAP = "coverage_gap"
+    INCOME_CHANGE = "income_change"
+    BENEFICIARY_UPDATE = "beneficiary_update"
+    OTHER = "other"
+
+
+class RecordedFinding(BaseModel):
+    """One finding of a review held with the client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: RecordedFindingKind
+    detail: LongText
+    wall: Wall | None = Field(default=None, description="Required for `coverage_gap`: the wall short.")
+    policy_id: uuid.UUID | None = Field(
+        default=None, description="For `beneficiary_update`: the policy whose beneficiaries must change."
+    )
+
+    @model_validator(mode="after")
+    def _gap_names_its_wall(self) -> Self:
+        if self.kind == RecordedFindingKind.COVERAGE_GAP and self.wall is None:
+            raise ValueError("a coverage gap names its wall")
+        return self
+
+
+class AnnualReviewCreate(BaseModel):
+    """The annual review (年度检视) held with the client, with what it found; no findings is a finding too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reviewed_on: IsoDate = Field(description="The day the review was held: not in the future.")
+    findings: list[RecordedFinding] = Field(default_factory=list, max_length=50)
+    note: ReviewNote | None = None
+
+
+class AnnualReviewRead(BaseModel):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    reviewed_on: IsoDate
+    findings: list[RecordedFinding]
+    note: str | None
+    next_review_due_on: IsoDate = Field(description="Twelve months after this review.")
+    recorded_by: str
+    owner_agent_id: uuid.UUID
+    team_id: uuid.UUID | None
+    created_at: datetime
+
+
+class ReviewDue(BaseModel):
+    """A client with policies in force whose annual review is due (never held: counted from the first
+    in-force policy's effective date)."""
+
+    client_id: uuid.UUID
+    policies_in_force: int
+    last_reviewed_on: IsoDate | None
+    due_on: IsoDate
+    overdue: bool
+    owner_agent_id: uuid.UUID
+    team_id: uuid.UUID | None

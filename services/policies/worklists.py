@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.pagination import Page, read_cursor, trim
+from services.policies import annual_review
 from services.policies.models import Application, Policy, PremiumDue, UnderwritingRequirement
 from services.policies.repository import visible_to
 from services.policies.schemas import (
@@ -221,4 +222,5 @@ async def agenda_lists(
         cooling_off_ending=await cooling_off_ending(**ahead),
         return_visits_pending=await return_visits_pending(**common),
         premiums_due=await premiums_due(**ahead),
+        reviews_due=await annual_review.reviews_due(**ahead),
     )
