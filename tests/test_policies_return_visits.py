@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Chinese text uses full-width punctuation
 """Return visits (回访) recorded whatever their outcome (issue 16, item 6; manual 四.3, 六): a failed
 visit keeps the policy out of "in force confirmed", raises a compliance flag the team lead sees and an
 event, and puts a redo on the agent's agenda; the in-force date is the contract's effective date."""
@@ -231,3 +232,55 @@ class TestBadVisits:
 
     async def test_an_unknown_flag_state_is_422(self, api: httpx.AsyncClient, people: People) -> None:
         assert_problem(await api.get(FLAGS, params={"state": "closed"}, headers=people.lead.headers), 422)
+
+
+class TestTheLeadResolvesAFlag:
+    async def test_the_team_lead_closes_a_flag_with_a_note(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        policy = await _receipted(api, people)
+        await _visit(api, people, policy, understood_cover=True, signed_personally=False)
+        [flag] = (await api.get(FLAGS, headers=people.lead.headers)).json()["items"]
+
+        response = await api.post(
+            f"{FLAGS}/{flag['id']}/resolution",
+            json={"resolution": "已核实：客户本人补签并确认，保单已撤单"},
+            headers=people.lead.headers,
+        )
+
+        assert response.status_code == 200, response.text
+        closed = response.json()
+        assert (closed["resolved_on"], closed["resolution"]) == (
+            today().isoformat(),
+            "已核实：客户本人补签并确认，保单已撤单",
+        )
+        assert closed["resolved_by"] == f"user:{people.lead.user_id}"
+        assert (await api.get(FLAGS, headers=people.lead.headers)).json()["items"] == []
+        [event] = await stack.fetch(
+            "SELECT action FROM policies.audit_log WHERE resource_id = $1", uuid.UUID(flag["id"])
+        )
+        assert event["action"] == "compliance_flag.resolved"
+
+    async def test_agents_cannot_close_flags_and_a_closed_one_is_409(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        policy = await _receipted(api, people)
+        failed = await _visit(api, people, policy, reached=False)
+        [flag] = (await api.get(FLAGS, headers=people.agent.headers)).json()["items"]
+        path = f"{FLAGS}/{flag['id']}/resolution"
+        before = await counts(stack)
+
+        assert_problem(
+            await api.post(path, json={"resolution": "自己关掉"}, headers=people.agent.headers), 403
+        )
+        assert_problem(await api.post(path, json={"resolution": "  "}, headers=people.lead.headers), 422)
+        assert await counts(stack) == before
+
+        await _visit(api, people, failed, understood_cover=True, signed_personally=True)
+        again = await api.post(path, json={"resolution": "重复关闭"}, headers=people.lead.headers)
+        problem = assert_problem(again, 409)
+        assert "a later return visit passed" in problem["detail"]
+        unknown = await api.post(
+            f"{FLAGS}/{uuid.uuid4()}/resolution", json={"resolution": "x"}, headers=people.admin.headers
+        )
+        assert_problem(unknown, 404)

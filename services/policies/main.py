@@ -20,6 +20,7 @@ from services.policies.proposals.router import router as proposals_router
 from services.policies.router import (
     agenda_router,
     exports_router,
+    flags_router,
     reports_router,
     review_router,
     worklists_router,
@@ -58,6 +59,7 @@ def create_app(
             applications_router,
             worklists_router,
             agenda_router,
+            flags_router,
             reports_router,
             review_router,
             policies_router,

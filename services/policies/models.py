@@ -347,6 +347,8 @@ class ComplianceFlag(PoliciesTable, table=True):
     reasons: list[str] = Field(sa_column=Column(ARRAY(String(40)), nullable=False))
     raised_on: date = Field(sa_column=Column(Date, nullable=False))
     resolved_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    resolution: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    resolved_by: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
     created_at: datetime = Field(sa_column=_now_column())
 
 

@@ -28,6 +28,7 @@ from crmkit.pagination import Page, page_of, read_cursor
 from crmkit.scope import owner_scope
 from crmkit.workflow import ensure_transition
 from services.policies import trail
+from services.policies.errors import FlagNotFound, RuleConflict
 from services.policies.evidence import ensure_order
 from services.policies.issued import service as issued
 from services.policies.issued.schemas import ReturnVisitCreate
@@ -38,18 +39,17 @@ from services.policies.transitions import POLICY, POLICY_TRANSITIONS
 
 RETURN_VISIT_FAILED = "return_visit_failed"
 
-FAILURE_REASONS: tuple[tuple[str, str], ...] = (
-    ("reached", "unreached"),
+ANSWER_FAILURES: tuple[tuple[str, str], ...] = (
     ("understood_cover", "cover_not_understood"),
     ("signed_personally", "not_signed_personally"),
 )
-"""Answer → the reason a ``false`` (or, for the answers, an unreached client) gives the flag."""
+"""A reached client's answer → the reason its ``false`` gives the flag (代签: not signed personally)."""
 
 
 def failure_reasons(data: ReturnVisitCreate) -> list[str]:
     if not data.reached:
         return ["unreached"]
-    return [reason for field, reason in FAILURE_REASONS[1:] if getattr(data, field) is not True]
+    return [reason for field, reason in ANSWER_FAILURES if getattr(data, field) is not True]
 
 
 async def last_visit_on(session: AsyncSession, policy: Policy) -> date | None:
@@ -105,7 +105,7 @@ async def record_return_visit(
         "failure_reasons": reasons,
     }
     if passed:
-        await _resolve_flags(session, policy, data.visited_on)
+        await _resolve_flags(session, principal, policy, data.visited_on)
 
         def apply() -> None:
             policy.return_visit = outcome
@@ -114,12 +114,46 @@ async def record_return_visit(
     return await _record_failure(session, principal, policy, outcome, reasons, data.visited_on)
 
 
-async def _resolve_flags(session: AsyncSession, policy: Policy, on: date) -> None:
+async def _resolve_flags(session: AsyncSession, principal: Principal, policy: Policy, on: date) -> None:
     stmt = select(ComplianceFlag).where(
         col(ComplianceFlag.policy_id) == policy.id, col(ComplianceFlag.resolved_on).is_(None)
     )
     for flag in (await session.execute(stmt)).scalars():
         flag.resolved_on = on
+        flag.resolution = "a later return visit passed"
+        flag.resolved_by = principal.actor
+
+
+async def resolve_flag(
+    *, session: AsyncSession, tools: Tools, principal: Principal, flag_id: uuid.UUID, resolution: str
+) -> ComplianceFlag:
+    """The team lead (or an admin) closes an open flag in their scope with a note; 409 if closed."""
+    f = ComplianceFlag
+    stmt = (
+        select(f)
+        .where(col(f.id) == flag_id, owner_scope(principal, owner=col(f.owner_agent_id), team=col(f.team_id)))
+        .with_for_update()
+    )
+    flag = (await session.execute(stmt)).scalar_one_or_none()
+    if flag is None:
+        raise FlagNotFound()
+    if flag.resolved_on is not None:
+        raise RuleConflict(f"this flag was resolved on {flag.resolved_on.isoformat()}: {flag.resolution}")
+    flag.resolved_on = tools.clock.today()
+    flag.resolution = resolution
+    flag.resolved_by = principal.actor
+    await session.flush()
+    await trail.record(
+        session,
+        principal=principal,
+        action="compliance_flag.resolved",
+        resource_type="compliance_flag",
+        resource_id=flag.id,
+        before={"resolved_on": None},
+        after={"resolved_on": flag.resolved_on.isoformat(), "policy_id": str(flag.policy_id)},
+        diff=False,
+    )
+    return flag
 
 
 async def _record_failure(

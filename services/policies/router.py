@@ -4,7 +4,7 @@ and the annual policy review. The subdomains' endpoints are in their packages' `
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -13,7 +13,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.periods import FromQuery, ToQuery, period
-from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from services.policies import annual_review, exports, reports, return_visits, review, worklists
 from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep, WriterDep
 from services.policies.schemas import (
@@ -23,6 +23,7 @@ from services.policies.schemas import (
     ComplianceFlagRead,
     CoolingOffEnding,
     ExportKind,
+    FlagResolution,
     FlagState,
     PoliciesReport,
     PolicyReview,
@@ -33,6 +34,9 @@ from services.policies.schemas import (
 )
 
 BASE = "/api/v1/policies"
+ALREADY_RESOLVED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "The flag is already resolved"}
+}
 ClientIdPath = Annotated[uuid.UUID, Path(description="The client (policyholder) under review.")]
 SALES_ROLES = [require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)]
 WithinDays = Annotated[int, Query(ge=0, le=365, description="Look this many days ahead of today.")]
@@ -49,6 +53,12 @@ agenda_router = APIRouter(
 reports_router = APIRouter(
     prefix=f"{BASE}/reports",
     tags=["reports"],
+    dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
+    responses=PROBLEM_RESPONSES,
+)
+flags_router = APIRouter(
+    prefix=BASE,
+    tags=["work lists"],
     dependencies=[require_roles(Role.TEAM_LEAD, Role.ADMIN)],
     responses=PROBLEM_RESPONSES,
 )
@@ -173,6 +183,21 @@ async def list_compliance_flags(
     return await return_visits.list_flags(
         session=session, principal=principal, state=state, limit=limit, cursor=cursor
     )
+
+
+@flags_router.post("/compliance-flags/{flag_id:uuid}/resolution", responses=ALREADY_RESOLVED)
+async def resolve_compliance_flag(
+    flag_id: Annotated[uuid.UUID, Path(description="The compliance flag.")],
+    data: FlagResolution,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+) -> ComplianceFlagRead:
+    """Close an open flag after looking into it, with a note (team leads and admins)."""
+    flag = await return_visits.resolve_flag(
+        session=session, tools=tools, principal=principal, flag_id=flag_id, resolution=data.resolution
+    )
+    return ComplianceFlagRead.model_validate(flag, from_attributes=True)
 
 
 @reports_router.get("/business", response_model_by_alias=True)

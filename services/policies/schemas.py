@@ -72,8 +72,20 @@ class ComplianceFlagRead(BaseModel):
     reasons: list[str]
     raised_on: IsoDate
     resolved_on: IsoDate | None
+    resolution: str | None = Field(
+        description="How it was resolved: a return visit that passed, or the team lead's note."
+    )
+    resolved_by: str | None
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None
+
+
+class FlagResolution(BaseModel):
+    """The team lead closes a flag after looking into it (e.g. the client cancelled the policy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: LongText
 
 
 class PremiumDueItem(BaseModel):

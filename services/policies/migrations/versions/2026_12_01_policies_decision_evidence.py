@@ -78,6 +78,8 @@ def upgrade() -> None:
         sa.Column("reasons", ARRAY(sa.String(40)), nullable=False),
         sa.Column("raised_on", sa.Date(), nullable=False),
         sa.Column("resolved_on", sa.Date(), nullable=True),
+        sa.Column("resolution", sa.String(1000), nullable=True),
+        sa.Column("resolved_by", sa.String(80), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_compliance_flags"),
         schema=SCHEMA,
