@@ -213,6 +213,26 @@ class TestDatesInOrder:
         )
         assert await counts(stack) == before
 
+    async def test_an_issue_date_before_the_submission_names_the_submission(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        app = await _underwriting(api, people, applied_days_ago=10, submitted_days_ago=5)
+        approved = await act(
+            api, people.agent, f"{APPLICATIONS}/{app['id']}/approve", app["version"], decision()
+        )
+        issued_on = today() - timedelta(days=6)
+        before = await counts(stack)
+        response = await api.post(
+            f"{APPLICATIONS}/{approved['id']}/issue",
+            json=issue_body(issued_on=issued_on),
+            headers=if_match(people.agent, approved["version"]),
+        )
+        problem = assert_problem(response, 422, field="issued_on")
+        submitted = (today() - timedelta(days=5)).isoformat()
+        assert f"issued_on {issued_on.isoformat()} is before submitted_on {submitted}" in problem["detail"]
+        assert await counts(stack) == before
+        assert (await _stored(stack, approved["id"]))["policy_id"] is None
+
     async def test_an_issue_date_in_the_future_is_422(
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
