@@ -133,9 +133,17 @@ def _application(
     return api.post(f"{BASE}/applications", body)
 
 
-def _walk(api: _Api, app: Any, *steps: str) -> Any:
+def _walk(api: _Api, app: Any, *steps: str, on: date | None = None) -> Any:
+    """Moves of the application; submission and the insurer's approval dated ``on`` (default today),
+    the approval with the insurer's reference (issue 16: decisions carry evidence)."""
     for step in steps:
-        app = api.post(f"{BASE}/applications/{app['id']}/{step}", version=app["version"])
+        body: dict[str, Any] = {}
+        if step == "submit" and on is not None:
+            body = {"submitted_on": on.isoformat()}
+        if step == "approve":
+            decided_on = on or datetime.now(ZONE).date()
+            body = {"insurer_reference": f"UW-{app['id'][:8].upper()}", "decided_on": decided_on.isoformat()}
+        app = api.post(f"{BASE}/applications/{app['id']}/{step}", body, version=app["version"])
     return app
 
 
@@ -156,10 +164,12 @@ def _pay_first_premium(api: _Api, app: Any, paid_on: date) -> None:
 
 
 def _issue(api: _Api, app: Any, number: str, issued_on: date, effective_on: date) -> Any:
-    app = _walk(api, app, "submit", "underwriting", "approve")
+    """Submitted, approved, first premium paid and issued on ``issued_on`` (the application was made by then)."""
+    app = _walk(api, app, "submit", "underwriting", "approve", on=issued_on)
     _pay_first_premium(api, app, issued_on)
     body = {
         "policy_number": number,
+        "insurer_reference": f"CB-{number}",
         "issued_on": issued_on.isoformat(),
         "effective_on": effective_on.isoformat(),
     }
@@ -222,23 +232,53 @@ def _zhang_wei(api: _Api, client_id: str, products: dict[str, str], today: date)
             {"name": "张小雨", "relationship": "child", "share": "40.00"},
         ],
     }
-    dates = {
-        "issued_on": today - timedelta(days=60),
-        "signed_on": today - timedelta(days=55),
-        "visited_on": today - timedelta(days=50),
-    }
+    # The critical-illness policy is over a year old and never reviewed: an annual review is due.
+    ci_issued = today - timedelta(days=400)
+    accident_issued = today - timedelta(days=60)
     from_item = f"{BASE}/proposals/{proposal['id']}/items/{{}}/application"
-    ci = api.post(from_item.format(items[0]["id"]), {"beneficiaries": heirs, **details})
-    policy_id = _in_force(api, ci, "PA2025088001", **dates)
-    accident = api.post(from_item.format(items[2]["id"]), {"beneficiaries": LEGAL_HEIRS, **details})
-    _in_force(api, accident, "CP2025088002", **dates)
+    ci = api.post(
+        from_item.format(items[0]["id"]),
+        {"beneficiaries": heirs, "applied_on": (ci_issued - timedelta(days=7)).isoformat(), **details},
+    )
+    policy_id = _in_force(
+        api,
+        ci,
+        "PA2025088001",
+        issued_on=ci_issued,
+        signed_on=ci_issued + timedelta(days=5),
+        visited_on=ci_issued + timedelta(days=10),
+    )
+    accident = api.post(
+        from_item.format(items[2]["id"]),
+        {
+            "beneficiaries": LEGAL_HEIRS,
+            "applied_on": (accident_issued - timedelta(days=3)).isoformat(),
+            **details,
+        },
+    )
+    _in_force(
+        api,
+        accident,
+        "CP2025088002",
+        issued_on=accident_issued,
+        signed_on=accident_issued + timedelta(days=5),
+        visited_on=accident_issued + timedelta(days=10),
+    )
     return policy_id
 
 
 def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
-    """Million medical: receipt signed three days ago, cooling-off running, return visit pending."""
+    """Million medical: receipt signed three days ago, cooling-off running; the insurer's return
+    visit failed yesterday (she did not sign the contract herself: 代签), so a compliance flag is
+    open for the team lead and a redo is on the agent's agenda."""
     app = _application(
-        api, client_id, products["medical"], sum_insured="2000000.00", premium="468.00", years=1
+        api,
+        client_id,
+        products["medical"],
+        sum_insured="2000000.00",
+        premium="468.00",
+        years=1,
+        applied_on=(today - timedelta(days=10)).isoformat(),
     )
     policy = _issue(api, app, "ZA2025110002", today - timedelta(days=6), today - timedelta(days=5))
     policy = api.post(
@@ -246,6 +286,14 @@ def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) 
         {"signed_on": (today - timedelta(days=3)).isoformat()},
         policy["version"],
     )
+    failed_visit = {
+        "visited_on": (today - timedelta(days=1)).isoformat(),
+        "reached": True,
+        "understood_cover": True,
+        "signed_personally": False,
+        "note": "客户表示投保单由丈夫代签",
+    }
+    policy = api.post(f"{BASE}/{policy['id']}/return-visit", failed_visit, policy["version"])
     return str(policy["id"])
 
 
@@ -380,7 +428,13 @@ def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date)
         f"{BASE}/applications/{other['id']}/withdraw", {"reason": "预算有限，先配定期寿险"}, other["version"]
     )
     medical = _application(
-        api, client_id, products["small_medical"], sum_insured="10000.00", premium="300.00", years=1
+        api,
+        client_id,
+        products["small_medical"],
+        sum_insured="10000.00",
+        premium="300.00",
+        years=1,
+        applied_on=(today - timedelta(days=125)).isoformat(),
     )
     return _in_force(
         api,

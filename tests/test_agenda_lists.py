@@ -30,6 +30,7 @@ PARTS: dict[str, tuple[dict[str, Any], dict[str, tuple[str, dict[str, Any]]]]] =
             "collection": ("/api/v1/policies/worklists/collection", {}),
             "renewals_due": ("/api/v1/policies/worklists/renewals-due", {}),
             "lapsed": ("/api/v1/policies/worklists/lapsed", {}),
+            "reviews_due": ("/api/v1/policies/reviews/due", {"within_days": 7}),
         },
     ),
     "/api/v1/claims/agenda-lists": (

@@ -1,4 +1,7 @@
-"""policies_0004 (issue #16): existing data takes the new terms, and the migration steps back."""
+"""The policies and claims migrations of issue 16: policies_0004 (lifecycle: existing data takes the
+new terms), policies_0005 (evidence, return visits, annual reviews), claims_0004_cover (waiting
+period) and claims_0005 (decision references). The migrated schemas are what the models describe,
+and the new revisions step down and up."""
 
 from __future__ import annotations
 
@@ -6,20 +9,22 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import asyncpg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crmkit.migrations import alembic_config, upgrade_to_head
 from crmkit.settings import asyncpg_url
 from launcher.apps import SERVICES
-from services.policies.models import SCHEMA, metadata
+from services.claims import models as claims_models
+from services.policies import models as policies_models
 from tests.conftest import _with_database
 
 POLICIES_APP = next(spec for spec in SERVICES if spec.name == "policies")
@@ -113,28 +118,50 @@ def test_existing_medical_policies_get_their_one_year_term_and_the_migration_ste
     upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
 
 
-def _differences(connection: Connection) -> list[str]:
-    connection.execute(text(f'SET search_path TO "{SCHEMA}"'))
+def _differences(connection: Connection, schema: str, metadata: MetaData) -> list[Any]:
+    connection.execute(text(f'SET search_path TO "{schema}"'))
     context = MigrationContext.configure(
         connection,
         opts={
             "include_schemas": True,
             "include_object": lambda obj, name, type_, reflected, compare_to: (
-                type_ != "table" or getattr(obj, "schema", None) == SCHEMA
+                type_ != "table" or getattr(obj, "schema", None) == schema
             ),
-            "include_name": lambda name, type_, parent: type_ != "schema" or name == SCHEMA,
+            "include_name": lambda name, type_, parent: type_ != "schema" or name == schema,
             "compare_type": True,
-            "version_table_schema": SCHEMA,
+            "version_table_schema": schema,
         },
     )
-    return [str(d) for d in compare_metadata(context, metadata)]
+    return list(compare_metadata(context, metadata))
 
 
-async def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
+@pytest.mark.parametrize(
+    ("schema", "metadata"),
+    [("policies", policies_models.metadata), ("claims", claims_models.metadata)],
+)
+async def test_the_migrated_schema_matches_the_models(
+    database_url: str, schema: str, metadata: MetaData
+) -> None:
     engine = create_async_engine(asyncpg_url(database_url))
     try:
         async with engine.connect() as connection:
-            differences = await connection.run_sync(_differences)
+            differences = await connection.run_sync(_differences, schema, metadata)
     finally:
         await engine.dispose()
-    assert differences == []
+    assert [str(d) for d in differences] == []
+
+
+@pytest.mark.parametrize(("service", "before"), [("policies", "policies_0004"), ("claims", "claims_0003")])
+def test_the_new_revision_steps_down_and_up_again(server_url: str, service: str, before: str) -> None:
+    """policies: back to policies_0004 (policies_0005 alone; the seed test above steps both back);
+    claims: back to claims_0003 (claims_0005, then claims_0004_cover)."""
+    app = next(spec for spec in SERVICES if spec.name == service)
+    name = f"crm_migrate_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        url = _with_database(server_url, name)
+        upgrade_to_head(app.migrations_dir, url)
+        command.downgrade(alembic_config(app.migrations_dir, url), before)
+        upgrade_to_head(app.migrations_dir, url)
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

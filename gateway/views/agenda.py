@@ -84,6 +84,7 @@ async def build_agenda(
             "premiums_in_grace": _section(lists["collection"], _collection, zone),
             "renewals_due": _section(lists["renewals_due"], _renewal, zone),
             "lapsed_policies": _section(lists["lapsed"], _lapsed, zone),
+            "reviews_due": _section(lists["reviews_due"], _review, zone),
         }
 
     async def claims(up: Upstream) -> dict[str, AgendaSection]:
@@ -225,13 +226,31 @@ def _cooling_off(item: dict[str, Any]) -> AgendaEntry:
 
 
 def _return_visit(item: dict[str, Any]) -> AgendaEntry:
+    """A return visit to arrange; after a failed one (unreached, 代签...) a redo."""
+    redo = bool(item.get("redo"))
+    reasons = ", ".join(item.get("failure_reasons") or [])
     return AgendaEntry(
-        kind="return_visit_pending",
+        kind="return_visit_redo" if redo else "return_visit_pending",
         due_on=item["cooling_off_ends_on"],
         subject=_policy(item),
         client_id=item["client_id"],
-        detail=item["product_name"],
+        detail=item["product_name"] + (f" (last visit failed: {reasons})" if redo else ""),
         path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
+def _review(item: dict[str, Any]) -> AgendaEntry:
+    """A client's annual review (年度检视) falls due."""
+    last = item.get("last_reviewed_on")
+    return AgendaEntry(
+        kind="annual_review_due",
+        due_on=item["due_on"],
+        subject=Subject(type=SubjectType.CLIENT, id=item["client_id"], display_name="annual review"),
+        client_id=item["client_id"],
+        detail=f"{item['policies_in_force']} policies in force; "
+        + (f"last reviewed {last}" if last else "never reviewed")
+        + (" (overdue)" if item.get("overdue") else ""),
+        path=f"/api/v1/policies/reviews/{item['client_id']}",
     )
 
 

@@ -91,6 +91,7 @@ class Agenda(BaseModel):
     lapsed_policies: AgendaSection | None = Field(
         default=None, description="Lapsed policies, due by the last day reinstatement is possible (§37)."
     )
+    reviews_due: AgendaSection | None = None
     claim_updates_due: AgendaSection | None = None
     claim_decisions_overdue: AgendaSection | None = None
     device_checks_due: AgendaSection | None = None

@@ -115,6 +115,7 @@ class Claim(ClaimsTable, table=True):
     submitted_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     decision_due_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     decided_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    decision_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     approved_amount: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
     paid_amount: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
     paid_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))

@@ -41,6 +41,7 @@ def _normalise_bank_account(value: Any) -> Any:
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+InsurerReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 BankAccount = Annotated[str, StringConstraints(max_length=40), BeforeValidator(_normalise_bank_account)]
 
 
@@ -169,6 +170,7 @@ class ClaimRead(BaseModel):
     submitted_on: IsoDate | None
     decision_due_on: IsoDate | None = Field(description="The insurer's decision is due by this date.")
     decided_on: IsoDate | None
+    decision_reference: str | None = Field(description="The insurer's reference for its decision.")
     approved_amount: Money | None
     paid_amount: Money | None
     paid_on: IsoDate | None
@@ -227,6 +229,16 @@ class ClaimMove(BaseModel):
     )
     approved_amount: Money | None = Field(
         default=None, description="Required for `approved`; may differ from the claimed amount."
+    )
+    insurer_reference: InsurerReference | None = Field(
+        default=None,
+        description="Required for `approved` and `rejected`: the insurer's reference for its decision "
+        "(the claim decision letter's number), the evidence the agent copied it from.",
+    )
+    decided_on: IsoDate | None = Field(
+        default=None,
+        description="Required for `approved` and `rejected`: the insurer's decision date; not before the "
+        "file was submitted, not in the future.",
     )
     paid_amount: Money | None = Field(default=None, description="Required for `paid`.")
     paid_on: IsoDate | None = Field(

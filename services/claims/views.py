@@ -83,6 +83,7 @@ def to_read(claim: Claim, tools: Tools) -> ClaimRead:
         submitted_on=claim.submitted_on,
         decision_due_on=claim.decision_due_on,
         decided_on=claim.decided_on,
+        decision_reference=claim.decision_reference,
         approved_amount=claim.approved_amount,
         paid_amount=claim.paid_amount,
         paid_on=claim.paid_on,

@@ -21,6 +21,7 @@ from services.policies.proposals.router import router as proposals_router
 from services.policies.router import (
     agenda_router,
     exports_router,
+    flags_router,
     reports_router,
     review_router,
     sweep_router,
@@ -61,6 +62,7 @@ def create_app(
             applications_router,
             worklists_router,
             agenda_router,
+            flags_router,
             reports_router,
             review_router,
             sweep_router,

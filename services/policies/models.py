@@ -178,8 +178,10 @@ class Application(PoliciesTable, table=True):
     pre_underwriting_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     status: str = Field(sa_column=Column(String(30), nullable=False))
     status_reason: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    applied_on: date = Field(sa_column=Column(Date, nullable=False))
     submitted_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     decided_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    decision_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     policy_id: uuid.UUID | None = Field(default=None, nullable=True)
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
@@ -290,6 +292,7 @@ class Policy(PoliciesTable, table=True):
     walls: list[str] = Field(sa_column=Column(ARRAY(String(20)), nullable=False))
     cooling_off_days: int = Field(sa_column=Column(SmallInteger, nullable=False))
     issued_on: date = Field(sa_column=Column(Date, nullable=False))
+    issue_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     effective_on: date = Field(sa_column=Column(Date, nullable=False))
     receipt_signed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     cooling_off_ends_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
@@ -370,4 +373,88 @@ class PremiumPayment(PoliciesTable, table=True):
     paid_on: date = Field(sa_column=Column(Date, nullable=False))
     method: str = Field(sa_column=Column(String(20), nullable=False))
     reference: str = Field(sa_column=Column(String(100), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+OPEN_FLAG = text("resolved_on IS NULL")
+
+
+class ReturnVisit(PoliciesTable, table=True):
+    """Every return-visit call (回访) the insurer made, whatever its outcome (manual 四.3, 六).
+
+    ``passed`` only when the client was reached, understood the cover and signed personally."""
+
+    __tablename__ = "return_visits"
+    __table_args__ = (
+        Index("ix_return_visits_policy", "policy_id", "visited_on", "created_at"),
+        CheckConstraint(
+            "reached OR (understood_cover IS NULL AND signed_personally IS NULL)", name="unreached_no_answers"
+        ),
+        CheckConstraint(
+            "passed = (reached AND coalesce(understood_cover, false) AND coalesce(signed_personally, false))",
+            name="passed_rule",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    policy_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    visited_on: date = Field(sa_column=Column(Date, nullable=False))
+    reached: bool = Field(sa_column=Column(Boolean, nullable=False))
+    understood_cover: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    signed_personally: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    passed: bool = Field(sa_column=Column(Boolean, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class ComplianceFlag(PoliciesTable, table=True):
+    """A red flag the team lead must see (manual 六): e.g. a failed return visit, 代签.
+
+    Open until a later fact clears it (a return visit that passes)."""
+
+    __tablename__ = "compliance_flags"
+    __table_args__ = (
+        Index("ix_compliance_flags_policy", "policy_id", "raised_on"),
+        Index("ix_compliance_flags_team_open", "team_id", "raised_on", "id", postgresql_where=OPEN_FLAG),
+        Index(
+            "ix_compliance_flags_owner_open", "owner_agent_id", "raised_on", "id", postgresql_where=OPEN_FLAG
+        ),
+        Index("ix_compliance_flags_open", "raised_on", "id", postgresql_where=OPEN_FLAG),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    policy_id: uuid.UUID = Field(nullable=False)
+    client_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    kind: str = Field(sa_column=Column(String(40), nullable=False))
+    reasons: list[str] = Field(sa_column=Column(ARRAY(String(40)), nullable=False))
+    raised_on: date = Field(sa_column=Column(Date, nullable=False))
+    resolved_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    resolution: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    resolved_by: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class PolicyReviewRecord(PoliciesTable, table=True):
+    """An annual review (年度检视, manual 五.1) the agent held with a client, with its findings."""
+
+    __tablename__ = "policy_reviews"
+    __table_args__ = (
+        Index("ix_policy_reviews_client", "client_id", "reviewed_on"),
+        Index("ix_policy_reviews_team", "team_id", "reviewed_on"),
+        Index("ix_policy_reviews_owner", "owner_agent_id", "reviewed_on"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    reviewed_on: date = Field(sa_column=Column(Date, nullable=False))
+    findings: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
     created_at: datetime = Field(sa_column=_now_column())

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from crmkit.clock import BusinessClock, utc_now
-from services.policies.issued.service import _view
+from services.policies.issued.service import audit_view
 from services.policies.models import Policy, PremiumDue, infra_tables
 from services.policies.terms import REINSTATEMENT_YEARS, RENEWAL_NOTICE_DAYS, add_years
 from services.policies.transitions import POLICY, POLICY_SWEPT_STATES
@@ -109,12 +109,12 @@ async def _lapse(session: AsyncSession, today: date, report: SweepReport) -> Non
     )
     for policy, due_on in (await session.execute(stmt)).all():
         lapsed_on = due_on + timedelta(days=policy.grace_days + 1)
-        before = _view(policy)
+        before = audit_view(policy)
         policy.status = "lapsed"
         policy.lapsed_on = lapsed_on
         policy.lapses = [*policy.lapses, {"lapsed_on": lapsed_on.isoformat(), "ended_on": None}]
         _touch(policy)
-        after = _view(policy) | {"unpaid_due_on": due_on.isoformat(), "grace_days": policy.grace_days}
+        after = audit_view(policy) | {"unpaid_due_on": due_on.isoformat(), "grace_days": policy.grace_days}
         await _publish(session, policy, "policy.lapsed", before, after)
         report.lapsed += 1
 
@@ -132,11 +132,11 @@ async def _terminate(session: AsyncSession, today: date, report: SweepReport) ->
         ends = add_years(policy.lapsed_on, REINSTATEMENT_YEARS)
         if ends > today or (policy.expires_on is not None and policy.expires_on <= ends):
             continue  # 29 February, or the term ends first: expiry takes it
-        before = _view(policy)
+        before = audit_view(policy)
         policy.status = "terminated"
         policy.ended_on = ends
         _touch(policy)
-        await _publish(session, policy, "policy.terminated", before, _view(policy))
+        await _publish(session, policy, "policy.terminated", before, audit_view(policy))
         report.terminated += 1
 
 
@@ -157,14 +157,14 @@ async def _expire(session: AsyncSession, today: date, report: SweepReport) -> No
         unpaid.setdefault(due.policy_id, []).append(due)
     for policy in policies:
         assert policy.expires_on is not None
-        before = _view(policy)
+        before = audit_view(policy)
         for due in unpaid.get(policy.id, []):
             if due.due_on >= policy.expires_on or policy.status != "lapsed":
                 due.status = "void"
         policy.status = "expired"
         policy.ended_on = policy.expires_on
         _touch(policy)
-        await _publish(session, policy, "policy.expired", before, _view(policy))
+        await _publish(session, policy, "policy.expired", before, audit_view(policy))
         report.expired += 1
 
 
@@ -180,7 +180,7 @@ async def _cooling_off(session: AsyncSession, today: date, report: SweepReport) 
     for policy in (await session.execute(stmt)).scalars():
         policy.cooling_off_noted = True
         assert policy.cooling_off_ends_on is not None
-        after = _view(policy)
+        after = audit_view(policy)
         await _publish(session, policy, "policy.cooling_off_ended", None, after)
         report.cooling_off_ended += 1
 
@@ -218,7 +218,7 @@ async def _renewal_due(session: AsyncSession, today: date, report: SweepReport) 
         if step is None or (policy.renewal_notice_days is not None and policy.renewal_notice_days <= step):
             continue
         policy.renewal_notice_days = step
-        after = _view(policy) | {"days_left": days_left, "notice_days": step}
+        after = audit_view(policy) | {"days_left": days_left, "notice_days": step}
         await _publish(session, policy, "policy.renewal_due", None, after)
         report.renewal_due += 1
 

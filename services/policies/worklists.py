@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.pagination import Page, read_cursor, trim
+from services.policies import annual_review
 from services.policies.models import Application, Policy, PremiumDue, UnderwritingRequirement
 from services.policies.repository import visible_to
 from services.policies.schemas import (
@@ -135,7 +136,8 @@ async def cooling_off_ending(
 async def return_visits_pending(
     *, session: AsyncSession, principal: Principal, limit: int, cursor: str | None
 ) -> Page[ReturnVisitPending]:
-    """Policies whose receipt is signed and whose return visit has not been recorded, oldest first."""
+    """Policies whose receipt is signed and whose return visit has not passed, oldest first: a
+    policy still here with a visit recorded is a redo (the last visit failed)."""
     stmt = (
         select(Policy)
         .where(
@@ -159,6 +161,9 @@ async def return_visits_pending(
                 product_name=p.product_name,
                 receipt_signed_on=p.receipt_signed_on,
                 cooling_off_ends_on=p.cooling_off_ends_on,
+                redo=p.return_visit is not None,
+                last_visit_on=p.return_visit["visited_on"] if p.return_visit else None,
+                failure_reasons=p.return_visit.get("failure_reasons", []) if p.return_visit else [],
             )
             for p in rows
         ],
@@ -342,4 +347,5 @@ async def agenda_lists(
         collection=await collection(**common, today=today),
         renewals_due=await renewals_due(**common, today=today),
         lapsed=await lapsed(**common, today=today),
+        reviews_due=await annual_review.reviews_due(**ahead),
     )

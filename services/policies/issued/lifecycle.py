@@ -21,8 +21,8 @@ from services.policies.issued.schemas import ReinstatementCreate, RenewalCreate,
 from services.policies.issued.service import (
     RESOURCE,
     _insert_unique,
-    _move,
-    _view,
+    audit_view,
+    move_policy,
     not_future,
     premiums_of,
 )
@@ -94,7 +94,7 @@ async def reinstate(
         policy.reinstated_on = data.requested_on
         policy.reinstatement_cipher = sealed
 
-    await _move(session, principal, policy, "in_force", apply)
+    await move_policy(session, principal, policy, "in_force", apply)
     return policy
 
 
@@ -184,7 +184,7 @@ async def decide_renewal(
         action="policy.issued",
         resource_type=RESOURCE,
         resource_id=renewed.id,
-        after=_view(renewed) | {"renewed_from_id": str(policy.id)},
+        after=audit_view(renewed) | {"renewed_from_id": str(policy.id)},
     )
     policy.renewed_to_id = renewed.id
     await _decided(session, principal, policy, data.decision)
@@ -194,7 +194,7 @@ async def decide_renewal(
 async def _decided(
     session: AsyncSession, principal: Principal, policy: Policy, decision: RenewalDecision
 ) -> Policy:
-    before = _view(policy)
+    before = audit_view(policy)
     policy.renewal_decision = decision.value
     policy.version += 1
     policy.updated_at = utc_now()
@@ -206,6 +206,7 @@ async def _decided(
         resource_type=RESOURCE,
         resource_id=policy.id,
         before=before,
-        after=_view(policy) | {"renewed_to_id": str(policy.renewed_to_id) if policy.renewed_to_id else None},
+        after=audit_view(policy)
+        | {"renewed_to_id": str(policy.renewed_to_id) if policy.renewed_to_id else None},
     )
     return policy

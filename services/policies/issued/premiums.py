@@ -21,6 +21,7 @@ from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from services.policies import trail
 from services.policies.errors import InvalidField, PremiumNotFound, RuleConflict
+from services.policies.evidence import ensure_order
 from services.policies.issued.schemas import PaymentCreate, PaymentPurpose, PaymentRead
 from services.policies.models import Application, Policy, PremiumDue, PremiumPayment, Product
 from services.policies.terms import PremiumMode, instalment_amount, premium_schedule
@@ -69,7 +70,9 @@ async def record_first_premium(
             f"{application.status}",
             extra={"allowed_states": list(FIRST_PREMIUM_STATES)},
         )
-    not_future("paid_on", data.paid_on, today)
+    # The money arrives with or after the signed application and by the issue date (evidence.py's chain:
+    # applied_on ≤ first premium paid_on ≤ issued_on ≤ today).
+    ensure_order("paid_on", data.paid_on, after=[("applied_on", application.applied_on)], today=today)
     if await first_premium_of(session, application.id) is not None:
         raise RuleConflict("the first premium of this application is already recorded")
     expected = first_instalment(application, product)

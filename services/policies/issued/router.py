@@ -14,6 +14,7 @@ from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
+from services.policies import return_visits
 from services.policies.dependencies import (
     ChangedPolicy,
     ReaderDep,
@@ -127,9 +128,9 @@ async def record_return_visit(
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> PolicyRead:
-    """Record the insurer's return visit and the client's answers; requires If-Match."""
+    """Record the insurer's return visit whatever its outcome (a failure raises a flag); If-Match."""
     check_if_match(if_match, policy.version)
-    policy = await service.record_return_visit(
+    policy = await return_visits.record_return_visit(
         session=session, tools=tools, principal=principal, policy=policy, data=data
     )
     return await _answer(session, tools, policy, response)

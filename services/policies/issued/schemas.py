@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from crmkit.clock import IsoDate
 from crmkit.money import Money, MoneyOrZero, MoneyRead
 from crmkit.pagination import Page
-from services.policies.terms import Category, CoverageTerm, Kind, PremiumMode, Wall
+from services.policies.evidence import InsurerReference
+from services.policies.terms import Category, CoverageTerm, Kind, LongText, PremiumMode, Wall
 
 PolicyNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z-]{4,40}$")]
 
@@ -64,8 +65,11 @@ class IssueCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     policy_number: PolicyNumber
-    issued_on: IsoDate
-    effective_on: IsoDate
+    insurer_reference: InsurerReference
+    issued_on: IsoDate = Field(
+        description="The insurer's issue date: not before its decision, not in the future."
+    )
+    effective_on: IsoDate = Field(description="When cover starts (生效日), as the contract says.")
 
 
 class ReceiptCreate(BaseModel):
@@ -77,13 +81,35 @@ class ReceiptCreate(BaseModel):
 
 
 class ReturnVisitCreate(BaseModel):
-    """The insurer's return-visit call (回访) and the client's answers."""
+    """The insurer's return-visit call (回访) and the client's answers, recorded whatever they are.
+
+    Reached: both answers are required. Unreached: no answers. It passes only when the client was
+    reached, understood the cover and signed personally (manual 四.3, 六); anything else is a
+    failed visit (a compliance flag and a redo on the agent's agenda)."""
 
     model_config = ConfigDict(extra="forbid")
 
     visited_on: IsoDate
-    understood_cover: StrictBool
-    signed_personally: StrictBool
+    reached: StrictBool = Field(default=True, description="Whether the insurer reached the client.")
+    understood_cover: StrictBool | None = Field(
+        default=None, description="Required when reached: the client understood the cover and exclusions."
+    )
+    signed_personally: StrictBool | None = Field(
+        default=None,
+        description="Required when reached: the client signed the contract personally (no 代签).",
+    )
+    note: LongText | None = None
+
+    @model_validator(mode="after")
+    def _answers_follow_reach(self) -> Self:
+        answers = (self.understood_cover, self.signed_personally)
+        if self.reached and None in answers:
+            raise ValueError("a reached client answers both understood_cover and signed_personally")
+        if not self.reached and answers != (None, None):
+            raise ValueError(
+                "an unreached client gave no answers: leave understood_cover and signed_personally out"
+            )
+        return self
 
 
 class CancellationCreate(BaseModel):
@@ -188,9 +214,14 @@ class PremiumRead(BaseModel):
 
 
 class ReturnVisitRead(BaseModel):
+    """The latest return visit: ``passed`` false keeps the policy out of in force (a redo is due)."""
+
     visited_on: IsoDate
-    understood_cover: bool
-    signed_personally: bool
+    reached: bool = True
+    understood_cover: bool | None
+    signed_personally: bool | None
+    passed: bool = True
+    failure_reasons: list[str] = Field(default_factory=list)
 
 
 class LapseRead(BaseModel):
@@ -215,6 +246,7 @@ class PolicyRead(BaseModel):
     status: PolicyStatus
     allowed_next_states: list[str]
     issued_on: IsoDate
+    issue_reference: str | None = Field(description="The insurer's reference for the issue (承保).")
     effective_on: IsoDate
     receipt_signed_on: IsoDate | None
     cooling_off_ends_on: IsoDate | None

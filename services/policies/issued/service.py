@@ -30,7 +30,6 @@ from services.policies.issued.schemas import (
     PremiumRead,
     PremiumStatus,
     ReceiptCreate,
-    ReturnVisitCreate,
     ReturnVisitRead,
     SurrenderCreate,
     WallCover,
@@ -88,7 +87,7 @@ def to_read(policy: Policy, premiums: Sequence[PremiumDue], today: date) -> Poli
     )
 
 
-def _view(policy: Policy) -> dict[str, Any]:
+def audit_view(policy: Policy) -> dict[str, Any]:
     return to_summary(policy).model_dump(mode="json") | {
         "receipt_signed_on": policy.receipt_signed_on.isoformat() if policy.receipt_signed_on else None,
         "in_force_on": policy.in_force_on.isoformat() if policy.in_force_on else None,
@@ -127,7 +126,8 @@ async def create_policy(
     if first.paid_on > data.issued_on:
         raise InvalidField(
             "issued_on",
-            f"the first premium arrived on {first.paid_on.isoformat()}: the policy is issued after that",
+            f"issued_on {data.issued_on.isoformat()} is before the first premium's paid_on "
+            f"{first.paid_on.isoformat()}: the policy is issued once the money has arrived",
         )
     now = utc_now()
     term = CoverageTerm(product.coverage_term)
@@ -161,6 +161,7 @@ async def create_policy(
         walls=list(product.walls),
         cooling_off_days=product.cooling_off_days,
         issued_on=data.issued_on,
+        issue_reference=data.insurer_reference,
         effective_on=data.effective_on,
         coverage_term=term.value,
         premium_mode=product.premium_mode,
@@ -184,7 +185,7 @@ async def create_policy(
         action="policy.issued",
         resource_type=RESOURCE,
         resource_id=policy.id,
-        after=_view(policy),
+        after=audit_view(policy),
     )
     return policy
 
@@ -202,11 +203,11 @@ async def _insert_unique(session: AsyncSession, policy: Policy) -> None:
         raise DuplicatePolicyNumber(insurer, number) from exc
 
 
-async def _move(
+async def move_policy(
     session: AsyncSession, principal: Principal, policy: Policy, target: str, apply: Any
 ) -> Policy:
     ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested=target)
-    before = _view(policy)
+    before = audit_view(policy)
     apply()
     policy.status = target
     policy.version += 1
@@ -219,7 +220,7 @@ async def _move(
         resource_type=RESOURCE,
         resource_id=policy.id,
         before=before,
-        after=_view(policy),
+        after=audit_view(policy),
     )
     return policy
 
@@ -240,7 +241,7 @@ async def sign_receipt(
     if data.signed_on < policy.issued_on:
         raise InvalidField(
             "signed_on",
-            f"the receipt cannot be signed before the policy was issued ({policy.issued_on.isoformat()})",
+            f"signed_on {data.signed_on.isoformat()} is before issued_on {policy.issued_on.isoformat()}",
         )
     not_future("signed_on", data.signed_on, tools.clock.today())
 
@@ -248,43 +249,22 @@ async def sign_receipt(
         policy.receipt_signed_on = data.signed_on
         policy.cooling_off_ends_on = data.signed_on + timedelta(days=policy.cooling_off_days)
 
-    return await _move(session, principal, policy, "receipt_signed", apply)
-
-
-async def record_return_visit(
-    *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: ReturnVisitCreate
-) -> Policy:
-    """The insurer's return visit: the client understood the cover and signed personally."""
-    ensure_transition(
-        POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested="return_visit_done"
-    )
-    assert policy.receipt_signed_on is not None
-    if data.visited_on < policy.receipt_signed_on:
-        raise InvalidField("visited_on", "the return visit comes after the receipt was signed")
-    not_future("visited_on", data.visited_on, tools.clock.today())
-    for field in ("understood_cover", "signed_personally"):
-        if not getattr(data, field):
-            raise InvalidField(
-                field,
-                "a return visit that is not answered 'yes' is not done: explain the cover again "
-                "(or have the client sign personally) and ask the insurer to call back",
-            )
-
-    def apply() -> None:
-        policy.return_visit = data.model_dump(mode="json")
-
-    return await _move(session, principal, policy, "return_visit_done", apply)
+    return await move_policy(session, principal, policy, "receipt_signed", apply)
 
 
 async def mark_in_force(
     *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy
 ) -> Policy:
-    """After the return visit, the policy is in force."""
+    """After a return visit that passed, the policy is confirmed in force.
+
+    Its in-force date is the contract's effective date, not the day of this call: the insurer bears
+    the risk from the agreed time (保险法 §14), the cooling-off period is a right to cancel, not a
+    gap in cover, and the return visit confirms the sale rather than starting cover."""
 
     def apply() -> None:
-        policy.in_force_on = tools.clock.today()
+        policy.in_force_on = policy.effective_on
 
-    return await _move(session, principal, policy, "in_force", apply)
+    return await move_policy(session, principal, policy, "in_force", apply)
 
 
 async def _void_unpaid(session: AsyncSession, policy: Policy, after: date | None = None) -> None:
@@ -319,7 +299,7 @@ async def cancel(
         policy.ended_on = data.requested_on
         policy.refund_amount = paid
 
-    return await _move(session, principal, policy, "cancelled", apply)
+    return await move_policy(session, principal, policy, "cancelled", apply)
 
 
 async def surrender(
@@ -344,7 +324,7 @@ async def surrender(
         policy.ended_on = data.requested_on
         policy.surrender_value = data.surrender_value
 
-    return await _move(session, principal, policy, "surrendered", apply)
+    return await move_policy(session, principal, policy, "surrendered", apply)
 
 
 async def record_payment(
