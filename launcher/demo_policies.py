@@ -300,10 +300,16 @@ def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) 
 def _sun_haoran(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
     """Accident cover for a long-distance driver: underwriting asks for hospital records; his term
     life policy lapsed (中止): the second year's premium went unpaid past the 60-day grace period."""
-    term = _application(
-        api, client_id, products["term_life"], sum_insured="800000.00", premium="1200.00", years=20
-    )
     started = today - timedelta(days=365 + 90)
+    term = _application(
+        api,
+        client_id,
+        products["term_life"],
+        sum_insured="800000.00",
+        premium="1200.00",
+        years=20,
+        applied_on=(started - timedelta(days=8)).isoformat(),
+    )
     _in_force(
         api,
         term,
@@ -338,10 +344,16 @@ def _yang_xiuying(api: _Api, client_id: str, products: dict[str, str], today: da
         api, client_id, products["pension"], sum_insured="200000.00", premium="30000.00", years=5
     )
     _walk(api, app, "submit")
-    accident = _application(
-        api, client_id, products["accident"], sum_insured="200000.00", premium="260.00", years=1
-    )
     ended = today - timedelta(days=365 + 30)
+    accident = _application(
+        api,
+        client_id,
+        products["accident"],
+        sum_insured="200000.00",
+        premium="260.00",
+        years=1,
+        applied_on=(ended - timedelta(days=5)).isoformat(),
+    )
     _in_force(
         api,
         accident,
@@ -350,10 +362,16 @@ def _yang_xiuying(api: _Api, client_id: str, products: dict[str, str], today: da
         signed_on=ended + timedelta(days=2),
         visited_on=ended + timedelta(days=4),
     )
-    whole = _application(
-        api, client_id, products["whole_life"], sum_insured="300000.00", premium="6000.00", years=10
-    )
     started = today - timedelta(days=365 + 100)
+    whole = _application(
+        api,
+        client_id,
+        products["whole_life"],
+        sum_insured="300000.00",
+        premium="6000.00",
+        years=10,
+        applied_on=(started - timedelta(days=10)).isoformat(),
+    )
     policy_id = _in_force(
         api,
         whole,
@@ -383,8 +401,16 @@ def _yang_xiuying(api: _Api, client_id: str, products: dict[str, str], today: da
 def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
     """Million medical with a declared condition: pre-underwriting opinion recorded, still a draft;
     a critical-illness policy in its grace period: the second premium is 20 days overdue."""
-    ci = _application(api, client_id, products["ci"], sum_insured="300000.00", premium="5200.00", years=20)
     started = today - timedelta(days=365 + 20)
+    ci = _application(
+        api,
+        client_id,
+        products["ci"],
+        sum_insured="300000.00",
+        premium="5200.00",
+        years=20,
+        applied_on=(started - timedelta(days=7)).isoformat(),
+    )
     _in_force(
         api,
         ci,
@@ -434,7 +460,7 @@ def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date)
         sum_insured="10000.00",
         premium="300.00",
         years=1,
-        applied_on=(today - timedelta(days=125)).isoformat(),
+        applied_on=(today - timedelta(days=340)).isoformat(),
     )
     return _in_force(
         api,

@@ -80,7 +80,8 @@ async def issued(
     payment_years: int = 1,
     person: Person | None = None,
 ) -> dict[str, Any]:
-    """A policy of ``product`` for a new client, first premium paid on the issue date; with
+    """A policy of ``product`` for a new client, applied for, submitted, approved, first premium paid
+    and issued on the issue date (the evidence chain: nothing precedes the application); with
     ``in_force_by``, receipt signed, return visit done and marked in force on that day."""
     agent = person or people.agent
     client = await create_client(api, agent)
@@ -91,8 +92,9 @@ async def issued(
         product["id"],
         annual_premium=annual_premium,
         payment_years=payment_years,
+        applied_on=issued_on.isoformat(),
     )
-    approved = await walk_to_approved(api, agent, application)
+    approved = await walk_to_approved(api, agent, application, decided_on=issued_on)
     await pay_first_premium(api, agent, approved, paid_on=issued_on)
     made = await act(
         api,
@@ -101,6 +103,7 @@ async def issued(
         approved["version"],
         {
             "policy_number": f"P{uuid.uuid4().hex[:10].upper()}",
+            "insurer_reference": f"CB-{uuid.uuid4().hex[:10].upper()}",
             "issued_on": issued_on.isoformat(),
             "effective_on": effective_on.isoformat(),
         },

@@ -114,6 +114,13 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
         headers=agent.headers,
     )
     assert update.status_code == 201, update.text
+    # the annual review held with the policy's client (issue 16)
+    reviewed = await api.post(
+        f"/api/v1/policies/reviews/{policy['client_id']}/records",
+        json={"reviewed_on": today().isoformat(), "findings": []},
+        headers=agent.headers,
+    )
+    assert reviewed.status_code == 201, reviewed.text
     # devices
     device = await create_device(api, ops)
     await record_check(api, ops, device["id"])
@@ -199,6 +206,7 @@ class TestIssueNamesThePolicy:
             f"{APPLICATIONS}/{approved['id']}/issue",
             json={
                 "policy_number": "P-LINK-1",
+                "insurer_reference": "CB-LINK-1",
                 "issued_on": today().isoformat(),
                 "effective_on": today().isoformat(),
             },

@@ -26,6 +26,7 @@ from tests.policies_support import (
     decision,
     if_match,
     issue_body,
+    pay_first_premium,
     today,
     walk_to_approved,
 )
@@ -154,6 +155,7 @@ class TestDecisionsCarryTheInsurersReference:
         approved = await walk_to_approved(
             api, people.agent, await create_application(api, people.agent, client["id"], product["id"])
         )
+        await pay_first_premium(api, people.agent, approved)
         issued = await act(
             api,
             people.agent,
@@ -327,6 +329,7 @@ class TestDatesInOrder:
         approved = await walk_to_approved(
             api, people.agent, application, decided_on=today() - timedelta(days=8)
         )
+        await pay_first_premium(api, people.agent, approved, paid_on=today() - timedelta(days=8))
         issued = await act(
             api,
             people.agent,

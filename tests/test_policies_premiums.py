@@ -29,12 +29,20 @@ from tests.policies_support import (
     walk_to_approved,
 )
 
+APPLIED_DAYS_AGO = 7
 
-async def _approved(api: httpx.AsyncClient, people: People, **product: Any) -> dict[str, Any]:
+
+async def _approved(
+    api: httpx.AsyncClient, people: People, decided_on: date | None = None, **product: Any
+) -> dict[str, Any]:
+    """Applied for a week ago; submitted and approved on ``decided_on`` (default today)."""
     client = await create_client(api, people.agent)
     made = await create_product(api, people.admin, **product)
-    application = await create_application(api, people.agent, client["id"], made["id"])
-    return await walk_to_approved(api, people.agent, application)
+    applied_on = today() - timedelta(days=APPLIED_DAYS_AGO)
+    application = await create_application(
+        api, people.agent, client["id"], made["id"], applied_on=applied_on.isoformat()
+    )
+    return await walk_to_approved(api, people.agent, application, decided_on=decided_on)
 
 
 def _first(amount: str = "8000.00", paid_on: date | None = None, **overrides: Any) -> dict[str, Any]:
@@ -141,6 +149,7 @@ class TestFirstPremium:
             f"{APPLICATIONS}/{approved['id']}/issue",
             json={
                 "policy_number": "PN-0001",
+                "insurer_reference": "CB-0001",
                 "issued_on": today().isoformat(),
                 "effective_on": today().isoformat(),
             },
@@ -170,6 +179,7 @@ class TestFirstPremium:
             approved["version"],
             {
                 "policy_number": "PN-0002",
+                "insurer_reference": "CB-0002",
                 "issued_on": today().isoformat(),
                 "effective_on": today().isoformat(),
             },
@@ -193,6 +203,7 @@ class TestFirstPremium:
             ({**_first(), "amount": 8000}, "amount"),
             (_first("7999.99"), "amount"),
             (_first(paid_on=today() + timedelta(days=1)), "paid_on"),
+            (_first(paid_on=today() - timedelta(days=APPLIED_DAYS_AGO + 1)), "paid_on"),
             (_first(method="iou"), "method"),
             (_first(reference=""), "reference"),
             ({k: v for k, v in _first().items() if k != "reference"}, "reference"),
@@ -236,7 +247,8 @@ class TestFirstPremium:
     async def test_a_policy_is_not_issued_before_its_money_arrived(
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
-        approved = await _approved(api, people)
+        # decided three days ago: issuing yesterday keeps the evidence chain; only the money is late
+        approved = await _approved(api, people, decided_on=today() - timedelta(days=3))
         ok = await api.post(
             f"{APPLICATIONS}/{approved['id']}/first-premium",
             json=_first(paid_on=today()),
@@ -247,11 +259,43 @@ class TestFirstPremium:
         yesterday = (today() - timedelta(days=1)).isoformat()
         response = await api.post(
             f"{APPLICATIONS}/{approved['id']}/issue",
-            json={"policy_number": "PN-0003", "issued_on": yesterday, "effective_on": yesterday},
+            json={
+                "policy_number": "PN-0003",
+                "insurer_reference": "CB-0003",
+                "issued_on": yesterday,
+                "effective_on": yesterday,
+            },
             headers=if_match(people.agent, approved["version"]),
         )
-        assert_problem(response, 422, field="issued_on")
+        problem = assert_problem(response, 422, field="issued_on")
+        assert f"is before the first premium's paid_on {today().isoformat()}" in problem["detail"]
         assert await counts(stack) == before
+
+    async def test_the_first_premium_is_not_paid_before_the_application_was_signed(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        """The evidence chain with the money in it: applied_on ≤ first premium paid_on ≤ issued_on."""
+        approved = await _approved(api, people)
+        applied_on = today() - timedelta(days=APPLIED_DAYS_AGO)
+        before = await counts(stack)
+        early = applied_on - timedelta(days=1)
+        response = await api.post(
+            f"{APPLICATIONS}/{approved['id']}/first-premium",
+            json=_first(paid_on=early),
+            headers=people.agent.headers,
+        )
+        problem = assert_problem(response, 422, field="paid_on")
+        assert problem["detail"] == (
+            f"paid_on: paid_on {early.isoformat()} is before applied_on {applied_on.isoformat()}"
+        )
+        assert await counts(stack) == before
+        # the day the client signed counts, and it may precede the submission
+        ok = await api.post(
+            f"{APPLICATIONS}/{approved['id']}/first-premium",
+            json=_first(paid_on=applied_on),
+            headers=people.agent.headers,
+        )
+        assert ok.status_code == 201, ok.text
 
 
 class TestInstalments:

@@ -21,6 +21,7 @@ from tests.policies_support import (
     create_product,
     decision,
     issue_body,
+    pay_first_premium,
     today,
     walk_to_approved,
 )
@@ -61,6 +62,7 @@ async def _issued(
     approved = await walk_to_approved(
         api, people.agent, application, decided_on=today() - timedelta(days=decided)
     )
+    await pay_first_premium(api, people.agent, approved, paid_on=today() - timedelta(days=issued))
     await act(
         api,
         people.agent,

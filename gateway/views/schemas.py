@@ -91,7 +91,9 @@ class Agenda(BaseModel):
     lapsed_policies: AgendaSection | None = Field(
         default=None, description="Lapsed policies, due by the last day reinstatement is possible (§37)."
     )
-    reviews_due: AgendaSection | None = None
+    reviews_due: AgendaSection | None = Field(
+        default=None, description="Clients whose annual review (年度检视) is due, overdue first."
+    )
     claim_updates_due: AgendaSection | None = None
     claim_decisions_overdue: AgendaSection | None = None
     device_checks_due: AgendaSection | None = None
