@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -52,6 +52,22 @@ class FieldError(BaseModel):
 
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/validation-error",
+                    "title": "Validation failed",
+                    "status": 422,
+                    "detail": "1 field is invalid",
+                    "instance": "/api/v1/clients",
+                    "request_id": "06ce1291e54b45358969bf9ba6f2aad9",
+                    "errors": [{"field": "id_document_number", "message": "wrong check digit"}],
+                }
+            ]
+        }
+    )
 
     type: str = "about:blank"
     title: str
