@@ -1,0 +1,150 @@
+"""The service's background round: read events, remind owners of tasks coming due, send the outbox.
+
+``run_once`` is one round; the lifespan runs rounds every ``work_interval_seconds`` (0: never;
+tests call ``app.state.worker.run_once(now=...)``). Every step is safe with two replicas: the
+intake under an advisory lock per stream, the sweep and the outbox with ``SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from crmkit.app import AppHook
+from crmkit.clock import BusinessClock, utc_now
+from services.tasks import intake, notifications, outbox
+from services.tasks.channels import Sender, senders
+from services.tasks.config import Settings
+from services.tasks.models import Task
+from services.tasks.peers import Peers, service_authorization
+from services.tasks.repository import unreminded_due
+
+log = logging.getLogger("tasks.worker")
+SWEEP_BATCH = 1000
+
+
+@dataclass
+class RoundReport:
+    plans_started: int = 0
+    reminders: int = 0
+    attempted: int = 0
+    sent: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    app: FastAPI
+    senders: dict[str, Sender]
+
+    def peers(self) -> Peers:
+        return Peers(
+            http=self.app.state.peer_http,
+            settings=self.settings,
+            authorization=service_authorization(self.settings),
+        )
+
+    def clock(self, now: datetime | None) -> BusinessClock:
+        return BusinessClock(zone=self.settings.zone, now=(lambda: now) if now else utc_now)
+
+    async def run_once(self, *, now: datetime | None = None, intake_events: bool = True) -> RoundReport:
+        report = RoundReport()
+        clock = self.clock(now)
+        peers = self.peers()
+        if intake_events:
+            report.plans_started = await intake.pull(sessions=self.sessions, peers=peers, clock=clock)
+        report.reminders = await self.sweep(clock)
+        while True:
+            attempted, sent = await outbox.send_due(
+                sessions=self.sessions, peers=peers, senders=self.senders, moment=clock.now()
+            )
+            report.attempted += attempted
+            report.sent += sent
+            if attempted < outbox.CLAIM_BATCH:
+                break
+        return report
+
+    async def sweep(self, clock: BusinessClock) -> int:
+        """Remind each owner once of every open task due within the lead time (dedupe per task)."""
+        horizon = clock.now() + timedelta(minutes=self.settings.reminder_lead_minutes)
+        total = 0
+        while True:
+            async with self.sessions() as session:
+                rows = list(
+                    (
+                        await session.execute(
+                            select(Task)
+                            .where(unreminded_due(horizon))
+                            .order_by(col(Task.due_by))
+                            .limit(SWEEP_BATCH)
+                            .with_for_update(skip_locked=True)
+                        )
+                    ).scalars()
+                )
+                for task in rows:
+                    due = (
+                        clock.local(task.due_by).strftime("%Y-%m-%d %H:%M")
+                        if task.due_at
+                        else str(task.due_on)
+                    )
+                    await notifications.to_user(
+                        session=session,
+                        clock=clock,
+                        template_key="task_due",
+                        user_id=task.owner_agent_id,
+                        variables={"title": task.title, "due": due},
+                        created_by="system:reminders",
+                        link_path=f"/api/v1/tasks/{task.id}",
+                        dedupe_key=f"task-due:{task.id}",
+                    )
+                if rows:
+                    await session.execute(
+                        update(Task)
+                        .where(col(Task.id).in_([t.id for t in rows]))
+                        .values(reminded_at=clock.now())
+                    )
+                await session.commit()
+            total += len(rows)
+            if len(rows) < SWEEP_BATCH:
+                return total
+
+
+def worker_hook(settings: Settings) -> AppHook:
+    """Runs after the peer client hook (it borrows the pooled client)."""
+
+    @contextlib.asynccontextmanager
+    async def hook(app: FastAPI) -> AsyncIterator[None]:
+        worker = Worker(settings=settings, sessions=app.state.sessions, app=app, senders=senders(settings))
+        app.state.worker = worker
+        loop = None
+        if settings.work_interval_seconds > 0:
+            loop = asyncio.create_task(_forever(worker, settings.work_interval_seconds))
+        try:
+            yield
+        finally:
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
+
+    return hook
+
+
+async def _forever(worker: Worker, interval: float) -> None:
+    while True:
+        try:
+            await worker.run_once()
+        except Exception:  # the database may be briefly away; try again next round
+            log.warning("tasks worker round failed", exc_info=True)
+        await asyncio.sleep(interval)
