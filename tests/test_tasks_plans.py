@@ -3,6 +3,7 @@ claim plan's weekly update repeats until the claim closes; administrators edit t
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +21,18 @@ TEMPLATES = f"{TASKS}/plan-templates"
 
 async def run_worker(stack: Stack) -> Any:
     return await stack.apps["tasks"].state.worker.run_once()
+
+
+async def start_plans(stack: Stack, expected: int = 1) -> int:
+    """Rounds until ``expected`` plans started (events wait behind transactions still open on the
+    server, other test runs' included: docs/events-and-sync.md); how many started."""
+    started = 0
+    deadline = asyncio.get_running_loop().time() + 10
+    while started < expected and asyncio.get_running_loop().time() < deadline:
+        started += (await run_worker(stack)).plans_started
+        if started < expected:
+            await asyncio.sleep(0.05)
+    return started
 
 
 async def plan_tasks(api: httpx.AsyncClient, person: Person) -> list[dict[str, Any]]:
@@ -42,8 +55,7 @@ class TestAfterIssue:
             api, people.agent, client["id"], admin=people.admin, in_force=False
         )
 
-        report = await run_worker(stack)
-        assert report.plans_started == 1
+        assert await start_plans(stack) == 1
         tasks = sorted(await plan_tasks(api, people.agent), key=lambda t: (t["due_on"], t["title"]))
         assert [(days_after(today(), t), t["title"]) for t in tasks] == [
             (0, "递送保单合同"),
@@ -86,9 +98,9 @@ class TestAfterClaim:
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         policy = await claims_support.issue_policy(api, people, people.agent)
-        await run_worker(stack)  # the issue plan
+        await start_plans(stack)  # the issue plan
         claim = await claims_support.report_claim(api, people.agent, policy["id"])
-        assert (await run_worker(stack)).plans_started == 1
+        assert await start_plans(stack) == 1
         tasks = [t for t in await plan_tasks(api, people.agent) if t["link"]["type"] == "claim"]
         assert sorted((days_after(today(), t), t["title"]) for t in tasks) == [
             (1, "理赔材料清单"),
@@ -106,7 +118,12 @@ class TestAfterClaim:
         assert [days_after(today(), t) for t in again] == [7]
 
         await claims_support.moved(api, people.agent, claim, "withdrawn", reason="客户决定暂不理赔")
-        await run_worker(stack)
+        deadline = asyncio.get_running_loop().time() + 10
+        while await stack.fetch(
+            "SELECT 1 FROM tasks.action_plans WHERE status = 'in_progress' AND subject_type = 'claim'"
+        ):
+            assert asyncio.get_running_loop().time() < deadline, "the claim's closing never arrived"
+            await run_worker(stack)
         claim_tasks = [t for t in await plan_tasks(api, people.agent) if t["link"]["type"] == "claim"]
         assert {t["status"] for t in claim_tasks} == {"done", "cancelled"}
         plans = {
@@ -122,7 +139,7 @@ class TestNewATierClient:
     ) -> None:
         client = await create_client(api, people.agent)
         await assess(api, people.agent, client["id"], scores(5, 5, 5))
-        assert (await run_worker(stack)).plans_started == 1
+        assert await start_plans(stack) == 1
         tasks = await plan_tasks(api, people.agent)
         assert [(t["title"], days_after(today(), t), t["link"]["id"]) for t in tasks] == [
             ("完成需求分析", 7, client["id"])
@@ -133,8 +150,12 @@ class TestNewATierClient:
     ) -> None:
         client = await create_client(api, people.agent)
         await assess(api, people.agent, client["id"], scores(2, 2, 2))
-        assert (await run_worker(stack)).plans_started == 0
-        assert await count(stack, "action_plans") == 0
+        # a later A-tier client: once its plan started, the earlier event was read too (commit order)
+        later = await create_client(api, people.agent)
+        await assess(api, people.agent, later["id"], scores(5, 5, 5))
+        assert await start_plans(stack) == 1
+        rows = await stack.fetch("SELECT subject_id FROM tasks.action_plans")
+        assert [str(r["subject_id"]) for r in rows] == [later["id"]]
 
 
 class TestTemplates:
@@ -160,7 +181,7 @@ class TestTemplates:
         assert response.json()["customised"] is True
         client = await create_client(api, people.agent)
         await assess(api, people.agent, client["id"], scores(5, 5, 5))
-        await run_worker(stack)
+        await start_plans(stack)
         assert sorted(t["title"] for t in await plan_tasks(api, people.agent)) == [
             "完成需求分析",
             "电话预约需求分析",
