@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from starlette.types import ASGIApp
@@ -55,7 +56,7 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
         disconnected = asyncio.Event()
         sent_body = False
 
-        async def receive() -> dict[str, object]:
+        async def receive() -> dict[str, Any]:
             nonlocal sent_body
             if not sent_body:
                 sent_body = True
@@ -63,13 +64,13 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
             await disconnected.wait()
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, object]) -> None:
+        async def send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                started.set_result((int(message["status"]), list(message.get("headers", []))))  # type: ignore[call-overload, arg-type]
+                started.set_result((int(message["status"]), list(message.get("headers", []))))
             elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
+                chunk: bytes = message.get("body", b"")
                 if chunk:
-                    await chunks.put(chunk)  # type: ignore[arg-type]
+                    await chunks.put(chunk)
                 if not message.get("more_body", False):
                     await chunks.put(None)
 

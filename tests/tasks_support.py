@@ -102,5 +102,5 @@ def smtp_server(stack: Stack) -> Iterator[Inbox]:
 def body_of(received: Received) -> str:
     part = received.message.get_body(("plain",))
     assert part is not None
-    text: str = part.get_content()  # type: ignore[attr-defined]
+    text: str = part.get_content()
     return text

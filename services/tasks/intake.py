@@ -250,5 +250,5 @@ async def close_plans(
             .where(col(Task.plan_id).in_(ids), col(Task.status) == TaskStatus.OPEN)
             .values(
                 status=TaskStatus.CANCELLED.value, closed_at=now, updated_at=now, version=Task.version + 1
-            )  # type: ignore[operator]
+            )
         )

@@ -258,7 +258,7 @@ async def deliveries_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uui
 def to_read(n: Notification, deliveries: list[Delivery]) -> NotificationRead:
     return NotificationRead(
         id=n.id,
-        recipient=Recipient(type=n.recipient_type, id=n.recipient_id),  # type: ignore[arg-type]
+        recipient=Recipient(type=n.recipient_type, id=n.recipient_id),
         template=n.template,
         subject=n.subject,
         body=n.body,
@@ -267,8 +267,8 @@ def to_read(n: Notification, deliveries: list[Delivery]) -> NotificationRead:
         read_at=n.read_at,
         deliveries=[
             DeliveryRead(
-                channel=d.channel,  # type: ignore[arg-type]
-                status=d.status,  # type: ignore[arg-type]
+                channel=d.channel,
+                status=d.status,
                 attempts=d.attempts,
                 next_attempt_at=d.next_attempt_at,
                 sent_at=d.sent_at,

@@ -75,7 +75,7 @@ async def claim(sessions: async_sessionmaker[AsyncSession], moment: datetime, ba
                 status=DeliveryStatus.SENDING.value,
                 next_attempt_at=moment + LEASE,
                 last_attempt_at=moment,
-                attempts=Delivery.attempts + 1,  # type: ignore[operator]
+                attempts=Delivery.attempts + 1,
             )
         )
         await session.commit()

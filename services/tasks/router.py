@@ -152,7 +152,7 @@ async def agenda_lists(
                 kind=m.item_key.split(" ", 1)[0],
                 path=m.item_key.split(" ", 1)[1],
                 state=m.state,
-                marked_at=m.marked_at,  # type: ignore[arg-type]
+                marked_at=m.marked_at,
             )
             for m in marks
         ],
@@ -224,7 +224,7 @@ def _template_read(plan: PlanDefinition, *, customised: bool, version: int) -> P
                 title=s.title,
                 priority=s.priority,
                 repeat_every_days=s.repeat_every_days,
-            )  # type: ignore[arg-type]
+            )
             for s in plan.steps
         ],
     )
@@ -320,10 +320,10 @@ async def list_plans(
             id=p.id,
             template_key=p.template_key,
             event_id=p.event_id,
-            subject=Link(type=p.subject_type, id=p.subject_id),  # type: ignore[arg-type]
+            subject=Link(type=p.subject_type, id=p.subject_id),
             owner_agent_id=p.owner_agent_id,
             status=p.status,
-            started_on=p.started_on,  # type: ignore[arg-type]
+            started_on=p.started_on,
             open_tasks=counts.get(p.id, 0),
             created_at=p.created_at,
         ),
@@ -489,14 +489,14 @@ async def my_preferences(principal: ReaderDep, session: SessionDep) -> Preferenc
             quiet_from=None,
             quiet_until=None,
             version=0,
-        )  # type: ignore[arg-type]
+        )
     return PreferencesRead(
         user_id=pref.user_id,
         channels=pref.channels,
         quiet_from=pref.quiet_from,
         quiet_until=pref.quiet_until,
         version=pref.version,
-    )  # type: ignore[arg-type]
+    )
 
 
 @router.put("/preferences")
@@ -524,7 +524,7 @@ async def put_preferences(
                 "quiet_until": data.quiet_until,
                 "version": Preference.version + 1,
                 "updated_at": now,
-            },  # type: ignore[operator]
+            },
         )
     )
     pref = await session.get(Preference, principal.user_id, populate_existing=True)
@@ -535,7 +535,7 @@ async def put_preferences(
         quiet_from=pref.quiet_from,
         quiet_until=pref.quiet_until,
         version=pref.version,
-    )  # type: ignore[arg-type]
+    )
 
 
 @router.get("/message-templates")
@@ -579,7 +579,7 @@ async def put_message_template(
                 "version": MessageTemplate.version + 1,
                 "updated_at": now,
             },
-        )  # type: ignore[operator]
+        )
     )
     await audit.record(
         session,

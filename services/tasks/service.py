@@ -32,7 +32,7 @@ def due_by(*, clock: BusinessClock, due_on: date | None, due_at: datetime | None
 
 
 def to_read(task: Task) -> TaskRead:
-    link = Link(type=task.link_type, id=task.link_id) if task.link_type and task.link_id else None  # type: ignore[arg-type]
+    link = Link(type=task.link_type, id=task.link_id) if task.link_type and task.link_id else None
     return TaskRead(
         id=task.id,
         title=task.title,
@@ -42,8 +42,8 @@ def to_read(task: Task) -> TaskRead:
         created_by=task.created_by,
         due_on=task.due_on,
         due_at=task.due_at,
-        priority=task.priority,  # type: ignore[arg-type]
-        status=task.status,  # type: ignore[arg-type]
+        priority=task.priority,
+        status=task.status,
         link=link,
         plan_id=task.plan_id,
         closed_at=task.closed_at,
