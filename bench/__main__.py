@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import agenda, dataset, floor, portfolio, revocation_check
+from bench import agenda, dataset, floor, portfolio, revocation_check, tasks_loop
 from bench.report import print_report
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
@@ -197,6 +197,8 @@ def main() -> None:
             figures["rss_mb"] = rss_mb(state)
         figures["floor"] = asyncio.run(floor.measure(url, [c for a in data.agents for c in a.client_ids]))
         figures["revocation_check"] = revocation_check.measure(settings)
+        say("the agent's working loop: event → SSE, e-mails per second, reminder sweep (own database)")
+        figures["tasks_loop"] = tasks_loop.run(server_url)
         figures["results"] = results
         figures["clients"] = data.clients
         if not args.keep:

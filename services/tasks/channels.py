@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -33,38 +34,57 @@ class Message:
     notification_id: uuid.UUID
 
 
-class DeliveryFailed(Exception):
-    """The channel refused or could not take the message; the outbox retries it."""
-
-
 class Sender(Protocol):
-    async def send(self, message: Message) -> None: ...
+    async def send_many(self, messages: list[Message]) -> list[str | None]:
+        """Each message's error (``None``: accepted), in order."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class EmailSender:
+    """One SMTP connection per round: the messages go one after another on it (a refused recipient
+    fails that message only; a broken connection fails the rest of the round, retried later)."""
+
     settings: Settings
 
-    async def send(self, message: Message) -> None:
+    def _email(self, message: Message) -> EmailMessage:
         email = EmailMessage()
         email["From"] = self.settings.mail_from
         email["To"] = message.to
         email["Subject"] = message.subject
         email["Message-ID"] = f"<{message.notification_id}@crm.notifications>"
         email.set_content(message.body, charset="utf-8")
+        return email
+
+    async def send_many(self, messages: list[Message]) -> list[str | None]:
         s = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout_seconds,
+        )
         try:
-            await aiosmtplib.send(
-                email,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password,
-                start_tls=s.smtp_starttls,
-                timeout=s.smtp_timeout_seconds,
-            )
+            await smtp.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
+            return [f"{type(exc).__name__}: {exc}"[:300]] * len(messages)
+        errors: list[str | None] = []
+        try:
+            for message in messages:
+                try:
+                    await smtp.send_message(self._email(message))
+                    errors.append(None)
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    errors.append(f"recipient refused: {exc}"[:300])
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    errors.extend([f"{type(exc).__name__}: {exc}"[:300]] * (len(messages) - len(errors)))
+                    break
+        finally:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await smtp.quit()
+        return errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +93,17 @@ class LoggingProvider:
 
     channel: str
 
-    async def send(self, message: Message) -> None:
-        log.info(
-            "message handed to the logging provider",
-            extra={"channel": self.channel, "notification": str(message.notification_id), "to": message.to},
-        )
+    async def send_many(self, messages: list[Message]) -> list[str | None]:
+        for message in messages:
+            log.info(
+                "message handed to the logging provider",
+                extra={
+                    "channel": self.channel,
+                    "notification": str(message.notification_id),
+                    "to": message.to,
+                },
+            )
+        return [None] * len(messages)
 
 
 PROVIDERS: dict[str, Callable[[str, Settings], Sender]] = {

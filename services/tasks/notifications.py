@@ -29,7 +29,7 @@ from services.tasks.errors import ClientNotFound, InvalidField, NoConsent, Notif
 from services.tasks.models import Delivery, MessageTemplate, Notification, Preference
 from services.tasks.peers import Peers
 from services.tasks.schemas import Channel, DeliveryRead, NotificationCreate, NotificationRead, Recipient
-from services.tasks.stream import announce
+from services.tasks.stream import announce, announce_many
 from services.tasks.templates import DEFAULTS, Template, render
 from services.tasks.transitions import DeliveryStatus
 
@@ -115,26 +115,98 @@ async def store(
     if inserted.scalar_one_or_none() is None:
         return None
     release = release_time(clock.local(now), *quiet) if quiet else None
+    await session.execute(insert(Delivery).values(delivery_rows(notification_id, channels, now, release)))
+    if Channel.IN_APP.value in channels:
+        await announce(session, user_id=recipient_id, notification_id=notification_id)
+    await session.flush()
+    return await session.get(Notification, notification_id)
+
+
+def delivery_rows(
+    notification_id: uuid.UUID, channels: list[str], now: datetime, release: datetime | None
+) -> list[dict[str, Any]]:
+    """One outbox row per channel: in-app is delivered by being stored (and announced); the others
+    wait for the sender, until ``release`` when quiet hours hold them."""
+    rows = []
     for channel in dict.fromkeys(channels):
         in_app = channel == Channel.IN_APP
         held = release is not None and not in_app
-        session.add(
-            Delivery(
-                notification_id=notification_id,
-                channel=channel,
-                address=None,
-                status=DeliveryStatus.SENT.value if in_app else DeliveryStatus.PENDING.value,
-                attempts=1 if in_app else 0,
-                sent_at=now if in_app else None,
-                next_attempt_at=None if in_app else (release if held else now),
-                held_for_quiet_hours=held,
-                created_at=now,
-            )
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "notification_id": notification_id,
+                "channel": channel,
+                "status": DeliveryStatus.SENT.value if in_app else DeliveryStatus.PENDING.value,
+                "attempts": 1 if in_app else 0,
+                "sent_at": now if in_app else None,
+                "next_attempt_at": None if in_app else (release if held else now),
+                "held_for_quiet_hours": held,
+                "created_at": now,
+            }
         )
-        if in_app:
-            await announce(session, user_id=recipient_id, notification_id=notification_id)
-    await session.flush()
-    return await session.get(Notification, notification_id)
+    return rows
+
+
+async def remind_many(
+    *,
+    session: AsyncSession,
+    clock: BusinessClock,
+    template_key: str,
+    items: list[tuple[uuid.UUID, dict[str, str], str, str]],
+    created_by: str,
+) -> int:
+    """Many system reminders to agents at once — (user, variables, link path, dedupe key) each —
+    on each user's channels; the reminder sweep's bulk form of ``to_user``. How many were new."""
+    if not items:
+        return 0
+    now = clock.now()
+    template = await template_of(session, template_key)
+    users = {user for user, _, _, _ in items}
+    prefs = {
+        p.user_id: p
+        for p in (
+            await session.execute(select(Preference).where(col(Preference.user_id).in_(users)))
+        ).scalars()
+    }
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "recipient_type": "user",
+            "recipient_id": user,
+            "owner_agent_id": user,
+            "template": template.key,
+            "purpose": template.purpose,
+            "subject": render(template.subject, variables),
+            "body": render(template.body, variables),
+            "link_path": link,
+            "dedupe_key": key,
+            "created_by": created_by,
+            "created_at": now,
+        }
+        for user, variables, link, key in items
+    ]
+    new = (
+        await session.execute(
+            insert(Notification)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(col(Notification.id), col(Notification.recipient_id))
+        )
+    ).all()
+    if not new:
+        return 0
+    deliveries: list[dict[str, Any]] = []
+    for notification_id, user in new:
+        pref = prefs.get(user)
+        channels = [Channel.IN_APP.value, *(pref.channels if pref else DEFAULT_USER_CHANNELS)]
+        release = None
+        if pref and pref.quiet_from and pref.quiet_until:
+            quiet = (time.fromisoformat(pref.quiet_from), time.fromisoformat(pref.quiet_until))
+            release = release_time(clock.local(now), *quiet)
+        deliveries.extend(delivery_rows(notification_id, channels, now, release))
+    await session.execute(insert(Delivery).values(deliveries))
+    await announce_many(session, [(user, notification_id) for notification_id, user in new])
+    return len(new)
 
 
 async def to_user(

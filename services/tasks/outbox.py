@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.tasks.channels import DeliveryFailed, Message, Sender
+from services.tasks.channels import Message, Sender
 from services.tasks.models import Delivery, Notification
 from services.tasks.peers import Peers
 from services.tasks.transitions import DeliveryStatus
@@ -109,28 +109,35 @@ async def send_due(
     if not claimed:
         return 0, 0
     cache: dict[uuid.UUID, str | None] = {}
-
-    async def one(item: Claimed) -> tuple[str | None, str | None]:
+    outcomes: list[tuple[str | None, str | None]] = [(None, None)] * len(claimed)
+    by_channel: dict[str, list[int]] = {}
+    for index, item in enumerate(claimed):
         try:
             to = await address_of(item, peers, cache)
         except Exception as exc:  # the directory is away: retry later
-            return None, f"address lookup failed: {type(exc).__name__}"
+            outcomes[index] = (None, f"address lookup failed: {type(exc).__name__}")
+            continue
         if to is None:
-            return None, "no address for the recipient"
-        try:
-            await senders[item.channel].send(
-                Message(
-                    to=to,
-                    subject=item.notification.subject,
-                    body=item.notification.body,
-                    notification_id=item.notification.id,
-                )
-            )
-        except DeliveryFailed as exc:
-            return to, str(exc)
-        return to, None
+            outcomes[index] = (None, "no address for the recipient")
+            continue
+        outcomes[index] = (to, None)
+        by_channel.setdefault(item.channel, []).append(index)
 
-    outcomes = await asyncio.gather(*(one(item) for item in claimed))
+    async def channel_round(channel: str, indexes: list[int]) -> None:
+        messages = [
+            Message(
+                to=outcomes[i][0] or "",
+                subject=claimed[i].notification.subject,
+                body=claimed[i].notification.body,
+                notification_id=claimed[i].notification.id,
+            )
+            for i in indexes
+        ]
+        errors = await senders[channel].send_many(messages)
+        for i, error in zip(indexes, errors, strict=True):
+            outcomes[i] = (outcomes[i][0], error)
+
+    await asyncio.gather(*(channel_round(c, ix) for c, ix in by_channel.items()))
     sent = 0
     async with sessions() as session:
         for item, (to, error) in zip(claimed, outcomes, strict=True):

@@ -38,6 +38,15 @@ async def announce(session: AsyncSession, *, user_id: uuid.UUID, notification_id
     )
 
 
+async def announce_many(session: AsyncSession, pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """``announce`` for many (user, notification) pairs in one statement."""
+    if pairs:
+        await session.execute(
+            text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+            {"channel": CHANNEL, "payloads": [f"{user}:{notification}" for user, notification in pairs]},
+        )
+
+
 class Broker:
     """The listening connection of this replica, and the queues of its open streams."""
 

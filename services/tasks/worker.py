@@ -76,42 +76,50 @@ class Worker:
         return report
 
     async def sweep(self, clock: BusinessClock) -> int:
-        """Remind each owner once of every open task due within the lead time (dedupe per task)."""
+        """Remind each owner once of every open task due within the lead time (dedupe per task),
+        a thousand tasks a transaction, rows another replica is sweeping skipped."""
         horizon = clock.now() + timedelta(minutes=self.settings.reminder_lead_minutes)
         total = 0
         while True:
             async with self.sessions() as session:
-                rows = list(
-                    (
-                        await session.execute(
-                            select(Task)
-                            .where(unreminded_due(horizon))
-                            .order_by(col(Task.due_by))
-                            .limit(SWEEP_BATCH)
-                            .with_for_update(skip_locked=True)
+                rows = (
+                    await session.execute(
+                        select(
+                            col(Task.id),
+                            col(Task.title),
+                            col(Task.owner_agent_id),
+                            col(Task.due_at),
+                            col(Task.due_on),
                         )
-                    ).scalars()
+                        .where(unreminded_due(horizon))
+                        .order_by(col(Task.due_by))
+                        .limit(SWEEP_BATCH)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                items = [
+                    (
+                        owner,
+                        {
+                            "title": title,
+                            "due": clock.local(due_at).strftime("%Y-%m-%d %H:%M") if due_at else str(due_on),
+                        },
+                        f"/api/v1/tasks/{task_id}",
+                        f"task-due:{task_id}",
+                    )
+                    for task_id, title, owner, due_at, due_on in rows
+                ]
+                await notifications.remind_many(
+                    session=session,
+                    clock=clock,
+                    template_key="task_due",
+                    items=items,
+                    created_by="system:reminders",
                 )
-                for task in rows:
-                    due = (
-                        clock.local(task.due_by).strftime("%Y-%m-%d %H:%M")
-                        if task.due_at
-                        else str(task.due_on)
-                    )
-                    await notifications.to_user(
-                        session=session,
-                        clock=clock,
-                        template_key="task_due",
-                        user_id=task.owner_agent_id,
-                        variables={"title": task.title, "due": due},
-                        created_by="system:reminders",
-                        link_path=f"/api/v1/tasks/{task.id}",
-                        dedupe_key=f"task-due:{task.id}",
-                    )
                 if rows:
                     await session.execute(
                         update(Task)
-                        .where(col(Task.id).in_([t.id for t in rows]))
+                        .where(col(Task.id).in_([r[0] for r in rows]))
                         .values(reminded_at=clock.now())
                     )
                 await session.commit()
@@ -142,9 +150,11 @@ def worker_hook(settings: Settings) -> AppHook:
 
 
 async def _forever(worker: Worker, interval: float) -> None:
+    """Rounds every ``interval``; setting ``work_interval_seconds`` to 0 at run time pauses them."""
     while True:
-        try:
-            await worker.run_once()
-        except Exception:  # the database may be briefly away; try again next round
-            log.warning("tasks worker round failed", exc_info=True)
+        if worker.settings.work_interval_seconds > 0:
+            try:
+                await worker.run_once()
+            except Exception:  # the database may be briefly away; try again next round
+                log.warning("tasks worker round failed", exc_info=True)
         await asyncio.sleep(interval)
