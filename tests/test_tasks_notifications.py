@@ -297,3 +297,33 @@ def _no_override_left(stack: Stack) -> None:
 
 
 __all__ = ["uuid"]
+
+
+class TestAppointments:
+    async def test_the_agent_is_reminded_an_hour_before_once(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        client = await create_client(api, people.agent, name="王建国")
+        soon = datetime.now(ZONE) + timedelta(minutes=30)
+        if soon.date() != datetime.now(ZONE).date():
+            pytest.skip("the appointment would fall tomorrow")
+        booked = await api.post(
+            f"/api/v1/clients/{client['id']}/interactions",
+            json={
+                "kind": "appointment",
+                "at": soon.isoformat(),
+                "place": "星巴克世纪大道店",
+                "purpose": "保单检视",
+            },
+            headers=people.agent.headers,
+        )
+        assert booked.status_code == 201, booked.text
+        worker = stack.apps["tasks"].state.worker
+        now = datetime.now(ZONE)
+        await worker.run_once(now=now, intake_events=False)
+        await worker.run_once(now=now, intake_events=False)
+        feed = (await api.get(NOTIFICATIONS, headers=people.agent.headers)).json()["items"]
+        assert [(n["template"], n["subject"]) for n in feed] == [
+            ("appointment_soon", "一小时后有约见：王建国")  # noqa: RUF001
+        ]
+        assert "星巴克世纪大道店" in feed[0]["body"]

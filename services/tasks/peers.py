@@ -107,6 +107,26 @@ class Peers:
                 break
         return items
 
+    async def appointments(self, day: date) -> list[dict[str, Any]]:
+        """Appointments on ``day`` with the clients the token may see (the service's own: all)."""
+        url = self._url("clients", "/api/v1/clients/appointments")
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(100):
+            params: dict[str, Any] = {"from": day.isoformat(), "limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            body = await get_json(
+                self.http, url, authorization=self.authorization, peer="clients", params=params
+            )
+            if body is None:
+                break
+            items.extend(body["items"])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                break
+        return items
+
     async def record_on_timeline(self, client_id: uuid.UUID, *, purpose: str, outcome: str) -> uuid.UUID:
         """A note on the client's timeline (clients' interactions API); its id."""
         url = self._url("clients", f"/api/v1/clients/{client_id}/interactions")

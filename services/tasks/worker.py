@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +32,9 @@ from services.tasks.repository import unreminded_due
 
 log = logging.getLogger("tasks.worker")
 SWEEP_BATCH = 1000
+APPOINTMENT_CHECK_SECONDS = 60.0
+"""The appointments list is asked for at most once a minute (all agents' appointments of the day)."""
+APPOINTMENT_LEAD = timedelta(hours=1)
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Worker:
     sessions: async_sessionmaker[AsyncSession]
     app: FastAPI
     senders: dict[str, Sender]
+    appointments_checked_at: float = float("-inf")
 
     def peers(self) -> Peers:
         return Peers(
@@ -65,6 +71,12 @@ class Worker:
         if intake_events:
             report.plans_started = await intake.pull(sessions=self.sessions, peers=peers, clock=clock)
         report.reminders = await self.sweep(clock)
+        if now is not None or time.monotonic() - self.appointments_checked_at >= APPOINTMENT_CHECK_SECONDS:
+            try:
+                report.reminders += await self.appointments_soon(clock, peers)
+                self.appointments_checked_at = time.monotonic()
+            except Exception as exc:  # the clients service is away: next round
+                report.errors.append(f"appointments: {type(exc).__name__}")
         while True:
             attempted, sent = await outbox.send_due(
                 sessions=self.sessions, peers=peers, senders=self.senders, moment=clock.now()
@@ -126,6 +138,39 @@ class Worker:
             total += len(rows)
             if len(rows) < SWEEP_BATCH:
                 return total
+
+    async def appointments_soon(self, clock: BusinessClock, peers: Peers) -> int:
+        """Remind the agent who booked it of each appointment starting within the hour (once each)."""
+        now = clock.now()
+        items = []
+        for appointment in await peers.appointments(clock.today()):
+            at = datetime.fromisoformat(appointment["at"])
+            if not now < at <= now + APPOINTMENT_LEAD:
+                continue
+            items.append(
+                (
+                    uuid.UUID(appointment["recorded_by"]),
+                    {
+                        "client": appointment["client_name"],
+                        "at": clock.local(at).strftime("%H:%M"),
+                        "place": appointment.get("place") or "未定",
+                    },
+                    f"/api/v1/clients/{appointment['client_id']}/interactions/{appointment['id']}",
+                    f"appointment-soon:{appointment['id']}:{at.isoformat()}",
+                )
+            )
+        if not items:
+            return 0
+        async with self.sessions() as session:
+            made = await notifications.remind_many(
+                session=session,
+                clock=clock,
+                template_key="appointment_soon",
+                items=items,
+                created_by="system:reminders",
+            )
+            await session.commit()
+        return made
 
 
 def worker_hook(settings: Settings) -> AppHook:
