@@ -88,7 +88,7 @@ class TestAfterIssue:
         await policies_support.issue_policy(
             api, people.agent, client["id"], admin=people.admin, in_force=False
         )
-        await run_worker(stack)
+        assert await start_plans(stack) == 1
         assert (await api.get(PLANS, headers=people.outsider.headers)).json()["items"] == []
         assert len((await api.get(PLANS, headers=people.lead.headers)).json()["items"]) == 1
 
