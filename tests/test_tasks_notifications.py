@@ -17,6 +17,7 @@ from crmkit.db import create_engine, session_factory
 from crmkit.testing import StreamingASGITransport
 from services.tasks.dependencies import get_clock
 from services.tasks.worker import Worker
+from tests import claims_support, policies_support
 from tests.clients_support import assert_problem, create_client
 from tests.conftest import People, Stack
 from tests.tasks_support import TASKS, ZONE, body_of, count, create_task, give_consent, in_hours, smtp_server
@@ -327,3 +328,40 @@ class TestAppointments:
             ("appointment_soon", "一小时后有约见：王建国")  # noqa: RUF001
         ]
         assert "星巴克世纪大道店" in feed[0]["body"]
+
+
+class TestWorkLists:
+    async def test_a_premium_due_within_a_week_reminds_the_owner_once(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        client = await policies_support.create_client(api, people.agent)
+        today = datetime.now(ZONE).date()
+        effective = today.replace(year=today.year - 1) + timedelta(days=3)
+        policy = await policies_support.issue_policy(
+            api, people.agent, client["id"], effective_on=effective, admin=people.admin
+        )
+        worker = stack.apps["tasks"].state.worker
+        await worker.run_once(now=datetime.now(ZONE), intake_events=False)
+        await worker.run_once(now=datetime.now(ZONE), intake_events=False)
+        feed = (await api.get(NOTIFICATIONS, headers=people.agent.headers)).json()["items"]
+        premiums = [n for n in feed if n["template"] == "premium_due"]
+        assert [n["subject"] for n in premiums] == [f"保费到期提醒：{policy['policy_number']}"]  # noqa: RUF001
+        assert premiums[0]["link_path"] == f"/api/v1/policies/{policy['id']}"
+        assert (await api.get(NOTIFICATIONS, headers=people.colleague.headers)).json()["items"] == []
+
+    async def test_a_claim_owing_its_weekly_update_reminds_the_owner_once_a_day(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        policy = await claims_support.issue_policy(api, people, people.agent)
+        claim = await claims_support.report_claim(api, people.agent, policy["id"])
+        worker = stack.apps["tasks"].state.worker
+        in_eight_days = datetime.now(ZONE) + timedelta(days=8)
+        await worker.run_once(now=in_eight_days, intake_events=False)
+        await worker.run_once(now=in_eight_days, intake_events=False)
+        await worker.run_once(now=in_eight_days + timedelta(days=1), intake_events=False)
+        rows = await stack.fetch(
+            "SELECT dedupe_key FROM tasks.notifications WHERE template = 'claim_update_owed'"
+            " ORDER BY created_at"
+        )
+        assert [r["dedupe_key"].rsplit(":", 1)[0] for r in rows] == [f"claim-update:{claim['id']}"] * 2
+        assert len({r["dedupe_key"] for r in rows}) == 2

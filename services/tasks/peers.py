@@ -107,17 +107,17 @@ class Peers:
                 break
         return items
 
-    async def appointments(self, day: date) -> list[dict[str, Any]]:
-        """Appointments on ``day`` with the clients the token may see (the service's own: all)."""
-        url = self._url("clients", "/api/v1/clients/appointments")
+    async def all_items(self, service: str, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a cursor-paginated list the token may see (at most 100 pages of 200)."""
+        url = self._url(service, path)
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(100):
-            params: dict[str, Any] = {"from": day.isoformat(), "limit": 200}
+            query: dict[str, Any] = {**params, "limit": 200}
             if cursor:
-                params["cursor"] = cursor
+                query["cursor"] = cursor
             body = await get_json(
-                self.http, url, authorization=self.authorization, peer="clients", params=params
+                self.http, url, authorization=self.authorization, peer=service, params=query
             )
             if body is None:
                 break
@@ -126,6 +126,20 @@ class Peers:
             if not cursor:
                 break
         return items
+
+    async def appointments(self, day: date) -> list[dict[str, Any]]:
+        """Appointments on ``day`` with the clients the token may see (the service's own: all)."""
+        return await self.all_items("clients", "/api/v1/clients/appointments", {"from": day.isoformat()})
+
+    async def premiums_due(self, within_days: int) -> list[dict[str, Any]]:
+        """Premium instalments due within ``within_days`` (and overdue ones)."""
+        return await self.all_items(
+            "policies", "/api/v1/policies/worklists/premiums-due", {"within_days": within_days}
+        )
+
+    async def claim_updates_due(self, on: date) -> list[dict[str, Any]]:
+        """Open claims whose client is owed the weekly update (manual §五.2)."""
+        return await self.all_items("claims", "/api/v1/claims/updates-due", {"on": on.isoformat()})
 
     async def record_on_timeline(self, client_id: uuid.UUID, *, purpose: str, outcome: str) -> uuid.UUID:
         """A note on the client's timeline (clients' interactions API); its id."""

@@ -35,6 +35,9 @@ SWEEP_BATCH = 1000
 APPOINTMENT_CHECK_SECONDS = 60.0
 """The appointments list is asked for at most once a minute (all agents' appointments of the day)."""
 APPOINTMENT_LEAD = timedelta(hours=1)
+WORK_LISTS_CHECK_SECONDS = 600.0
+"""Premiums due and claim updates owed are read from the policies and claims work lists every ten minutes."""
+PREMIUM_NOTICE_DAYS = 7
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Worker:
     app: FastAPI
     senders: dict[str, Sender]
     appointments_checked_at: float = float("-inf")
+    work_lists_checked_at: float = float("-inf")
 
     def peers(self) -> Peers:
         return Peers(
@@ -77,6 +81,12 @@ class Worker:
                 self.appointments_checked_at = time.monotonic()
             except Exception as exc:  # the clients service is away: next round
                 report.errors.append(f"appointments: {type(exc).__name__}")
+        if now is not None or time.monotonic() - self.work_lists_checked_at >= WORK_LISTS_CHECK_SECONDS:
+            try:
+                report.reminders += await self.work_lists(clock, peers)
+                self.work_lists_checked_at = time.monotonic()
+            except Exception as exc:  # a service is away: next round
+                report.errors.append(f"work lists: {type(exc).__name__}")
         while True:
             attempted, sent = await outbox.send_due(
                 sessions=self.sessions, peers=peers, senders=self.senders, moment=clock.now()
@@ -169,6 +179,58 @@ class Worker:
                 items=items,
                 created_by="system:reminders",
             )
+            await session.commit()
+        return made
+
+    async def work_lists(self, clock: BusinessClock, peers: Peers) -> int:
+        """Premiums due within a week (once per instalment) and claims whose client is owed the
+        weekly update (once a day per claim), each to the agent who owns the policy or claim."""
+        today = clock.today()
+        items: list[tuple[uuid.UUID, dict[str, str], str, str]] = []
+        owners: dict[str, uuid.UUID | None] = {}
+        for premium in await peers.premiums_due(PREMIUM_NOTICE_DAYS):
+            policy_id = premium["policy_id"]
+            if policy_id not in owners:
+                policy = await peers.record("policy", uuid.UUID(policy_id))
+                owners[policy_id] = uuid.UUID(policy["owner_agent_id"]) if policy else None
+            owner = owners[policy_id]
+            if owner is None:
+                continue
+            items.append(
+                (
+                    owner,
+                    {
+                        "policy": premium["policy_number"],
+                        "instalment": str(premium["instalment"]),
+                        "due": premium["due_on"],
+                    },
+                    f"/api/v1/policies/{policy_id}",
+                    f"premium-due:{premium['premium_id']}",
+                )
+            )
+        for claim in await peers.claim_updates_due(today):
+            label = " ".join(p for p in (claim["claimant"]["name"], claim.get("policy_number")) if p)
+            items.append(
+                (
+                    uuid.UUID(claim["owner_agent_id"]),
+                    {"claim": label, "due": claim.get("client_update_due_on") or today.isoformat()},
+                    f"/api/v1/claims/{claim['id']}",
+                    f"claim-update:{claim['id']}:{today.isoformat()}",
+                )
+            )
+        made = 0
+        async with self.sessions() as session:
+            for template, chunk in (
+                ("premium_due", [i for i in items if i[3].startswith("premium")]),
+                ("claim_update_owed", [i for i in items if i[3].startswith("claim")]),
+            ):
+                made += await notifications.remind_many(
+                    session=session,
+                    clock=clock,
+                    template_key=template,
+                    items=chunk,
+                    created_by="system:reminders",
+                )
             await session.commit()
         return made
 
