@@ -36,6 +36,15 @@ def to_client(
     }
 
 
+def premium(people: People, policy: str) -> dict[str, Any]:
+    return {
+        "recipient": {"type": "user", "id": str(people.agent.user_id)},
+        "template": "premium_due",
+        "channels": ["in_app"],
+        "variables": {"policy": policy, "instalment": "2", "due": "2026-12-20"},
+    }
+
+
 def at_local(hour: int, minute: int = 0, *, days: int = 0) -> datetime:
     base = datetime.now(ZONE) + timedelta(days=days)
     return base.replace(hour=hour, minute=minute, second=0, microsecond=0)
@@ -179,6 +188,28 @@ class TestStream:
                         break
         assert events[0]["id"] == sent.json()["id"]
         assert events[0]["subject"] == "保费到期提醒：P2026-001"  # noqa: RUF001
+
+    async def test_a_reconnect_with_last_event_id_gets_what_it_missed(
+        self, people: People, stack: Stack, api: httpx.AsyncClient
+    ) -> None:
+        ids = []
+        for n in range(3):
+            sent = await api.post(NOTIFICATIONS, json=premium(people, f"P{n}"), headers=people.agent.headers)
+            assert sent.status_code == 201, sent.text
+            ids.append(sent.json()["id"])
+        gateway = httpx.AsyncClient(
+            transport=StreamingASGITransport(stack.apps["gateway"]), base_url="http://gateway.internal"
+        )
+        got: list[str] = []
+        headers = {**people.agent.headers, "Last-Event-ID": ids[0]}
+        async with gateway, gateway.stream("GET", f"{NOTIFICATIONS}/stream", headers=headers) as stream:
+            async with asyncio.timeout(10):
+                async for line in stream.aiter_lines():
+                    if line.startswith("id: "):
+                        got.append(line.removeprefix("id: "))
+                    if len(got) == 2:
+                        break
+        assert got == ids[1:]
 
     async def test_a_stream_without_a_token_is_401(self, api: httpx.AsyncClient, stack: Stack) -> None:
         assert_problem(await api.get(f"{NOTIFICATIONS}/stream"), 401)

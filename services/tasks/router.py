@@ -414,33 +414,73 @@ async def _visible_notification(
 )
 async def notification_stream(request: Request, principal: ReaderDep) -> StreamingResponse:
     """Your in-app notifications as they are created (Server-Sent Events), for the apps to hold open.
-    Each arrives as ``event: notification`` with ``id`` and the notification as JSON ``data``."""
+    Each arrives as ``event: notification`` with ``id`` and the notification as JSON ``data``; send
+    the last ``id`` you had as ``Last-Event-ID`` when you reconnect to get what you missed first."""
     broker = request.app.state.broker
     sessions = request.app.state.read_sessions
     heartbeat: float = request.app.state.settings.stream_heartbeat_seconds
 
+    last_seen = _uuid_or_none(request.headers.get("last-event-id"))
+
+    async def missed() -> list[Notification]:
+        """After a reconnect (``Last-Event-ID``): what was created since, oldest first (up to 100)."""
+        if last_seen is None:
+            return []
+        async with sessions() as session:
+            seen = await session.get(Notification, last_seen)
+            if seen is None or seen.recipient_id != principal.user_id:
+                return []
+            stmt = (
+                select(Notification)
+                .where(
+                    col(Notification.recipient_type) == "user",
+                    col(Notification.recipient_id) == principal.user_id,
+                    tuple_(col(Notification.created_at), col(Notification.id))
+                    > tuple_(seen.created_at, seen.id),
+                )
+                .order_by(col(Notification.created_at), col(Notification.id))
+                .limit(100)
+            )
+            return list((await session.execute(stmt)).scalars())
+
+    async def event_of(n: Notification) -> str:
+        async with sessions() as session:
+            found = await notifications.deliveries_of(session, [n.id])
+        body = notifications.to_read(n, found[n.id]).model_dump_json()
+        return f"id: {n.id}\nevent: notification\ndata: {body}\n\n"
+
     async def events() -> AsyncIterator[str]:
         with broker.subscribe(principal.user_id) as queue:
             yield ": connected\n\n"
+            sent: set[uuid.UUID] = set()
+            for n in await missed():
+                sent.add(n.id)
+                yield await event_of(n)
             while True:
                 try:
                     notification_id = await asyncio.wait_for(queue.get(), timeout=heartbeat)
                 except TimeoutError:
                     yield ": ping\n\n"
                     continue
+                if notification_id in sent:
+                    continue
                 async with sessions() as session:
                     n = await session.get(Notification, notification_id)
-                    if n is None:
-                        continue
-                    found = await notifications.deliveries_of(session, [n.id])
-                body = notifications.to_read(n, found[n.id]).model_dump_json()
-                yield f"id: {n.id}\nevent: notification\ndata: {body}\n\n"
+                if n is not None:
+                    yield await event_of(n)
 
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 @router.get("/notifications/{notification_id:uuid}")
