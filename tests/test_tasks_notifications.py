@@ -396,3 +396,53 @@ class TestWorkLists:
         )
         assert [r["dedupe_key"].rsplit(":", 1)[0] for r in rows] == [f"claim-update:{claim['id']}"] * 2
         assert len({r["dedupe_key"] for r in rows}) == 2
+
+
+class TestPreferences:
+    async def test_in_app_only_sends_no_email(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        response = await api.put(
+            f"{TASKS}/preferences", json={"channels": ["in_app"]}, headers=people.agent.headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["channels"] == ["in_app"]
+        await create_task(api, people.agent, due_at=in_hours(0.5))
+        await stack.apps["tasks"].state.worker.run_once(intake_events=False)
+        rows = await stack.fetch("SELECT channel FROM tasks.deliveries")
+        assert [r["channel"] for r in rows] == ["in_app"]
+
+    async def test_own_quiet_hours_hold_email_not_in_app(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        now = datetime.now(ZONE)
+        quiet_from, quiet_until = (
+            (now - timedelta(hours=1)).strftime("%H:%M"),
+            (now + timedelta(hours=1)).strftime("%H:%M"),
+        )
+        body = {"channels": ["email"], "quiet_from": quiet_from, "quiet_until": quiet_until}
+        assert (
+            await api.put(f"{TASKS}/preferences", json=body, headers=people.agent.headers)
+        ).status_code == 200
+        await create_task(api, people.agent, due_at=in_hours(0.5))
+        await stack.apps["tasks"].state.worker.run_once(intake_events=False)
+        rows = await stack.fetch(
+            "SELECT channel, status, held_for_quiet_hours FROM tasks.deliveries ORDER BY channel"
+        )
+        assert [(r["channel"], r["status"], r["held_for_quiet_hours"]) for r in rows] == [
+            ("email", "pending", True),
+            ("in_app", "sent", False),
+        ]
+
+    async def test_half_quiet_hours_or_an_unknown_channel_is_422(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        for body in (
+            {"channels": ["in_app"], "quiet_from": "21:00"},
+            {"channels": ["telegram"]},
+            {"channels": []},
+        ):
+            assert_problem(
+                await api.put(f"{TASKS}/preferences", json=body, headers=people.agent.headers), 422
+            )
+        assert await count(stack, "preferences") == 0
