@@ -437,11 +437,12 @@ class TestPreferences:
     async def test_half_quiet_hours_or_an_unknown_channel_is_422(
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
-        for body in (
+        bodies: list[dict[str, Any]] = [
             {"channels": ["in_app"], "quiet_from": "21:00"},
             {"channels": ["telegram"]},
             {"channels": []},
-        ):
+        ]
+        for body in bodies:
             assert_problem(
                 await api.put(f"{TASKS}/preferences", json=body, headers=people.agent.headers), 422
             )
