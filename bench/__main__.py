@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import agenda, dataset, floor, policy_sweep, portfolio, revocation_check
+from bench import agenda, dataset, floor, policy_sweep, portfolio, revocation_check, tasks_loop
 from bench.report import print_report
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
@@ -202,6 +202,8 @@ def main() -> None:
         figures["revocation_check"] = revocation_check.measure(settings)
         figures["policy_sweep"] = policy_sweep.measure(server_url)
         say(f"policy sweep over 50,000 policies: {figures['policy_sweep']}")
+        say("the agent's working loop: event → SSE, e-mails per second, reminder sweep (own database)")
+        figures["tasks_loop"] = tasks_loop.run(server_url)
         figures["results"] = results
         figures["clients"] = data.clients
         if not args.keep:

@@ -1,4 +1,4 @@
-"""The five apps of the stack: where each lives, its schema, its port, its migrations."""
+"""The apps of the stack: where each lives, its schema, its port, its migrations."""
 
 from __future__ import annotations
 
@@ -32,5 +32,6 @@ SERVICES = (
     AppSpec("policies", "services.policies.main:app", "services.policies", "policies", 8102, "POLICIES_"),
     AppSpec("claims", "services.claims.main:app", "services.claims", "claims", 8103, "CLAIMS_"),
     AppSpec("devices", "services.devices.main:app", "services.devices", "devices", 8104, "DEVICES_"),
+    AppSpec("tasks", "services.tasks.main:app", "services.tasks", "tasks", 8106, "TASKS_"),
 )
 ALL_APPS = (GATEWAY, *SERVICES)

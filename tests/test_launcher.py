@@ -174,9 +174,8 @@ def launcher_env() -> Iterator[dict[str, str]]:
         for key, value in os.environ.items()
         if key != "CRM_DATABASE_URL" and not key.endswith("_DATABASE_URL") and not key.endswith("_PORT")
     }
-    env.update(
-        {f"{spec.env_prefix}PORT": str(port) for spec, port in zip(ALL_APPS, _free_ports(5), strict=True)}
-    )
+    ports = _free_ports(len(ALL_APPS))
+    env.update({f"{spec.env_prefix}PORT": str(port) for spec, port in zip(ALL_APPS, ports, strict=True)})
     env["CRM_DATA_DIR"] = str(TEST_DATA_DIR)
     env["CRM_READY_TIMEOUT"] = "150"
     env.pop("CRM_PORT_OFFSET", None)

@@ -20,7 +20,7 @@ from tests.test_clients_complaints import receive
 
 SCHEMA = "#/components/schemas/IllegalTransitionProblem"
 FIELDS = {"current_state", "requested_state", "allowed_next_states"}
-SERVICES = ("clients", "policies", "claims", "devices")
+SERVICES = ("clients", "policies", "claims", "devices", "tasks")
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ Scope = Literal[
     "claims:write",
     "devices:read",
     "devices:write",
+    "tasks:read",
+    "tasks:write",
     "webhooks",
 ]
 

@@ -28,7 +28,7 @@ LIST_LIMIT = 50
 LOOK_AHEAD_DAYS = 7
 MAX_LOOK_AHEAD_DAYS = 365
 DELEGATED_TTL = timedelta(minutes=1)
-READ_SCOPES = frozenset({"clients:read", "policies:read", "claims:read", "devices:read"})
+READ_SCOPES = frozenset({"clients:read", "policies:read", "claims:read", "devices:read", "tasks:read"})
 
 
 async def authorization_for_agent(
@@ -105,13 +105,24 @@ async def build_agenda(
             ),
         }
 
+    marks: dict[str, str] = {}
+
+    async def tasks(up: Upstream) -> dict[str, AgendaSection]:
+        lists = await up.get("/api/v1/tasks/agenda-lists", {"date": day, "limit": LIST_LIMIT})
+        marks.update({f"{m['kind']} {m['path']}": m["state"] for m in lists["marks"]})
+        return {"tasks": _section(lists["tasks"], _task, zone)}
+
     results, sources = await fan_out.run(
-        {"clients": clients, "policies": policies, "claims": claims, "devices": devices}
+        {"clients": clients, "policies": policies, "claims": claims, "devices": devices, "tasks": tasks}
     )
     require_any(sources)
     sections: dict[str, Any] = {}
     for built in results.values():
         sections.update(built)
+    # What the agent marked done or snoozed on this day (kept by the tasks service), on every section.
+    for section in sections.values():
+        for entry in section.items if section is not None else ():
+            entry.mark = marks.get(f"{entry.kind} {entry.path}")
     return Agenda(
         date=day,
         agent_id=agent_id,
@@ -309,6 +320,19 @@ def _claim(item: dict[str, Any], kind: str, due_on: str | None) -> AgendaEntry:
         client_id=item["client_id"],
         detail=item["status"],
         path=f"/api/v1/claims/{item['id']}",
+    )
+
+
+def _task(item: dict[str, Any]) -> AgendaEntry:
+    link = item.get("link")
+    return AgendaEntry(
+        kind="task",
+        due_at=item["due_at"],
+        due_on=item["due_on"],
+        subject=Subject(type=SubjectType.TASK, id=item["id"], display_name=item["title"]),
+        client_id=link["id"] if link and link["type"] == "client" else None,
+        detail=item["priority"],
+        path=f"/api/v1/tasks/{item['id']}",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,7 @@ class SubjectType(StrEnum):
     POLICY = "policy"
     CLAIM = "claim"
     DEVICE = "device"
+    TASK = "task"
 
 
 class Subject(BaseModel):
@@ -60,6 +61,10 @@ class AgendaEntry(BaseModel):
     client_id: uuid.UUID | None = None
     detail: str | None = None
     path: str = Field(description="The public API path that opens the subject.")
+    mark: Literal["done", "snoozed"] | None = Field(
+        default=None,
+        description="What the agent marked this entry on this day (`PUT /api/v1/tasks/agenda-marks`).",
+    )
 
 
 class AgendaSection(BaseModel):
@@ -98,6 +103,7 @@ class Agenda(BaseModel):
     claim_decisions_overdue: AgendaSection | None = None
     device_checks_due: AgendaSection | None = None
     maintenance_overdue: AgendaSection | None = None
+    tasks: AgendaSection | None = None
 
 
 class OpenApplication(BaseModel):
