@@ -121,6 +121,28 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
         headers=agent.headers,
     )
     assert reviewed.status_code == 201, reviewed.text
+    # tasks: a task, a message to the client (service consent given above), a greeting by hand
+    task = await api.post(
+        "/api/v1/tasks", json={"title": "回访准备", "due_on": today().isoformat()}, headers=agent.headers
+    )
+    assert task.status_code == 201, task.text
+    message = await api.post(
+        "/api/v1/tasks/notifications",
+        json={
+            "recipient": {"type": "client", "id": client["id"]},
+            "template": "claim_progress",
+            "channels": ["sms"],
+            "variables": {"progress": "材料已提交"},
+        },
+        headers=agent.headers,
+    )
+    assert message.status_code == 201, message.text
+    greeting = await api.post(
+        f"/api/v1/tasks/greetings/{client['id']}",
+        json={"occasion": "milestone", "milestone": "乔迁之喜", "channel": "by_hand"},
+        headers=agent.headers,
+    )
+    assert greeting.status_code == 201, greeting.text
     # devices
     device = await create_device(api, ops)
     await record_check(api, ops, device["id"])
