@@ -32,5 +32,13 @@ SERVICES = (
     AppSpec("policies", "services.policies.main:app", "services.policies", "policies", 8102, "POLICIES_"),
     AppSpec("claims", "services.claims.main:app", "services.claims", "claims", 8103, "CLAIMS_"),
     AppSpec("devices", "services.devices.main:app", "services.devices", "devices", 8104, "DEVICES_"),
+    AppSpec(
+        "performance",
+        "services.performance.main:app",
+        "services.performance",
+        "performance",
+        8107,
+        "PERFORMANCE_",
+    ),
 )
 ALL_APPS = (GATEWAY, *SERVICES)

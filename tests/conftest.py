@@ -96,6 +96,8 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     from services.clients.main import create_app as create_clients
     from services.devices.config import Settings as DevicesSettings
     from services.devices.main import create_app as create_devices
+    from services.performance.config import Settings as PerformanceSettings
+    from services.performance.main import create_app as create_performance
     from services.policies.config import Settings as PoliciesSettings
     from services.policies.main import create_app as create_policies
 
@@ -116,6 +118,10 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
         "policies": create_policies(PoliciesSettings(**peers, sweep_interval_seconds=0), transport=mesh),
         "claims": create_claims(ClaimsSettings(**peers), transport=mesh),
         "devices": create_devices(DevicesSettings(**peers), transport=mesh),
+        # The event feed is read only when a test calls ``run_once()`` (tests/performance_support.py).
+        "performance": create_performance(
+            PerformanceSettings(**peers, feed_interval_seconds=0), transport=mesh
+        ),
     }
 
 

@@ -19,6 +19,8 @@ Scope = Literal[
     "claims:write",
     "devices:read",
     "devices:write",
+    "performance:read",
+    "performance:write",
     "webhooks",
 ]
 
