@@ -12,6 +12,7 @@ from tests.policies_support import create_client, today
 from tests.views_support import (
     AGENDA,
     REPORT,
+    REPORT_SERVICES,
     SERVICES,
     assert_problem,
     overview_path,
@@ -192,7 +193,7 @@ class TestEveryServiceDown:
     async def test_report_is_a_503_problem(
         self, api: httpx.AsyncClient, stack: Stack, people: People
     ) -> None:
-        stack.mesh.down.update(f"{s}.internal" for s in SERVICES)
+        stack.mesh.down.update(f"{s}.internal" for s in REPORT_SERVICES)
 
         assert_problem(await api.get(REPORT, headers=people.lead.headers), 503)
 

@@ -185,7 +185,7 @@ class TestCountedFromEvents:
             "leads": 1,
             "closed_deals": 1,
             "first_year_premium": "3000.00",
-            "share_of_premium": 0.25,
+            "share_of_business": 0.25,
         }
 
 

@@ -22,6 +22,8 @@ REPORT = "/api/v1/reports/business"
 CLIENTS = "/api/v1/clients"
 PROBLEM_JSON = "application/problem+json"
 SERVICES = ("clients", "policies", "claims", "devices")
+REPORT_SERVICES = (*SERVICES, "performance")
+"""The business report also asks the performance service (per-agent rows)."""
 
 
 def overview_path(client_id: str) -> str:

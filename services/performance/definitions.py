@@ -18,8 +18,7 @@ class Definition(BaseModel):
 class Definitions(BaseModel):
     effective_client: Definition
     closed_deal: Definition
-    first_year_premium: Definition
-    activities: list[Definition]
+    figures: list[Definition] = Field(description="First-year premium and the activity counts.")
     funnel: list[Definition]
     referral_share: Definition
     time_zone: str = Field(description="Months are calendar months in this business time zone.")
@@ -141,8 +140,7 @@ def definitions(time_zone: str) -> Definitions:
     return Definitions(
         effective_client=EFFECTIVE_CLIENT,
         closed_deal=CLOSED_DEAL,
-        first_year_premium=FIRST_YEAR_PREMIUM,
-        activities=ACTIVITIES,
+        figures=[FIRST_YEAR_PREMIUM, *ACTIVITIES],
         funnel=FUNNEL,
         referral_share=REFERRAL_SHARE,
         time_zone=time_zone,

@@ -144,7 +144,7 @@ class Referrals(BaseModel):
     leads: int = Field(description="Clients acquired by referral.")
     closed_deals: int
     first_year_premium: Amount
-    share_of_premium: float | None = Field(description="Referral premium / all first-year premium (0-1).")
+    share_of_business: float | None = Field(description="Referral premium / all first-year premium (0-1).")
 
 
 class MonthFigures(BaseModel):

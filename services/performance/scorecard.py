@@ -75,7 +75,7 @@ class Tally:
             leads=int(self.values["leads_referral"]),
             closed_deals=int(self.values["referral_deals"]),
             first_year_premium=referral,
-            share_of_premium=round(float(referral / premium), 4) if premium else None,
+            share_of_business=round(float(referral / premium), 4) if premium else None,
         )
 
     def funnel(self) -> list[FunnelStage]:
@@ -240,7 +240,7 @@ def _csv_row(
         status,
         refs.leads if refs else "",
         refs.closed_deals if refs else "",
-        refs.share_of_premium if refs and refs.share_of_premium is not None else "",
+        refs.share_of_business if refs and refs.share_of_business is not None else "",
     ]
 
 
