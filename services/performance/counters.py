@@ -9,7 +9,7 @@ so every event is counted exactly once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -224,7 +224,7 @@ HANDLERS: Mapping[str, Handler] = {
 """Event type → how it counts. Other events are read past."""
 
 
-async def count(session: AsyncSession, events: list[Mapping[str, Any]], zone: ZoneInfo) -> int:
+async def count(session: AsyncSession, events: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> int:
     """Count a page of events in order; returns how many counted."""
     counted = 0
     for event in events:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from crmkit import csv
-from services.performance.models import COUNTERS, MONEY_COUNTERS, TARGETS, AgentMonth, Goal
+from services.performance.models import COUNTERS, MONEY_COUNTERS, TARGETS
 from services.performance.schemas import (
     AgentRow,
     ChannelCount,
@@ -51,54 +52,60 @@ def last_twelve(month: date) -> list[date]:
     return [add_months(month, -i) for i in range(11, -1, -1)]
 
 
+INDEX = {name: i for i, name in enumerate(COUNTERS)}
+GOAL_INDEX = {name: i for i, name in enumerate(TARGETS)}
+
+
 @dataclass
 class Tally:
-    """Counters summed over agents and/or months."""
+    """Counters summed over agents and/or months (in ``COUNTERS`` order)."""
 
-    values: dict[str, int | Decimal] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    values: list[int | Decimal] = field(default_factory=lambda: [0] * len(COUNTERS))
 
-    def add(self, row: AgentMonth) -> None:
-        for name in COUNTERS:
-            self.values[name] += getattr(row, name)
+    def add(self, counts: Sequence[int | Decimal]) -> None:
+        self.values = [a + b for a, b in zip(self.values, counts, strict=True)]
 
     def merge(self, other: Tally) -> None:
-        for name in COUNTERS:
-            self.values[name] += other.values[name]
+        self.add(other.values)
+
+    def __getitem__(self, name: str) -> int | Decimal:
+        return self.values[INDEX[name]]
 
     def figures(self) -> Figures:
-        return Figures.model_validate({name: self.values[name] for name in TARGETS})
+        return Figures.model_validate({name: self[name] for name in TARGETS})
 
     def referrals(self) -> Referrals:
-        premium = Decimal(self.values["first_year_premium"])
-        referral = Decimal(self.values["referral_premium"])
+        premium = Decimal(self["first_year_premium"])
+        referral = Decimal(self["referral_premium"])
         return Referrals(
-            leads=int(self.values["leads_referral"]),
-            closed_deals=int(self.values["referral_deals"]),
+            leads=int(self["leads_referral"]),
+            closed_deals=int(self["referral_deals"]),
             first_year_premium=referral,
             share_of_business=round(float(referral / premium), 4) if premium else None,
         )
 
     def funnel(self) -> list[FunnelStage]:
-        leads = sum(int(self.values[f"leads_{c}"]) for c in CHANNELS)
+        leads = sum(int(self[f"leads_{c}"]) for c in CHANNELS)
         stages = [FunnelStage(stage="leads", count=leads)]
-        return stages + [FunnelStage(stage=s, count=int(self.values[s])) for s in FUNNEL[1:]]
+        return stages + [FunnelStage(stage=s, count=int(self[s])) for s in FUNNEL[1:]]
 
     def channels(self) -> list[ChannelCount]:
-        return [ChannelCount(channel=c, count=int(self.values[f"leads_{c}"])) for c in CHANNELS]
+        return [ChannelCount(channel=c, count=int(self[f"leads_{c}"])) for c in CHANNELS]
 
 
 @dataclass
 class GoalTally:
-    values: dict[str, int | Decimal] = field(default_factory=lambda: dict.fromkeys(TARGETS, 0))
+    """Monthly goals summed (in ``TARGETS`` order), and the statuses met on the way."""
+
+    values: list[int | Decimal] = field(default_factory=lambda: [0] * len(TARGETS))
     statuses: set[str] = field(default_factory=set)
 
-    def add(self, goal: Goal) -> None:
-        for name in TARGETS:
-            self.values[name] += getattr(goal, name)
-        self.statuses.add(goal.status)
+    def add(self, targets: Sequence[int | Decimal], statuses: Iterable[str]) -> None:
+        self.values = [a + b for a, b in zip(self.values, targets, strict=True)]
+        self.statuses.update(statuses)
 
     def figures(self) -> Figures:
-        return Figures.model_validate(self.values)
+        return Figures.model_validate(dict(zip(TARGETS, self.values, strict=True)))
 
     def status(self) -> GoalStatus | None:
         """The least settled status among the goals summed (proposed before adjusted before approved)."""
@@ -117,31 +124,30 @@ def progress(actual: Figures, goal: Figures | None) -> dict[str, float | None]:
 
 
 class Book:
-    """Counter rows and monthly goals, indexed by agent and month."""
+    """Counter rows ``(agent_id, month, *COUNTERS)`` and monthly goals ``(agent_id, year, month,
+    status, *TARGETS)`` (``repository``), indexed by agent and month."""
 
-    def __init__(self, rows: Iterable[AgentMonth], goals: Iterable[Goal]) -> None:
-        self.counts: dict[tuple[uuid.UUID, date], Tally] = defaultdict(Tally)
+    def __init__(self, rows: Iterable[Sequence[Any]], goals: Iterable[Sequence[Any]]) -> None:
+        self.counts: dict[tuple[uuid.UUID, date], Sequence[int | Decimal]] = {}
         self.goals: dict[tuple[uuid.UUID, date], GoalTally] = defaultdict(GoalTally)
         self.agents: set[uuid.UUID] = set()
         for row in rows:
-            self.counts[(row.agent_id, row.month)].add(row)
-            self.agents.add(row.agent_id)
+            self.counts[(row[0], row[1])] = row[2:]
+            self.agents.add(row[0])
         for goal in goals:
-            self.goals[(goal.agent_id, date(goal.year, goal.month, 1))].add(goal)
-            self.agents.add(goal.agent_id)
+            self.goals[(goal[0], date(goal[1], goal[2], 1))].add(goal[4:], (goal[3],))
+            self.agents.add(goal[0])
 
     def tally(self, agents: Iterable[uuid.UUID], month: date) -> tuple[Tally, GoalTally | None]:
         total, goal, any_goal = Tally(), GoalTally(), False
         for agent in agents:
             counted = self.counts.get((agent, month))
             if counted is not None:
-                total.merge(counted)
+                total.add(counted)
             aim = self.goals.get((agent, month))
             if aim is not None:
                 any_goal = True
-                for name in TARGETS:
-                    goal.values[name] += aim.values[name]
-                goal.statuses |= aim.statuses
+                goal.add(aim.values, aim.statuses)
         return total, goal if any_goal else None
 
     def over_months(self, agent: uuid.UUID, months: list[date]) -> tuple[Figures, Figures | None]:
@@ -152,8 +158,7 @@ class Book:
             total.merge(counted)
             if aim is not None:
                 any_goal = True
-                for name, value in aim.values.items():
-                    goal.values[name] += value
+                goal.add(aim.values, aim.statuses)
         return total.figures(), goal.figures() if any_goal else None
 
     def trend(self, agents: list[uuid.UUID], month: date) -> list[MonthFigures]:
