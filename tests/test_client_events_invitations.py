@@ -33,12 +33,14 @@ async def schedule(api: httpx.AsyncClient, person: Person, **overrides: Any) -> 
     return created
 
 
+async def consent_to_marketing(api: httpx.AsyncClient, person: Person, client_id: str) -> None:
+    response = await api.post(f"/api/v1/clients/{client_id}/consents", json=MARKETING, headers=person.headers)
+    assert response.status_code == 201, response.text
+
+
 async def consenting_client(api: httpx.AsyncClient, person: Person, **overrides: Any) -> dict[str, Any]:
     client = await create_client(api, person, **overrides)
-    response = await api.post(
-        f"/api/v1/clients/{client['id']}/consents", json=MARKETING, headers=person.headers
-    )
-    assert response.status_code == 201, response.text
+    await consent_to_marketing(api, person, client["id"])
     return client
 
 

@@ -59,6 +59,37 @@ class TestSettingAndApproving:
         assert_problem(response, 404)
 
 
+class TestChanging:
+    async def test_the_agent_revises_a_proposed_goal_and_the_lead_adjusts_it(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        goal = await set_goal(api, people.agent, **YEARLY)
+        path = f"{GOALS}/{goal['id']}"
+        revised = await api.patch(
+            path, json={"calls": 480}, headers={**people.agent.headers, "If-Match": 'W/"1"'}
+        )
+        assert revised.status_code == 200, revised.text
+        assert (revised.json()["calls"], revised.json()["status"]) == (480, "proposed")
+        adjusted = await api.patch(
+            path, json={"calls": 500}, headers={**people.lead.headers, "If-Match": 'W/"2"'}
+        )
+        assert adjusted.status_code == 200, adjusted.text
+        assert (adjusted.json()["status"], adjusted.json()["approved_by"]) == (
+            "adjusted",
+            str(people.lead.user_id),
+        )
+
+    async def test_a_change_without_if_match_is_428_and_a_stale_one_412(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        goal = await set_goal(api, people.agent, **YEARLY)
+        path = f"{GOALS}/{goal['id']}"
+        assert_problem(await api.patch(path, json={"calls": 1}, headers=people.agent.headers), 428)
+        stale = {**people.agent.headers, "If-Match": 'W/"7"'}
+        assert_problem(await api.patch(path, json={"calls": 1}, headers=stale), 412)
+        assert [r["calls"] for r in await stack.fetch("SELECT calls FROM performance.goals")] == [600]
+
+
 class TestBreakdown:
     async def test_even_split_follows_the_manuals_example(
         self, api: httpx.AsyncClient, people: People

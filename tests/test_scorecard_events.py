@@ -244,6 +244,16 @@ class TestScope:
         assert_problem(response, 404)
         assert_problem(await api.get(f"{SCORECARDS}/team", headers=people.agent.headers), 404)
 
+    async def test_operations_staff_have_no_goals_or_scorecards(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        response = await api.post(f"{PERFORMANCE}/goals", json={"year": 2026}, headers=people.ops.headers)
+        assert_problem(response, 403)
+        assert_problem(
+            await api.get(f"{SCORECARDS}/agents/{people.ops.user_id}", headers=people.ops.headers), 403
+        )
+        assert await stack.fetch("SELECT 1 FROM performance.goals") == []
+
     async def test_a_bad_month_is_422(self, api: httpx.AsyncClient, people: People) -> None:
         for month in ("2026-13", "2026-1", "yesterday"):
             response = await api.get(

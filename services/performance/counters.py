@@ -84,6 +84,7 @@ async def _client_created(session: AsyncSession, seen: Seen) -> None:
         return
     team_id = _uuid(seen.data.get("team_id"))
     session.add(ClientFact(client_id=seen.resource_id, agent_id=agent_id, team_id=team_id, channel=channel))
+    await session.flush()  # later events of this page find it (the sessions do not autoflush)
     await add(session, agent_id=agent_id, team_id=team_id, day=seen.occurred_on, **{f"leads_{channel}": 1})
 
 
@@ -166,6 +167,7 @@ async def _application_created(session: AsyncSession, seen: Seen) -> None:
             referral=client is not None and client.channel == "referral",
         )
     )
+    await session.flush()
     await _owned(session, seen, "applications")
 
 
@@ -231,6 +233,5 @@ async def count(session: AsyncSession, events: Sequence[Mapping[str, Any]], zone
         handler = HANDLERS.get(event["type"])
         if handler is not None:
             await handler(session, Seen.of(event, zone))
-            await session.flush()
             counted += 1
     return counted

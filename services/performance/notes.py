@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from sqlalchemy import select
@@ -13,9 +14,19 @@ from crmkit import audit
 from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from services.performance import repository
+from services.performance.errors import NoteNotFound
 from services.performance.models import ProgressNote, infra_tables
 from services.performance.schemas import NoteRead, NoteWrite, PerformanceReport, ReportRow
 from services.performance.scorecard import Book, add_months, label, month_of_day
+
+
+async def visible_note(*, session: AsyncSession, principal: Principal, note_id: uuid.UUID) -> ProgressNote:
+    note = await session.scalar(
+        select(ProgressNote).where(col(ProgressNote.id) == note_id, repository.notes_visible_to(principal))
+    )
+    if note is None:
+        raise NoteNotFound("no such progress note")
+    return note
 
 
 def to_read(note: ProgressNote) -> NoteRead:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import Response as PlainResponse
 
-from crmkit.auth import Role
+from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.periods import FromQuery, ToQuery, period
@@ -52,7 +52,12 @@ from services.performance.scorecard import (
 )
 
 PREFIX = "/api/v1/performance"
-router = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix=PREFIX,
+    responses=PROBLEM_RESPONSES,
+    # Goals and scorecards are the sales side's: operations staff have none (403, like the report).
+    dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
+)
 
 MonthQuery = Annotated[
     str | None,
@@ -135,10 +140,15 @@ async def approve_goal(
 
 @router.post("/goals/{goal_id}/breakdown", status_code=status.HTTP_201_CREATED, tags=["goals"])
 async def break_down_goal(
-    goal: ValidGoal, principal: WriterDep, session: SessionDep, body: Breakdown | None = None
+    goal: ValidGoal,
+    principal: WriterDep,
+    session: SessionDep,
+    response: Response,
+    body: Breakdown | None = None,
 ) -> GoalPage:
     """Break a yearly goal into twelve monthly goals in one call: evenly, or as given (must add up)."""
     made = await goals.break_down(session=session, principal=principal, goal=goal, data=body or Breakdown())
+    response.headers["Location"] = f"{PREFIX}/goals?agent_id={goal.agent_id}&year={goal.year}"
     return GoalPage(items=[goals.to_read(g) for g in made])
 
 
@@ -197,8 +207,19 @@ async def write_progress_note(
     """Write (or rewrite) your progress note for a report period, lessons learned included."""
     note, created = await notes.write(session=session, principal=principal, data=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    response.headers["Location"] = f"{PREFIX}/progress-notes/{note.id}"
     set_etag(response, note.version)
     return notes.to_read(note)
+
+
+@router.get("/progress-notes/{note_id}", tags=["reports"], response_model_by_alias=True)
+async def read_progress_note(
+    note_id: Annotated[uuid.UUID, Path(description="The note's id.")],
+    principal: ReaderDep,
+    session: SessionDep,
+) -> NoteRead:
+    """One progress note: yours, your team's (team leads), anyone's (admins)."""
+    return notes.to_read(await notes.visible_note(session=session, principal=principal, note_id=note_id))
 
 
 @router.get("/reports/business", tags=["reports"], response_model_by_alias=True)

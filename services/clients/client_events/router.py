@@ -65,12 +65,24 @@ async def read_event(event_id: EventId, principal: ReaderDep, session: SessionDe
 
 @router.post(f"{EVENTS}/{{event_id}}/invitations", status_code=status.HTTP_201_CREATED)
 async def invite(
-    event_id: EventId, data: InvitationCreate, principal: WriterDep, session: SessionDep
+    event_id: EventId, data: InvitationCreate, principal: WriterDep, session: SessionDep, response: Response
 ) -> InvitationRead:
     """Invite a client; only with their marketing consent active (409 otherwise)."""
     event = await service.get_event(session=session, principal=principal, event_id=event_id)
     row = await service.invite(session=session, principal=principal, event=event, client_id=data.client_id)
+    response.headers["Location"] = f"{EVENTS}/{event.id}/invitations/{row.id}"
     return service.invitation_read(row)
+
+
+@router.get(f"{EVENTS}/{{event_id}}/invitations/{{invitation_id}}")
+async def read_invitation(
+    event_id: EventId, invitation_id: InvitationId, principal: ReaderDep, session: SessionDep
+) -> InvitationRead:
+    """One invitation, with the reply and whether the client came."""
+    event = await service.get_event(session=session, principal=principal, event_id=event_id)
+    return service.invitation_read(
+        await service.invitation_of(session=session, event=event, invitation_id=invitation_id)
+    )
 
 
 @router.get(f"{EVENTS}/{{event_id}}/invitations")
@@ -105,11 +117,24 @@ async def record_attendance(
 
 @router.post(f"{EVENTS}/{{event_id}}/acquisitions", status_code=status.HTTP_201_CREATED)
 async def record_acquisition(
-    event_id: EventId, data: AcquisitionWrite, principal: WriterDep, session: SessionDep
+    event_id: EventId, data: AcquisitionWrite, principal: WriterDep, session: SessionDep, response: Response
 ) -> AcquisitionRead:
     """Attribute a client to the event: met there, or referred there by someone who came."""
     event = await service.get_event(session=session, principal=principal, event_id=event_id)
-    return await service.acquire(session=session, principal=principal, event=event, client_id=data.client_id)
+    acquired = await service.acquire(
+        session=session, principal=principal, event=event, client_id=data.client_id
+    )
+    response.headers["Location"] = f"{EVENTS}/{event.id}/acquisitions/{acquired.client_id}"
+    return acquired
+
+
+@router.get(f"{EVENTS}/{{event_id}}/acquisitions/{{client_id}}")
+async def read_acquisition(
+    event_id: EventId, client_id: Annotated[uuid.UUID, Path()], principal: ReaderDep, session: SessionDep
+) -> AcquisitionRead:
+    """A client acquired at the event, and whether as a referral made there."""
+    event = await service.get_event(session=session, principal=principal, event_id=event_id)
+    return await service.acquisition_of(session=session, event=event, client_id=client_id)
 
 
 @router.get(f"{EVENTS}/{{event_id}}/report")

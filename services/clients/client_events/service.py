@@ -159,6 +159,24 @@ async def _count(session: AsyncSession, event: ClientEvent, *conditions: Any) ->
     return int(await session.scalar(stmt) or 0)
 
 
+async def invitation_of(
+    *, session: AsyncSession, event: ClientEvent, invitation_id: uuid.UUID
+) -> EventInvitation:
+    row = await session.get(EventInvitation, invitation_id)
+    if row is None or row.event_id != event.id:
+        raise NotFound("no such invitation to this event")
+    return row
+
+
+async def acquisition_of(
+    *, session: AsyncSession, event: ClientEvent, client_id: uuid.UUID
+) -> AcquisitionRead:
+    row = await session.get(EventAcquisition, client_id)
+    if row is None or row.event_id != event.id:
+        raise NotFound("no such client acquired at this event")
+    return await _acquisition_read(session, row)
+
+
 async def _invitation(session: AsyncSession, event: ClientEvent, invitation_id: uuid.UUID) -> EventInvitation:
     row = await session.get(EventInvitation, invitation_id, with_for_update=True)
     if row is None or row.event_id != event.id:
