@@ -149,6 +149,33 @@ class TestCountedFromEvents:
         assert card["actual"]["closed_deals"] == 0
         assert card["actual"]["first_year_premium"] == "0.00"
 
+    async def test_after_a_reassignment_the_new_owner_gets_what_follows(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        client = await create_client(api, people.agent)
+        moved = await api.patch(
+            f"/api/v1/clients/{client['id']}",
+            json={"owner_agent_id": str(people.colleague.user_id)},
+            headers={**people.lead.headers, "If-Match": 'W/"1"'},
+        )
+        assert moved.status_code == 200, moved.text
+        scores = {"need_score": 5, "capacity_score": 5, "decision_score": 5}
+        headers = {**people.colleague.headers, "If-Match": 'W/"0"'}
+        assert (
+            await api.put(f"/api/v1/clients/{client['id']}/tiering", json=scores, headers=headers)
+        ).status_code == 200
+        needs = {"client_annual_income": "300000.00"}
+        response = await api.put(
+            f"/api/v1/clients/{client['id']}/needs-assessment", json=needs, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        await sync(stack)
+        first_owner = await scorecard(api, people.lead, people.agent)
+        new_owner = await scorecard(api, people.lead, people.colleague)
+        assert {s["stage"]: s["count"] for s in first_owner["funnel"]}["leads"] == 1
+        assert first_owner["actual"]["effective_clients"] == 0
+        assert new_owner["actual"]["effective_clients"] == 1
+
     async def test_activities_count_by_kind(
         self, api: httpx.AsyncClient, stack: Stack, people: People
     ) -> None:
