@@ -3,11 +3,13 @@ lead, a yearly goal broken into months in one call; every bad input a 4xx and no
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.clients_support import assert_problem
 from tests.conftest import People, Stack
-from tests.performance_support import GOALS, approve, count_goals, set_goal
+from tests.performance_support import GOALS, PERFORMANCE, approve, count_goals, set_goal
 
 YEARLY = {
     "year": 2026,
@@ -45,6 +47,19 @@ class TestSettingAndApproving:
         goal = await set_goal(api, people.lead, agent_id=str(people.colleague.user_id), **YEARLY)
         assert goal["status"] == "approved"
         assert goal["month"] is None
+
+    async def test_goal_changes_are_published_as_events(self, api: httpx.AsyncClient, people: People) -> None:
+        goal = await set_goal(api, people.agent, **YEARLY)
+        await approve(api, people.lead, goal["id"], calls=700)
+        events: list[tuple[str, str]] = []
+        for _ in range(100):  # the feed waits behind transactions still open on the server
+            response = await api.get(f"{PERFORMANCE}/events", headers=people.admin.headers)
+            assert response.status_code == 200, response.text
+            events = [(e["type"], e["resource"]["id"]) for e in response.json()["items"]]
+            if len(events) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert events == [("goal.set", goal["id"]), ("goal.adjusted", goal["id"])]
 
     async def test_goals_are_scoped(self, api: httpx.AsyncClient, people: People) -> None:
         goal = await set_goal(api, people.agent, **YEARLY)
