@@ -62,7 +62,6 @@ COUNTERS = (
     "visits",
     "calls",
 )
-MONEY_COUNTERS = frozenset({"first_year_premium", "referral_premium"})
 
 
 class PerformanceTable(SQLModel, registry=registry):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmkit import csv
-from services.performance.models import COUNTERS, MONEY_COUNTERS, TARGETS
+from services.performance.models import COUNTERS, TARGETS
 from services.performance.schemas import (
     AgentRow,
     ChannelCount,
@@ -278,7 +278,6 @@ def team_csv(card: TeamScorecard) -> bytes:
 
 
 __all__ = [
-    "MONEY_COUNTERS",
     "Book",
     "agent_scorecard",
     "parse_month",
