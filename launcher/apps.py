@@ -33,5 +33,13 @@ SERVICES = (
     AppSpec("claims", "services.claims.main:app", "services.claims", "claims", 8103, "CLAIMS_"),
     AppSpec("devices", "services.devices.main:app", "services.devices", "devices", 8104, "DEVICES_"),
     AppSpec("tasks", "services.tasks.main:app", "services.tasks", "tasks", 8106, "TASKS_"),
+    AppSpec(
+        "performance",
+        "services.performance.main:app",
+        "services.performance",
+        "performance",
+        8107,
+        "PERFORMANCE_",
+    ),
 )
 ALL_APPS = (GATEWAY, *SERVICES)

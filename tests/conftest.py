@@ -97,6 +97,8 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     from services.clients.main import create_app as create_clients
     from services.devices.config import Settings as DevicesSettings
     from services.devices.main import create_app as create_devices
+    from services.performance.config import Settings as PerformanceSettings
+    from services.performance.main import create_app as create_performance
     from services.policies.config import Settings as PoliciesSettings
     from services.policies.main import create_app as create_policies
     from services.tasks.config import Settings as TasksSettings
@@ -121,6 +123,10 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
         "devices": create_devices(DevicesSettings(**peers), transport=mesh),
         # The worker runs only when a test calls ``run_once()``; e-mail goes to the test's SMTP server.
         "tasks": create_tasks(TasksSettings(**peers, **QUIET_TASKS), transport=mesh),
+        # The event feed is read only when a test calls ``run_once()`` (tests/performance_support.py).
+        "performance": create_performance(
+            PerformanceSettings(**peers, feed_interval_seconds=0), transport=mesh
+        ),
     }
 
 

@@ -13,6 +13,7 @@ from tests import claims_support, policies_support
 from tests.clients_support import create_client
 from tests.conftest import People, Stack
 from tests.devices_support import DEVICES, create_device, get_device, record_check
+from tests.performance_support import GOALS, set_goal
 from tests.policies_support import (
     APPLICATIONS,
     PROPOSALS,
@@ -22,6 +23,7 @@ from tests.policies_support import (
     today,
     walk_to_approved,
 )
+from tests.test_client_events_invitations import EVENTS, consent_to_marketing, invite, schedule
 from tests.test_clients_complaints import receive
 from tests.test_clients_consent import give
 from tests.test_clients_household import add_member
@@ -143,6 +145,18 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
         headers=agent.headers,
     )
     assert greeting.status_code == 201, greeting.text
+    # client events: an event, an invitation (with marketing consent), a client acquired there
+    event = await schedule(api, agent)
+    await consent_to_marketing(api, agent, client["id"])
+    await invite(api, agent, event["id"], client["id"])
+    acquired = await api.post(
+        f"{EVENTS}/{event['id']}/acquisitions", json={"client_id": client["id"]}, headers=agent.headers
+    )
+    assert acquired.status_code == 201, acquired.text
+    # performance: a yearly goal broken into months, a progress note
+    goal = await set_goal(api, agent, year=2026, effective_clients=36)
+    broken = await api.post(f"{GOALS}/{goal['id']}/breakdown", headers=agent.headers)
+    assert broken.status_code == 201, broken.text
     # devices
     device = await create_device(api, ops)
     await record_check(api, ops, device["id"])
