@@ -91,7 +91,11 @@ async def closed_deal(
     """An application for the client, approved, its first premium confirmed: a closed deal."""
     product = await create_product(api, admin)
     await _birth_date(api, person, client_id)
-    application = await create_application(api, person, client_id, product["id"], annual_premium=premium)
+    # Signed no later than the premium arrived (applied_on ≤ paid_on, issue 16's date chain).
+    signed = {"applied_on": paid_on.isoformat()} if paid_on is not None else {}
+    application = await create_application(
+        api, person, client_id, product["id"], annual_premium=premium, **signed
+    )
     approved = await walk_to_approved(api, person, application)
     await pay_first_premium(api, person, approved, paid_on=paid_on)
     return approved
