@@ -31,3 +31,13 @@ class RecordNotFound(NotFound):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"no such {what}")
+
+
+class ConsentRequired(Conflict):
+    """The client has no active consent to the purpose this work depends on (manual 六.2)."""
+
+    title = "Consent required"
+    slug = "consent-required"
+
+    def __init__(self, purpose: str, detail: str) -> None:
+        super().__init__(detail, extra={"missing_consent": purpose})
