@@ -319,5 +319,9 @@ async def counts(stack: Stack) -> dict[str, int]:
         "return_visits",
         "compliance_flags",
         "policy_reviews",
+        "disclosure_acknowledgments",
+        "informed_choices",
+        "traceability_records",
+        "consent_holds",
     )
     return {name: await count(stack, name) for name in names}
