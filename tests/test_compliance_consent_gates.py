@@ -1,4 +1,3 @@
-
 """Issue 17, item 4: consents that act. Submission to an insurer needs `sharing_with_insurer`; a
 greeting, invitation or outbound message needs `marketing`; a withdrawal stops the work from that
 moment (409 naming the consent) and flags open applications. Each gate in both directions."""

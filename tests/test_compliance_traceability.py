@@ -173,9 +173,7 @@ class TestBadRecords:
         assert_problem(response, 422, field="application")
         assert await counts(stack) == before
 
-    async def test_a_second_record_is_409(
-        self, api: httpx.AsyncClient, people: People, stack: Stack
-    ) -> None:
+    async def test_a_second_record_is_409(self, api: httpx.AsyncClient, people: People, stack: Stack) -> None:
         product = await create_product(api, people.admin, max_insured_age=70)
         client = await _senior(api, people.agent)
         application = await create_application(api, people.agent, client["id"], product["id"])
