@@ -1,4 +1,3 @@
-
 """Issue 17, item 6: the compliance view at the gateway. Per agent: overrides of the plan rules,
 failed or missing return visits, sales missing traceability, misleading-sales complaints, consent
 withdrawals with open work. JSON or CSV; a lead's team, an admin's all, 403 for an agent."""
