@@ -66,8 +66,9 @@ async def satisfy_acceptance(
             )
             assert response.status_code == 201, response.text
             current = response.json()
+    resolved = {(c["finding_code"], c["item_id"]) for c in chosen.get("informed_choices", [])}
     for finding in chosen["findings"]:
-        if finding["severity"] != "warning":
+        if finding["severity"] != "warning" or (finding["code"], finding.get("item_id")) in resolved:
             continue
         body: dict[str, Any] = {
             "revision": revision,

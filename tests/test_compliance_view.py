@@ -182,3 +182,37 @@ class TestTheView:
         assert view["partial"] is True
         assert view["agents"][0]["misleading_sales_complaints"] == []
         assert view["agents"][0]["plan_overrides"]
+
+    async def test_a_formula_in_a_reason_never_starts_a_cell(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        annuity = await create_product(api, people.admin, **participating(exclusions=[]))
+        client = await create_client(api, people.agent)
+        item = {
+            "product_id": annuity["id"],
+            "sum_insured": "1.00",
+            "annual_premium": "100.00",
+            "payment_years": 10,
+        }
+        proposal = await api.post(
+            PROPOSALS, json={"client_id": client["id"], "items": [item]}, headers=people.agent.headers
+        )
+        finding = proposal.json()["revisions"][0]["findings"][0]
+        choice = await api.post(
+            f"{PROPOSALS}/{proposal.json()['id']}/informed-choices",
+            json={
+                "revision": 1,
+                "finding_code": finding["code"],
+                "item_id": finding["item_id"],
+                "reason": '=HYPERLINK("http://x","y")',
+                "channel": "remote",
+            },
+            headers=people.agent.headers,
+        )
+        assert choice.status_code == 201, choice.text
+        await accept(api, people.agent, choice.json())
+        response = await api.get(VIEW, headers={**people.lead.headers, "Accept": "text/csv"})
+        [row] = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert '=HYPERLINK("http://x","y")' in row["detail"]
+        # The reason is never a cell's start, and every cell passes through crmkit.csv: no formula.
+        assert not [value for value in row.values() if value[:1] in ("=", "+", "-", "@")]
