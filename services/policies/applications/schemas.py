@@ -308,11 +308,6 @@ class ApplicationLinks(BaseModel):
 
 
 class ApplicationRead(BaseModel):
-    traceability_reasons: list[str] = Field(
-        default_factory=list,
-        description="The traceability rules (可回溯) this sale met when drafted; non-empty: submission "
-        "needs a traceability record.",
-    )
     id: uuid.UUID
     client_id: uuid.UUID
     insured_member_id: uuid.UUID | None
@@ -339,6 +334,11 @@ class ApplicationRead(BaseModel):
         description="The insurer's reference for its underwriting decision."
     )
     policy_id: uuid.UUID | None = Field(description="The policy issuing created (also in `links.policy`).")
+    traceability_reasons: list[str] = Field(
+        default_factory=list,
+        description="The traceability rules (可回溯) this sale met when drafted; non-empty: submission "
+        "needs a traceability record.",
+    )
     requirements: list[RequirementRead]
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None

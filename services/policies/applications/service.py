@@ -73,7 +73,6 @@ def to_read(application: Application, requirements: Sequence[UnderwritingRequire
             opinion_on=application.pre_underwriting_on,
         )
     return ApplicationRead(
-        traceability_reasons=list(application.traceability_reasons),
         id=application.id,
         client_id=application.client_id,
         insured_member_id=application.insured_member_id,
@@ -100,6 +99,7 @@ def to_read(application: Application, requirements: Sequence[UnderwritingRequire
         decided_on=application.decided_on,
         decision_reference=application.decision_reference,
         policy_id=application.policy_id,
+        traceability_reasons=list(application.traceability_reasons),
         requirements=[RequirementRead.model_validate(r, from_attributes=True) for r in requirements],
         owner_agent_id=application.owner_agent_id,
         team_id=application.team_id,
