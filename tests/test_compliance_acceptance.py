@@ -357,3 +357,31 @@ class TestInformedChoices:
         assert override["choices"][0]["reason"] == "客户知情并坚持此方案"
         outsider_lead = await api.get("/api/v1/policies/compliance/findings", headers=people.agent.headers)
         assert_problem(outsider_lead, 403)
+
+
+class TestAcknowledgmentEdges:
+    async def test_a_future_moment_and_a_closed_proposal_are_refused(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        product = await create_product(api, people.admin, **disclosed_product())
+        client = await create_client(api, people.agent)
+        proposal = await _propose(api, people.agent, client["id"], _item(product))
+        before = await counts(stack)
+        future = await _ack(api, people.agent, proposal, product, acknowledged_at="2999-01-01T10:00:00+08:00")
+        assert_problem(future, 422)
+        assert await counts(stack) == before
+        accepted = await accept(api, people.agent, proposal)
+        before = await counts(stack)
+        late = await _ack(api, people.agent, accepted, product, item="waiting_period")
+        assert_problem(late, 409)
+        assert await counts(stack) == before
+
+    async def test_another_agents_proposal_is_not_found(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        product = await create_product(api, people.admin, **disclosed_product())
+        client = await create_client(api, people.agent)
+        proposal = await _propose(api, people.agent, client["id"], _item(product))
+        before = await counts(stack)
+        assert_problem(await _ack(api, people.outsider, proposal, product), 404)
+        assert await counts(stack) == before
