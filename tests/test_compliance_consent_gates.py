@@ -141,6 +141,21 @@ class TestSubmissionNeedsSharingWithInsurer:
         held = {h["application_id"] for h in report.json()["consent_holds"]}
         assert held == {first["id"], second["id"]}
 
+    async def test_a_hold_while_the_consent_is_active_is_409_and_nothing_is_stored(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        product = await create_product(api, people.admin)
+        client = await create_client(api, people.agent)
+        await create_application(api, people.agent, client["id"], product["id"])
+        before = await counts(stack)
+        response = await api.post(
+            "/api/v1/policies/consent-holds",
+            json={"client_id": client["id"], "purpose": "sharing_with_insurer"},
+            headers=people.agent.headers,
+        )
+        assert_problem(response, 409)
+        assert await counts(stack) == before
+
     async def test_withdrawing_marketing_flags_no_application(
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:

@@ -115,6 +115,8 @@ async def withdraw_consent(
     if consent.purpose in DEPENDENT_WORK_IN_POLICIES and not await service.has_active_consent(
         session=session, client_id=client.id, purpose=ConsentPurpose(consent.purpose)
     ):
+        # The withdrawal stands before anyone is told: the policies service checks it over HTTP.
+        await session.commit()
         await book.hold_open_work(client.id, consent.purpose)
     return service.to_read(consent)
 

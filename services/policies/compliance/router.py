@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from crmkit.auth import Role, require_roles
 from crmkit.periods import FromQuery, ToQuery, period
-from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from services.policies.compliance import service
 from services.policies.compliance.schemas import ConsentWithdrawn, HoldsRaised, PoliciesComplianceFindings
-from services.policies.dependencies import ReaderDep, SessionDep, ToolsDep, WriterDep
+from services.policies.dependencies import DirectoryDep, ReaderDep, SessionDep, ToolsDep, WriterDep
 
 BASE = "/api/v1/policies"
+STILL_CONSENTED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "The consent is still active"}
+}
 
 router = APIRouter(
     prefix=BASE,
@@ -27,11 +32,14 @@ leads_router = APIRouter(
 )
 
 
-@router.post("/consent-holds")
-async def hold_open_work(data: ConsentWithdrawn, principal: WriterDep, session: SessionDep) -> HoldsRaised:
+@router.post("/consent-holds", responses=STILL_CONSENTED)
+async def hold_open_work(
+    data: ConsentWithdrawn, principal: WriterDep, session: SessionDep, directory: DirectoryDep
+) -> HoldsRaised:
     """A client withdrew a consent: flag their open applications that depend on it (the clients
-    service calls this on the withdrawing user's behalf)."""
-    return HoldsRaised(held=await service.hold_open_work(session=session, principal=principal, data=data))
+    service calls this on the withdrawing user's behalf; 409 while the consent is still active)."""
+    held = await service.hold_open_work(session=session, principal=principal, directory=directory, data=data)
+    return HoldsRaised(held=held)
 
 
 @leads_router.get("/compliance/findings")

@@ -22,6 +22,7 @@ from services.policies.compliance.schemas import (
     PoliciesComplianceFindings,
     ReturnVisitFinding,
 )
+from services.policies.errors import RuleConflict
 from services.policies.models import (
     Application,
     ComplianceFlag,
@@ -31,16 +32,22 @@ from services.policies.models import (
     Proposal,
     TraceabilityRecord,
 )
+from services.policies.peers import ClientDirectory
 from services.policies.transitions import APPLICATION_FINAL
 
 DEPENDENT_PURPOSES = frozenset({"sharing_with_insurer"})
 """Purposes open applications depend on: submission and the insurer's underwriting use them."""
 
 
-async def hold_open_work(*, session: AsyncSession, principal: Principal, data: ConsentWithdrawn) -> int:
-    """Flag each open application of the client (in the caller's scope) that depends on the purpose."""
+async def hold_open_work(
+    *, session: AsyncSession, principal: Principal, directory: ClientDirectory, data: ConsentWithdrawn
+) -> int:
+    """Flag each open application of the client (in the caller's scope) that depends on the purpose,
+    once the clients service confirms the client has no active consent to it (409 otherwise)."""
     if data.purpose not in DEPENDENT_PURPOSES:
         return 0
+    if await directory.consent_active(data.client_id, data.purpose):
+        raise RuleConflict(f"the client's '{data.purpose}' consent is active: there is nothing to hold")
     stmt = select(Application).where(
         col(Application.client_id) == data.client_id,
         col(Application.status).not_in(APPLICATION_FINAL),
