@@ -23,6 +23,7 @@ from gateway.openapi_merge import OpenApiMerger
 from gateway.proxy import ProxyMiddleware
 from gateway.rate_limit import RateLimiter, RateLimitMiddleware
 from gateway.readiness import upstreams_check
+from gateway.views.compliance_router import router as compliance_router
 from gateway.views.router import router as views_router
 from gateway.webhooks.dispatcher import dispatcher_hook
 from gateway.webhooks.router import router as webhooks_router
@@ -66,7 +67,7 @@ def create_app(
         metadata=metadata,
         infra_tables=infra_tables,
         migrations_dir=MIGRATIONS,
-        routers=[identity_router, views_router, webhooks_router],
+        routers=[identity_router, views_router, compliance_router, webhooks_router],
         title="Gateway",
         description="Insurance agent CRM: sign-in, users, teams, API keys, and the services behind one door.",
         hooks=[_edge_hook(settings, transport), dispatcher_hook(settings)],

@@ -1,7 +1,9 @@
 # ruff: noqa: RUF001, E501 - Chinese text uses full-width punctuation; the catalogue reads best as a table
 """Demo data stage: the product catalogue, a proposal, applications in several states, and
 policies at each turn of their life: one in its grace period (黄磊), one lapsed (孙浩然), one
-reinstated and one expired (杨秀英), a renewal due in 30 days (周婷).
+reinstated and one expired (杨秀英), a renewal due in 30 days (周婷). Compliance (issue 17): every
+accepted plan with its disclosures acknowledged; 杨秀英's pension plan accepted by informed choice
+and its sale recorded (可回溯); 黄磊's draft blocked by his withdrawn insurer-sharing consent.
 
 Loaded by ``launcher.demo_data.load`` after the users and clients exist; idempotent like the rest
 (look up before creating, so a second ``make run`` creates nothing twice): products are found by
@@ -61,15 +63,25 @@ class DemoProduct:
 
 ONE_YEAR = ("coverage_term", "one_year_renewable")
 WAIT_30 = ("waiting_days", 30)
+# Issue 17: what the agent must state (manual 六): exclusions, what is and is not guaranteed.
+CI_EXCLUSIONS = ("exclusions", ["投保前已患疾病及其并发症", "故意自伤、酒后驾驶", "等待期内确诊的疾病"])
+MEDICAL_EXCLUSIONS = ("exclusions", ["既往症", "社保目录外自费药（特药清单除外）", "整容、牙科、体检"])
+PARTICIPATING = (
+    ("exclusions", ["投保人对被保险人的故意杀害"]),
+    ("guaranteed_benefits", ["60岁起每年领取保证年金"]),
+    ("non_guaranteed_basis", "participating"),
+    ("non_guaranteed_benefits", ["红利（不保证，可能为零）"]),
+    ("max_illustrated_rate", "3.50"),
+)
 CATALOGUE = (
-    DemoProduct("ci", "平安人寿", "平安福重大疾病保险", "critical_illness", "protection", (0, 55), (10, 20, 30), ("critical_illness",), terms=(("waiting_days", 90),)),
-    DemoProduct("medical", "众安保险", "尊享e生百万医疗险", "million_medical", "protection", (0, 65), (1,), ("medical",), terms=(ONE_YEAR, WAIT_30, ("premium_mode", "monthly"), ("guaranteed_renewable", True))),
+    DemoProduct("ci", "平安人寿", "平安福重大疾病保险", "critical_illness", "protection", (0, 55), (10, 20, 30), ("critical_illness",), terms=(("waiting_days", 90), CI_EXCLUSIONS)),
+    DemoProduct("medical", "众安保险", "尊享e生百万医疗险", "million_medical", "protection", (0, 65), (1,), ("medical",), terms=(ONE_YEAR, WAIT_30, ("premium_mode", "monthly"), ("guaranteed_renewable", True), MEDICAL_EXCLUSIONS)),
     DemoProduct("small_medical", "中国人寿", "国寿小额医疗保险", "small_medical", "protection", (0, 60), (1,), ("medical",), terms=(ONE_YEAR, WAIT_30)),
     DemoProduct("term_life", "华泰人寿", "华泰定期寿险", "term_life", "protection", (18, 60), (10, 20, 30), ("death",), terms=(("coverage_term", "to_age"), ("coverage_years", 70))),
     DemoProduct("whole_life", "中国人寿", "国寿鑫享终身寿险", "whole_life", "protection", (0, 70), (3, 5, 10, 20), ("death",), 20),
     DemoProduct("accident", "太平洋保险", "太平洋综合意外险", "accident", "protection", (0, 65), (1,), ("accident",), terms=(ONE_YEAR,)),
     DemoProduct("education", "中国人寿", "国寿鑫如意教育年金", "education_annuity", "wealth", (0, 15), (3, 5, 10), ()),
-    DemoProduct("pension", "泰康人寿", "泰康养老年金保险", "pension_annuity", "wealth", (18, 60), (5, 10, 20), (), 20),
+    DemoProduct("pension", "泰康人寿", "泰康养老年金保险", "pension_annuity", "wealth", (18, 60), (5, 10, 20), (), 20, terms=PARTICIPATING),
 )  # fmt: skip
 
 
@@ -189,6 +201,41 @@ def _in_force(api: _Api, app: Any, number: str, *, issued_on: date, signed_on: d
     return str(policy["id"])
 
 
+def _accept(api: _Api, proposal: Any, revision: int, reasons: dict[str, str] | None = None) -> Any:
+    """The compliance steps, then acceptance (issue 17): each disclosure item acknowledged in person
+    under its current version; each warning of the manual's checks kept by the client's informed
+    choice with the reason given in ``reasons`` (by finding code)."""
+    chosen = proposal["revisions"][revision - 1]
+    path = f"{BASE}/proposals/{proposal['id']}"
+    done: set[str] = set()
+    for item in chosen["items"]:
+        disclosure = item["disclosure"]
+        if disclosure["product_id"] in done:
+            continue
+        done.add(disclosure["product_id"])
+        for what in disclosure["to_acknowledge"]:
+            ack = {
+                "revision": revision,
+                "product_id": disclosure["product_id"],
+                "item": what,
+                "channel": "in_person",
+                "disclosure_version": disclosure["disclosure_version"],
+            }
+            proposal = api.post(f"{path}/acknowledgments", ack)
+    for finding in chosen["findings"]:
+        if finding["severity"] != "warning":
+            continue
+        choice = {
+            "revision": revision,
+            "finding_code": finding["code"],
+            "item_id": finding.get("item_id"),
+            "reason": (reasons or {}).get(finding["code"], "客户已知悉该提示，坚持此方案"),
+            "channel": "in_person",
+        }
+        proposal = api.post(f"{path}/informed-choices", choice)
+    return api.post(f"{path}/accept", {"revision": revision}, version=proposal["version"])
+
+
 def _zhang_wei(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
     """A proposal revised after feedback and accepted; its critical-illness and accident items in force."""
 
@@ -220,9 +267,7 @@ def _zhang_wei(api: _Api, client_id: str, products: dict[str, str], today: date)
         },
         version=proposal["version"],
     )
-    proposal = api.post(
-        f"{BASE}/proposals/{proposal['id']}/accept", {"revision": 2}, version=proposal["version"]
-    )
+    proposal = _accept(api, proposal, 2)
     items = proposal["revisions"][1]["items"]
     details = {"health_disclosure": NO_CONDITIONS, "occupation_code": "0001001"}
     heirs = {
@@ -340,9 +385,53 @@ def _yang_xiuying(api: _Api, client_id: str, products: dict[str, str], today: da
     """Pension annuity, submitted to the insurer; a whole-life policy that lapsed and was reinstated
     (复效) this week with a new health disclosure and the arrears; an accident policy whose one-year
     term ended last month (expired, not renewed)."""
-    app = _application(
-        api, client_id, products["pension"], sum_insured="200000.00", premium="30000.00", years=5
+    proposal = api.post(
+        f"{BASE}/proposals",
+        {
+            "client_id": client_id,
+            "title": "杨秀英养老规划",
+            "items": [
+                {
+                    "product_id": products["pension"],
+                    "sum_insured": "200000.00",
+                    "annual_premium": "30000.00",
+                    "payment_years": 5,
+                    "illustrated_rate": "3.00",
+                }
+            ],
+        },
     )
+    # Savings before protection: she chose it knowingly (issue 17: an informed choice, with a reason).
+    proposal = _accept(
+        api,
+        proposal,
+        1,
+        {
+            "protection_before_wealth": "单位有团体医疗和意外保障，退休在即，优先锁定养老金；保障型明年再补",
+            "premium_affordability": "五年交清，首年用到期定存支付，不影响日常开支",
+        },
+    )
+    item_id = proposal["revisions"][0]["items"][0]["id"]
+    app = api.post(
+        f"{BASE}/proposals/{proposal['id']}/items/{item_id}/application",
+        {"beneficiaries": LEGAL_HEIRS, "health_disclosure": NO_CONDITIONS, "occupation_code": "0001001"},
+    )
+    # A participating annuity: the sale is recorded on audio and video (可回溯) before submission.
+    end = datetime.now(ZONE) - timedelta(hours=2)
+    recording = {
+        "recording_reference": f"SX-{app['id'][:8].upper()}",
+        "started_at": (end - timedelta(minutes=32)).isoformat(),
+        "ended_at": end.isoformat(),
+        "confirmed_items": [
+            "agent_identity",
+            "product_terms",
+            "exclusions",
+            "non_guaranteed_risk",
+            "cooling_off",
+            "client_confirmation",
+        ],
+    }
+    api.post(f"{BASE}/applications/{app['id']}/traceability", recording)
     _walk(api, app, "submit")
     ended = today - timedelta(days=365 + 30)
     accident = _application(
@@ -438,7 +527,16 @@ def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date)
         occupation_code="0703002",
     )
     opinion = {"conditions": "甲状腺结节2级", "opinion": "exclusion", "opinion_on": today.isoformat()}
-    api.post(f"{BASE}/applications/{app['id']}/pre-underwriting", opinion, version=app["version"])
+    app = api.post(f"{BASE}/applications/{app['id']}/pre-underwriting", opinion, version=app["version"])
+    # He withdrew his consent to share data with the insurer (issue 17): the draft is flagged, and
+    # its submission is refused (409 naming the consent) until he consents again.
+    _withdraw_consent(api, client_id, "sharing_with_insurer", "客户暂不同意向保险公司提供健康信息")
+    from launcher.demo_data import _fail
+
+    headers = {**api.ctx.auth(api.user), "If-Match": f'W/"{app["version"]}"'}
+    refused = api.ctx.http.post(f"{BASE}/applications/{app['id']}/submit", json={}, headers=headers)
+    if refused.status_code != 409:
+        raise _fail(refused, "a submission without the insurer-sharing consent should be refused")
 
 
 def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
@@ -472,6 +570,21 @@ def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date)
     )
 
 
+CLIENTS = "/api/v1/clients"
+
+
+def _consent(api: _Api, client_id: str, purpose: str) -> None:
+    """The client's consent to ``purpose`` (submission to an insurer needs ``sharing_with_insurer``)."""
+    if not api.get(f"{CLIENTS}/{client_id}/consents/check", purpose=purpose)["active"]:
+        api.post(f"{CLIENTS}/{client_id}/consents", {"purpose": purpose, "text_version": "2025-01"})
+
+
+def _withdraw_consent(api: _Api, client_id: str, purpose: str, reason: str) -> None:
+    check = api.get(f"{CLIENTS}/{client_id}/consents/check", purpose=purpose)
+    if check["active"]:
+        api.post(f"{CLIENTS}/{client_id}/consents/{check['consent_id']}/withdraw", {"reason": reason})
+
+
 Recipe = Callable[[_Api, str, dict[str, str], date], str | None]
 RECIPES: tuple[tuple[str, str, Recipe], ...] = (
     ("wang", "张伟", _zhang_wei),
@@ -499,6 +612,7 @@ def load(ctx: DemoContext) -> None:
             for policy in api.get(BASE, client_id=client_id)["items"]:
                 policy_ids.setdefault(name, str(policy["id"]))
             continue
+        _consent(api, client_id, "sharing_with_insurer")
         policy_id = recipe(api, client_id, products, today)
         if policy_id is not None:
             policy_ids[name] = policy_id

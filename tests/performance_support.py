@@ -92,7 +92,7 @@ async def closed_deal(
     product = await create_product(api, admin)
     await _birth_date(api, person, client_id)
     # Signed no later than the premium arrived (applied_on ≤ paid_on, issue 16's date chain).
-    signed = {"applied_on": paid_on.isoformat()} if paid_on is not None else {}
+    signed: dict[str, Any] = {"applied_on": paid_on.isoformat()} if paid_on is not None else {}
     application = await create_application(
         api, person, client_id, product["id"], annual_premium=premium, **signed
     )

@@ -89,9 +89,38 @@ def application_body(client_id: str, product_id: str, **overrides: Any) -> dict[
     return body
 
 
+async def give_consent(
+    api: httpx.AsyncClient, person: Person, client_id: str, purpose: str = "sharing_with_insurer"
+) -> None:
+    """The client's consent to ``purpose``, unless one is active already (submission to an insurer
+    needs ``sharing_with_insurer``; greetings need ``marketing``)."""
+    check = await api.get(
+        f"{CLIENTS}/{client_id}/consents/check", params={"purpose": purpose}, headers=person.headers
+    )
+    assert check.status_code == 200, check.text
+    if check.json()["active"]:
+        return
+    given = await api.post(
+        f"{CLIENTS}/{client_id}/consents",
+        json={"purpose": purpose, "text_version": "2025-01"},
+        headers=person.headers,
+    )
+    assert given.status_code == 201, given.text
+
+
 async def create_application(
-    api: httpx.AsyncClient, person: Person, client_id: str, product_id: str, **overrides: Any
+    api: httpx.AsyncClient,
+    person: Person,
+    client_id: str,
+    product_id: str,
+    *,
+    consent: bool = True,
+    **overrides: Any,
 ) -> dict[str, Any]:
+    """A draft application; the client consents to sharing with the insurer first unless
+    ``consent=False`` (submission needs it)."""
+    if consent:
+        await give_consent(api, person, client_id)
     response = await api.post(
         APPLICATIONS, json=application_body(client_id, product_id, **overrides), headers=person.headers
     )
@@ -290,5 +319,9 @@ async def counts(stack: Stack) -> dict[str, int]:
         "return_visits",
         "compliance_flags",
         "policy_reviews",
+        "disclosure_acknowledgments",
+        "informed_choices",
+        "traceability_records",
+        "consent_holds",
     )
     return {name: await count(stack, name) for name in names}

@@ -84,3 +84,46 @@ async def test_the_demo_shows_applications_in_several_states_and_claims_with_upd
     again = await asyncio.to_thread(load_every_stage, stack, people.admin, loop)
     assert await counts(stack) == before
     assert not [what for what in again.report.created if "claim" in what or "applications" in what]
+
+
+async def test_the_demo_shows_compliance_at_work(
+    api: httpx.AsyncClient, people: People, stack: Stack
+) -> None:
+    """Issue 17: one accepted plan with a recorded informed choice, one sale that needed (and has)
+    its recording, one application blocked by a withdrawn consent; the lead's compliance view shows them."""
+    loop = asyncio.get_running_loop()
+    ctx = await asyncio.to_thread(load_every_stage, stack, people.admin, loop)
+    lead = {"Authorization": f"Bearer {ctx.tokens['lead']}"}
+
+    proposals = await every_item(api, "/api/v1/policies/proposals", lead)
+    read = [
+        (await api.get(f"/api/v1/policies/proposals/{p['id']}", headers=lead)).json()
+        for p in proposals
+        if p["status"] == "accepted"
+    ]
+    with_choices = [p for p in read for r in p["revisions"] if r["informed_choices"]]
+    assert len(with_choices) == 1
+    chosen = [c for r in with_choices[0]["revisions"] for c in r["informed_choices"]]
+    assert "protection_before_wealth" in {c["finding_code"] for c in chosen}
+    assert all(c["reason"] for c in chosen)
+    assert all(
+        r["acknowledgments"] for p in read for r in p["revisions"] if r["revision"] == p["accepted_revision"]
+    )
+
+    applications = await every_item(api, "/api/v1/policies/applications", lead)
+    recorded = [a for a in applications if a["status"] == "submitted" and a["product_id"]]
+    traced = []
+    for application in recorded:
+        response = await api.get(
+            f"/api/v1/policies/applications/{application['id']}/traceability", headers=lead
+        )
+        if response.status_code == 200:
+            traced.append(response.json())
+    assert len(traced) == 1
+
+    view = (await api.get("/api/v1/compliance/findings", headers=lead)).json()
+    overrides = [o for a in view["agents"] for o in a["plan_overrides"]]
+    holds = [h for a in view["agents"] for h in a["consent_withdrawals_with_open_work"]]
+    assert len(overrides) == 1
+    assert [h["purpose"] for h in holds] == ["sharing_with_insurer"]
+    assert holds[0]["application_status"] == "draft"

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests import claims_support, policies_support
+from tests import claims_support, compliance_support, policies_support
 from tests.clients_support import create_client
 from tests.conftest import People, Stack
 from tests.devices_support import DEVICES, create_device, get_device, record_check
@@ -97,7 +97,26 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
     assert from_proposal.status_code == 201, from_proposal.text
     application = from_proposal.json()
     app_path = f"{APPLICATIONS}/{application['id']}"
+    await policies_support.give_consent(api, agent, client["id"])  # submission needs it (issue 17)
     moved = await act(api, agent, f"{app_path}/submit", application["version"])
+    # issue 17: a plan accepted after acknowledgments and an informed choice, a recorded sale, a greeting
+    annuity = await create_product(api, admin, **compliance_support.participating())
+    wealth = {**item, "product_id": annuity["id"], "payment_years": 10}
+    plan = await api.post(
+        PROPOSALS, json={"client_id": client["id"], "items": [wealth]}, headers=agent.headers
+    )
+    assert plan.status_code == 201, plan.text
+    await compliance_support.accept(api, agent, plan.json())
+    recorded = await create_product(api, admin, recording_required=True)
+    sale = await policies_support.create_application(api, agent, client["id"], recorded["id"])
+    await compliance_support.record_traceability(api, agent, sale["id"])
+    await policies_support.give_consent(api, agent, client["id"], "marketing")
+    greeted = await api.post(
+        f"/api/v1/clients/{client['id']}/greetings",
+        json={"occasion": "festival", "channel": "wechat", "message": "新年快乐"},
+        headers=agent.headers,
+    )
+    assert greeted.status_code == 201, greeted.text
     moved = await act(api, agent, f"{app_path}/underwriting", moved["version"])
     due = (today() + timedelta(days=5)).isoformat()
     await act(

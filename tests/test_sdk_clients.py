@@ -151,6 +151,9 @@ class TestScenarioThroughTheGeneratedPythonClient:
         client_id = uuid.UUID(client["id"])
         assert len(await stack.fetch("SELECT id FROM clients.clients")) == 1
         await ok(sdk, agent, "consent_give", 201, client_id=client_id, body=CONSENT)
+        # Submission to the insurer needs the client's consent to share with it (issue 17).
+        sharing = {**CONSENT, "purpose": "sharing_with_insurer"}
+        await ok(sdk, agent, "consent_give", 201, client_id=client_id, body=sharing)
 
         # A stale If-Match: 412, nothing changed.
         stale = await sdk.call(

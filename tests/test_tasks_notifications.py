@@ -243,7 +243,7 @@ class TestToClients:
             ),
             409,
         )
-        assert problem["required_consent"] == "marketing"
+        assert problem["missing_consent"] == "marketing"
         bare = await create_client(api, people.agent)
         assert_problem(
             await api.post(NOTIFICATIONS, json=to_client(bare["id"]), headers=people.agent.headers), 409

@@ -33,6 +33,16 @@ class RecordNotFound(NotFound):
         super().__init__(f"no such {what}")
 
 
+class ConsentRequired(Conflict):
+    """The client has no active consent to the purpose this work depends on (manual 六.2)."""
+
+    title = "Consent required"
+    slug = "consent-required"
+
+    def __init__(self, purpose: str, detail: str) -> None:
+        super().__init__(detail, extra={"missing_consent": purpose})
+
+
 class ClientEventNotFound(NotFound):
     """No such event, or not the caller's to see."""
 
@@ -41,8 +51,11 @@ class EventFull(Conflict):
     """The event is at capacity."""
 
 
-class NoMarketingConsent(Conflict):
+class NoMarketingConsent(ConsentRequired):
     """The client has not agreed to marketing: no invitation (个人信息保护法 §13-14: consent per purpose)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("marketing", detail)
 
 
 class AlreadyDone(Conflict):

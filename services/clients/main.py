@@ -12,10 +12,12 @@ from crmkit.peers import peer_client_hook
 from services.clients.changes import routers as feed_routers
 from services.clients.client_events.router import router as client_events_router
 from services.clients.complaints.router import router as complaints_router
+from services.clients.compliance.router import router as compliance_router
 from services.clients.config import Settings, get_settings
 from services.clients.consent.router import router as consent_router
 from services.clients.duplicates.router import router as duplicates_router
 from services.clients.exports.router import router as exports_router
+from services.clients.greetings.router import router as greetings_router
 from services.clients.household.router import router as household_router
 from services.clients.imports.jobs import imports_hook
 from services.clients.imports.router import router as imports_router
@@ -50,10 +52,12 @@ def create_app(
             milestones_router,
             reports_router,
             complaints_router,
+            compliance_router,
             tiering_router,
             household_router,
             needs_router,
             consent_router,
+            greetings_router,
             router,
         ],
         title="Clients service",

@@ -45,6 +45,8 @@ INTERACTION_KINDS = ("appointment", "visit", "call", "note")
 MILESTONE_KINDS = ("school_entry", "elder_birthday_banquet", "custom")
 COMPLAINT_STATUSES = ("received", "investigating", "resolved", "reported")
 CONSENT_PURPOSES = ("personal_data", "marketing", "sharing_with_insurer")
+GREETING_OCCASIONS = ("birthday", "milestone", "festival", "event_invitation", "other")
+GREETING_CHANNELS = ("wechat", "sms", "email", "phone", "card")
 # Identity document types (services/clients/identity_documents.py holds each type's rule).
 ID_DOCUMENT_TYPES = ("resident_id", "hk_mo_tw_residence_permit", "foreign_permanent_residence_id", "passport")
 
@@ -419,6 +421,28 @@ class Consent(ClientsTable, table=True):
     withdrawal_reason: str | None = _text(500)
     recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+
+
+class Greeting(ClientsTable, table=True):
+    """A greeting, event invitation or other outbound message sent to a client (manual 五.3): only
+    with the client's active ``marketing`` consent (manual 六.2)."""
+
+    __tablename__ = "greetings"
+    __table_args__ = (
+        CheckConstraint(one_of("occasion", GREETING_OCCASIONS), name="occasion_known"),
+        CheckConstraint(one_of("channel", GREETING_CHANNELS), name="channel_known"),
+        _by_client_recent("greetings"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    occasion: str = Field(sa_column=Column(String(20), nullable=False))
+    channel: str = Field(sa_column=Column(String(20), nullable=False))
+    message: str = Field(sa_column=Column(String(1000), nullable=False))
+    consent_id: uuid.UUID = Field(nullable=False)
+    sent_at: datetime = _timestamp()
+    sent_by: str = Field(sa_column=Column(String(80), nullable=False))
     created_at: datetime = _timestamp()
 
 

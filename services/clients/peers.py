@@ -4,13 +4,17 @@ owner, and the policies service when a complaint names a policy."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
 import httpx
 
 from crmkit.auth import Role
+from crmkit.http import forwarded_headers
 from crmkit.peers import PeerUnavailable, get_json
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +70,23 @@ class PolicyBook:
             return uuid.UUID(str(body["client_id"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise PeerUnavailable("unexpected answer from the policies service") from exc
+
+    async def hold_open_work(self, client_id: uuid.UUID, purpose: str) -> int | None:
+        """Tell the policies service a consent was withdrawn: it flags the client's open applications
+        that depend on it. Best effort: the withdrawal stands whatever happens here, and the
+        submission gate asks for the consent live anyway; ``None`` when the call failed."""
+        url = f"{self.base_url.rstrip('/')}/api/v1/policies/consent-holds"
+        try:
+            response = await self.http.post(
+                url,
+                json={"client_id": str(client_id), "purpose": purpose},
+                headers=forwarded_headers(self.authorization),
+            )
+        except httpx.HTTPError:
+            log.warning("consent withdrawal not passed to the policies service: unreachable")
+            return None
+        if response.status_code != 200:
+            log.warning("consent withdrawal not passed to the policies service: %s", response.status_code)
+            return None
+        held = response.json().get("held")
+        return held if isinstance(held, int) else None

@@ -77,3 +77,28 @@ class DuplicateProduct(Conflict):
 
     def __init__(self, insurer: str, name: str) -> None:
         super().__init__(f"{insurer} already has a product named {name}")
+
+
+class ComplianceIncomplete(Conflict):
+    """A compliance step the rules require is not recorded yet; ``missing`` names each one."""
+
+    title = "Compliance steps missing"
+    slug = "compliance-incomplete"
+
+    def __init__(self, detail: str, missing: list[str]) -> None:
+        super().__init__(detail, extra={"missing": missing})
+
+
+class ConsentRequired(Conflict):
+    """The client has no active consent to the purpose this work depends on (manual 六.2)."""
+
+    title = "Consent required"
+    slug = "consent-required"
+
+    def __init__(self, purpose: str, detail: str) -> None:
+        super().__init__(detail, extra={"missing_consent": purpose})
+
+
+class TraceabilityNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no traceability record on this application")

@@ -12,6 +12,8 @@ from crmkit.peers import peer_client_hook
 from crmkit.references import merges_router
 from services.policies.applications.router import router as applications_router
 from services.policies.changes import routers as feed_routers
+from services.policies.compliance.router import leads_router as compliance_leads_router
+from services.policies.compliance.router import router as compliance_router
 from services.policies.config import Settings, get_settings
 from services.policies.dependencies import clock_of
 from services.policies.issued.router import router as policies_router
@@ -63,6 +65,8 @@ def create_app(
             worklists_router,
             agenda_router,
             flags_router,
+            compliance_router,
+            compliance_leads_router,
             reports_router,
             review_router,
             sweep_router,

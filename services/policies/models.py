@@ -71,6 +71,13 @@ class Product(PoliciesTable, table=True):
         ),
         CheckConstraint("grace_days BETWEEN 30 AND 366", name="grace_days"),
         CheckConstraint("waiting_days BETWEEN 0 AND 366", name="waiting_days"),
+        CheckConstraint(
+            "non_guaranteed_basis IN ('participating', 'universal', 'investment_linked')",
+            name="non_guaranteed_basis",
+        ),
+        CheckConstraint(
+            "max_illustrated_rate > 0 AND max_illustrated_rate <= 100", name="max_illustrated_rate"
+        ),
         Index("ix_products_listing", "insurer", "name", "id"),
     )
 
@@ -92,6 +99,28 @@ class Product(PoliciesTable, table=True):
     grace_days: int = Field(default=60, sa_column=Column(SmallInteger, nullable=False))
     waiting_days: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False))
     guaranteed_renewable: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    exclusions: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
+    """Key exclusions (责任免除), each a text the agent explains before acceptance (manual 六)."""
+    guaranteed_benefits: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
+    non_guaranteed_basis: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    """``participating``, ``universal`` or ``investment_linked`` when some benefits are not guaranteed."""
+    non_guaranteed_benefits: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
+    max_illustrated_rate: Decimal | None = Field(default=None, sa_column=Column(Numeric(5, 2), nullable=True))
+    """The highest return (percent a year) a proposal may illustrate; null: the product illustrates none."""
+    recording_required: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    """The insurer requires every sale of this product to be recorded (可回溯), whatever the client's age."""
+    disclosure_version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    """Raised whenever a disclosed term changes; acknowledgments name the version they refer to."""
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
     updated_at: datetime = Field(sa_column=_now_column())
@@ -183,6 +212,11 @@ class Application(PoliciesTable, table=True):
     decided_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     decision_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     policy_id: uuid.UUID | None = Field(default=None, nullable=True)
+    traceability_reasons: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(String(40)), nullable=False, server_default=text("'{}'::varchar[]")),
+    )
+    """The rules of the traceability table (可回溯) this sale met when it was drafted; empty: none."""
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
     updated_at: datetime = Field(sa_column=_now_column())
@@ -458,3 +492,80 @@ class PolicyReviewRecord(PoliciesTable, table=True):
     note: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
     recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
+
+
+class DisclosureAcknowledgment(PoliciesTable, table=True):
+    """The client acknowledged one disclosure item of one product of a proposal revision (manual 六)."""
+
+    __tablename__ = "disclosure_acknowledgments"
+    __table_args__ = (
+        Index("ix_disclosure_acknowledgments_proposal", "proposal_id", "revision"),
+        CheckConstraint("item IN ('exclusions', 'non_guaranteed_benefits', 'waiting_period')", name="item"),
+        CheckConstraint("channel IN ('in_person', 'video', 'remote')", name="channel"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    proposal_id: uuid.UUID = Field(nullable=False)
+    revision: int = Field(sa_column=Column(Integer, nullable=False))
+    product_id: uuid.UUID = Field(nullable=False)
+    item: str = Field(sa_column=Column(String(30), nullable=False))
+    channel: str = Field(sa_column=Column(String(20), nullable=False))
+    disclosure_version: int = Field(sa_column=Column(Integer, nullable=False))
+    acknowledged_at: datetime = Field(sa_column=_now_column())
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class InformedChoice(PoliciesTable, table=True):
+    """The client chose to keep a plan against a finding of the manual's checks, with a reason."""
+
+    __tablename__ = "informed_choices"
+    __table_args__ = (Index("ix_informed_choices_proposal", "proposal_id", "revision"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    proposal_id: uuid.UUID = Field(nullable=False)
+    revision: int = Field(sa_column=Column(Integer, nullable=False))
+    finding_code: str = Field(sa_column=Column(String(40), nullable=False))
+    item_id: uuid.UUID | None = Field(default=None, nullable=True)
+    reason: str = Field(sa_column=Column(String(1000), nullable=False))
+    channel: str = Field(sa_column=Column(String(20), nullable=False))
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class TraceabilityRecord(PoliciesTable, table=True):
+    """The audio-video recording of a sale that the traceability rules require (可回溯, 2017)."""
+
+    __tablename__ = "traceability_records"
+    __table_args__ = (
+        UniqueConstraint("application_id", name="uq_traceability_records_application"),
+        CheckConstraint("ended_at > started_at", name="ends_after_start"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(nullable=False)
+    recording_reference: str = Field(sa_column=Column(String(200), nullable=False))
+    started_at: datetime = Field(sa_column=_now_column())
+    ended_at: datetime = Field(sa_column=_now_column())
+    confirmed_items: list[str] = Field(sa_column=Column(ARRAY(String(40)), nullable=False))
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class ConsentHold(PoliciesTable, table=True):
+    """Open work that lost a consent it depends on: flagged from the withdrawal on (manual 六.2)."""
+
+    __tablename__ = "consent_holds"
+    __table_args__ = (
+        Index("ix_consent_holds_application", "application_id"),
+        Index("ix_consent_holds_team", "team_id", "raised_at"),
+        Index("ix_consent_holds_owner", "owner_agent_id", "raised_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(nullable=False)
+    client_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    purpose: str = Field(sa_column=Column(String(30), nullable=False))
+    raised_at: datetime = Field(sa_column=_now_column())

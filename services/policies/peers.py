@@ -144,3 +144,14 @@ class ClientDirectory:
             ]
         except (KeyError, ValueError, TypeError) as exc:
             raise PeerUnavailable("unexpected coverage-gaps answer from the clients service") from exc
+
+    async def consent_active(self, client_id: uuid.UUID, purpose: str) -> bool:
+        """Whether the client has an active consent to ``purpose`` now (the clients service's
+        consent gate); a client the caller cannot see is ``ClientNotFound``."""
+        body = await self._get(f"{self._url(client_id, '/consents/check')}?purpose={purpose}")
+        if body is None:
+            raise ClientNotFound()
+        active = body.get("active") if isinstance(body, dict) else None
+        if not isinstance(active, bool):
+            raise PeerUnavailable("unexpected consent answer from the clients service")
+        return active

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, WithJsonSchema
 
 from crmkit.money import DECIMAL_STRING, decimal_string_schema
 
@@ -178,3 +178,53 @@ def premium_schedule(
                 return schedule
             schedule.append((due_on, last if k == per_year - 1 else share))
     return schedule
+
+
+class NonGuaranteedBasis(StrEnum):
+    """Why some benefits are not guaranteed (分红 / 万能 / 投资连结): the return must be stated
+    as not guaranteed (manual 六: no exaggerated returns)."""
+
+    PARTICIPATING = "participating"
+    UNIVERSAL = "universal"
+    INVESTMENT_LINKED = "investment_linked"
+
+
+class DisclosureItem(StrEnum):
+    """What the agent explains and the client acknowledges before accepting a plan (manual 六)."""
+
+    EXCLUSIONS = "exclusions"
+    NON_GUARANTEED_BENEFITS = "non_guaranteed_benefits"
+    WAITING_PERIOD = "waiting_period"
+
+
+class Channel(StrEnum):
+    """How the client took part: face to face, on a video call, or remotely (phone, message)."""
+
+    IN_PERSON = "in_person"
+    VIDEO = "video"
+    REMOTE = "remote"
+
+
+DisclosureText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+RATE_SCHEMA = decimal_string_schema(
+    integer_digits=3, decimal_places=2, example="3.50", description="Percent a year as a decimal string."
+)
+Rate = Annotated[
+    Decimal,
+    DECIMAL_STRING,
+    RATE_SCHEMA,
+    Field(
+        gt=0,
+        le=100,
+        max_digits=5,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description='Percent a year, e.g. "3.50".',
+    ),
+]
+RateRead = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,3}(\.[0-9]{1,2})?$", "examples": ["3.50"]}),
+]
+"""A rate read back from the database (``NUMERIC(5,2)``), documented as its decimal string."""

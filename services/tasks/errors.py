@@ -48,13 +48,14 @@ class AssignmentRefused(Forbidden):
 class NoConsent(Conflict):
     """The client has not given (or has withdrawn) the consent the message needs."""
 
-    slug = "consent-missing"
+    title = "Consent required"
+    slug = "consent-required"
 
     def __init__(self, purpose: str) -> None:
         needed = "marketing" if purpose == "marketing" else "personal_data (service messages)"
         super().__init__(
             f"the client has no active {needed} consent; nothing was sent",
-            extra={"required_consent": "marketing" if purpose == "marketing" else "personal_data"},
+            extra={"missing_consent": "marketing" if purpose == "marketing" else "personal_data"},
         )
 
 

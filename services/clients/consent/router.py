@@ -13,13 +13,22 @@ from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
 from services.clients.consent import service
 from services.clients.consent.schemas import (
+    ConsentCheck,
     ConsentGiven,
+    ConsentPurpose,
     ConsentRead,
     ConsentWithdrawal,
     RevealedIdentifier,
     RevealRequest,
 )
-from services.clients.dependencies import ChangedClient, SessionDep, ToolsDep, ValidClient, WriterDep
+from services.clients.dependencies import (
+    ChangedClient,
+    PolicyBookDep,
+    SessionDep,
+    ToolsDep,
+    ValidClient,
+    WriterDep,
+)
 from services.clients.models import Consent
 from services.clients.repository import child_of
 
@@ -31,6 +40,8 @@ router = APIRouter(
     dependencies=[require_roles(Role.AGENT, Role.TEAM_LEAD, Role.ADMIN)],
     responses=PROBLEM_RESPONSES,
 )
+DEPENDENT_WORK_IN_POLICIES = frozenset({ConsentPurpose.SHARING_WITH_INSURER.value})
+"""Purposes whose withdrawal flags open work in the policies service (applications to an insurer)."""
 RevealerDep = Annotated[Principal, require_scope("clients:reveal")]
 ConsentId = Annotated[uuid.UUID, Path(description="The consent record's id.")]
 
@@ -57,6 +68,14 @@ async def list_consents(
     return await service.consents_of(session=session, client=client, cursor=cursor, limit=limit)
 
 
+@router.get("/consents/check")
+async def check_consent(client: ValidClient, purpose: ConsentPurpose, session: SessionDep) -> ConsentCheck:
+    """The consent gate: whether the client has an active consent to `purpose` now. Work that
+    depends on it asks first (submission to an insurer: `sharing_with_insurer`; greetings, event
+    invitations, outbound messages: `marketing`) and stops with 409 `consent-required` if not."""
+    return await service.check_consent(session=session, client=client, purpose=purpose)
+
+
 @router.get("/consents/{consent_id:uuid}")
 async def get_consent(client: ValidClient, consent_id: ConsentId, session: SessionDep) -> ConsentRead:
     """One consent record (what ``Location`` names after it is given)."""
@@ -72,9 +91,12 @@ async def withdraw_consent(
     consent_id: ConsentId,
     principal: WriterDep,
     session: SessionDep,
+    book: PolicyBookDep,
     body: ConsentWithdrawal | None = None,
 ) -> ConsentRead:
-    """Withdraw a consent; withdrawing the last ``personal_data`` consent erases the identifiers."""
+    """Withdraw a consent; withdrawing the last ``personal_data`` consent erases the identifiers.
+    What depends on the purpose stops from now on (409 `consent-required`), and the client's open
+    applications are flagged when `sharing_with_insurer` is withdrawn."""
     consent = await child_of(
         session=session,
         model=Consent,
@@ -90,6 +112,12 @@ async def withdraw_consent(
         consent=consent,
         reason=body.reason if body else None,
     )
+    if consent.purpose in DEPENDENT_WORK_IN_POLICIES and not await service.has_active_consent(
+        session=session, client_id=client.id, purpose=ConsentPurpose(consent.purpose)
+    ):
+        # The withdrawal stands before anyone is told: the policies service checks it over HTTP.
+        await session.commit()
+        await book.hold_open_work(client.id, consent.purpose)
     return service.to_read(consent)
 
 

@@ -75,3 +75,16 @@ class RevealedIdentifier(BaseModel):
     client_id: uuid.UUID
     field: RevealableField
     value: str
+
+
+class ConsentCheck(BaseModel):
+    """Whether the client has an active consent to a purpose now: the gate other work asks before
+    it acts (submission to an insurer: ``sharing_with_insurer``; greetings, invitations and other
+    outbound messages: ``marketing``)."""
+
+    client_id: uuid.UUID
+    purpose: ConsentPurpose
+    active: bool
+    consent_id: uuid.UUID | None = Field(description="The newest active consent to the purpose, if any.")
+    text_version: str | None
+    given_at: datetime | None

@@ -19,8 +19,14 @@ from sqlmodel import col
 from crmkit.auth import Principal
 from crmkit.pagination import Page
 from crmkit.problems import Conflict
-from services.clients.consent.schemas import ConsentGiven, ConsentPurpose, ConsentRead, RevealRequest
-from services.clients.errors import InvalidClientField
+from services.clients.consent.schemas import (
+    ConsentCheck,
+    ConsentGiven,
+    ConsentPurpose,
+    ConsentRead,
+    RevealRequest,
+)
+from services.clients.errors import ConsentRequired, InvalidClientField
 from services.clients.identifiers import erase_identifiers, has_identifiers, unseal_field
 from services.clients.models import Client, Consent
 from services.clients.repository import newest_first
@@ -60,6 +66,46 @@ async def has_active_consent(
         col(Consent.withdrawn_at).is_(None),
     )
     return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def active_consent(
+    *, session: AsyncSession, client_id: uuid.UUID, purpose: ConsentPurpose
+) -> Consent | None:
+    """The newest active consent of the client to ``purpose``, if any."""
+    stmt = (
+        select(Consent)
+        .where(
+            col(Consent.client_id) == client_id,
+            col(Consent.purpose) == purpose.value,
+            col(Consent.withdrawn_at).is_(None),
+        )
+        .order_by(col(Consent.given_at).desc(), col(Consent.id).desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def check_consent(*, session: AsyncSession, client: Client, purpose: ConsentPurpose) -> ConsentCheck:
+    """The consent gate's answer for one purpose, now."""
+    consent = await active_consent(session=session, client_id=client.id, purpose=purpose)
+    return ConsentCheck(
+        client_id=client.id,
+        purpose=purpose,
+        active=consent is not None,
+        consent_id=consent.id if consent else None,
+        text_version=consent.text_version if consent else None,
+        given_at=consent.given_at if consent else None,
+    )
+
+
+async def require_consent(
+    *, session: AsyncSession, client: Client, purpose: ConsentPurpose, what: str
+) -> None:
+    """409 ``consent-required`` naming the purpose when the client has no active consent to it."""
+    if await active_consent(session=session, client_id=client.id, purpose=purpose) is None:
+        raise ConsentRequired(
+            purpose.value, f"{what} needs the client's active '{purpose.value}' consent; nothing was stored"
+        )
 
 
 def new_consent(*, client_id: uuid.UUID, principal: Principal, data: ConsentGiven, field: str) -> Consent:

@@ -13,7 +13,7 @@ from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
-from services.policies.applications import requirements, service
+from services.policies.applications import requirements, service, traceability
 from services.policies.applications.schemas import (
     ApplicationCreate,
     ApplicationDetails,
@@ -26,6 +26,9 @@ from services.policies.applications.schemas import (
     RequirementCreate,
     RequirementResolve,
     SubmissionCreate,
+    TraceabilityCreate,
+    TraceabilityRead,
+    TraceabilityRule,
 )
 from services.policies.dependencies import (
     ChangedApplication,
@@ -37,6 +40,7 @@ from services.policies.dependencies import (
     ValidApplication,
     WriterDep,
 )
+from services.policies.errors import TraceabilityNotFound
 from services.policies.issued import premiums
 from services.policies.issued.schemas import IssueCreate, PaymentCreate, PaymentRead
 from services.policies.models import Application
@@ -177,13 +181,61 @@ async def submit(
     principal: WriterDep,
     session: SessionDep,
     tools: ToolsDep,
+    directory: DirectoryDep,
     response: Response,
     if_match: IfMatchHeader = None,
     data: SubmissionCreate | None = None,
 ) -> ApplicationRead:
-    """Submit to the insurer (draft → submitted), on a date (default today); requires If-Match."""
-    on = data.submitted_on if data else None
-    return await _move(session, tools, principal, application, response, if_match, "submitted", on=on)
+    """Submit to the insurer (draft → submitted), on a date (default today); requires If-Match, the
+    client's active `sharing_with_insurer` consent (else 409 `consent-required`) and, for a sale the
+    traceability rules cover, its recording (else 409 `compliance-incomplete`)."""
+    check_if_match(if_match, application.version)
+    application = await service.submit(
+        session=session,
+        tools=tools,
+        principal=principal,
+        directory=directory,
+        application=application,
+        on=data.submitted_on if data else None,
+    )
+    return await _answer(session, application, response)
+
+
+@router.get(f"{BASE}/traceability-rules", tags=["compliance"])
+async def traceability_rules() -> list[TraceabilityRule]:
+    """The rule table that decides which sales are recorded on audio and video (可回溯)."""
+    return list(traceability.RULES)
+
+
+@router.post(
+    f"{BASE}/{{application_id:uuid}}/traceability",
+    status_code=status.HTTP_201_CREATED,
+    tags=["compliance"],
+    responses=TRANSITION_OR_CONFLICT_RESPONSES,
+)
+async def record_traceability(
+    application: ChangedApplication,
+    data: TraceabilityCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    response: Response,
+) -> TraceabilityRead:
+    """Record the recording of a sale that needs one (reference, start, end, the steps it shows);
+    422 for a sale no rule covers."""
+    record = await traceability.record_traceability(
+        session=session, principal=principal, application=application, data=data
+    )
+    response.headers["Location"] = f"{BASE}/{application.id}/traceability"
+    return traceability.to_read(record)
+
+
+@router.get(f"{BASE}/{{application_id:uuid}}/traceability", tags=["compliance"])
+async def get_traceability(application: ValidApplication, session: SessionDep) -> TraceabilityRead:
+    """The traceability record of an application (404 when none was recorded)."""
+    record = await traceability.record_of(session=session, application=application)
+    if record is None:
+        raise TraceabilityNotFound()
+    return traceability.to_read(record)
 
 
 @router.post(f"{BASE}/{{application_id:uuid}}/underwriting", responses=TRANSITION_OR_CONFLICT_RESPONSES)

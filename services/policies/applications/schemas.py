@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
-from crmkit.clock import IsoDate
+from crmkit.clock import AwareMoment, IsoDate
 from crmkit.money import Money, MoneyRead
 from crmkit.pagination import Page
 from services.policies.evidence import InsurerReference
@@ -164,6 +164,72 @@ class SubmissionCreate(BaseModel):
     )
 
 
+class ConfirmedItem(StrEnum):
+    """A key step the recording shows (关键环节 of the traceability rules)."""
+
+    AGENT_IDENTITY = "agent_identity"
+    """The agent showed their practising certificate (出示执业证件)."""
+    PRODUCT_TERMS = "product_terms"
+    EXCLUSIONS = "exclusions"
+    NON_GUARANTEED_RISK = "non_guaranteed_risk"
+    """Returns of participating, universal or investment-linked benefits are not guaranteed."""
+    COOLING_OFF = "cooling_off"
+    CLIENT_CONFIRMATION = "client_confirmation"
+    """The client confirmed understanding and signed in person."""
+
+
+class TraceabilityCreate(BaseModel):
+    """The audio-video recording of a sale the traceability rules require (可回溯)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "recording_reference": "REC-2026-000123",
+                    "started_at": "2026-12-01T10:00:00+08:00",
+                    "ended_at": "2026-12-01T10:25:00+08:00",
+                    "confirmed_items": [
+                        "agent_identity",
+                        "product_terms",
+                        "exclusions",
+                        "cooling_off",
+                        "client_confirmation",
+                    ],
+                }
+            ]
+        },
+    )
+
+    recording_reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    started_at: AwareMoment
+    ended_at: AwareMoment = Field(description="After started_at, not in the future.")
+    confirmed_items: list[ConfirmedItem] = Field(min_length=1, max_length=10)
+
+
+class TraceabilityRead(BaseModel):
+    id: uuid.UUID
+    application_id: uuid.UUID
+    recording_reference: str
+    started_at: datetime
+    ended_at: datetime
+    confirmed_items: list[ConfirmedItem]
+    recorded_by: str
+    created_at: datetime
+
+
+class TraceabilityRule(BaseModel):
+    """One row of the rule table that decides which sales are recorded."""
+
+    code: str
+    description: str
+    source: str
+    applied: bool = Field(description="False: the rule needs a fact the project does not record.")
+    note: str | None = None
+
+
 class DecisionCreate(BaseModel):
     """The insurer's underwriting decision, as evidenced by its reference and date."""
 
@@ -268,6 +334,11 @@ class ApplicationRead(BaseModel):
         description="The insurer's reference for its underwriting decision."
     )
     policy_id: uuid.UUID | None = Field(description="The policy issuing created (also in `links.policy`).")
+    traceability_reasons: list[str] = Field(
+        default_factory=list,
+        description="The traceability rules (可回溯) this sale met when drafted; non-empty: submission "
+        "needs a traceability record.",
+    )
     requirements: list[RequirementRead]
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None

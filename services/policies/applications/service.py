@@ -16,6 +16,7 @@ from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.workflow import allowed_next, ensure_transition
 from services.policies import repository, trail
+from services.policies.applications import traceability
 from services.policies.applications.schemas import (
     ApplicationCreate,
     ApplicationDetails,
@@ -29,7 +30,7 @@ from services.policies.applications.schemas import (
     PreUnderwritingRead,
     RequirementRead,
 )
-from services.policies.errors import InvalidField, ProductNotFound, RuleConflict
+from services.policies.errors import ConsentRequired, InvalidField, ProductNotFound, RuleConflict
 from services.policies.evidence import application_chain, ensure_order
 from services.policies.household import resolve_insured
 from services.policies.issued import premiums
@@ -98,6 +99,7 @@ def to_read(application: Application, requirements: Sequence[UnderwritingRequire
         decided_on=application.decided_on,
         decision_reference=application.decision_reference,
         policy_id=application.policy_id,
+        traceability_reasons=list(application.traceability_reasons),
         requirements=[RequirementRead.model_validate(r, from_attributes=True) for r in requirements],
         owner_agent_id=application.owner_agent_id,
         team_id=application.team_id,
@@ -214,6 +216,9 @@ async def create_application(
         else None,
         status="draft",
         applied_on=applied_on,
+        traceability_reasons=traceability.reasons_for(
+            product=product, policyholder_birth_date=client.birth_date, applied_on=applied_on
+        ),
         version=1,
         created_at=now,
         updated_at=now,
@@ -369,6 +374,37 @@ async def move(
     application.status = target
     application.status_reason = reason
     return await record_change(session, principal, application, f"application.{target}", before)
+
+
+SHARING_WITH_INSURER = "sharing_with_insurer"
+
+
+async def submit(
+    *,
+    session: AsyncSession,
+    tools: Tools,
+    principal: Principal,
+    directory: ClientDirectory,
+    application: Application,
+    on: date | None,
+) -> Application:
+    """Submit to the insurer: identifiers and health answers leave the agency, so the client's
+    active ``sharing_with_insurer`` consent is asked for now (manual 六.2), and a sale the
+    traceability rules cover needs its recording (可回溯)."""
+    ensure_transition(
+        APPLICATION_TRANSITIONS, resource=RESOURCE, current=application.status, requested="submitted"
+    )
+    _submission_rules(application)
+    await traceability.ensure_recorded(session=session, application=application)
+    if not await directory.consent_active(application.client_id, SHARING_WITH_INSURER):
+        raise ConsentRequired(
+            SHARING_WITH_INSURER,
+            "submission sends the client's identifiers and health answers to the insurer: it needs the "
+            "client's active 'sharing_with_insurer' consent; nothing was submitted",
+        )
+    return await move(
+        session=session, tools=tools, principal=principal, application=application, target="submitted", on=on
+    )
 
 
 async def issue(

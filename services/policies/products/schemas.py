@@ -13,10 +13,15 @@ from services.policies.terms import (
     DEFAULT_GRACE_DAYS,
     Category,
     CoverageTerm,
+    DisclosureItem,
+    DisclosureText,
     InsurerName,
     Kind,
+    NonGuaranteedBasis,
     PaymentYears,
     PremiumMode,
+    Rate,
+    RateRead,
     ShortText,
     Wall,
 )
@@ -31,6 +36,26 @@ WaitingDays = Annotated[
     int, Field(strict=True, ge=0, le=366, description="等待期 in days (critical illness, medical).")
 ]
 CoverageYears = Annotated[int, Field(strict=True, ge=1, le=120)]
+Texts = Annotated[list[DisclosureText], Field(max_length=30)]
+
+
+def _distinct_texts(values: list[str] | None) -> list[str] | None:
+    if values is not None and len(set(values)) != len(values):
+        raise ValueError("texts must not repeat")
+    return values
+
+
+def disclosure_problem(
+    basis: NonGuaranteedBasis | None, non_guaranteed: list[str], max_rate: object | None
+) -> str | None:
+    """The disclosure rules of one product, whether created or changed (None: consistent)."""
+    if basis is None and non_guaranteed:
+        return "non_guaranteed_benefits need a non_guaranteed_basis (participating, universal, ...)"
+    if basis is not None and not non_guaranteed:
+        return "a product with a non_guaranteed_basis names its non_guaranteed_benefits"
+    if max_rate is not None and basis is None:
+        return "max_illustrated_rate applies to non-guaranteed returns only: give a non_guaranteed_basis"
+    return None
 
 
 def _distinct_sorted(values: list[int]) -> list[int]:
@@ -63,6 +88,26 @@ class ProductCreate(BaseModel):
     grace_days: GraceDays = DEFAULT_GRACE_DAYS
     waiting_days: WaitingDays = 0
     guaranteed_renewable: StrictBool = False
+    exclusions: Texts = Field(default_factory=list, description="Key exclusions (责任免除), each a text.")
+    guaranteed_benefits: Texts = Field(default_factory=list, description="Benefits the contract guarantees.")
+    non_guaranteed_basis: NonGuaranteedBasis | None = Field(
+        default=None, description="Why some benefits are not guaranteed (分红/万能/投连); null: none are."
+    )
+    non_guaranteed_benefits: Texts = Field(
+        default_factory=list, description="Benefits that depend on the insurer's results, not guaranteed."
+    )
+    max_illustrated_rate: Rate | None = Field(
+        default=None,
+        description="The highest return a proposal may illustrate; null: none may be illustrated.",
+    )
+    recording_required: StrictBool = Field(
+        default=False, description="Every sale of this product is recorded (可回溯), whatever the client."
+    )
+
+    @field_validator("exclusions", "guaranteed_benefits", "non_guaranteed_benefits")
+    @classmethod
+    def _distinct_disclosures(cls, value: list[str]) -> list[str] | None:
+        return _distinct_texts(value)
 
     @field_validator("payment_years")
     @classmethod
@@ -89,6 +134,11 @@ class ProductCreate(BaseModel):
             raise ValueError("a single premium is paid once: payment_years must be [1]")
         if self.guaranteed_renewable and self.coverage_term is not CoverageTerm.ONE_YEAR_RENEWABLE:
             raise ValueError("only a one-year renewable product can be guaranteed renewable")
+        problem = disclosure_problem(
+            self.non_guaranteed_basis, self.non_guaranteed_benefits, self.max_illustrated_rate
+        )
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -108,6 +158,23 @@ class ProductUpdate(BaseModel):
     waiting_days: WaitingDays | None = None
     guaranteed_renewable: StrictBool | None = None
     """The coverage term and premium mode are not changed: policies and their schedules follow them."""
+    exclusions: Texts | None = None
+    guaranteed_benefits: Texts | None = None
+    non_guaranteed_basis: NonGuaranteedBasis | None = Field(
+        default=None, description="null takes the basis away (then no non-guaranteed benefits may remain)."
+    )
+    non_guaranteed_benefits: Texts | None = None
+    max_illustrated_rate: Rate | None = Field(default=None, description="null: no return may be illustrated.")
+    recording_required: StrictBool | None = None
+
+    @field_validator("exclusions", "guaranteed_benefits", "non_guaranteed_benefits", "recording_required")
+    @classmethod
+    def _disclosure_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null")
+        if isinstance(value, list):
+            return _distinct_texts(value)
+        return value
 
     @field_validator("payment_years")
     @classmethod
@@ -152,9 +219,35 @@ class ProductRead(BaseModel):
     grace_days: int
     waiting_days: int
     guaranteed_renewable: bool
+    exclusions: list[str]
+    guaranteed_benefits: list[str]
+    non_guaranteed_basis: NonGuaranteedBasis | None
+    non_guaranteed_benefits: list[str]
+    max_illustrated_rate: RateRead | None = Field(description="Percent a year.")
+    recording_required: bool
+    disclosure_version: int = Field(description="Raised whenever a disclosed term changes.")
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class Disclosure(BaseModel):
+    """What the agent must state about one product before a plan is accepted (manual 六), under
+    its version: exclusions, the waiting period, what is and is not guaranteed."""
+
+    product_id: uuid.UUID
+    product_name: str
+    disclosure_version: int
+    exclusions: list[str]
+    waiting_days: int
+    guaranteed_benefits: list[str]
+    non_guaranteed_basis: NonGuaranteedBasis | None
+    non_guaranteed_benefits: list[str]
+    max_illustrated_rate: RateRead | None
+    recording_required: bool
+    to_acknowledge: list[DisclosureItem] = Field(
+        description="The items the client acknowledges before acceptance (each applicable one)."
+    )
 
 
 ProductPage = Page[ProductRead]

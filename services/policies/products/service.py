@@ -16,13 +16,65 @@ from crmkit.pagination import page_of, read_cursor
 from services.policies import trail
 from services.policies.errors import DuplicateProduct, InvalidField
 from services.policies.models import Product
-from services.policies.products.schemas import ProductCreate, ProductPage, ProductRead, ProductUpdate
+from services.policies.products.schemas import (
+    Disclosure,
+    ProductCreate,
+    ProductPage,
+    ProductRead,
+    ProductUpdate,
+    disclosure_problem,
+)
+from services.policies.terms import DisclosureItem, NonGuaranteedBasis
 
 RESOURCE = "product"
 
 
 def to_read(product: Product) -> ProductRead:
     return ProductRead.model_validate(product, from_attributes=True)
+
+
+DISCLOSED = (
+    "exclusions",
+    "waiting_days",
+    "guaranteed_benefits",
+    "non_guaranteed_basis",
+    "non_guaranteed_benefits",
+    "max_illustrated_rate",
+    "recording_required",
+)
+"""The terms a disclosure states: changing any of them raises ``disclosure_version``."""
+DISCLOSURE_FIELDS = ("exclusions", "guaranteed_benefits", "non_guaranteed_benefits", "recording_required")
+
+
+def to_acknowledge(product: Product) -> list[DisclosureItem]:
+    """The items the client must acknowledge for this product: each that applies to it."""
+    items = []
+    if product.exclusions:
+        items.append(DisclosureItem.EXCLUSIONS)
+    if product.non_guaranteed_basis is not None:
+        items.append(DisclosureItem.NON_GUARANTEED_BENEFITS)
+    if product.waiting_days > 0:
+        items.append(DisclosureItem.WAITING_PERIOD)
+    return items
+
+
+def disclosure_of(product: Product) -> Disclosure:
+    """The product's disclosure under its current version."""
+    return Disclosure(
+        product_id=product.id,
+        product_name=product.name,
+        disclosure_version=product.disclosure_version,
+        exclusions=list(product.exclusions),
+        waiting_days=product.waiting_days,
+        guaranteed_benefits=list(product.guaranteed_benefits),
+        non_guaranteed_basis=NonGuaranteedBasis(product.non_guaranteed_basis)
+        if product.non_guaranteed_basis
+        else None,
+        non_guaranteed_benefits=list(product.non_guaranteed_benefits),
+        max_illustrated_rate=product.max_illustrated_rate,
+        recording_required=product.recording_required,
+        to_acknowledge=to_acknowledge(product),
+    )
 
 
 def _view(product: Product) -> dict[str, Any]:
@@ -58,6 +110,13 @@ async def create_product(*, session: AsyncSession, principal: Principal, data: P
         grace_days=data.grace_days,
         waiting_days=data.waiting_days,
         guaranteed_renewable=data.guaranteed_renewable,
+        exclusions=list(data.exclusions),
+        guaranteed_benefits=list(data.guaranteed_benefits),
+        non_guaranteed_basis=data.non_guaranteed_basis.value if data.non_guaranteed_basis else None,
+        non_guaranteed_benefits=list(data.non_guaranteed_benefits),
+        max_illustrated_rate=data.max_illustrated_rate,
+        recording_required=data.recording_required,
+        disclosure_version=1,
         version=1,
         created_at=now,
         updated_at=now,
@@ -88,7 +147,23 @@ async def update_product(
         raise InvalidField(
             "guaranteed_renewable", "only a one-year renewable product can be guaranteed renewable"
         )
+    basis = patch.non_guaranteed_basis if "non_guaranteed_basis" in given else product.non_guaranteed_basis
+    benefits = (
+        patch.non_guaranteed_benefits
+        if "non_guaranteed_benefits" in given and patch.non_guaranteed_benefits is not None
+        else product.non_guaranteed_benefits
+    )
+    rate = patch.max_illustrated_rate if "max_illustrated_rate" in given else product.max_illustrated_rate
+    problem = disclosure_problem(NonGuaranteedBasis(basis) if basis else None, list(benefits), rate)
+    if problem:
+        raise InvalidField("non_guaranteed_basis", problem)
     before = _view(product)
+    disclosed_before = {name: before[name] for name in DISCLOSED}
+    for field in (*DISCLOSURE_FIELDS, "max_illustrated_rate"):
+        if field in given:
+            setattr(product, field, getattr(patch, field))
+    if "non_guaranteed_basis" in given:
+        product.non_guaranteed_basis = basis.value if isinstance(basis, NonGuaranteedBasis) else basis
     for field in (
         "name",
         "min_insured_age",
@@ -108,6 +183,8 @@ async def update_product(
     after = _view(product)
     if after == before:
         return product
+    if {name: after[name] for name in DISCLOSED} != disclosed_before:
+        product.disclosure_version += 1
     product.version += 1
     product.updated_at = utc_now()
     insurer, name = product.insurer, product.name

@@ -22,6 +22,8 @@ from services.policies.dependencies import (
 )
 from services.policies.proposals import service
 from services.policies.proposals.schemas import (
+    AcknowledgmentCreate,
+    InformedChoiceCreate,
     ProposalAccept,
     ProposalCreate,
     ProposalDecline,
@@ -77,7 +79,7 @@ async def list_proposals(
 async def get_proposal(proposal: ValidProposal, session: SessionDep, response: Response) -> ProposalRead:
     """Read one proposal with every revision and its findings."""
     set_etag(response, proposal.version)
-    return service.to_read(proposal, await service.revisions_of(session=session, proposal=proposal))
+    return await service.read(session=session, proposal=proposal)
 
 
 @router.post(
@@ -95,13 +97,13 @@ async def revise_proposal(
 ) -> ProposalRead:
     """Add a revision after the client's feedback; requires If-Match."""
     check_if_match(if_match, proposal.version)
-    proposal, revisions = await service.revise_proposal(
+    proposal, _ = await service.revise_proposal(
         session=session, tools=tools, principal=principal, directory=directory, proposal=proposal, data=data
     )
     # A revision has no address of its own: it is read as part of its proposal.
     response.headers["Location"] = f"{BASE}/{proposal.id}"
     set_etag(response, proposal.version)
-    return service.to_read(proposal, revisions)
+    return await service.read(session=session, proposal=proposal)
 
 
 @router.post("/{proposal_id:uuid}/accept", responses=TRANSITION_RESPONSES)
@@ -115,11 +117,11 @@ async def accept_proposal(
 ) -> ProposalRead:
     """Record the revision the client accepted; requires If-Match."""
     check_if_match(if_match, proposal.version)
-    proposal, revisions = await service.accept_proposal(
+    proposal, _ = await service.accept_proposal(
         session=session, principal=principal, proposal=proposal, data=data
     )
     set_etag(response, proposal.version)
-    return service.to_read(proposal, revisions)
+    return await service.read(session=session, proposal=proposal)
 
 
 @router.post("/{proposal_id:uuid}/decline", responses=TRANSITION_RESPONSES)
@@ -133,8 +135,46 @@ async def decline_proposal(
 ) -> ProposalRead:
     """Record that the client turned the plan down; requires If-Match."""
     check_if_match(if_match, proposal.version)
-    proposal, revisions = await service.decline_proposal(
+    proposal, _ = await service.decline_proposal(
         session=session, principal=principal, proposal=proposal, data=data
     )
     set_etag(response, proposal.version)
-    return service.to_read(proposal, revisions)
+    return await service.read(session=session, proposal=proposal)
+
+
+@router.post(
+    "/{proposal_id:uuid}/acknowledgments", status_code=status.HTTP_201_CREATED, responses=TRANSITION_RESPONSES
+)
+async def acknowledge_disclosure(
+    proposal: ChangedProposal,
+    data: AcknowledgmentCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    response: Response,
+) -> ProposalRead:
+    """Record that the client acknowledged one disclosure item (exclusions, non-guaranteed benefits,
+    waiting period) of a product, under its current disclosure version, and how (channel)."""
+    await service.acknowledge_disclosure(session=session, principal=principal, proposal=proposal, data=data)
+    # An acknowledgment is read as part of its proposal's revision.
+    response.headers["Location"] = f"{BASE}/{proposal.id}"
+    set_etag(response, proposal.version)
+    return await service.read(session=session, proposal=proposal)
+
+
+@router.post(
+    "/{proposal_id:uuid}/informed-choices",
+    status_code=status.HTTP_201_CREATED,
+    responses=TRANSITION_RESPONSES,
+)
+async def record_informed_choice(
+    proposal: ChangedProposal,
+    data: InformedChoiceCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    response: Response,
+) -> ProposalRead:
+    """Record the client's informed choice to keep the plan against a warning finding, with a reason."""
+    await service.record_informed_choice(session=session, principal=principal, proposal=proposal, data=data)
+    response.headers["Location"] = f"{BASE}/{proposal.id}"
+    set_etag(response, proposal.version)
+    return await service.read(session=session, proposal=proposal)

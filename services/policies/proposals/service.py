@@ -16,12 +16,23 @@ from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.workflow import ensure_transition
 from services.policies import repository, trail
-from services.policies.errors import InvalidField, RuleConflict
+from services.policies.errors import ComplianceIncomplete, InvalidField, RuleConflict
 from services.policies.household import breadwinners, resolve_insured
-from services.policies.models import Product, Proposal, ProposalRevision
+from services.policies.models import (
+    DisclosureAcknowledgment,
+    InformedChoice,
+    Product,
+    Proposal,
+    ProposalRevision,
+)
 from services.policies.peers import ClientDirectory, ClientView, Household
+from services.policies.products.service import disclosure_of, to_acknowledge
 from services.policies.proposals import rules
 from services.policies.proposals.schemas import (
+    AcknowledgmentCreate,
+    AcknowledgmentRead,
+    InformedChoiceCreate,
+    InformedChoiceRead,
     ProposalAccept,
     ProposalCreate,
     ProposalDecline,
@@ -44,7 +55,12 @@ def to_summary(proposal: Proposal) -> ProposalSummary:
     return ProposalSummary.model_validate(proposal, from_attributes=True)
 
 
-def to_read(proposal: Proposal, revisions: Sequence[ProposalRevision]) -> ProposalRead:
+def to_read(
+    proposal: Proposal,
+    revisions: Sequence[ProposalRevision],
+    acknowledgments: Sequence[DisclosureAcknowledgment] = (),
+    choices: Sequence[InformedChoice] = (),
+) -> ProposalRead:
     return ProposalRead(
         **to_summary(proposal).model_dump(),
         revisions=[
@@ -52,6 +68,16 @@ def to_read(proposal: Proposal, revisions: Sequence[ProposalRevision]) -> Propos
                 revision=r.revision,
                 items=[ProposalItemRead.model_validate(i) for i in r.items],
                 findings=r.findings,
+                acknowledgments=[
+                    AcknowledgmentRead.model_validate(a, from_attributes=True)
+                    for a in acknowledgments
+                    if a.revision == r.revision
+                ],
+                informed_choices=[
+                    InformedChoiceRead.model_validate(c, from_attributes=True)
+                    for c in choices
+                    if c.revision == r.revision
+                ],
                 total_annual_premium=r.total_annual_premium,
                 household_annual_income=r.household_annual_income,
                 client_feedback=r.client_feedback,
@@ -71,6 +97,34 @@ async def revisions_of(*, session: AsyncSession, proposal: Proposal) -> list[Pro
     return list((await session.execute(stmt)).scalars())
 
 
+async def acknowledgments_of(*, session: AsyncSession, proposal: Proposal) -> list[DisclosureAcknowledgment]:
+    stmt = (
+        select(DisclosureAcknowledgment)
+        .where(col(DisclosureAcknowledgment.proposal_id) == proposal.id)
+        .order_by(col(DisclosureAcknowledgment.created_at), col(DisclosureAcknowledgment.id))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def choices_of(*, session: AsyncSession, proposal: Proposal) -> list[InformedChoice]:
+    stmt = (
+        select(InformedChoice)
+        .where(col(InformedChoice.proposal_id) == proposal.id)
+        .order_by(col(InformedChoice.created_at), col(InformedChoice.id))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def read(*, session: AsyncSession, proposal: Proposal) -> ProposalRead:
+    """The proposal with every revision, its acknowledgments and informed choices."""
+    return to_read(
+        proposal,
+        await revisions_of(session=session, proposal=proposal),
+        await acknowledgments_of(session=session, proposal=proposal),
+        await choices_of(session=session, proposal=proposal),
+    )
+
+
 async def _products(session: AsyncSession, items: Sequence[ProposalItemIn]) -> dict[uuid.UUID, Product]:
     ids = {item.product_id for item in items}
     rows = (await session.execute(select(Product).where(col(Product.id).in_(ids)))).scalars()
@@ -88,6 +142,19 @@ def _check_item_product(index: int, item: ProposalItemIn, product: Product | Non
             f"{field}.payment_years",
             f"{product.name} is paid over {', '.join(map(str, product.payment_years))} years",
         )
+    if item.illustrated_rate is not None:
+        # Manual 六: no exaggerated returns. A return may be shown only within the product's cap.
+        if product.max_illustrated_rate is None:
+            raise InvalidField(
+                f"{field}.illustrated_rate",
+                f"{product.name} has no illustrated return: its benefits are stated by the contract only",
+            )
+        if item.illustrated_rate > product.max_illustrated_rate:
+            raise InvalidField(
+                f"{field}.illustrated_rate",
+                f"{item.illustrated_rate}% is above {product.name}'s maximum illustrated rate "
+                f"{product.max_illustrated_rate}% (and non-guaranteed returns are never promised)",
+            )
     return product
 
 
@@ -154,6 +221,8 @@ async def _plan(
             sum_insured=item.sum_insured,
             annual_premium=item.annual_premium,
             payment_years=item.payment_years,
+            illustrated_rate=item.illustrated_rate,
+            disclosure=disclosure_of(product),
         )
         stored.append(read.model_dump(mode="json"))
     earners = [
@@ -294,6 +363,11 @@ async def accept_proposal(
     blocking = [f["message"] for f in chosen.findings if f["severity"] == Severity.BLOCKING]
     if blocking:
         raise InvalidField("revision", "has blocking findings: " + "; ".join(blocking))
+    missing = await _unacknowledged(session, proposal, chosen) + await _unresolved(session, proposal, chosen)
+    if missing:
+        raise ComplianceIncomplete(
+            f"revision {chosen.revision} cannot be accepted yet: " + "; ".join(missing), missing
+        )
     before = _audit_view(proposal)
     proposal.status = "accepted"
     proposal.accepted_revision = chosen.revision
@@ -310,6 +384,139 @@ async def accept_proposal(
         after=_audit_view(proposal),
     )
     return proposal, revisions
+
+
+def _finding_key(code: str, item_id: object) -> str:
+    return f"{code}@{item_id}" if item_id else code
+
+
+def _item_products(revision: ProposalRevision) -> list[uuid.UUID]:
+    return list(dict.fromkeys(uuid.UUID(str(i["product_id"])) for i in revision.items))
+
+
+async def _unacknowledged(session: AsyncSession, proposal: Proposal, revision: ProposalRevision) -> list[str]:
+    """``acknowledgment:<product>:<item>`` for each applicable item not acknowledged under the
+    product's current disclosure version."""
+    rows = await acknowledgments_of(session=session, proposal=proposal)
+    done = {(a.product_id, a.item, a.disclosure_version) for a in rows if a.revision == revision.revision}
+    products = await session.execute(select(Product).where(col(Product.id).in_(_item_products(revision))))
+    missing = []
+    for product in sorted(products.scalars(), key=lambda p: p.name):
+        for item in to_acknowledge(product):
+            if (product.id, item.value, product.disclosure_version) not in done:
+                missing.append(f"acknowledgment:{product.name}:{item.value}")
+    return missing
+
+
+async def _unresolved(session: AsyncSession, proposal: Proposal, revision: ProposalRevision) -> list[str]:
+    """``informed_choice:<code>`` for each warning of the manual's checks without the client's choice."""
+    chosen = {
+        _finding_key(c.finding_code, c.item_id)
+        for c in await choices_of(session=session, proposal=proposal)
+        if c.revision == revision.revision
+    }
+    return [
+        f"informed_choice:{_finding_key(f['code'], f.get('item_id'))}"
+        for f in revision.findings
+        if f["severity"] == Severity.WARNING and _finding_key(f["code"], f.get("item_id")) not in chosen
+    ]
+
+
+def _open_revision(
+    proposal: Proposal, revisions: Sequence[ProposalRevision], number: int
+) -> ProposalRevision:
+    if proposal.status != "open":
+        raise RuleConflict(f"this proposal is {proposal.status}: its record is closed")
+    chosen = next((r for r in revisions if r.revision == number), None)
+    if chosen is None:
+        raise InvalidField("revision", f"this proposal has revisions 1 to {proposal.latest_revision}")
+    return chosen
+
+
+async def acknowledge_disclosure(
+    *, session: AsyncSession, principal: Principal, proposal: Proposal, data: AcknowledgmentCreate
+) -> DisclosureAcknowledgment:
+    """The client acknowledged one disclosure item of a product of the revision (manual 六)."""
+    revision = _open_revision(proposal, await revisions_of(session=session, proposal=proposal), data.revision)
+    if data.product_id not in _item_products(revision):
+        raise InvalidField("product_id", f"revision {revision.revision} holds no such product")
+    product = await session.get(Product, data.product_id)
+    if product is None:  # products are never deleted; kept as a guard
+        raise InvalidField("product_id", "no such product in the catalogue")
+    if data.item not in to_acknowledge(product):
+        raise InvalidField("item", f"{product.name} has nothing to disclose as {data.item.value}")
+    if data.disclosure_version != product.disclosure_version:
+        raise InvalidField(
+            "disclosure_version",
+            f"{product.name}'s current disclosure is version {product.disclosure_version}: "
+            "explain that one and acknowledge it",
+        )
+    now = utc_now()
+    when = data.acknowledged_at or now
+    if when > now:
+        raise InvalidField("acknowledged_at", "cannot be in the future")
+    row = DisclosureAcknowledgment(
+        proposal_id=proposal.id,
+        revision=revision.revision,
+        product_id=product.id,
+        item=data.item.value,
+        channel=data.channel.value,
+        disclosure_version=data.disclosure_version,
+        acknowledged_at=when,
+        recorded_by=principal.actor,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    await trail.record(
+        session,
+        principal=principal,
+        action="proposal.disclosure_acknowledged",
+        resource_type=RESOURCE,
+        resource_id=proposal.id,
+        after=AcknowledgmentRead.model_validate(row, from_attributes=True).model_dump(mode="json"),
+    )
+    return row
+
+
+async def record_informed_choice(
+    *, session: AsyncSession, principal: Principal, proposal: Proposal, data: InformedChoiceCreate
+) -> InformedChoice:
+    """The client keeps the plan against a warning, with a reason; a blocking finding has no choice."""
+    revision = _open_revision(proposal, await revisions_of(session=session, proposal=proposal), data.revision)
+    item_id = str(data.item_id) if data.item_id else None
+    finding = next(
+        (f for f in revision.findings if f["code"] == data.finding_code and f.get("item_id") == item_id), None
+    )
+    if finding is None:
+        raise InvalidField("finding_code", f"revision {revision.revision} has no such finding")
+    if finding["severity"] == Severity.BLOCKING:
+        raise InvalidField(
+            "finding_code", "a blocking finding (e.g. an age limit) cannot be overridden: change the plan"
+        )
+    if finding["severity"] != Severity.WARNING:
+        raise InvalidField("finding_code", "this finding is information only: there is nothing to choose")
+    row = InformedChoice(
+        proposal_id=proposal.id,
+        revision=revision.revision,
+        finding_code=data.finding_code,
+        item_id=data.item_id,
+        reason=data.reason,
+        channel=data.channel.value,
+        recorded_by=principal.actor,
+        created_at=utc_now(),
+    )
+    session.add(row)
+    await session.flush()
+    await trail.record(
+        session,
+        principal=principal,
+        action="proposal.informed_choice_recorded",
+        resource_type=RESOURCE,
+        resource_id=proposal.id,
+        after=InformedChoiceRead.model_validate(row, from_attributes=True).model_dump(mode="json"),
+    )
+    return row
 
 
 async def decline_proposal(
