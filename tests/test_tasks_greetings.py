@@ -3,7 +3,7 @@ greeting sent (by a channel or by hand) recorded on the client's timeline."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -11,9 +11,10 @@ import pytest
 from services.tasks.calendar import festivals_of
 from tests.clients_support import assert_problem, create_client
 from tests.conftest import People, Stack
-from tests.tasks_support import TASKS, count, give_consent
+from tests.tasks_support import TASKS, ZONE, count, give_consent
 
 GREETINGS = f"{TASKS}/greetings"
+NOTIFICATIONS = f"{TASKS}/notifications"
 
 
 @pytest.mark.parametrize(
@@ -114,3 +115,26 @@ class TestRecord:
             headers=people.agent.headers,
         )
         assert_problem(response, 404)
+
+
+async def test_each_morning_an_agent_gets_the_days_greeting_list_once(
+    api: httpx.AsyncClient, people: People, stack: Stack
+) -> None:
+    """From 08:00 business time, the agent whose client has a birthday today is reminded once, with
+    the names (manual 五.3); someone else's client is not on their list."""
+    morning = datetime.now(ZONE).replace(hour=8, minute=30, second=0, microsecond=0)
+    born = morning.date().replace(year=1980).isoformat()
+    await create_client(api, people.agent, name="刘洋", birth_date=born)
+    await create_client(api, people.outsider, name="别人的客户", birth_date=born)
+    worker = stack.apps["tasks"].state.worker
+
+    await worker.run_once(now=morning.replace(hour=7), intake_events=False)
+    assert await count(stack, "notifications") == 0
+
+    await worker.run_once(now=morning, intake_events=False)
+    await worker.run_once(now=morning + timedelta(hours=1), intake_events=False)
+    feed = (await api.get(NOTIFICATIONS, headers=people.agent.headers)).json()["items"]
+    assert [(n["subject"], n["link_path"]) for n in feed] == [("今日问候名单：1位客户", GREETINGS)]  # noqa: RUF001
+    assert feed[0]["body"].startswith("今天刘洋（")  # noqa: RUF001
+    assert "别人的客户" not in feed[0]["body"]
+    assert await count(stack, "notifications") == 2  # one each for the agent and the outsider

@@ -70,6 +70,13 @@ DEFAULTS: dict[str, Template] = {
             "请于{due}前向客户通报理赔{claim}的进展。",
         ),
         _t(
+            "greetings_today",
+            "service",
+            "user",
+            "今日问候名单：{count}位客户",
+            "今天{who}，请送上问候（问候名单：GET /api/v1/tasks/greetings）。",
+        ),
+        _t(
             "birthday_greeting",
             "marketing",
             "client",
@@ -133,3 +140,14 @@ def render(text: str, variables: dict[str, str]) -> str:
     if UNMASKED.search(rendered):
         raise InvalidField("variables", "a message may not carry an unmasked phone or ID number")
     return rendered
+
+
+def whose_day(person: str, title: str) -> str:
+    """One line of the morning greeting list: whose day it is and what."""
+    return f"{person}（{title}）"
+
+
+def today_list(festivals: list[str], names: list[str]) -> str:
+    """The morning greeting list's text: the day's festivals, then whose days they are."""
+    lead = f"正值{'、'.join(festivals)}，" if festivals else ""
+    return lead + "、".join(names)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -23,7 +24,7 @@ from sqlmodel import col
 
 from crmkit.app import AppHook
 from crmkit.clock import BusinessClock, utc_now
-from services.tasks import intake, notifications, outbox
+from services.tasks import calendar, intake, notifications, outbox, templates
 from services.tasks.channels import Sender, senders
 from services.tasks.config import Settings
 from services.tasks.models import Task
@@ -38,6 +39,8 @@ APPOINTMENT_LEAD = timedelta(hours=1)
 WORK_LISTS_CHECK_SECONDS = 600.0
 """Premiums due and claim updates owed are read from the policies and claims work lists every ten minutes."""
 PREMIUM_NOTICE_DAYS = 7
+MORNING = clock_time(8, 0)
+"""The day's greeting list goes out from 08:00 business time (the end of the quiet hours)."""
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Worker:
         if now is not None or time.monotonic() - self.work_lists_checked_at >= WORK_LISTS_CHECK_SECONDS:
             try:
                 report.reminders += await self.work_lists(clock, peers)
+                report.reminders += await self.greetings_this_morning(clock, peers)
                 self.work_lists_checked_at = time.monotonic()
             except Exception as exc:  # a service is away: next round
                 report.errors.append(f"work lists: {type(exc).__name__}")
@@ -231,6 +235,51 @@ class Worker:
                     items=chunk,
                     created_by="system:reminders",
                 )
+            await session.commit()
+        return made
+
+    async def greetings_this_morning(self, clock: BusinessClock, peers: Peers) -> int:
+        """From 08:00 business time, each agent whose clients have a birthday or family milestone
+        today gets the day's greeting list once (manual 五.3); the list itself is
+        ``GET /api/v1/tasks/greetings``. Festivals are named in it on their day."""
+        if clock.local(clock.now()).time() < MORNING:
+            return 0
+        today = clock.today()
+        festivals = [f.name for f in calendar.festivals_between(today, today)]
+        names_by_owner: dict[uuid.UUID, list[str]] = {}
+        owners: dict[str, uuid.UUID | None] = {}
+        for item in await peers.upcoming(today, 0):
+            client_id = item["client_id"]
+            if client_id not in owners:
+                client = await peers.record("client", uuid.UUID(client_id))
+                owners[client_id] = uuid.UUID(client["owner_agent_id"]) if client else None
+            owner = owners[client_id]
+            if owner is not None:
+                names_by_owner.setdefault(owner, []).append(
+                    templates.whose_day(item["person_name"], item["title"])
+                )
+        items = [
+            (
+                owner,
+                {
+                    "count": str(len(names)),
+                    "who": templates.today_list(festivals, names),
+                },
+                "/api/v1/tasks/greetings",
+                f"greetings-today:{owner}:{today.isoformat()}",
+            )
+            for owner, names in names_by_owner.items()
+        ]
+        if not items:
+            return 0
+        async with self.sessions() as session:
+            made = await notifications.remind_many(
+                session=session,
+                clock=clock,
+                template_key="greetings_today",
+                items=items,
+                created_by="system:reminders",
+            )
             await session.commit()
         return made
 
