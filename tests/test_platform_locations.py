@@ -158,6 +158,7 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
         headers=agent.headers,
     )
     assert message.status_code == 201, message.text
+    await consent_to_marketing(api, agent, client["id"])  # greetings and invitations need it
     greeting = await api.post(
         f"/api/v1/tasks/greetings/{client['id']}",
         json={"occasion": "milestone", "milestone": "乔迁之喜", "channel": "by_hand"},
@@ -166,7 +167,6 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
     assert greeting.status_code == 201, greeting.text
     # client events: an event, an invitation (with marketing consent), a client acquired there
     event = await schedule(api, agent)
-    await consent_to_marketing(api, agent, client["id"])
     await invite(api, agent, event["id"], client["id"])
     acquired = await api.post(
         f"{EVENTS}/{event['id']}/acquisitions", json={"client_id": client["id"]}, headers=agent.headers

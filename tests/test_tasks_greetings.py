@@ -76,6 +76,7 @@ class TestRecord:
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         client = await create_client(api, people.agent)
+        await give_consent(api, people.agent, client["id"], "marketing")
         response = await api.post(
             f"{GREETINGS}/{client['id']}",
             json={"occasion": "milestone", "milestone": "乔迁之喜", "channel": "by_hand", "note": "送了绿植"},
@@ -138,3 +139,21 @@ async def test_each_morning_an_agent_gets_the_days_greeting_list_once(
     assert feed[0]["body"].startswith("今天刘洋（")  # noqa: RUF001
     assert "别人的客户" not in feed[0]["body"]
     assert await count(stack, "notifications") == 2  # one each for the agent and the outsider
+
+
+async def test_a_greeting_by_hand_without_marketing_consent_is_refused_and_not_recorded(
+    api: httpx.AsyncClient, people: People, stack: Stack
+) -> None:
+    client = await create_client(api, people.agent)
+    response = await api.post(
+        f"{GREETINGS}/{client['id']}",
+        json={"occasion": "birthday", "channel": "by_hand"},
+        headers=people.agent.headers,
+    )
+    problem = assert_problem(response, 409)
+    assert (problem["type"], problem["missing_consent"]) == ("/problems/consent-required", "marketing")
+    timeline = (
+        await api.get(f"/api/v1/clients/{client['id']}/interactions", headers=people.agent.headers)
+    ).json()
+    assert timeline["items"] == []
+    assert await count(stack, "notifications") == 0

@@ -10,7 +10,7 @@ from crmkit.auth import Principal
 from crmkit.clock import BusinessClock
 from services.tasks import notifications
 from services.tasks.calendar import NAMES
-from services.tasks.errors import ClientNotFound, InvalidField
+from services.tasks.errors import ClientNotFound, InvalidField, NoConsent
 from services.tasks.peers import Peers
 from services.tasks.schemas import (
     Channel,
@@ -43,7 +43,15 @@ async def record_greeting(
     if data.occasion is Occasion.MILESTONE and data.milestone is None:
         raise InvalidField("milestone", "name the family milestone (e.g. 乔迁之喜)")
     notification_id = None
-    if data.channel != "by_hand":
+    if data.channel == "by_hand":
+        # A greeting given in person is still marketing: it needs the client's consent like any
+        # other (issue 17 §4, manual 六); a message sent below is checked by ``notifications.send``.
+        consents = await peers.active_consents(client_id)
+        if consents is None:
+            raise ClientNotFound()
+        if "marketing" not in consents:
+            raise NoConsent("marketing")
+    else:
         if data.occasion is Occasion.BIRTHDAY:
             template, variables = "birthday_greeting", {}
         elif data.occasion is Occasion.MILESTONE:
