@@ -86,8 +86,14 @@ QUIET_WEBHOOKS: dict[str, Any] = {"webhook_dispatch_interval_seconds": 0}
 OPEN_DOOR: dict[str, Any] = {"rate_limit_anonymous": "1000000/minute"}
 
 
-def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any) -> dict[str, FastAPI]:
-    """All five apps with test settings, wired to each other through ``mesh``."""
+def build_apps(
+    database_url: str,
+    mesh: MeshTransport,
+    documents_overrides: dict[str, Any] | None = None,
+    **gateway_overrides: Any,
+) -> dict[str, FastAPI]:
+    """All the apps with test settings, wired to each other through ``mesh``. Documents are kept
+    on the local backend in a folder of this run (``documents_overrides`` may name S3 instead)."""
     from gateway.config import Settings as GatewaySettings
     from gateway.main import create_app as create_gateway
     from services.claims.config import Settings as ClaimsSettings
@@ -96,6 +102,8 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     from services.clients.main import create_app as create_clients
     from services.devices.config import Settings as DevicesSettings
     from services.devices.main import create_app as create_devices
+    from services.documents.config import Settings as DocumentsSettings
+    from services.documents.main import create_app as create_documents
     from services.policies.config import Settings as PoliciesSettings
     from services.policies.main import create_app as create_policies
 
@@ -115,6 +123,17 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
         "policies": create_policies(PoliciesSettings(**peers), transport=mesh),
         "claims": create_claims(ClaimsSettings(**peers), transport=mesh),
         "devices": create_devices(DevicesSettings(**peers), transport=mesh),
+        "documents": create_documents(
+            DocumentsSettings(
+                **peers,
+                **{
+                    "data_dir": ROOT / ".data" / "test-documents" / uuid.uuid4().hex,
+                    "purge_interval_seconds": 0,
+                    **(documents_overrides or {}),
+                },
+            ),
+            transport=mesh,
+        ),
     }
 
 
