@@ -165,7 +165,7 @@ class S3Storage:
             raise
         body = answer["Body"]
         try:
-            async for chunk in body.content.iter_chunked(READ_CHUNK):
+            while chunk := await body.read(READ_CHUNK):
                 yield chunk
         finally:
             body.close()
