@@ -226,6 +226,9 @@ async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """The public entry point (the gateway), on empty tables."""
     await stack.reset()
     stack.mesh.down.clear()
+    storage = stack.apps["documents"].state.storage  # documents' objects, like their rows
+    for key in await storage.keys():
+        await storage.delete(key)
     async with stack.client("gateway") as client:
         yield client
 
