@@ -4,6 +4,7 @@ gateway: upload, download, tamper, refusals leave no object, delete."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -41,23 +42,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's standalone S3 server on a free port, for as long as the block runs."""
     uv = Path(sys.executable).parent / "uv"
     port = _free_port()
+    command = [str(uv if uv.exists() else shutil.which("uv") or "uv"), "tool", "run", "--from", MOTO]
     process = subprocess.Popen(
-        [
-            str(uv if uv.exists() else shutil.which("uv") or "uv"),
-            "tool",
-            "run",
-            "--from",
-            MOTO,
-            "moto_server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
+        [*command, "moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
@@ -72,11 +64,17 @@ def s3_endpoint() -> Iterator[str]:
             except httpx.HTTPError:
                 time.sleep(0.3)
         else:
-            pytest.fail("moto's S3 server did not start")
+            raise RuntimeError("moto's S3 server did not start")
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -237,3 +237,28 @@ async def test_an_upload_to_a_complaint_and_a_policy(api: httpx.AsyncClient, peo
     assert created["client_id"] == policy["client_id"]
     bad_parent = await upload(api, people.agent, params("complaint", policy["id"], "communication_record"))
     assert_problem(bad_parent, 422)
+
+
+async def test_a_retried_upload_with_an_idempotency_key_stores_one_document(
+    api: httpx.AsyncClient, people: People, stack: Stack
+) -> None:
+    client = await clients_support.create_client(api, people.agent)
+    query = params("client", client["id"], "id_copy")
+    content = pdf_bytes(150_000)
+    # A retry resends the same bytes: the same multipart boundary, too.
+    headers = {
+        **people.agent.headers,
+        "Idempotency-Key": "upload-1",
+        "Content-Type": "multipart/form-data; boundary=retry-boundary-1",
+    }
+    sent = {"file": ("scan.pdf", content, "application/pdf")}
+    first = await api.post(DOCUMENTS, params=query, files=sent, headers=headers)
+    assert first.status_code == 201, first.text
+    again = await api.post(DOCUMENTS, params=query, files=sent, headers=headers)
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    other = {"file": ("scan.pdf", pdf_bytes(150_001), "application/pdf")}
+    assert_problem(await api.post(DOCUMENTS, params=query, files=other, headers=headers), 422)
+    assert await count_documents(stack) == 1
+    assert len(await stored_objects(stack)) == 1
