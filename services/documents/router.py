@@ -26,7 +26,7 @@ from services.documents.dependencies import (
 )
 from services.documents.errors import ThumbnailNotFound
 from services.documents.filenames import content_disposition
-from services.documents.kinds import DocumentKind, RecordType
+from services.documents.kinds import ALLOWED, DocumentKind, RecordType
 from services.documents.schemas import DocumentRead, OfferedAction, UploadRead
 from services.documents.upload_stream import FilePart
 
@@ -49,11 +49,15 @@ UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
 FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The file, as an attachment.",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The file, as an attachment, in its sniffed type.",
+        "content": {mime: _BINARY for mime in ALLOWED},
     }
+}
+THUMBNAIL_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A JPEG preview, at most 320 px.", "content": {"image/jpeg": _BINARY}}
 }
 SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
 
@@ -148,7 +152,7 @@ async def documents_download(
     return StreamingResponse(chunks, media_type=document.content_type, headers=headers)
 
 
-@router.get(ITEM + "/thumbnail", response_class=StreamingResponse, responses=FILE_RESPONSE)
+@router.get(ITEM + "/thumbnail", response_class=StreamingResponse, responses=THUMBNAIL_RESPONSE)
 async def documents_thumbnail(
     document: ValidDocument, principal: ReaderDep, session: SessionDep, tools: ToolsDep
 ) -> StreamingResponse:
