@@ -143,6 +143,7 @@ class IdempotencyMiddleware:
 
             scope.setdefault("state", {})["db_session"] = session
             captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+
             async def capture(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     captured["status"] = message["status"]
