@@ -103,8 +103,16 @@ async def download_dropping(app: Any, token: str, document_id: str) -> int:
     received = 0
     status = 0
 
+    asked = False
+    never = asyncio.Event()
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await never.wait()  # the client stays connected; the response's disconnect watcher waits
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal received, status
