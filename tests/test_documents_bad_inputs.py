@@ -19,6 +19,7 @@ from tests.documents_support import (
     stored_objects,
     upload,
     uploaded,
+    zip_of,
 )
 
 
@@ -72,8 +73,14 @@ async def test_a_body_over_the_whole_upload_limit_is_413_at_the_gateway(
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("invoice.pdf", EXECUTABLE), ("report.pdf", HTML_PAGE), ("notes.pdf", b"just some text\n" * 100)],
-    ids=["executable-renamed-pdf", "html-page-as-pdf", "plain-text"],
+    [
+        ("invoice.pdf", EXECUTABLE),
+        ("report.pdf", HTML_PAGE),
+        ("notes.pdf", b"just some text\n" * 100),
+        ("contract.docx", zip_of({"a.txt": "not a Word document"})),
+        ("run.pdf", b"\x7fELF\x02\x01\x01" + b"\x00" * 300),
+    ],
+    ids=["executable-renamed-pdf", "html-page-as-pdf", "plain-text", "plain-zip-as-docx", "elf-binary"],
 )
 async def test_content_outside_the_allow_list_is_415(
     api: httpx.AsyncClient, people: People, stack: Stack, name: str, content: bytes

@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 
 from services.documents.images import has_gps
@@ -15,8 +16,10 @@ from tests import claims_support, clients_support
 from tests.conftest import People, Stack
 from tests.documents_support import (
     DOCUMENTS,
+    DOCX,
     assert_problem,
     count_documents,
+    image_with_gps,
     jpeg_with_gps,
     params,
     pdf_bytes,
@@ -24,6 +27,7 @@ from tests.documents_support import (
     stored_objects,
     upload,
     uploaded,
+    zip_of,
 )
 
 
@@ -262,3 +266,36 @@ async def test_a_retried_upload_with_an_idempotency_key_stores_one_document(
     assert_problem(await api.post(DOCUMENTS, params=query, files=other, headers=headers), 422)
     assert await count_documents(stack) == 1
     assert len(await stored_objects(stack)) == 1
+
+
+@pytest.mark.parametrize(("fmt", "mime"), [("HEIF", "image/heic"), ("WEBP", "image/webp")])
+async def test_heic_and_webp_photos_lose_their_gps_too(
+    api: httpx.AsyncClient, people: People, fmt: str, mime: str
+) -> None:
+    client = await clients_support.create_client(api, people.agent)
+    photo = image_with_gps(fmt)
+    assert has_gps(photo)
+    created = await uploaded(
+        api,
+        people.agent,
+        params("client", client["id"], "id_copy"),
+        name="photo",
+        content=photo,
+        content_type=mime,
+    )
+    assert created["content_type"] == mime
+    assert created["gps_removed"] is True
+    download = await api.get(f"{DOCUMENTS}/{created['id']}/content", headers=people.agent.headers)
+    assert not has_gps(download.content)
+    thumb = await api.get(f"{DOCUMENTS}/{created['id']}/thumbnail", headers=people.agent.headers)
+    assert thumb.status_code == 200
+
+
+async def test_a_word_document_is_accepted(api: httpx.AsyncClient, people: People) -> None:
+    client = await clients_support.create_client(api, people.agent)
+    content = zip_of(DOCX)
+    created = await uploaded(
+        api, people.agent, params("client", client["id"], "other"), name="需求分析.docx", content=content
+    )
+    assert created["content_type"].endswith("wordprocessingml.document")
+    assert created["filename"] == "需求分析.docx"
