@@ -175,7 +175,10 @@ def launcher_env() -> Iterator[dict[str, str]]:
         if key != "CRM_DATABASE_URL" and not key.endswith("_DATABASE_URL") and not key.endswith("_PORT")
     }
     env.update(
-        {f"{spec.env_prefix}PORT": str(port) for spec, port in zip(ALL_APPS, _free_ports(len(ALL_APPS)), strict=True)}
+        {
+            f"{spec.env_prefix}PORT": str(port)
+            for spec, port in zip(ALL_APPS, _free_ports(len(ALL_APPS)), strict=True)
+        }
     )
     env["CRM_DATA_DIR"] = str(TEST_DATA_DIR)
     env["CRM_READY_TIMEOUT"] = "150"

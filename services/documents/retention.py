@@ -1,7 +1,8 @@
 """Background retention work, run in the app (each piece once however many replicas run):
 
 - follow the clients service's event stream: a deleted client's documents go with it;
-- purge the content of documents past their purge date (deleted + grace, or the legal minimum).
+- purge the content of documents past their purge date (deleted + grace, or the legal minimum);
+- remove objects without a live row, an hour old (a process that died between write and commit).
 
 ``run_once(app, now)`` is what the loop calls; tests call it with their own clock.
 """
@@ -93,12 +94,14 @@ async def follow_client_deletions(app: FastAPI, session: AsyncSession, now: date
 
 
 async def run_once(app: FastAPI, now: datetime | None = None) -> tuple[int, int]:
-    """(documents forgotten with their client, documents purged)."""
+    """(documents forgotten with their client, documents purged); orphan objects swept too."""
     now = now or utc_now()
     async with app.state.sessions() as session:
         forgotten = await follow_client_deletions(app, session, now)
     async with app.state.sessions() as session:
         purged = await service.purge_due(session=session, tools=tools_of(app), principal=SYSTEM, now=now)
+    async with app.state.read_sessions() as session:
+        await service.sweep_orphans(session=session, tools=tools_of(app), now=now)
     return forgotten, purged
 
 

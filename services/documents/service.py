@@ -440,3 +440,27 @@ async def forget_client(
         )
     await session.flush()
     return len(documents)
+
+
+ORPHAN_AGE = timedelta(hours=1)
+"""An upload writes its object before its row commits; an object this old without a live row was
+left by a process that died in between (or a purge cut short), and is removed."""
+
+
+async def sweep_orphans(*, session: AsyncSession, tools: Tools, now: datetime) -> int:
+    listing = [(key, at) for key, at in await tools.storage.listing() if at <= now - ORPHAN_AGE]
+    if not listing:
+        return 0
+    bases = {key.removesuffix(".partial").removesuffix(THUMB) for key, _ in listing}
+    stmt = select(col(Document.object_key)).where(
+        col(Document.object_key).in_(bases), col(Document.purged_at).is_(None)
+    )
+    live = set((await session.execute(stmt)).scalars().all())
+    removed = 0
+    for key, _ in listing:
+        if key.endswith(".partial") or key.removesuffix(THUMB) not in live:
+            await tools.storage.delete(key)
+            removed += 1
+    if removed:
+        log.warning("orphan objects removed", extra={"removed": removed})
+    return removed

@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,6 +48,7 @@ class Storage(Protocol):
     async def size(self, key: str) -> int | None: ...
     async def delete(self, key: str) -> None: ...
     async def keys(self) -> list[str]: ...
+    async def listing(self) -> list[tuple[str, datetime]]: ...
 
 
 def _checked(key: str) -> str:
@@ -64,7 +66,7 @@ class LocalStorage:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        key = _checked(key)
+        key = key if key.endswith(".partial") and _checked(key.removesuffix(".partial")) else _checked(key)
         return self.root / key[:2] / key
 
     async def writer(self, key: str) -> LocalWriter:
@@ -94,10 +96,20 @@ class LocalStorage:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
     async def keys(self) -> list[str]:
-        def walk() -> list[str]:
+        return [key for key, _ in await self.listing()]
+
+    async def listing(self) -> list[tuple[str, datetime]]:
+        """Every object with its last change; a ``.partial`` left by a crash counts under its key's
+        name with the suffix, and ``delete`` of that name removes it."""
+
+        def walk() -> list[tuple[str, datetime]]:
             if not self.root.exists():
                 return []
-            return sorted(p.name for p in self.root.glob("*/*") if p.is_file())
+            found = []
+            for path in self.root.glob("*/*"):
+                if path.is_file() and _KEY.match(path.name.removesuffix(".partial")):
+                    found.append((path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+            return sorted(found)
 
         return await asyncio.to_thread(walk)
 
@@ -186,10 +198,17 @@ class S3Storage:
         await self.client.put_object(Bucket=self.bucket, Key=_checked(key), Body=data)
 
     async def keys(self) -> list[str]:
-        found: list[str] = []
+        return [key for key, _ in await self.listing()]
+
+    async def listing(self) -> list[tuple[str, datetime]]:
+        found: list[tuple[str, datetime]] = []
         paginator = self.client.get_paginator("list_objects_v2")
         async for page in paginator.paginate(Bucket=self.bucket):
-            found.extend(item["Key"] for item in page.get("Contents", []) if "Key" in item)
+            found.extend(
+                (item["Key"], item["LastModified"])
+                for item in page.get("Contents", [])
+                if "Key" in item and "LastModified" in item and _KEY.match(item["Key"])
+            )
         return sorted(found)
 
 
