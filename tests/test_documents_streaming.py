@@ -49,3 +49,19 @@ async def test_a_24_mb_file_streams_in_and_out(api: httpx.AsyncClient, people: P
     assert received == SIZE
     assert upload_peak - baseline < CEILING, f"upload peaked at {upload_peak / MB:.1f} MiB"
     assert download_peak - baseline < CEILING, f"download peaked at {download_peak / MB:.1f} MiB"
+
+
+async def test_a_chunked_upload_without_a_length_passes_the_gateway(
+    api: httpx.AsyncClient, people: People, stack: Stack
+) -> None:
+    client = await clients_support.create_client(api, people.agent)
+    content = pdf_bytes(3 * MB)
+    body, _ = multipart_stream(content)
+    response = await api.post(
+        DOCUMENTS,
+        params={"record_type": "client", "record_id": client["id"], "kind": "contract"},
+        content=body,  # no Content-Length: Transfer-Encoding: chunked
+        headers={**people.agent.headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["size_bytes"] == len(content)
