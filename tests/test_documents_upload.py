@@ -232,6 +232,10 @@ async def test_the_changes_feed_carries_metadata_not_content(
     assert "张三" not in text
     assert "%PDF" not in text
     assert await count_documents(stack) == 1
+    changes = feed.json()["items"]
+    assert [c["type"] for c in changes] == ["document"]
+    outsider = await api.get(f"{DOCUMENTS}/changes", headers=people.outsider.headers)
+    assert outsider.json()["items"] == []
 
 
 async def test_an_upload_to_a_complaint_and_a_policy(api: httpx.AsyncClient, people: People) -> None:
@@ -299,3 +303,24 @@ async def test_a_word_document_is_accepted(api: httpx.AsyncClient, people: Peopl
     )
     assert created["content_type"].endswith("wordprocessingml.document")
     assert created["filename"] == "需求分析.docx"
+
+
+async def test_a_complaints_communication_record(api: httpx.AsyncClient, people: People) -> None:
+    from tests.test_clients_complaints import receive
+
+    client = await clients_support.create_client(api, people.agent)
+    complaint = await receive(api, people.agent, client["id"])
+    query = params("complaint", complaint["id"], "communication_record", client["id"])
+    created = await uploaded(api, people.agent, query, name="通话记录.pdf")
+    assert created["record"] == {"type": "complaint", "id": complaint["id"], "parent_id": client["id"]}
+    assert created["client_id"] == client["id"]
+    listed = await api.get(
+        DOCUMENTS, params={k: v for k, v in query.items() if k != "kind"}, headers=people.agent.headers
+    )
+    assert [d["id"] for d in listed.json()["items"]] == [created["id"]]
+    # The complaint under another client of the same agent is not this record.
+    other = await clients_support.create_client(api, people.agent)
+    assert_problem(
+        await upload(api, people.agent, params("complaint", complaint["id"], "other", other["id"])), 404
+    )
+    assert_problem(await upload(api, people.outsider, query), 404)
