@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -219,6 +220,7 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
         yield stack
         if stack.admin_connection is not None:
             await stack.admin_connection.close()
+    shutil.rmtree(apps["documents"].state.settings.data_dir, ignore_errors=True)
 
 
 @pytest_asyncio.fixture
