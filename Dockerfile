@@ -23,6 +23,8 @@ COPY crmkit ./crmkit
 COPY launcher ./launcher
 COPY services ./services
 COPY gateway ./gateway
+# docs/api.md is served: a page per problem type (gateway/problem_pages.py).
+COPY docs ./docs
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin crm
 USER crm
 EXPOSE 8000

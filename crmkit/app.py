@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from crmkit.body_limit import BodySizeLimitMiddleware
 from crmkit.crypto import FieldCipher
 from crmkit.db import create_engine, read_session_factory, session_factory
+from crmkit.docs import docs_router
 from crmkit.health import health_router
 from crmkit.idempotency import IdempotencyMiddleware, purge_expired
 from crmkit.infra_tables import InfraTables
@@ -116,6 +117,12 @@ def create_service_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
+        # No redirect to add or drop a trailing slash: a 404 names the right path instead
+        # (crmkit/problems.py); behind the gateway a redirect named an internal address.
+        redirect_slashes=False,
+        # Swagger UI and ReDoc from packaged assets, never a CDN (crmkit/docs.py).
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's built-in OpenTelemetry layer asked the environment for a tracer, meter and logger
         # provider on every request (a tenth of a service's CPU under load) and, when one is set,
         # records exception messages, which may hold personal data. Metrics are Prometheus (/metrics),
@@ -131,6 +138,7 @@ def create_service_app(
     install_problem_handlers(app)
     install_problem_openapi(app)
     app.include_router(health_router(metrics))
+    app.include_router(docs_router(title=title))
     for router in routers:
         app.include_router(router)
 

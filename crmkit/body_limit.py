@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crmkit.context import request_id_var
-from crmkit.problems import PROBLEM_JSON, problem_type
+from crmkit.problems import PROBLEM_JSON, problem_body, render_problem
 
 
 class BodyTooLarge(Exception):
@@ -25,23 +22,16 @@ async def send_problem(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Answer a problem+json directly from middleware, outside FastAPI's handlers."""
-    body = json.dumps(
-        {
-            "type": problem_type(slug),
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": scope.get("path"),
-            "request_id": request_id_var.get(),
-        }
-    ).encode()
+    body = render_problem(
+        problem_body(path=scope.get("path"), status=status, title=title, slug=slug, detail=detail)
+    )
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
+                (b"content-type", PROBLEM_JSON.encode()),
                 *(headers or []),
             ],
         }

@@ -31,9 +31,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crmkit.auth import decode_access_token
 from crmkit.body_limit import send_problem
 from crmkit.infra_tables import InfraTables
-from crmkit.problems import ProblemError
+from crmkit.problems import ProblemError, problem_kind
 
 HEADER = b"idempotency-key"
+BAD_KEY = problem_kind("bad-idempotency-key", "Invalid Idempotency-Key", 400)
+IN_PROGRESS = problem_kind("idempotency-in-progress", "Request in progress", 409)
+KEY_REUSED = problem_kind("idempotency-key-reused", "Idempotency-Key reused", 422)
 
 
 class IdempotencyNotSupported(ProblemError):
@@ -82,7 +85,7 @@ class IdempotencyMiddleware:
                 scope,
                 status=400,
                 title="Invalid Idempotency-Key",
-                slug="bad-idempotency-key",
+                slug=BAD_KEY,
                 detail="Idempotency-Key must be 1 to 255 characters",
             )
             return
@@ -112,7 +115,7 @@ class IdempotencyMiddleware:
                     scope,
                     status=409,
                     title="Request in progress",
-                    slug="idempotency-in-progress",
+                    slug=IN_PROGRESS,
                     detail="a request with this Idempotency-Key is still being processed; retry shortly",
                 )
                 return
@@ -134,7 +137,7 @@ class IdempotencyMiddleware:
                         scope,
                         status=422,
                         title="Idempotency-Key reused",
-                        slug="idempotency-key-reused",
+                        slug=KEY_REUSED,
                         detail="this Idempotency-Key was used with a different request body",
                     )
                     return

@@ -19,6 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmkit.body_limit import send_problem
 from crmkit.context import request_id_var
+from crmkit.problems import problem_kind
+
+INTERNAL_ERROR = problem_kind("internal-error", "Internal server error", 500)
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 REQUEST_ID_HEADER = "x-request-id"
@@ -168,7 +171,7 @@ class RequestContextMiddleware:
                 scope,
                 status=500,
                 title="Internal server error",
-                slug="internal-error",
+                slug=INTERNAL_ERROR,
                 detail="An unexpected error occurred; quote the request id when reporting it.",
             )
         finally:

@@ -5,11 +5,13 @@ problem response covers the statuses every operation may answer (401, 403, 404, 
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from crmkit.problems import PROBLEM_JSON, FieldError, Problem
 
@@ -64,10 +66,40 @@ def problem_document(app: FastAPI) -> dict[str, Any]:
                 if status.startswith(("4", "5")) and "content" in response:
                     response["content"] = {PROBLEM_JSON: {"schema": _problem_schema(response)}}
             responses.setdefault("default", _problem("An error, as an RFC 9457 problem"))
+    restore_example_nulls(schemas)
     name_twins(document)
     name_operations(document)
     add_creation_links(document)
     return document
+
+
+def restore_example_nulls(schemas: dict[str, Any]) -> None:
+    """Put back the nulls of the models' examples: FastAPI encodes the document with
+    ``exclude_none``, which drops ``"notes": null`` from an example and makes it invalid against its
+    own schema (the field is required). A schema gets its model's examples back only when they are
+    the same examples without their nulls, so two models of one name cannot be confused."""
+    for model in _models(BaseModel):
+        extra = model.model_config.get("json_schema_extra")
+        if not isinstance(extra, dict) or "examples" not in extra:
+            continue
+        schema = schemas.get(model.__name__)
+        if schema is not None and schema.get("examples") == _without_nulls(extra["examples"]):
+            schema["examples"] = copy.deepcopy(extra["examples"])
+
+
+def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    for sub in root.__subclasses__():
+        found += [sub, *_models(sub)]
+    return found
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 IDEMPOTENCY_KEY: dict[str, Any] = {

@@ -24,6 +24,7 @@ import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crmkit.body_limit import send_problem
+from crmkit.problems import problem_kind
 from crmkit.settings import CommonSettings
 
 PEER_HEADER = "X-CRM-Peer"
@@ -32,6 +33,7 @@ ALGORITHM = "HS256"
 LIFETIME_SECONDS = 600
 RENEW_BEFORE_SECONDS = 120
 _API_PREFIX = "/api/v1"
+DIRECT_CALL_REFUSED = problem_kind("direct-call-refused", "Forbidden", 403)
 
 
 def _audience(settings: CommonSettings) -> str:
@@ -126,7 +128,7 @@ class PeerOnlyMiddleware:
                     scope,
                     status=403,
                     title="Forbidden",
-                    slug="direct-call-refused",
+                    slug=DIRECT_CALL_REFUSED,
                     detail="this service answers only the gateway and its peers; call it through the gateway",
                 )
                 return

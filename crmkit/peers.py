@@ -25,8 +25,7 @@ from crmkit.settings import CommonSettings
 
 
 class PeerUnavailable(ServiceUnavailable):
-    title = "A service this request depends on is unavailable"
-    slug = "dependency-unavailable"
+    """A service this request depends on is unavailable (the same problem type as any 503)."""
 
 
 def peer_client_hook(*, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None) -> AppHook:

@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crmkit.context import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "/problems/"
+"""Each problem ``type`` is ``/problems/<slug>``, a URI reference resolved against the API's own
+address (RFC 9457 §3.1.1): the gateway serves a page for every slug there, in any deployment,
+offline included (gateway/problem_pages.py, from docs/api.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """One meaning a problem can have: one ``type`` (slug), one title, one status."""
+
+    slug: str
+    title: str
+    status: int
+
+
+PROBLEM_TYPES: dict[str, ProblemType] = {}
+"""Every problem type the importing app can emit: the subclasses of ``ProblemError`` that name a
+slug register themselves; middleware that answers directly registers its slugs with
+``problem_kind``. docs/api.md describes each (tests/test_platform_problem_types.py)."""
+
+
+def problem_kind(slug: str, title: str, status: int) -> str:
+    """Register a problem type (once per slug) and return its slug."""
+    PROBLEM_TYPES.setdefault(slug, ProblemType(slug, title, status))
+    return slug
 
 
 class FieldError(BaseModel):
@@ -25,6 +52,22 @@ class FieldError(BaseModel):
 
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/validation-error",
+                    "title": "Validation failed",
+                    "status": 422,
+                    "detail": "1 field is invalid",
+                    "instance": "/api/v1/clients",
+                    "request_id": "06ce1291e54b45358969bf9ba6f2aad9",
+                    "errors": [{"field": "id_document_number", "message": "wrong check digit"}],
+                }
+            ]
+        }
+    )
 
     type: str = "about:blank"
     title: str
@@ -41,6 +84,11 @@ class ProblemError(Exception):
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
     slug: ClassVar[str] = "bad-request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "slug" in cls.__dict__:
+            problem_kind(cls.slug, cls.title, cls.status)
 
     def __init__(
         self,
@@ -82,7 +130,7 @@ class PayloadTooLarge(ProblemError):
 
 
 class Unprocessable(ProblemError):
-    status, title, slug = 422, "Unprocessable content", "validation-error"
+    status, title, slug = 422, "Validation failed", "validation-error"
 
 
 class PreconditionRequired(ProblemError):
@@ -98,7 +146,38 @@ class ServiceUnavailable(ProblemError):
 
 
 def problem_type(slug: str) -> str:
-    return f"https://crm.example/problems/{slug}"
+    return PROBLEM_TYPE_BASE + slug
+
+
+def problem_body(
+    *,
+    path: str | None,
+    status: int,
+    title: str,
+    slug: str | None,
+    detail: str | None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The one shape of every problem, whether a handler or a middleware answers."""
+    body: dict[str, Any] = {
+        "type": problem_type(slug) if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "instance": path,
+        "request_id": request_id_var.get(),
+    }
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    if extra:
+        body.update(extra)
+    return body
+
+
+def render_problem(body: dict[str, Any]) -> bytes:
+    """The bytes Starlette's ``JSONResponse`` would send, for middleware answering directly."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def problem_response(
@@ -112,18 +191,15 @@ def problem_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": problem_type(slug) if slug else "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail or title,
-        "instance": request.url.path if request is not None else None,
-        "request_id": request_id_var.get(),
-    }
-    if errors is not None:
-        body["errors"] = [e.model_dump() for e in errors]
-    if extra:
-        body.update(extra)
+    body = problem_body(
+        path=request.url.path if request is not None else None,
+        status=status,
+        title=title,
+        slug=slug,
+        detail=detail,
+        errors=errors,
+        extra=extra,
+    )
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -137,11 +213,24 @@ _HTTP_TITLES = {
     413: ("Payload too large", "payload-too-large"),
     415: ("Unsupported media type", "unsupported-media-type"),
 }
+for _status, (_title, _slug) in _HTTP_TITLES.items():
+    problem_kind(_slug, _title, _status)
+problem_kind(ProblemError.slug, ProblemError.title, ProblemError.status)
+MALFORMED_BODY = problem_kind("malformed-body", "Malformed request body", 400)
+VALIDATION_ERROR = problem_kind("validation-error", "Validation failed", 422)
+UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
+JSON_MEDIA_TYPE = "application/json"
 
 
 def _location(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) if parts else "body"
+
+
+def _line_and_column(document: Any, position: int) -> tuple[int, int]:
+    text = document if isinstance(document, str) else ""
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
 
 
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
@@ -150,8 +239,14 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
         kind = err.get("type", "")
         loc = tuple(err.get("loc", ()))
         if kind == "json_invalid":
-            message = f"malformed JSON: {err.get('ctx', {}).get('error', 'cannot parse body')}"
-        elif kind == "extra_forbidden":
+            # FastAPI puts the character offset where a field name belongs: ("body", 26).
+            position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+            line, column = _line_and_column(exc.body, position)
+            reason = err.get("ctx", {}).get("error", "cannot parse body")
+            message = f"the body must be JSON; malformed at line {line}, column {column}: {reason}"
+            errors.append(FieldError(field="body", message=message))
+            continue
+        if kind == "extra_forbidden":
             message = "unknown or server-owned field; it cannot be set"
         else:
             message = str(err.get("msg", "invalid value"))
@@ -175,15 +270,39 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _sent_media_type(request: Request) -> str | None:
+    value = request.headers.get("content-type")
+    return value.split(";", 1)[0].strip().lower() if value else None
+
+
+def _not_json(media_type: str | None) -> bool:
+    if media_type is None:
+        return False  # FastAPI reads a body without a content type as JSON
+    kind, _, subtype = media_type.partition("/")
+    return not (kind == "application" and (subtype == "json" or subtype.endswith("+json")))
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    sent = _sent_media_type(request)
+    body_refused = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+    if body_refused and _not_json(sent) and isinstance(exc.body, bytes | str):
+        # A JSON body sent as a form or as text: FastAPI saw bytes where an object belongs.
+        return problem_response(
+            request,
+            status=415,
+            title="Unsupported media type",
+            slug=UNSUPPORTED_MEDIA_TYPE,
+            detail=f"the body must be JSON (Content-Type: {JSON_MEDIA_TYPE}); it was sent as {sent}",
+            headers={"Accept": JSON_MEDIA_TYPE},
+        )
     errors = validation_errors(exc)
-    malformed = any(e.message.startswith("malformed JSON") for e in errors)
+    malformed = any(e.message.startswith("the body must be JSON") for e in errors)
     return problem_response(
         request,
         status=400 if malformed else 422,
         title="Malformed request body" if malformed else "Validation failed",
-        slug="malformed-body" if malformed else "validation-error",
+        slug=MALFORMED_BODY if malformed else VALIDATION_ERROR,
         detail="; ".join(f"{e.field}: {e.message}" for e in errors),
         errors=errors,
     )
@@ -199,7 +318,7 @@ def _parameter_pattern(uuids: set[str], match: re.Match[str]) -> str:
     return _UUID if match.group(0)[1:-1] in uuids else "[^/]+"
 
 
-def _allowed_methods(request: Request, fallback: str) -> str:
+def _allowed_methods(request: Request, fallback: str, path: str | None = None) -> str:
     """Every method the app documents at this path (Starlette names only the first route's)."""
     index: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allow_index", None)
     if index is None:
@@ -217,17 +336,32 @@ def _allowed_methods(request: Request, fallback: str) -> str:
             methods = {m for m in _OPERATIONS if m.lower() in item}
             index.append((re.compile(f"^{pattern}$"), methods))
         request.app.state.allow_index = index
-    methods = {m for pattern, found in index if pattern.match(request.url.path) for m in found}
+    path = request.url.path if path is None else path
+    methods = {m for pattern, found in index if pattern.match(path) for m in found}
     return ", ".join(sorted(methods)) if methods else fallback
+
+
+def _without_trailing_slash(request: Request) -> str | None:
+    """The path without its trailing slash, when the app serves that one.
+
+    Apps never redirect to add or drop a slash (``redirect_slashes=False``): behind the gateway a
+    redirect named the service's internal address, and following it dropped the token."""
+    path = request.url.path
+    if len(path) < 2 or not path.endswith("/"):
+        return None
+    right = path.rstrip("/") or "/"
+    return right if _allowed_methods(request, "", path=right) else None
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title, slug = _HTTP_TITLES.get(exc.status_code, ("Error", "error"))
+    title, slug = _HTTP_TITLES.get(exc.status_code, ("Error", None))
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
+    if exc.status_code == 404 and (right := _without_trailing_slash(request)) is not None:
+        detail = f"no resource at {request.url.path}; the path is {right} (without the trailing slash)"
     return problem_response(
         request,
         status=exc.status_code,

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
+from pydantic import ConfigDict
+
 from crmkit.problems import PROBLEM_JSON, Conflict, Problem
 
 S = TypeVar("S", bound=str)
@@ -74,6 +76,22 @@ def ensure_transition(table: TransitionTable[S], *, resource: str, current: str,
 
 class IllegalTransitionProblem(Problem):
     """The one 409 body of an illegal state move, in every service."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/illegal-transition",
+                    "title": "Illegal state transition",
+                    "status": 409,
+                    "detail": "a claim in status paid cannot move to submitted",
+                    "current_state": "paid",
+                    "requested_state": "submitted",
+                    "allowed_next_states": ["closed"],
+                }
+            ]
+        }
+    )
 
     current_state: str
     requested_state: str

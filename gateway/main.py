@@ -29,7 +29,8 @@ from gateway.webhooks.router import router as webhooks_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MAX_UPSTREAM_CONNECTIONS = 200
-_DEFAULT_DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+_DEFAULT_DOC_PATHS = frozenset({"/openapi.json"})
+"""Replaced by the merged document (gateway/docs.py); /docs and /redoc read it (crmkit/docs.py)."""
 
 
 def _edge_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> AppHook:

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -60,6 +61,30 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
         b"server",
     }
 )
+
+
+_LOCATION_HEADERS = frozenset({b"location", b"content-location"})
+
+
+def public_location(value: bytes) -> bytes:
+    """An upstream's ``Location`` as the gateway may repeat it: an absolute URL names the service's
+    internal address, so only its path and query are kept (the gateway serves the same paths)."""
+    parts = urlsplit(value.decode("latin-1"))
+    if not parts.scheme and not parts.netloc:
+        return value
+    return (parts.path or "/").encode("latin-1") + (
+        b"?" + parts.query.encode("latin-1") if parts.query else b""
+    )
+
+
+def _response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    headers = []
+    for name, value in raw:
+        lower = name.lower()
+        if lower in _DROPPED_RESPONSE_HEADERS:
+            continue
+        headers.append((lower, public_location(value) if lower in _LOCATION_HEADERS else value))
+    return headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +191,7 @@ class ProxyMiddleware:
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": [
-                        (name.lower(), value)
-                        for name, value in response.headers.raw
-                        if name.lower() not in _DROPPED_RESPONSE_HEADERS
-                    ],
+                    "headers": _response_headers(response.headers.raw),
                 }
             )
             if response.is_stream_consumed:  # a transport that hands back a read response

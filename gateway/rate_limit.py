@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crmkit.auth import decode_access_token
 from crmkit.body_limit import send_problem
-from crmkit.problems import ProblemError
+from crmkit.problems import ProblemError, TooManyRequests
 from gateway.api_key_auth import ApiKeyResolver
 from gateway.config import Settings
 from gateway.proxy import API_PREFIX, api_key_of
@@ -154,7 +154,7 @@ class RateLimitMiddleware:
                     scope,
                     status=429,
                     title="Too many requests",
-                    slug="rate-limited",
+                    slug=TooManyRequests.slug,
                     detail=f"rate limit of {item} exceeded; retry in {wait} s",
                     headers=[(b"retry-after", str(wait).encode())],
                 )

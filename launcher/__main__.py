@@ -120,7 +120,7 @@ def banner(config: LauncherConfig, children: Sequence[Child], db_line: str, timi
         f"Insurance agent CRM is up. {timing}",
         "",
         f"  Gateway (public API)  {gateway}/api/v1/",
-        f"  API docs              {gateway}/docs   (OpenAPI: {gateway}/openapi.json)",
+        f"  API docs              {gateway}/docs   {gateway}/redoc   (OpenAPI: {gateway}/openapi.json)",
         f"  Gateway readiness     {gateway}/readyz (upstreams and latency)   metrics: {gateway}/metrics",
     ]
     for child in children:

@@ -1,4 +1,4 @@
-"""The five apps of the stack: where each lives, its schema, its port, its migrations."""
+"""The apps of the stack: where each lives, its schema, its port, its migrations."""
 
 from __future__ import annotations
 
@@ -35,5 +35,6 @@ SERVICES = (
     AppSpec(
         "documents", "services.documents.main:app", "services.documents", "documents", 8105, "DOCUMENTS_"
     ),
+    AppSpec("tasks", "services.tasks.main:app", "services.tasks", "tasks", 8106, "TASKS_"),
 )
 ALL_APPS = (GATEWAY, *SERVICES)

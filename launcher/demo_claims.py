@@ -162,7 +162,15 @@ def _create(ctx: DemoContext, spec: DemoClaim, client: str, policy: dict[str, An
         claim = _move(ctx, spec, claim, "under_review")
     if spec.decision is not None:
         approved, paid = spec.decision
-        claim = _move(ctx, spec, claim, "approved", approved_amount=approved)
+        claim = _move(
+            ctx,
+            spec,
+            claim,
+            "approved",
+            approved_amount=approved,
+            insurer_reference=f"LP-{claim['id'][:8].upper()}",
+            decided_on=datetime.now(ZONE).date().isoformat(),
+        )
         claim = _move(ctx, spec, claim, "paid", paid_amount=paid)
     contacted = datetime.combine(_when(spec.last_update_days_ago, reported, today), time(10, 0), tzinfo=ZONE)
     contacted = min(contacted, datetime.now(ZONE))

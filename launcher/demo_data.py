@@ -273,7 +273,14 @@ class DemoContext:
 
 def load(gateway_url: str, env: Mapping[str, str], timeout: float = 30.0) -> Report:
     """Bootstrap the admin, then team, users and clients, then each domain's stage, via the gateway."""
-    from launcher import demo_claims, demo_devices, demo_documents, demo_households, demo_policies
+    from launcher import (
+        demo_claims,
+        demo_devices,
+        demo_documents,
+        demo_households,
+        demo_policies,
+        demo_tasks,
+    )
 
     bootstrap_admin(env)
     report = Report()
@@ -286,6 +293,6 @@ def load(gateway_url: str, env: Mapping[str, str], timeout: float = 30.0) -> Rep
             ctx.tokens[user.key] = sign_in(http, user.email)
         for agent in (u for u in USERS if u.role == "agent"):
             ctx.client_ids.update(ensure_clients(http, ctx.tokens[agent.key], agent, report))
-        for stage in (demo_households, demo_policies, demo_claims, demo_devices, demo_documents):
+        for stage in (demo_households, demo_policies, demo_claims, demo_devices, demo_documents, demo_tasks):
             stage.load(ctx)
     return report

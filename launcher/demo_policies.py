@@ -1,5 +1,7 @@
 # ruff: noqa: RUF001, E501 - Chinese text uses full-width punctuation; the catalogue reads best as a table
-"""Demo data stage: the product catalogue, a proposal, and applications in several states.
+"""Demo data stage: the product catalogue, a proposal, applications in several states, and
+policies at each turn of their life: one in its grace period (黄磊), one lapsed (孙浩然), one
+reinstated and one expired (杨秀英), a renewal due in 30 days (周婷).
 
 Loaded by ``launcher.demo_data.load`` after the users and clients exist; idempotent like the rest
 (look up before creating, so a second ``make run`` creates nothing twice): products are found by
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -39,9 +42,11 @@ class DemoProduct:
     payment_years: tuple[int, ...]
     walls: tuple[str, ...]
     cooling_off_days: int = 15
+    terms: tuple[tuple[str, Any], ...] = ()
+    """Coverage term, premium mode, waiting period... as the catalogue takes them."""
 
     def body(self) -> dict[str, Any]:
-        return {
+        return dict(self.terms) | {
             "insurer": self.insurer,
             "name": self.name,
             "category": self.category,
@@ -54,13 +59,15 @@ class DemoProduct:
         }
 
 
+ONE_YEAR = ("coverage_term", "one_year_renewable")
+WAIT_30 = ("waiting_days", 30)
 CATALOGUE = (
-    DemoProduct("ci", "平安人寿", "平安福重大疾病保险", "critical_illness", "protection", (0, 55), (10, 20, 30), ("critical_illness",)),
-    DemoProduct("medical", "众安保险", "尊享e生百万医疗险", "million_medical", "protection", (0, 65), (1,), ("medical",)),
-    DemoProduct("small_medical", "中国人寿", "国寿小额医疗保险", "small_medical", "protection", (0, 60), (1,), ("medical",)),
-    DemoProduct("term_life", "华泰人寿", "华泰定期寿险", "term_life", "protection", (18, 60), (10, 20, 30), ("death",)),
+    DemoProduct("ci", "平安人寿", "平安福重大疾病保险", "critical_illness", "protection", (0, 55), (10, 20, 30), ("critical_illness",), terms=(("waiting_days", 90),)),
+    DemoProduct("medical", "众安保险", "尊享e生百万医疗险", "million_medical", "protection", (0, 65), (1,), ("medical",), terms=(ONE_YEAR, WAIT_30, ("premium_mode", "monthly"), ("guaranteed_renewable", True))),
+    DemoProduct("small_medical", "中国人寿", "国寿小额医疗保险", "small_medical", "protection", (0, 60), (1,), ("medical",), terms=(ONE_YEAR, WAIT_30)),
+    DemoProduct("term_life", "华泰人寿", "华泰定期寿险", "term_life", "protection", (18, 60), (10, 20, 30), ("death",), terms=(("coverage_term", "to_age"), ("coverage_years", 70))),
     DemoProduct("whole_life", "中国人寿", "国寿鑫享终身寿险", "whole_life", "protection", (0, 70), (3, 5, 10, 20), ("death",), 20),
-    DemoProduct("accident", "太平洋保险", "太平洋综合意外险", "accident", "protection", (0, 65), (1,), ("accident",)),
+    DemoProduct("accident", "太平洋保险", "太平洋综合意外险", "accident", "protection", (0, 65), (1,), ("accident",), terms=(ONE_YEAR,)),
     DemoProduct("education", "中国人寿", "国寿鑫如意教育年金", "education_annuity", "wealth", (0, 15), (3, 5, 10), ()),
     DemoProduct("pension", "泰康人寿", "泰康养老年金保险", "pension_annuity", "wealth", (18, 60), (5, 10, 20), (), 20),
 )  # fmt: skip
@@ -126,16 +133,43 @@ def _application(
     return api.post(f"{BASE}/applications", body)
 
 
-def _walk(api: _Api, app: Any, *steps: str) -> Any:
+def _walk(api: _Api, app: Any, *steps: str, on: date | None = None) -> Any:
+    """Moves of the application; submission and the insurer's approval dated ``on`` (default today),
+    the approval with the insurer's reference (issue 16: decisions carry evidence)."""
     for step in steps:
-        app = api.post(f"{BASE}/applications/{app['id']}/{step}", version=app["version"])
+        body: dict[str, Any] = {}
+        if step == "submit" and on is not None:
+            body = {"submitted_on": on.isoformat()}
+        if step == "approve":
+            decided_on = on or datetime.now(ZONE).date()
+            body = {"insurer_reference": f"UW-{app['id'][:8].upper()}", "decided_on": decided_on.isoformat()}
+        app = api.post(f"{BASE}/applications/{app['id']}/{step}", body, version=app["version"])
     return app
 
 
+PER_YEAR = {"single": 1, "annual": 1, "semi_annual": 2, "quarterly": 4, "monthly": 12}
+
+
+def _pay_first_premium(api: _Api, app: Any, paid_on: date) -> None:
+    """The money arrived before issue (procedure 三.7): the first instalment of the product's mode."""
+    product = api.get(f"{BASE}/products/{app['product_id']}")
+    amount = Decimal(app["annual_premium"]) / PER_YEAR[product["premium_mode"]]
+    payment = {
+        "amount": str(amount.quantize(Decimal("0.01"))),
+        "paid_on": paid_on.isoformat(),
+        "method": "bank_transfer",
+        "reference": f"YH{paid_on.strftime('%Y%m%d')}{app['id'][:6].upper()}",
+    }
+    api.post(f"{BASE}/applications/{app['id']}/first-premium", payment)
+
+
 def _issue(api: _Api, app: Any, number: str, issued_on: date, effective_on: date) -> Any:
-    app = _walk(api, app, "submit", "underwriting", "approve")
+    """Submitted, approved, first premium paid and issued on ``issued_on`` (the application was made by then)."""
+    app = _walk(api, app, "submit", "underwriting", "approve", on=issued_on)
+    _pay_first_premium(api, app, issued_on)
     body = {
         "policy_number": number,
+        "insurer_reference": f"CB-{number}",
         "issued_on": issued_on.isoformat(),
         "effective_on": effective_on.isoformat(),
     }
@@ -198,23 +232,53 @@ def _zhang_wei(api: _Api, client_id: str, products: dict[str, str], today: date)
             {"name": "张小雨", "relationship": "child", "share": "40.00"},
         ],
     }
-    dates = {
-        "issued_on": today - timedelta(days=60),
-        "signed_on": today - timedelta(days=55),
-        "visited_on": today - timedelta(days=50),
-    }
+    # The critical-illness policy is over a year old and never reviewed: an annual review is due.
+    ci_issued = today - timedelta(days=400)
+    accident_issued = today - timedelta(days=60)
     from_item = f"{BASE}/proposals/{proposal['id']}/items/{{}}/application"
-    ci = api.post(from_item.format(items[0]["id"]), {"beneficiaries": heirs, **details})
-    policy_id = _in_force(api, ci, "PA2025088001", **dates)
-    accident = api.post(from_item.format(items[2]["id"]), {"beneficiaries": LEGAL_HEIRS, **details})
-    _in_force(api, accident, "CP2025088002", **dates)
+    ci = api.post(
+        from_item.format(items[0]["id"]),
+        {"beneficiaries": heirs, "applied_on": (ci_issued - timedelta(days=7)).isoformat(), **details},
+    )
+    policy_id = _in_force(
+        api,
+        ci,
+        "PA2025088001",
+        issued_on=ci_issued,
+        signed_on=ci_issued + timedelta(days=5),
+        visited_on=ci_issued + timedelta(days=10),
+    )
+    accident = api.post(
+        from_item.format(items[2]["id"]),
+        {
+            "beneficiaries": LEGAL_HEIRS,
+            "applied_on": (accident_issued - timedelta(days=3)).isoformat(),
+            **details,
+        },
+    )
+    _in_force(
+        api,
+        accident,
+        "CP2025088002",
+        issued_on=accident_issued,
+        signed_on=accident_issued + timedelta(days=5),
+        visited_on=accident_issued + timedelta(days=10),
+    )
     return policy_id
 
 
 def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
-    """Million medical: receipt signed three days ago, cooling-off running, return visit pending."""
+    """Million medical: receipt signed three days ago, cooling-off running; the insurer's return
+    visit failed yesterday (she did not sign the contract herself: 代签), so a compliance flag is
+    open for the team lead and a redo is on the agent's agenda."""
     app = _application(
-        api, client_id, products["medical"], sum_insured="2000000.00", premium="468.00", years=1
+        api,
+        client_id,
+        products["medical"],
+        sum_insured="2000000.00",
+        premium="468.00",
+        years=1,
+        applied_on=(today - timedelta(days=10)).isoformat(),
     )
     policy = _issue(api, app, "ZA2025110002", today - timedelta(days=6), today - timedelta(days=5))
     policy = api.post(
@@ -222,11 +286,38 @@ def _liu_yang(api: _Api, client_id: str, products: dict[str, str], today: date) 
         {"signed_on": (today - timedelta(days=3)).isoformat()},
         policy["version"],
     )
+    failed_visit = {
+        "visited_on": (today - timedelta(days=1)).isoformat(),
+        "reached": True,
+        "understood_cover": True,
+        "signed_personally": False,
+        "note": "客户表示投保单由丈夫代签",
+    }
+    policy = api.post(f"{BASE}/{policy['id']}/return-visit", failed_visit, policy["version"])
     return str(policy["id"])
 
 
 def _sun_haoran(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
-    """Accident cover for a long-distance driver: underwriting asks for hospital records."""
+    """Accident cover for a long-distance driver: underwriting asks for hospital records; his term
+    life policy lapsed (中止): the second year's premium went unpaid past the 60-day grace period."""
+    started = today - timedelta(days=365 + 90)
+    term = _application(
+        api,
+        client_id,
+        products["term_life"],
+        sum_insured="800000.00",
+        premium="1200.00",
+        years=20,
+        applied_on=(started - timedelta(days=8)).isoformat(),
+    )
+    _in_force(
+        api,
+        term,
+        "HT2024090005",
+        issued_on=started - timedelta(days=1),
+        signed_on=started + timedelta(days=2),
+        visited_on=started + timedelta(days=5),
+    )
     app = _application(
         api,
         client_id,
@@ -246,15 +337,88 @@ def _sun_haoran(api: _Api, client_id: str, products: dict[str, str], today: date
 
 
 def _yang_xiuying(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
-    """Pension annuity, submitted to the insurer."""
+    """Pension annuity, submitted to the insurer; a whole-life policy that lapsed and was reinstated
+    (复效) this week with a new health disclosure and the arrears; an accident policy whose one-year
+    term ended last month (expired, not renewed)."""
     app = _application(
         api, client_id, products["pension"], sum_insured="200000.00", premium="30000.00", years=5
     )
     _walk(api, app, "submit")
+    ended = today - timedelta(days=365 + 30)
+    accident = _application(
+        api,
+        client_id,
+        products["accident"],
+        sum_insured="200000.00",
+        premium="260.00",
+        years=1,
+        applied_on=(ended - timedelta(days=5)).isoformat(),
+    )
+    _in_force(
+        api,
+        accident,
+        "CP2024100006",
+        issued_on=ended - timedelta(days=1),
+        signed_on=ended + timedelta(days=2),
+        visited_on=ended + timedelta(days=4),
+    )
+    started = today - timedelta(days=365 + 100)
+    whole = _application(
+        api,
+        client_id,
+        products["whole_life"],
+        sum_insured="300000.00",
+        premium="6000.00",
+        years=10,
+        applied_on=(started - timedelta(days=10)).isoformat(),
+    )
+    policy_id = _in_force(
+        api,
+        whole,
+        "GL2024080007",
+        issued_on=started - timedelta(days=1),
+        signed_on=started + timedelta(days=2),
+        visited_on=started + timedelta(days=5),
+    )
+    # The sweep lapses it (and expires the accident term, lapses 孙浩然's term life) as of today.
+    _Api(api.ctx, "admin").post(f"{BASE}/sweep")
+    policy = api.get(f"{BASE}/{policy_id}")
+    if policy["status"] == "lapsed":
+        reinstatement = {
+            "requested_on": (today - timedelta(days=2)).isoformat(),
+            "health_disclosure": NO_CONDITIONS,
+            "pre_underwriting_opinion": "standard",
+            "arrears": {
+                "amount": "6000.00",
+                "paid_on": (today - timedelta(days=2)).isoformat(),
+                "method": "bank_transfer",
+                "reference": f"YH{today.strftime('%Y%m%d')}FX01",
+            },
+        }
+        api.post(f"{BASE}/{policy_id}/reinstatement", reinstatement, policy["version"])
 
 
 def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date) -> None:
-    """Million medical with a declared condition: pre-underwriting opinion recorded, still a draft."""
+    """Million medical with a declared condition: pre-underwriting opinion recorded, still a draft;
+    a critical-illness policy in its grace period: the second premium is 20 days overdue."""
+    started = today - timedelta(days=365 + 20)
+    ci = _application(
+        api,
+        client_id,
+        products["ci"],
+        sum_insured="300000.00",
+        premium="5200.00",
+        years=20,
+        applied_on=(started - timedelta(days=7)).isoformat(),
+    )
+    _in_force(
+        api,
+        ci,
+        "PA2024110008",
+        issued_on=started - timedelta(days=1),
+        signed_on=started + timedelta(days=2),
+        visited_on=started + timedelta(days=5),
+    )
     disclosure = [
         {"question": "过去两年内是否住院或手术？", "answer": False},
         {
@@ -279,7 +443,8 @@ def _huang_lei(api: _Api, client_id: str, products: dict[str, str], today: date)
 
 def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date) -> str:
     """Term life approved (awaiting issue); a critical-illness application withdrawn over the budget;
-    a small medical policy in force since the summer (the claims stage's paid medical claim)."""
+    a small medical policy in force for eleven months (the claims stage's paid medical claim), its
+    renewal due in 30 days."""
     app = _application(
         api, client_id, products["term_life"], sum_insured="500000.00", premium="650.00", years=20
     )
@@ -289,15 +454,21 @@ def _zhou_ting(api: _Api, client_id: str, products: dict[str, str], today: date)
         f"{BASE}/applications/{other['id']}/withdraw", {"reason": "预算有限，先配定期寿险"}, other["version"]
     )
     medical = _application(
-        api, client_id, products["small_medical"], sum_insured="10000.00", premium="300.00", years=1
+        api,
+        client_id,
+        products["small_medical"],
+        sum_insured="10000.00",
+        premium="300.00",
+        years=1,
+        applied_on=(today - timedelta(days=340)).isoformat(),
     )
     return _in_force(
         api,
         medical,
         "GL2025070003",
-        issued_on=today - timedelta(days=121),
-        signed_on=today - timedelta(days=118),
-        visited_on=today - timedelta(days=115),
+        issued_on=today - timedelta(days=336),
+        signed_on=today - timedelta(days=333),
+        visited_on=today - timedelta(days=330),
     )
 
 

@@ -79,9 +79,17 @@ async def report_claim(
     return created
 
 
+DECISIONS = ("approved", "rejected")
+
+
 async def move(
     api: httpx.AsyncClient, person: Person, claim: dict[str, Any], status: str, **fields: Any
 ) -> httpx.Response:
+    """Move a claim; an insurer's decision gets a reference and today's date unless given (pass
+    ``insurer_reference=None`` to send none)."""
+    if status in DECISIONS:
+        fields.setdefault("insurer_reference", f"LP-{uuid.uuid4().hex[:10].upper()}")
+        fields.setdefault("decided_on", datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat())
     return await api.post(
         f"{CLAIMS}/{claim['id']}/transitions",
         json={"status": status, **fields},

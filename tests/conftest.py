@@ -82,6 +82,7 @@ def database_url(server_url: str) -> Iterator[str]:
 FAST_ARGON2: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 # The webhook dispatcher runs only when a test calls ``run_once()`` (tests/test_webhooks.py).
 QUIET_WEBHOOKS: dict[str, Any] = {"webhook_dispatch_interval_seconds": 0}
+QUIET_TASKS: dict[str, Any] = {"work_interval_seconds": 0, "stream_heartbeat_seconds": 0.2}
 # Every test calls from 127.0.0.1: the per-address limit of anonymous calls (sign-ins, 401 checks)
 # would otherwise carry over from test to test. tests/test_gateway_rate_limits.py sets its own.
 OPEN_DOOR: dict[str, Any] = {"rate_limit_anonymous": "1000000/minute"}
@@ -107,6 +108,8 @@ def build_apps(
     from services.documents.main import create_app as create_documents
     from services.policies.config import Settings as PoliciesSettings
     from services.policies.main import create_app as create_policies
+    from services.tasks.config import Settings as TasksSettings
+    from services.tasks.main import create_app as create_tasks
 
     common: dict[str, Any] = {"database_url": database_url, "environment": "test", "db_pool_size": 5}
     topology: dict[str, Any] = {
@@ -121,7 +124,8 @@ def build_apps(
             transport=mesh,
         ),
         "clients": create_clients(ClientsSettings(**peers), transport=mesh),
-        "policies": create_policies(PoliciesSettings(**peers), transport=mesh),
+        # The policy sweep runs only when a test calls ``run_once()`` with a clock of its own.
+        "policies": create_policies(PoliciesSettings(**peers, sweep_interval_seconds=0), transport=mesh),
         "claims": create_claims(ClaimsSettings(**peers), transport=mesh),
         "devices": create_devices(DevicesSettings(**peers), transport=mesh),
         "documents": create_documents(
@@ -135,6 +139,8 @@ def build_apps(
             ),
             transport=mesh,
         ),
+        # The worker runs only when a test calls ``run_once()``; e-mail goes to the test's SMTP server.
+        "tasks": create_tasks(TasksSettings(**peers, **QUIET_TASKS), transport=mesh),
     }
 
 
@@ -214,7 +220,9 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
     mesh = MeshTransport()
     apps = build_apps(database_url, mesh)
     for name, app in apps.items():
-        mesh.register(f"{name}.internal", app)
+        # The tasks service's notification stream (Server-Sent Events) flows through the mesh as it
+        # would over a network.
+        mesh.register(f"{name}.internal", app, streaming=name == "tasks")
     async with running(apps):
         stack = Stack(apps=apps, mesh=mesh, database_url=database_url)
         yield stack

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -109,13 +110,65 @@ async def act(
     return result
 
 
-async def walk_to_approved(
-    api: httpx.AsyncClient, person: Person, application: dict[str, Any]
+def decision(on: date | None = None, **extra: Any) -> dict[str, Any]:
+    """An insurer's decision body: its reference and date (default today)."""
+    return {
+        "insurer_reference": f"UW-{uuid.uuid4().hex[:10].upper()}",
+        "decided_on": (on or today()).isoformat(),
+        **extra,
+    }
+
+
+def issue_body(
+    *, issued_on: date | None = None, effective_on: date | None = None, **extra: Any
 ) -> dict[str, Any]:
+    """An issue body: new policy number, insurer reference, issue and effective dates (default today)."""
+    day = issued_on or today()
+    return {
+        "policy_number": f"P{uuid.uuid4().hex[:12].upper()}",
+        "insurer_reference": f"CB-{uuid.uuid4().hex[:10].upper()}",
+        "issued_on": day.isoformat(),
+        "effective_on": (effective_on or day).isoformat(),
+        **extra,
+    }
+
+
+async def walk_to_approved(
+    api: httpx.AsyncClient, person: Person, application: dict[str, Any], *, decided_on: date | None = None
+) -> dict[str, Any]:
+    """Submit, underwriting and the insurer's approval (with a reference), on ``decided_on`` (default
+    today; not before the application's ``applied_on``)."""
     path = f"{APPLICATIONS}/{application['id']}"
-    app = await act(api, person, f"{path}/submit", application["version"])
+    submission = {"submitted_on": decided_on.isoformat()} if decided_on else None
+    app = await act(api, person, f"{path}/submit", application["version"], submission)
     app = await act(api, person, f"{path}/underwriting", app["version"])
-    return await act(api, person, f"{path}/approve", app["version"])
+    return await act(api, person, f"{path}/approve", app["version"], decision(decided_on))
+
+
+INSTALMENTS_PER_YEAR = {"single": 1, "annual": 1, "semi_annual": 2, "quarterly": 4, "monthly": 12}
+
+
+async def pay_first_premium(
+    api: httpx.AsyncClient, person: Person, application: dict[str, Any], *, paid_on: date | None = None
+) -> dict[str, Any]:
+    """Record the first premium of an application (submitted to approved): the first instalment
+    of the product's premium mode, arrived ``paid_on`` (default today), by bank transfer."""
+    product = (await api.get(f"{PRODUCTS}/{application['product_id']}", headers=person.headers)).json()
+    per_year = INSTALMENTS_PER_YEAR[product["premium_mode"]]
+    amount = (Decimal(application["annual_premium"]) / per_year).quantize(Decimal("0.01"))
+    response = await api.post(
+        f"{APPLICATIONS}/{application['id']}/first-premium",
+        json={
+            "amount": str(amount),
+            "paid_on": (paid_on or today()).isoformat(),
+            "method": "bank_transfer",
+            "reference": f"TX{uuid.uuid4().hex[:10].upper()}",
+        },
+        headers=person.headers,
+    )
+    assert response.status_code == 201, response.text
+    paid: dict[str, Any] = response.json()
+    return paid
 
 
 async def _ensure_birth_date(api: httpx.AsyncClient, person: Person, client_id: str) -> None:
@@ -146,9 +199,11 @@ async def issue_policy(
 
     Creates a product as ``admin`` unless ``product_id`` is among ``overrides``; other overrides go
     into the application body (``sum_insured``, ``annual_premium``, ``payment_years``...), except
-    ``policy_number`` and ``issued_on``, which go to the issue step. Walks draft → submitted →
-    underwriting → approved → issued, and with ``in_force`` on to receipt signed → return visit
-    done → in force. Returns the policy JSON (``GET /api/v1/policies/{id}``).
+    ``policy_number`` and ``issued_on`` (default: the effective date, or today if later), which go
+    to the issue step; the application is dated (``applied_on``), submitted and approved that day.
+    Walks draft → submitted → underwriting → approved → first premium paid (on the issue date) →
+    issued, and with ``in_force`` on to receipt signed → return visit done → in force. Returns the
+    policy JSON (``GET /api/v1/policies/{id}``).
     """
     policy_number = str(overrides.pop("policy_number", f"P{uuid.uuid4().hex[:12].upper()}"))
     effective = effective_on or today()
@@ -161,14 +216,23 @@ async def issue_policy(
         product_id = (await create_product(api, admin))["id"]
     await _ensure_birth_date(api, person, client_id)
 
+    # Applied for, submitted and decided on the issue day: nothing the insurer does precedes the
+    # application (services/policies/evidence.py).
+    overrides.setdefault("applied_on", issued_on)
     application = await create_application(api, person, client_id, str(product_id), **overrides)
-    approved = await walk_to_approved(api, person, application)
+    approved = await walk_to_approved(api, person, application, decided_on=date.fromisoformat(issued_on))
+    await pay_first_premium(api, person, approved, paid_on=date.fromisoformat(issued_on))
     issued = await act(
         api,
         person,
         f"{APPLICATIONS}/{approved['id']}/issue",
         approved["version"],
-        {"policy_number": policy_number, "issued_on": issued_on, "effective_on": effective.isoformat()},
+        {
+            "policy_number": policy_number,
+            "insurer_reference": f"CB-{uuid.uuid4().hex[:10].upper()}",
+            "issued_on": issued_on,
+            "effective_on": effective.isoformat(),
+        },
     )
     policy_id = issued["policy_id"]
     path = f"{BASE}/{policy_id}"
@@ -221,6 +285,10 @@ async def counts(stack: Stack) -> dict[str, int]:
         "underwriting_requirements",
         "policies",
         "premium_dues",
+        "premium_payments",
         "audit_log",
+        "return_visits",
+        "compliance_flags",
+        "policy_reviews",
     )
     return {name: await count(stack, name) for name in names}

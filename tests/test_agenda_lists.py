@@ -27,6 +27,10 @@ PARTS: dict[str, tuple[dict[str, Any], dict[str, tuple[str, dict[str, Any]]]]] =
             "cooling_off_ending": ("/api/v1/policies/worklists/cooling-off-ending", {"within_days": 7}),
             "return_visits_pending": ("/api/v1/policies/worklists/return-visits-pending", {}),
             "premiums_due": ("/api/v1/policies/worklists/premiums-due", {"within_days": 7}),
+            "collection": ("/api/v1/policies/worklists/collection", {}),
+            "renewals_due": ("/api/v1/policies/worklists/renewals-due", {}),
+            "lapsed": ("/api/v1/policies/worklists/lapsed", {}),
+            "reviews_due": ("/api/v1/policies/reviews/due", {"within_days": 7}),
         },
     ),
     "/api/v1/claims/agenda-lists": (

@@ -75,6 +75,11 @@ async def test_the_demo_shows_applications_in_several_states_and_claims_with_upd
     assert len(due) >= 2, "the demo should show several claims owing the client an update"
     assert all(c["status"] not in ("paid", "rejected", "withdrawn") for c in due)
 
+    # Issue 16: a failed return visit (代签) flagged for the lead, and an annual review due.
+    flags = await every_item(api, "/api/v1/policies/compliance-flags", lead)
+    assert [f["reasons"] for f in flags] == [["not_signed_personally"]]
+    assert await every_item(api, "/api/v1/policies/reviews/due", lead), "the demo should show a review due"
+
     before = await counts(stack)
     again = await asyncio.to_thread(load_every_stage, stack, people.admin, loop)
     assert await counts(stack) == before

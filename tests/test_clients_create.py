@@ -170,7 +170,7 @@ class TestRejectedCreate:
         )
 
         problem = assert_problem(response, 400)
-        assert "malformed JSON" in problem["detail"]
+        assert "the body must be JSON; malformed at line 1, column 27" in problem["detail"]
         assert await count_clients(stack) == 0
 
     async def test_body_that_is_not_an_object_is_422(

@@ -8,7 +8,7 @@ import httpx
 
 from tests.conftest import People, Stack
 from tests.policies_support import today
-from tests.views_support import AGENDA, SERVICES, assert_problem, seed_day
+from tests.views_support import AGENDA, AGENDA_SERVICES, assert_problem, seed_day
 
 SECTIONS = (
     "appointments",
@@ -18,6 +18,9 @@ SECTIONS = (
     "cooling_off_ending",
     "return_visits_pending",
     "premiums_due",
+    "premiums_in_grace",
+    "renewals_due",
+    "lapsed_policies",
     "claim_updates_due",
     "claim_decisions_overdue",
     "device_checks_due",
@@ -38,7 +41,7 @@ class TestAgentsDay:
         assert body["partial"] is False
         assert body["date"] == today().isoformat()
         assert body["agent_id"] == str(people.agent.user_id)
-        assert sorted(s["service"] for s in body["sources"]) == sorted(SERVICES)
+        assert sorted(s["service"] for s in body["sources"]) == sorted(AGENDA_SERVICES)
         assert all(s["status"] == "ok" and s["latency_ms"] >= 0 for s in body["sources"])
         for name in SECTIONS:
             assert body[name]["count"] == len(body[name]["items"]), name
@@ -242,7 +245,7 @@ class TestApiKeys:
         assert body["partial"] is True
         assert body["follow_ups"]["count"] == 1
         denied = {s["service"]: s["http_status"] for s in body["sources"] if s["status"] == "error"}
-        assert denied == {"policies": 403, "claims": 403, "devices": 403}
+        assert denied == {"policies": 403, "claims": 403, "devices": 403, "tasks": 403}
         assert body["requirements_due"] is None
 
     async def test_an_unknown_key_is_401(self, api: httpx.AsyncClient) -> None:

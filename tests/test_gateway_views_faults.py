@@ -11,6 +11,7 @@ from tests.conftest import People, Stack
 from tests.policies_support import create_client, today
 from tests.views_support import (
     AGENDA,
+    AGENDA_SERVICES,
     REPORT,
     SERVICES,
     assert_problem,
@@ -23,7 +24,15 @@ from tests.views_support import (
 
 AGENDA_SECTIONS = {
     "clients": ("appointments", "follow_ups", "birthdays_and_milestones"),
-    "policies": ("requirements_due", "cooling_off_ending", "return_visits_pending", "premiums_due"),
+    "policies": (
+        "requirements_due",
+        "cooling_off_ending",
+        "return_visits_pending",
+        "premiums_due",
+        "premiums_in_grace",
+        "renewals_due",
+        "lapsed_policies",
+    ),
     "claims": ("claim_updates_due", "claim_decisions_overdue"),
     "devices": ("device_checks_due", "maintenance_overdue"),
 }
@@ -167,11 +176,11 @@ class TestEveryServiceDown:
     async def test_agenda_is_a_503_problem(
         self, api: httpx.AsyncClient, stack: Stack, people: People
     ) -> None:
-        stack.mesh.down.update(f"{s}.internal" for s in SERVICES)
+        stack.mesh.down.update(f"{s}.internal" for s in AGENDA_SERVICES)
 
         problem = assert_problem(await api.get(AGENDA, headers=people.agent.headers), 503)
 
-        assert all(s in problem["detail"] for s in SERVICES)
+        assert all(s in problem["detail"] for s in AGENDA_SERVICES)
 
     async def test_overview_is_a_503_problem(
         self, api: httpx.AsyncClient, stack: Stack, people: People
@@ -192,7 +201,7 @@ class TestEveryServiceDown:
         self, api: httpx.AsyncClient, stack: Stack, people: People, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         with views_timeout(stack, monkeypatch, TIMEOUT):
-            for service in SERVICES:
+            for service in AGENDA_SERVICES:
                 stack.mesh.slow[f"{service}.internal"] = 30
             try:
                 response = await api.get(AGENDA, headers=people.agent.headers)

@@ -174,12 +174,8 @@ def launcher_env() -> Iterator[dict[str, str]]:
         for key, value in os.environ.items()
         if key != "CRM_DATABASE_URL" and not key.endswith("_DATABASE_URL") and not key.endswith("_PORT")
     }
-    env.update(
-        {
-            f"{spec.env_prefix}PORT": str(port)
-            for spec, port in zip(ALL_APPS, _free_ports(len(ALL_APPS)), strict=True)
-        }
-    )
+    ports = _free_ports(len(ALL_APPS))
+    env.update({f"{spec.env_prefix}PORT": str(port) for spec, port in zip(ALL_APPS, ports, strict=True)})
     env["CRM_DATA_DIR"] = str(TEST_DATA_DIR)
     env["CRM_READY_TIMEOUT"] = "150"
     env.pop("CRM_PORT_OFFSET", None)
@@ -255,6 +251,12 @@ def test_make_run_starts_the_stack_serves_demo_data_and_stops_clean(
             assert read.status_code == 200, read.text
             assert read.json()["id"] == first["id"]
             assert read.json()["name"] == first["name"]
+            # Issue 15: the banner's first URL answers, the docs load offline, a slash never redirects.
+            for page in ("/", "/api/v1/", "/docs", "/redoc", "/docs/assets/redoc.standalone.js"):
+                assert http.get(page).status_code == 200, page
+            slashed = http.get("/api/v1/clients/", headers=headers)
+            assert slashed.status_code == 404, slashed.text
+            assert "location" not in slashed.headers
 
         # A crashed service comes back on its own (issue 14, finding 10): kill -9, then ready again.
         clients = state["apps"]["clients"]

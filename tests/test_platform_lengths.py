@@ -19,6 +19,7 @@ SCHEMA_OF_PREFIX = {
     "/api/v1/policies": "policies",
     "/api/v1/claims": "claims",
     "/api/v1/devices": "devices",
+    "/api/v1/tasks": "tasks",
 }
 # Properties that are not stored in a column of the same name (they are parsed or sealed first).
 NOT_STORED_AS_TEXT = frozenset(

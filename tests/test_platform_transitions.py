@@ -20,7 +20,7 @@ from tests.test_clients_complaints import receive
 
 SCHEMA = "#/components/schemas/IllegalTransitionProblem"
 FIELDS = {"current_state", "requested_state", "allowed_next_states"}
-SERVICES = ("clients", "policies", "claims", "devices")
+SERVICES = ("clients", "policies", "claims", "devices", "tasks")
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ class TestEachServiceAnswersIt:
 
         response = await api.post(
             f"{APPLICATIONS}/{draft['id']}/decline",
-            json={"reason": "高风险"},
+            json={"reason": "高风险", "insurer_reference": "UW-1", "decided_on": "2026-01-01"},
             headers={**people.agent.headers, "If-Match": f'W/"{draft["version"]}"'},
         )
 

@@ -279,14 +279,23 @@ class TestIllegalApplicationTransitions:
     @pytest.mark.parametrize(
         ("action", "requested", "body"),
         [
-            ("approve", "approved", None),
+            ("approve", "approved", {"insurer_reference": "UW-1", "decided_on": "2026-01-01"}),
             ("underwriting", "underwriting", None),
             (
                 "issue",
                 "issued",
-                {"policy_number": "P0001", "issued_on": "2026-01-01", "effective_on": "2026-01-02"},
+                {
+                    "policy_number": "P0001",
+                    "insurer_reference": "CB-1",
+                    "issued_on": "2026-01-01",
+                    "effective_on": "2026-01-02",
+                },
             ),
-            ("decline", "declined", {"reason": "高风险"}),
+            (
+                "decline",
+                "declined",
+                {"reason": "高风险", "insurer_reference": "UW-2", "decided_on": "2026-01-01"},
+            ),
         ],
     )
     async def test_from_draft_answers_409_with_allowed_states(

@@ -28,3 +28,22 @@ class TestExportNeutralisesFormulas:
         assert row["id"] == policy["id"]
         assert row["product_name"] == "'" + product["name"]
         assert row["annual_premium"] == "8000.00"
+
+
+class TestExportCarriesTheEvidence:
+    async def test_references_and_the_application_date_are_exported(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        client = await create_client(api, people.agent)
+        policy = await issue_policy(api, people.agent, client["id"], admin=people.admin)
+
+        policies = await api.get(f"{BASE}/export", params={"kind": "policies"}, headers=people.agent.headers)
+        [row] = list(csv.DictReader(io.StringIO(policies.content.decode("utf-8-sig"))))
+        assert row["issue_reference"] == policy["issue_reference"] != ""
+
+        applications = await api.get(
+            f"{BASE}/export", params={"kind": "applications"}, headers=people.agent.headers
+        )
+        [row] = list(csv.DictReader(io.StringIO(applications.content.decode("utf-8-sig"))))
+        assert row["decision_reference"].startswith("UW-")
+        assert row["applied_on"] == policy["issued_on"]

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 import httpx
 import pytest
@@ -98,7 +98,10 @@ class Sdk:
         """``asyncio_detailed`` of the operation, the body built with the generated model's from_dict."""
         module = importlib.import_module(self.modules[operation])
         if body is not None:
-            kwargs["body"] = get_type_hints(module.asyncio_detailed)["body"].from_dict(body)
+            hint = get_type_hints(module.asyncio_detailed)["body"]
+            # an optional body is ``Model | Unset``: the model is the member with from_dict
+            model = next((m for m in get_args(hint) if hasattr(m, "from_dict")), hint)
+            kwargs["body"] = model.from_dict(body)
         return await module.asyncio_detailed(client=client, **kwargs)
 
 
@@ -185,18 +188,47 @@ class TestScenarioThroughTheGeneratedPythonClient:
             "payment_years": 20,
         }
         await ok(sdk, agent, "proposals_create", 201, body={"client_id": str(client_id), "items": [item]})
+        # Signed, submitted, approved (with the insurer's reference), paid and issued a month ago:
+        # the dates in order (issue 16, item 5).
+        month_ago = (today() - timedelta(days=30)).isoformat()
         application = await ok(
-            sdk, agent, "applications_create", 201, body=application_body(str(client_id), product["id"])
+            sdk,
+            agent,
+            "applications_create",
+            201,
+            body=application_body(str(client_id), product["id"], applied_on=month_ago),
         )
         application_id = uuid.UUID(application["id"])
-        for step in ("applications_submit", "applications_start_underwriting", "applications_approve"):
+        steps: tuple[tuple[str, dict[str, Any] | None], ...] = (
+            ("applications_submit", {"submitted_on": month_ago}),
+            ("applications_start_underwriting", None),
+            ("applications_approve", {"insurer_reference": "UW-SDK-0001", "decided_on": month_ago}),
+        )
+        for step, step_body in steps:
             application = await ok(
-                sdk, agent, step, 200, application_id=application_id, if_match=etag(application["version"])
+                sdk,
+                agent,
+                step,
+                200,
+                application_id=application_id,
+                body=step_body,
+                if_match=etag(application["version"]),
             )
+        # The first premium has arrived (procedure 三.7) before the policy is issued.
+        first = {
+            "amount": application["annual_premium"],
+            "paid_on": month_ago,
+            "method": "bank_transfer",
+            "reference": "TX-SDK-0001",
+        }
+        await ok(
+            sdk, agent, "applications_record_first_premium", 201, application_id=application_id, body=first
+        )
         issue = {
             "policy_number": "P-SDK-0001",
-            "issued_on": (today() - timedelta(days=30)).isoformat(),
-            "effective_on": (today() - timedelta(days=30)).isoformat(),
+            "insurer_reference": "CB-SDK-0001",
+            "issued_on": month_ago,
+            "effective_on": month_ago,
         }
         issued = await ok(
             sdk,
@@ -264,7 +296,14 @@ class TestScenarioThroughTheGeneratedPythonClient:
         for status, fields in (
             ("submitted", {}),
             ("under_review", {}),
-            ("approved", {"approved_amount": "450000.00"}),
+            (
+                "approved",
+                {
+                    "approved_amount": "450000.00",
+                    "insurer_reference": "LP-SDK-0001",
+                    "decided_on": today().isoformat(),
+                },
+            ),
             ("paid", {"paid_amount": "450000.00", "paid_on": today().isoformat()}),
         ):
             claim = await move(status, **fields)

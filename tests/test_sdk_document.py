@@ -17,7 +17,7 @@ from gateway.openapi_merge import merge_documents
 from tests.conftest import Stack
 
 METHODS = ("get", "put", "post", "delete", "patch")
-MONEY_NAMES = re.compile(r"(amount|premium|sum_insured)$")
+MONEY_NAMES = re.compile(r"(amount|premium|sum_insured|surrender_value)$")
 
 
 async def merged(stack: Stack, api: httpx.AsyncClient) -> dict[str, Any]:
@@ -175,12 +175,18 @@ EXAMPLED_REQUESTS = (
     "CheckCreate",
     "RepairClose",
 )
+# And the answers an integrator meets first: a token pair, a client, a problem.
+EXAMPLED_RESPONSES = ("TokenPair", "ClientRead", "Problem")
 
 
 class TestExamples:
     async def test_the_core_requests_carry_an_example(self, stack: Stack, api: httpx.AsyncClient) -> None:
         schemas = (await merged(stack, api))["components"]["schemas"]
         assert [name for name in EXAMPLED_REQUESTS if not schemas[name].get("examples")] == []
+
+    async def test_the_first_answers_carry_an_example(self, stack: Stack, api: httpx.AsyncClient) -> None:
+        schemas = (await merged(stack, api))["components"]["schemas"]
+        assert [name for name in EXAMPLED_RESPONSES if not schemas[name].get("examples")] == []
 
     async def test_every_example_is_valid_against_its_schema(
         self, stack: Stack, api: httpx.AsyncClient

@@ -393,6 +393,8 @@ class TestDelivery:
         )
         assert replay.status_code == 202, replay.text
         assert replay.json()["status"] == "pending"
+        log = f"/api/v1/webhooks/subscriptions/{subscription['id']}/deliveries"
+        assert replay.headers["location"] == log
         await dispatch_until(dispatcher, receiver, 2)
         done = (await deliveries(api, people.admin, subscription["id"]))[0]
         assert (done["status"], done["attempts"], done["response_status"]) == ("delivered", 2, 200)

@@ -22,6 +22,8 @@ REPORT = "/api/v1/reports/business"
 CLIENTS = "/api/v1/clients"
 PROBLEM_JSON = "application/problem+json"
 SERVICES = ("clients", "policies", "claims", "devices")
+AGENDA_SERVICES = (*SERVICES, "tasks")
+"""The agenda also asks the tasks service (its tasks section and the day's marks)."""
 
 
 def overview_path(client_id: str) -> str:

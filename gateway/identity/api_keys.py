@@ -62,6 +62,14 @@ async def list_api_keys(
     return keys, encode_cursor([str(keys[-1].id)]) if more else None
 
 
+async def get_api_key(*, session: AsyncSession, api_key_id: uuid.UUID) -> ApiKey:
+    """One key (without the key itself); 404 when there is none."""
+    api_key = await session.get(ApiKey, api_key_id)
+    if api_key is None:
+        raise ApiKeyNotFound("no such API key")
+    return api_key
+
+
 async def revoke_api_key(*, session: AsyncSession, api_key_id: uuid.UUID, actor: Principal) -> ApiKey:
     """Revoke a key; revoking twice is harmless."""
     api_key = await session.get(ApiKey, api_key_id)

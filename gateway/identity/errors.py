@@ -19,7 +19,11 @@ class RefreshTokenReused(InvalidRefreshToken):
 
 
 class InvalidApiKey(Unauthorized):
-    """Unknown or revoked API key, or its user deactivated."""
+    """Unknown or revoked API key, or its user deactivated: the same problem as a bad token, with
+    the challenge naming the scheme that failed."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "ApiKey"})
 
 
 class EmailTaken(Conflict):
@@ -32,6 +36,10 @@ class TeamNameTaken(Conflict):
 
 class UserNotFound(NotFound):
     """No such user, or not one the caller may see."""
+
+
+class TeamNotFound(NotFound):
+    """No such team."""
 
 
 class ApiKeyNotFound(NotFound):

@@ -121,6 +121,12 @@ async def create_team(body: TeamCreate, admin: AdminDep, session: SessionDep, re
     return TeamRead.model_validate(team)
 
 
+@router.get("/teams/{team_id:uuid}", tags=["teams"])
+async def get_team(team_id: uuid.UUID, _: AdminDep, session: SessionDep) -> TeamRead:
+    """One team (admins)."""
+    return TeamRead.model_validate(await service.get_team(session=session, team_id=team_id))
+
+
 @router.get("/teams", tags=["teams"])
 async def list_teams(
     _: AdminDep, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
@@ -192,11 +198,14 @@ async def update_user(
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"], **MINTS_CREDENTIALS)
-async def create_api_key(body: ApiKeyCreate, admin: AdminDep, session: SessionDep) -> ApiKeyCreated:
+async def create_api_key(
+    body: ApiKeyCreate, admin: AdminDep, session: SessionDep, response: Response
+) -> ApiKeyCreated:
     """Issue an API key for an integrator; the key is shown in this response only."""
     api_key, key = await api_keys.create_api_key(
         session=session, name=body.name, user_id=body.user_id, scopes=body.scopes, actor=admin
     )
+    response.headers["Location"] = f"/api/v1/api-keys/{api_key.id}"
     return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=key)
 
 
@@ -207,6 +216,12 @@ async def list_api_keys(
     """API keys, without the keys themselves (admins)."""
     keys, next_cursor = await api_keys.list_api_keys(session=session, limit=limit, cursor=cursor)
     return Page(items=[ApiKeyRead.model_validate(k) for k in keys], next_cursor=next_cursor)
+
+
+@router.get("/api-keys/{api_key_id:uuid}", tags=["api keys"])
+async def get_api_key(api_key_id: uuid.UUID, _: AdminDep, session: SessionDep) -> ApiKeyRead:
+    """One API key, without the key itself (admins)."""
+    return ApiKeyRead.model_validate(await api_keys.get_api_key(session=session, api_key_id=api_key_id))
 
 
 @router.delete("/api-keys/{api_key_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])

@@ -19,6 +19,8 @@ Scope = Literal[
     "claims:write",
     "devices:read",
     "devices:write",
+    "tasks:read",
+    "tasks:write",
     "webhooks",
 ]
 
@@ -63,6 +65,19 @@ class RefreshRequest(Strict):
 
 
 class TokenPair(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3YzllIn0.c2lnbmF0dXJl",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                    "refresh_token": "r1.8f2d0c6b3a9e4f1d",
+                    "device_token": "d1.5b7e2a90c4f3",
+                }
+            ]
+        }
+    )
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
     expires_in: int

@@ -17,7 +17,7 @@ from crmkit.pagination import decode_cursor, encode_cursor
 from crmkit.problems import FieldError, Unprocessable
 from gateway.config import Settings
 from gateway.identity import revocations
-from gateway.identity.errors import EmailTaken, InvalidAssignment, TeamNameTaken, UserNotFound
+from gateway.identity.errors import EmailTaken, InvalidAssignment, TeamNameTaken, TeamNotFound, UserNotFound
 from gateway.identity.models import RefreshToken, Team, User, infra_tables, utcnow
 from gateway.identity.schemas import TeamRead, UserRead, UserUpdate
 from gateway.identity.tokens import hash_password
@@ -51,6 +51,14 @@ async def create_team(*, session: AsyncSession, name: str, actor: Principal | No
             resource_id=team.id,
             after=TeamRead.model_validate(team).model_dump(mode="json"),
         )
+    return team
+
+
+async def get_team(*, session: AsyncSession, team_id: uuid.UUID) -> Team:
+    """One team; 404 when there is none."""
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise TeamNotFound("no such team")
     return team
 
 

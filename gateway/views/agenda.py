@@ -28,7 +28,7 @@ LIST_LIMIT = 50
 LOOK_AHEAD_DAYS = 7
 MAX_LOOK_AHEAD_DAYS = 365
 DELEGATED_TTL = timedelta(minutes=1)
-READ_SCOPES = frozenset({"clients:read", "policies:read", "claims:read", "devices:read"})
+READ_SCOPES = frozenset({"clients:read", "policies:read", "claims:read", "devices:read", "tasks:read"})
 
 
 async def authorization_for_agent(
@@ -81,6 +81,10 @@ async def build_agenda(
             "cooling_off_ending": _section(lists["cooling_off_ending"], _cooling_off, zone),
             "return_visits_pending": _section(lists["return_visits_pending"], _return_visit, zone),
             "premiums_due": _section(lists["premiums_due"], _premium, zone),
+            "premiums_in_grace": _section(lists["collection"], _collection, zone),
+            "renewals_due": _section(lists["renewals_due"], _renewal, zone),
+            "lapsed_policies": _section(lists["lapsed"], _lapsed, zone),
+            "reviews_due": _section(lists["reviews_due"], _review, zone),
         }
 
     async def claims(up: Upstream) -> dict[str, AgendaSection]:
@@ -101,13 +105,24 @@ async def build_agenda(
             ),
         }
 
+    marks: dict[str, str] = {}
+
+    async def tasks(up: Upstream) -> dict[str, AgendaSection]:
+        lists = await up.get("/api/v1/tasks/agenda-lists", {"date": day, "limit": LIST_LIMIT})
+        marks.update({f"{m['kind']} {m['path']}": m["state"] for m in lists["marks"]})
+        return {"tasks": _section(lists["tasks"], _task, zone)}
+
     results, sources = await fan_out.run(
-        {"clients": clients, "policies": policies, "claims": claims, "devices": devices}
+        {"clients": clients, "policies": policies, "claims": claims, "devices": devices, "tasks": tasks}
     )
     require_any(sources)
     sections: dict[str, Any] = {}
     for built in results.values():
         sections.update(built)
+    # What the agent marked done or snoozed on this day (kept by the tasks service), on every section.
+    for section in sections.values():
+        for entry in section.items if section is not None else ():
+            entry.mark = marks.get(f"{entry.kind} {entry.path}")
     return Agenda(
         date=day,
         agent_id=agent_id,
@@ -222,13 +237,31 @@ def _cooling_off(item: dict[str, Any]) -> AgendaEntry:
 
 
 def _return_visit(item: dict[str, Any]) -> AgendaEntry:
+    """A return visit to arrange; after a failed one (unreached, 代签...) a redo."""
+    redo = bool(item.get("redo"))
+    reasons = ", ".join(item.get("failure_reasons") or [])
     return AgendaEntry(
-        kind="return_visit_pending",
+        kind="return_visit_redo" if redo else "return_visit_pending",
         due_on=item["cooling_off_ends_on"],
         subject=_policy(item),
         client_id=item["client_id"],
-        detail=item["product_name"],
+        detail=item["product_name"] + (f" (last visit failed: {reasons})" if redo else ""),
         path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
+def _review(item: dict[str, Any]) -> AgendaEntry:
+    """A client's annual review (年度检视) falls due."""
+    last = item.get("last_reviewed_on")
+    return AgendaEntry(
+        kind="annual_review_due",
+        due_on=item["due_on"],
+        subject=Subject(type=SubjectType.CLIENT, id=item["client_id"], display_name="annual review"),
+        client_id=item["client_id"],
+        detail=f"{item['policies_in_force']} policies in force; "
+        + (f"last reviewed {last}" if last else "never reviewed")
+        + (" (overdue)" if item.get("overdue") else ""),
+        path=f"/api/v1/policies/reviews/{item['client_id']}",
     )
 
 
@@ -244,6 +277,40 @@ def _premium(item: dict[str, Any]) -> AgendaEntry:
     )
 
 
+def _collection(item: dict[str, Any]) -> AgendaEntry:
+    return AgendaEntry(
+        kind="premium_in_grace",
+        due_on=item["grace_ends_on"],
+        subject=_policy(item),
+        client_id=item["client_id"],
+        detail=f"instalment {item['instalment']}: {item['amount']} CNY due {item['due_on']}; "
+        "the policy lapses after the grace period",
+        path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
+def _renewal(item: dict[str, Any]) -> AgendaEntry:
+    return AgendaEntry(
+        kind="renewal_due",
+        due_on=item["expires_on"],
+        subject=_policy(item),
+        client_id=item["client_id"],
+        detail=f"{item['product_name']}: the term ends in {item['days_left']} days",
+        path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
+def _lapsed(item: dict[str, Any]) -> AgendaEntry:
+    return AgendaEntry(
+        kind="policy_lapsed",
+        due_on=item["reinstatement_until"],
+        subject=_policy(item),
+        client_id=item["client_id"],
+        detail=f"{item['product_name']}: lapsed on {item['lapsed_on']}; reinstatement possible until then",
+        path=f"/api/v1/policies/{item['policy_id']}",
+    )
+
+
 def _claim(item: dict[str, Any], kind: str, due_on: str | None) -> AgendaEntry:
     name = f"{item['claimant']['name']} · {item['claim_type']}"
     return AgendaEntry(
@@ -253,6 +320,19 @@ def _claim(item: dict[str, Any], kind: str, due_on: str | None) -> AgendaEntry:
         client_id=item["client_id"],
         detail=item["status"],
         path=f"/api/v1/claims/{item['id']}",
+    )
+
+
+def _task(item: dict[str, Any]) -> AgendaEntry:
+    link = item.get("link")
+    return AgendaEntry(
+        kind="task",
+        due_at=item["due_at"],
+        due_on=item["due_on"],
+        subject=Subject(type=SubjectType.TASK, id=item["id"], display_name=item["title"]),
+        client_id=link["id"] if link and link["type"] == "client" else None,
+        detail=item["priority"],
+        path=f"/api/v1/tasks/{item['id']}",
     )
 
 

@@ -81,6 +81,8 @@ def report_csv(report: BusinessReport) -> bytes:
 
 
 def _cells(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):  # e.g. the date basis of each figure: figure → date
+        return [(str(k), _text(v)) for k, v in value.items()]
     if isinstance(value, list):
         return [(_key_of(item), _text(item.get("count"))) for item in value]
     return [("", _text(value))]

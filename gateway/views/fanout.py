@@ -36,8 +36,7 @@ class SourceFailed(Exception):
 
 
 class AllSourcesFailed(ServiceUnavailable):
-    title = "The services behind this view are unavailable"
-    slug = "view-unavailable"
+    """Every service behind a view failed (the same problem type as any 503; the detail names them)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,7 @@ UNDECIDED = frozenset({"draft", "submitted", "underwriting", "requirements_pendi
 
 
 class ClientNotFound(NotFound):
-    title = "Client not found"
-    slug = "client-not-found"
+    """No such client, or not one the caller may see: the same problem type as any 404."""
 
 
 async def build_overview(*, fan_out: FanOut, client_id: uuid.UUID) -> ClientOverview:

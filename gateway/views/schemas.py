@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,7 @@ class SubjectType(StrEnum):
     POLICY = "policy"
     CLAIM = "claim"
     DEVICE = "device"
+    TASK = "task"
 
 
 class Subject(BaseModel):
@@ -60,6 +61,10 @@ class AgendaEntry(BaseModel):
     client_id: uuid.UUID | None = None
     detail: str | None = None
     path: str = Field(description="The public API path that opens the subject.")
+    mark: Literal["done", "snoozed"] | None = Field(
+        default=None,
+        description="What the agent marked this entry on this day (`PUT /api/v1/tasks/agenda-marks`).",
+    )
 
 
 class AgendaSection(BaseModel):
@@ -82,10 +87,23 @@ class Agenda(BaseModel):
     cooling_off_ending: AgendaSection | None = None
     return_visits_pending: AgendaSection | None = None
     premiums_due: AgendaSection | None = None
+    premiums_in_grace: AgendaSection | None = Field(
+        default=None, description="Overdue premiums, due by the last day of their grace period (保险法 §36)."
+    )
+    renewals_due: AgendaSection | None = Field(
+        default=None, description="One-year terms ending within 60 days, not yet renewed or declined."
+    )
+    lapsed_policies: AgendaSection | None = Field(
+        default=None, description="Lapsed policies, due by the last day reinstatement is possible (§37)."
+    )
+    reviews_due: AgendaSection | None = Field(
+        default=None, description="Clients whose annual review (年度检视) is due, overdue first."
+    )
     claim_updates_due: AgendaSection | None = None
     claim_decisions_overdue: AgendaSection | None = None
     device_checks_due: AgendaSection | None = None
     maintenance_overdue: AgendaSection | None = None
+    tasks: AgendaSection | None = None
 
 
 class OpenApplication(BaseModel):

@@ -25,7 +25,8 @@ from gateway.webhooks.schemas import (
     SubscriptionUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES)
+BASE = "/api/v1/webhooks"
+router = APIRouter(prefix=BASE, tags=["webhooks"], responses=PROBLEM_RESPONSES)
 
 
 def _answer(subscription: SubscriptionRead, response: Response) -> None:
@@ -120,8 +121,10 @@ async def list_deliveries(
 
 @router.post("/deliveries/{delivery_id:uuid}/replay", status_code=status.HTTP_202_ACCEPTED)
 async def replay_delivery(
-    delivery_id: DeliveryId, session: SessionDep, principal: WebhookAdminDep
+    delivery_id: DeliveryId, session: SessionDep, principal: WebhookAdminDep, response: Response
 ) -> DeliveryRead:
-    """Send a delivery again (same event id and body) at the dispatcher's next pass."""
+    """Send a delivery again (same event id and body) at the dispatcher's next pass; ``Location``
+    is the subscription's delivery log, where the new attempt shows."""
     delivery = await service.replay_delivery(session=session, principal=principal, delivery_id=delivery_id)
+    response.headers["Location"] = f"{BASE}/subscriptions/{delivery.subscription_id}/deliveries"
     return DeliveryRead.model_validate(delivery)

@@ -20,7 +20,8 @@ COLUMNS = (
     "id", "policy_id", "policy_number", "insurer", "product_name", "client_id", "claim_type",
     "incident_date", "reported_on", "claimed_amount", "claimant_name", "claimant_relationship",
     "bank_name", "bank_account_masked", "status", "submitted_on", "decision_due_on", "decided_on",
-    "approved_amount", "paid_amount", "paid_on", "last_client_update_at", "owner_agent_id", "created_at",
+    "decision_reference", "approved_amount", "paid_amount", "paid_on", "last_client_update_at",
+    "owner_agent_id", "created_at",
 )  # fmt: skip
 
 

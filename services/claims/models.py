@@ -98,6 +98,11 @@ class Claim(ClaimsTable, table=True):
     product_name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     claim_type: str = Field(sa_column=Column(String(32), nullable=False))
     incident_date: date = Field(sa_column=Column(Date, nullable=False))
+    in_waiting_period: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    """The incident fell inside the policy's waiting period (等待期): accepted, the insurer decides."""
+    waiting_period_ends_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     reported_on: date = Field(sa_column=Column(Date, nullable=False))
     description: str | None = Field(default=None, sa_column=Column(String(4000), nullable=True))
     claimed_amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
@@ -110,6 +115,7 @@ class Claim(ClaimsTable, table=True):
     submitted_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     decision_due_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     decided_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    decision_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     approved_amount: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
     paid_amount: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
     paid_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))

@@ -29,6 +29,8 @@ class PolicyFacts:
 class InForce:
     in_force: bool
     reason: str | None
+    in_waiting_period: bool = False
+    waiting_ends_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,8 @@ class PolicyDirectory:
             raise PeerUnavailable("unexpected answer from the policies service; nothing was changed") from exc
 
     async def in_force_on(self, policy_id: uuid.UUID, on: date) -> InForce | None:
-        """The policies service owns the in-force rule (effective, not void, not ended)."""
+        """The policies service owns the in-force rule (effective, not void, not surrendered, not
+        lapsed, not expired or terminated) and says whether the day was in the waiting period."""
         body = await get_json(
             self.http,
             self._url(policy_id, "/in-force"),
@@ -75,7 +78,17 @@ class PolicyDirectory:
         if not isinstance(in_force, bool):
             raise PeerUnavailable("unexpected answer from the policies service; nothing was changed")
         reason = body.get("reason")
-        return InForce(in_force=in_force, reason=str(reason) if reason else None)
+        waiting = body.get("in_waiting_period") is True
+        try:
+            ends = date.fromisoformat(str(body["waiting_ends_on"])) if body.get("waiting_ends_on") else None
+        except ValueError as exc:
+            raise PeerUnavailable("unexpected answer from the policies service; nothing was changed") from exc
+        return InForce(
+            in_force=in_force,
+            reason=str(reason) if reason else None,
+            in_waiting_period=waiting,
+            waiting_ends_on=ends,
+        )
 
 
 def _text(value: object, limit: int) -> str | None:

@@ -256,6 +256,8 @@ async def add_document(
     document = await checklist.add_document(
         session=session, tools=tools, principal=principal, claim=claim, documents=documents, item=item
     )
+    # A checklist item has no address of its own to read: it is read as part of its claim.
+    response.headers["Location"] = f"{BASE}/{claim.id}"
     set_etag(response, claim.version)
     return document_read(document)
 
@@ -300,6 +302,7 @@ async def record_client_update(
     event = await feedback.record_client_update(
         session=session, tools=tools, principal=principal, claim=claim, data=data
     )
+    response.headers["Location"] = f"{BASE}/{claim.id}/timeline"
     set_etag(response, claim.version)
     return timeline_entry(event)
 

@@ -41,6 +41,7 @@ def _normalise_bank_account(value: Any) -> Any:
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+InsurerReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 BankAccount = Annotated[str, StringConstraints(max_length=40), BeforeValidator(_normalise_bank_account)]
 
 
@@ -156,6 +157,10 @@ class ClaimRead(BaseModel):
     team_id: uuid.UUID | None
     claim_type: ClaimType
     incident_date: IsoDate
+    in_waiting_period: bool = Field(
+        description="Incident inside the policy's waiting period (等待期): accepted; the insurer decides."
+    )
+    waiting_period_ends_on: IsoDate | None
     reported_on: IsoDate
     description: str | None
     claimed_amount: Money
@@ -165,6 +170,7 @@ class ClaimRead(BaseModel):
     submitted_on: IsoDate | None
     decision_due_on: IsoDate | None = Field(description="The insurer's decision is due by this date.")
     decided_on: IsoDate | None
+    decision_reference: str | None = Field(description="The insurer's reference for its decision.")
     approved_amount: Money | None
     paid_amount: Money | None
     paid_on: IsoDate | None
@@ -223,6 +229,16 @@ class ClaimMove(BaseModel):
     )
     approved_amount: Money | None = Field(
         default=None, description="Required for `approved`; may differ from the claimed amount."
+    )
+    insurer_reference: InsurerReference | None = Field(
+        default=None,
+        description="Required for `approved` and `rejected`: the insurer's reference for its decision "
+        "(the claim decision letter's number), the evidence the agent copied it from.",
+    )
+    decided_on: IsoDate | None = Field(
+        default=None,
+        description="Required for `approved` and `rejected`: the insurer's decision date; not before the "
+        "file was submitted, not in the future.",
     )
     paid_amount: Money | None = Field(default=None, description="Required for `paid`.")
     paid_on: IsoDate | None = Field(

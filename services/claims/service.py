@@ -98,6 +98,8 @@ async def report_claim(
         product_name=policy.product_name,
         claim_type=data.claim_type.value,
         incident_date=data.incident_date,
+        in_waiting_period=in_force.in_waiting_period,
+        waiting_period_ends_on=in_force.waiting_ends_on if in_force.in_waiting_period else None,
         reported_on=reported_on,
         description=data.description,
         claimed_amount=data.claimed_amount,
@@ -251,14 +253,18 @@ def _check_documents_complete(target: ClaimStatus, documents: list[ClaimDocument
 
 def _check_move_dates(claim: Claim, move: ClaimMove, today: date) -> None:
     """The dates a move carries (``MOVE_DATES``): not in the future, not before the claim's own."""
-    for field, (claim_field, described) in MOVE_DATES.items():
+    for field, claim_fields in MOVE_DATES.items():
         day: date | None = getattr(move, field)
         if day is None:
             continue
         if day > today:
             raise InvalidClaimField(field, f"cannot be in the future (today is {today.isoformat()})")
-        if day < getattr(claim, claim_field):
-            raise InvalidClaimField(field, f"cannot be before {described}")
+        for claim_field in claim_fields:
+            earlier: date | None = getattr(claim, claim_field)
+            if earlier is not None and day < earlier:
+                raise InvalidClaimField(
+                    field, f"{field} {day.isoformat()} is before {claim_field} {earlier.isoformat()}"
+                )
 
 
 def check_move(claim: Claim, documents: list[ClaimDocument], move: ClaimMove, today: date) -> None:
@@ -304,7 +310,8 @@ def _record_approval(m: _Move) -> None:
 
 
 def _record_decision_day(m: _Move) -> None:
-    m.claim.decided_on = m.today
+    m.claim.decided_on = m.move.decided_on or m.today
+    m.claim.decision_reference = m.move.insurer_reference
 
 
 def _record_payment(m: _Move) -> None:

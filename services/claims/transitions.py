@@ -48,22 +48,25 @@ CLAIM_TRANSITIONS = transition_table(
 MOVE_FIELDS: Mapping[ClaimStatus, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
     {
         S.SUBMITTED: (frozenset(), frozenset({"submitted_on"})),
-        S.APPROVED: (frozenset({"approved_amount"}), frozenset()),
+        S.APPROVED: (frozenset({"approved_amount", "insurer_reference", "decided_on"}), frozenset()),
         S.PAID: (frozenset({"paid_amount"}), frozenset({"paid_on"})),
-        S.REJECTED: (frozenset({"reason"}), frozenset()),
+        S.REJECTED: (frozenset({"reason", "insurer_reference", "decided_on"}), frozenset()),
         S.WITHDRAWN: (frozenset(), frozenset({"reason"})),
         S.MORE_INFORMATION_REQUESTED: (frozenset(), frozenset({"documents"})),
     }
 )
-"""Target status → (fields the move requires, fields it may carry); ``note`` goes with every move."""
+"""Target status → (fields the move requires, fields it may carry); ``note`` goes with every move.
+An insurer's decision (approved, rejected) carries its reference and date (issue 16, item 5)."""
 
-MOVE_DATES: Mapping[str, tuple[str, str]] = MappingProxyType(
+MOVE_DATES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "submitted_on": ("reported_on", "the claim was reported"),
-        "paid_on": ("incident_date", "the incident date"),
+        "submitted_on": ("reported_on",),
+        "decided_on": ("reported_on", "submitted_on"),
+        "paid_on": ("incident_date", "decided_on"),
     }
 )
-"""A date a move may carry → (the claim's date it cannot precede, how to say it); never in the future."""
+"""A date a move may carry → the claim's dates it cannot precede (reported ≤ submitted ≤ decided ≤
+paid); never in the future. A violation is a 422 naming both dates."""
 
 CLOSED = final_states(CLAIM_TRANSITIONS)
 """A claim in one of these is closed: no updates due, no deadlines, no documents to chase."""
@@ -97,7 +100,7 @@ class OnEntry(StrEnum):
     RECORD_APPROVAL = "record_approval"
     """``approved_amount`` as the insurer approved it (may differ from the claimed amount)."""
     RECORD_DECISION_DAY = "record_decision_day"
-    """``decided_on`` = today."""
+    """``decided_on`` and ``decision_reference`` as the insurer gave them."""
     RECORD_PAYMENT = "record_payment"
     """``paid_amount``, and ``paid_on`` (default today)."""
     RECORD_CLOSING_REASON = "record_closing_reason"

@@ -192,6 +192,36 @@ class ClientUpdate(BaseModel):
 class ClientRead(BaseModel):
     """A client as shown to callers: identity document number and phone are masked."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c7a4e-8d2b-4c1a-9e3f-2b6d8a1c4e70",
+                    "name": "张伟",
+                    "gender": "male",
+                    "birth_date": "1986-03-12",
+                    "id_document_type": "resident_id",
+                    "id_document_number": "310***********001X",
+                    "id_document_country": None,
+                    "resident_id": "310***********001X",
+                    "phone": "+86 138****5678",
+                    "occupation": "软件工程师",
+                    "occupation_class": 1,
+                    "channel": "referral",
+                    "referred_by_client_id": None,
+                    "notes": None,
+                    "tier": "A",
+                    "next_follow_up_on": "2026-12-07",
+                    "owner_agent_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                    "team_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "version": 3,
+                    "created_at": "2026-11-02T09:15:00Z",
+                    "updated_at": "2026-11-30T02:40:11Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     name: str
     gender: Gender

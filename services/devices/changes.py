@@ -14,7 +14,7 @@ from crmkit.changes import FeedResource, Loaded, feed_routers
 from crmkit.events import Publication
 from services.devices.dependencies import get_clock
 from services.devices.models import Device, infra_tables
-from services.devices.repository import visible_to
+from services.devices.repository import open_repairs, visible_to
 from services.devices.service import to_read
 from services.devices.transitions import DeviceStatus
 
@@ -25,9 +25,9 @@ async def load_devices(
     """Devices in the caller's scope as ``GET /devices/{id}`` shows them (retired ones too)."""
     today = get_clock(request).today()
     stmt = select(Device).where(col(Device.id).in_(ids), visible_to(principal))
-    return {
-        d.id: to_read(d, today=today).model_dump(mode="json") for d in (await session.execute(stmt)).scalars()
-    }
+    devices = list((await session.execute(stmt)).scalars())
+    repairs = await open_repairs(session=session, devices=devices)
+    return {d.id: to_read(d, today=today, repairs=repairs).model_dump(mode="json") for d in devices}
 
 
 PUBLICATION = Publication(

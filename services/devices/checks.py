@@ -30,7 +30,7 @@ from services.devices.schemas import (
     FindingRead,
     Result,
 )
-from services.devices.service import REPAIR, move_device, repair_to_read, to_read
+from services.devices.service import REPAIR, device_view, move_device, repair_to_read
 from services.devices.transitions import AFTER_ABNORMAL_CHECK, AFTER_GOOD_CHECK, DeviceStatus, RepairStatus
 
 CHECK = "check"
@@ -150,7 +150,8 @@ async def record_check(
         resource_id=check.id,
         after=read.model_dump(mode="json"),
     )
-    return CheckRecorded(**read.model_dump(), device=to_read(device, today=clock.today()))
+    shown = await device_view(session=session, device=device, today=clock.today())
+    return CheckRecorded(**read.model_dump(), device=shown)
 
 
 async def _apply_check(

@@ -26,6 +26,7 @@ class DeviceRetired(Conflict):
     """A retired device is kept for the record only. Not a state move (a check or a change asks for
     none), so the body carries no transition fields; retiring it again is an IllegalTransition."""
 
+    title = "Device retired"
     slug = "device-retired"
 
     def __init__(self, doing: str) -> None:
@@ -33,6 +34,7 @@ class DeviceRetired(Conflict):
 
 
 class DuplicateAssetTag(Conflict):
+    title = "Duplicate asset tag"
     slug = "duplicate-asset-tag"
 
     def __init__(self, asset_tag: str) -> None:

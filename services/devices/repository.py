@@ -153,6 +153,15 @@ async def get_visible_repair(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def open_repairs(*, session: AsyncSession, devices: list[Device]) -> dict[uuid.UUID, Repair]:
+    """The open repairs of these (already visible) devices, by id: one query for a page."""
+    ids = [d.open_repair_id for d in devices if d.open_repair_id is not None]
+    if not ids:
+        return {}
+    rows = (await session.execute(select(Repair).where(col(Repair.id).in_(ids)))).scalars()
+    return {r.id: r for r in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class RepairFilters:
     device_id: uuid.UUID | None = None

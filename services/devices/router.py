@@ -199,7 +199,7 @@ async def create_device(
     )
     response.headers["Location"] = f"{BASE}/{device.id}"
     set_etag(response, device.version)
-    return service.to_read(device, today=clock.today())
+    return await service.device_view(session=session, device=device, today=clock.today())
 
 
 @router.get("")
@@ -231,10 +231,12 @@ async def list_devices(
 
 
 @router.get(DEVICE)
-async def get_device(device: ValidDevice, clock: ClockDep, response: Response) -> DeviceRead:
-    """Read one device; the ETag is its version."""
+async def get_device(
+    device: ValidDevice, session: SessionDep, clock: ClockDep, response: Response
+) -> DeviceRead:
+    """Read one device with its open repair (and that repair's ETag); the ETag is the device's version."""
     set_etag(response, device.version)
-    return service.to_read(device, today=clock.today())
+    return await service.device_view(session=session, device=device, today=clock.today())
 
 
 @router.patch(DEVICE, dependencies=[MANAGES])
@@ -254,7 +256,7 @@ async def update_device(
         session=session, clock=clock, principal=principal, device=device, patch=patch, directory=directory
     )
     set_etag(response, device.version)
-    return service.to_read(device, today=clock.today())
+    return await service.device_view(session=session, device=device, today=clock.today())
 
 
 @router.post(f"{DEVICE}/retire", dependencies=[MANAGES], responses=TRANSITION_RESPONSES)
@@ -273,7 +275,7 @@ async def retire_device(
         session=session, clock=clock, principal=principal, device=device, reason=data.reason
     )
     set_etag(response, device.version)
-    return service.to_read(device, today=clock.today())
+    return await service.device_view(session=session, device=device, today=clock.today())
 
 
 @router.post(

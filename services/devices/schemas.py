@@ -111,6 +111,16 @@ class DeviceUpdate(BaseModel):
         return value
 
 
+class OpenRepair(BaseModel):
+    """The device's open repair, with what closing or starting it needs (no extra read)."""
+
+    id: uuid.UUID
+    status: RepairStatus
+    version: int
+    etag: str = Field(description="Send as If-Match to start or close this repair.")
+    href: str = Field(description="The repair's path.")
+
+
 class DeviceRead(BaseModel):
     id: uuid.UUID
     device_type: DeviceType
@@ -126,6 +136,9 @@ class DeviceRead(BaseModel):
     last_checked_on: IsoDate | None
     checked_today: bool
     open_repair_id: uuid.UUID | None
+    open_repair: OpenRepair | None = Field(
+        default=None, description="The open repair (id, status, ETag), or null when none is open."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

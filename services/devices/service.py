@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmkit import audit
 from crmkit.auth import Principal
 from crmkit.clock import BusinessClock
+from crmkit.concurrency import etag_for
 from crmkit.pagination import Page, page_of, read_cursor
 from crmkit.workflow import ensure_transition
 from services.devices import repository
@@ -27,6 +29,7 @@ from services.devices.schemas import (
     DevicePage,
     DeviceRead,
     DeviceUpdate,
+    OpenRepair,
     RepairRead,
 )
 from services.devices.transitions import DEVICE_TRANSITIONS, REPAIR_TRANSITIONS, DeviceStatus, RepairStatus
@@ -35,7 +38,24 @@ DEVICE = "device"
 REPAIR = "repair"
 
 
-def to_read(device: Device, *, today: date) -> DeviceRead:
+REPAIRS_PATH = "/api/v1/devices/repairs"
+
+
+def open_repair_view(repair: Repair | None) -> OpenRepair | None:
+    if repair is None:
+        return None
+    return OpenRepair(
+        id=repair.id,
+        status=RepairStatus(repair.status),
+        version=repair.version,
+        etag=etag_for(repair.version),
+        href=f"{REPAIRS_PATH}/{repair.id}",
+    )
+
+
+def to_read(device: Device, *, today: date, repairs: Mapping[uuid.UUID, Repair] | None = None) -> DeviceRead:
+    """The device as the API shows it; ``repairs`` holds its open repair (``open_repairs``)."""
+    repair = (repairs or {}).get(device.open_repair_id) if device.open_repair_id else None
     return DeviceRead(
         id=device.id,
         device_type=device.device_type,
@@ -51,6 +71,7 @@ def to_read(device: Device, *, today: date) -> DeviceRead:
         last_checked_on=device.last_checked_on,
         checked_today=device.last_checked_on is not None and device.last_checked_on >= today,
         open_repair_id=device.open_repair_id,
+        open_repair=open_repair_view(repair),
         version=device.version,
         created_at=device.created_at,
         updated_at=device.updated_at,
@@ -67,9 +88,15 @@ _COMPUTED = ("maintenance_overdue", "checked_today")
 def audit_view(device: Device) -> dict[str, Any]:
     """The stored fields only: the audit trail records facts, not what "today" made of them."""
     view = to_read(device, today=date.min).model_dump(mode="json")
-    for field in _COMPUTED:
+    for field in (*_COMPUTED, "open_repair"):
         view.pop(field)
     return view
+
+
+async def device_view(*, session: AsyncSession, device: Device, today: date) -> DeviceRead:
+    """One device with its open repair loaded."""
+    repairs = await repository.open_repairs(session=session, devices=[device])
+    return to_read(device, today=today, repairs=repairs)
 
 
 def _maintenance_due_on(device: Device, clock: BusinessClock) -> date:
@@ -291,7 +318,10 @@ async def list_devices(
         session=session, principal=principal, filters=filters, after=after[0] if after else None, limit=limit
     )
     today = clock.today()
-    return page_of(rows, limit, key=lambda d: [d.asset_tag], view=lambda d: to_read(d, today=today))
+    repairs = await repository.open_repairs(session=session, devices=list(rows))
+    return page_of(
+        rows, limit, key=lambda d: [d.asset_tag], view=lambda d: to_read(d, today=today, repairs=repairs)
+    )
 
 
 def check_categories() -> Page[CheckCategoryRead]:

@@ -19,6 +19,8 @@ class Settings(CommonSettings):
     peer_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     affordability_threshold: Decimal = Field(default=Decimal("0.10"), gt=0, le=1)
     """A proposal whose total annual premium exceeds this share of household income is flagged."""
+    sweep_interval_seconds: float = Field(default=300.0, ge=0, le=86400)
+    """How often the scheduled sweep runs (lapse, expiry, termination, cooling-off, renewal due); 0: off."""
     age_of_majority: int = Field(default=18, ge=16, le=21)
     """Below this age the insured is a minor: a guardian signs the application."""
 

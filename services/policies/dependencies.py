@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, FastAPI, Path, Request
 
 from crmkit.auth import Principal, require_scope
 from crmkit.clock import BusinessClock
@@ -37,9 +37,16 @@ ReaderDep = Annotated[Principal, require_scope("policies:read")]
 WriterDep = Annotated[Principal, require_scope("policies:write")]
 
 
+def clock_of(app: FastAPI) -> BusinessClock:
+    """The business clock; ``app.state.clock`` replaces it where time is moved (tests, demo data)."""
+    settings: Settings = app.state.settings
+    clock: BusinessClock | None = getattr(app.state, "clock", None)
+    return clock or BusinessClock(settings.zone)
+
+
 def get_tools(request: Request) -> Tools:
     settings: Settings = request.app.state.settings
-    return Tools(clock=BusinessClock(settings.zone), cipher=request.app.state.cipher, settings=settings)
+    return Tools(clock=clock_of(request.app), cipher=request.app.state.cipher, settings=settings)
 
 
 def get_directory(request: Request) -> ClientDirectory:

@@ -37,6 +37,11 @@ class PremiumNotFound(NotFound):
         super().__init__("no such premium instalment on this policy")
 
 
+class FlagNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such compliance flag")
+
+
 class ClientNotFound(NotFound):
     """The clients service does not show this client to the caller (absent, deleted or not theirs)."""
 

@@ -25,13 +25,14 @@ BATCH_ROWS = 1000
 
 APPLICATION_COLUMNS = (
     "id", "client_id", "insured_name", "insured_birth_date", "product_id", "status", "sum_insured",
-    "annual_premium", "payment_years", "submitted_on", "decided_on", "policy_id", "owner_agent_id",
-    "created_at",
+    "annual_premium", "payment_years", "applied_on", "submitted_on", "decided_on", "decision_reference",
+    "policy_id", "owner_agent_id", "created_at",
 )  # fmt: skip
 POLICY_COLUMNS = (
     "id", "policy_number", "insurer", "product_name", "category", "kind", "client_id", "insured_name",
-    "status", "sum_insured", "annual_premium", "payment_years", "issued_on", "effective_on",
-    "receipt_signed_on", "cooling_off_ends_on", "in_force_on", "ended_on", "owner_agent_id", "created_at",
+    "status", "sum_insured", "annual_premium", "payment_years", "issued_on", "issue_reference",
+    "effective_on", "receipt_signed_on", "cooling_off_ends_on", "in_force_on", "ended_on", "owner_agent_id",
+    "created_at",
 )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from crmkit.references import merges_router
 from services.policies.applications.router import router as applications_router
 from services.policies.changes import routers as feed_routers
 from services.policies.config import Settings, get_settings
+from services.policies.dependencies import clock_of
 from services.policies.issued.router import router as policies_router
 from services.policies.models import Application, Policy, Proposal, infra_tables, metadata
 from services.policies.products.router import router as products_router
@@ -20,10 +21,13 @@ from services.policies.proposals.router import router as proposals_router
 from services.policies.router import (
     agenda_router,
     exports_router,
+    flags_router,
     reports_router,
     review_router,
+    sweep_router,
     worklists_router,
 )
+from services.policies.sweep import sweep_hook
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # A merge of two clients in the clients service moves the references held here (crmkit.references).
@@ -58,14 +62,17 @@ def create_app(
             applications_router,
             worklists_router,
             agenda_router,
+            flags_router,
             reports_router,
             review_router,
+            sweep_router,
             policies_router,
         ],
         title="Policies service",
         description="Insurance agent CRM: product catalogue, proposals, applications, policies and reviews.",
         hooks=[
             peer_client_hook(timeout_seconds=settings.peer_timeout_seconds, transport=transport),
+            sweep_hook(settings.sweep_interval_seconds, clock_of),
         ],
     )
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    Uuid,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -37,6 +38,8 @@ infra_tables = define_infra_tables(metadata)
 MONEY = Numeric(14, 2)
 # Policies that exist as cover (not cancelled, not surrendered): the work lists look only at these.
 LIVE_POLICY = text("status IN ('receipt_signed', 'return_visit_done', 'in_force')")
+# Policies the scheduled sweep may still move (lapse, expiry, termination).
+SWEPT_POLICY = text("status IN ('issued', 'receipt_signed', 'return_visit_done', 'in_force', 'lapsed')")
 PENDING = text("status = 'pending'")
 DUE = text("status = 'due'")
 RECEIPT_SIGNED = text("status = 'receipt_signed'")
@@ -58,6 +61,16 @@ class Product(PoliciesTable, table=True):
         UniqueConstraint("insurer", "name", name="uq_products_insurer_name"),
         CheckConstraint("min_insured_age <= max_insured_age", name="age_range"),
         CheckConstraint("cooling_off_days BETWEEN 0 AND 366", name="cooling_off_range"),
+        CheckConstraint(
+            "coverage_term IN ('years', 'to_age', 'whole_life', 'one_year_renewable')"
+            " AND ((coverage_term IN ('years', 'to_age')) = (coverage_years IS NOT NULL))",
+            name="coverage_term",
+        ),
+        CheckConstraint(
+            "premium_mode IN ('single', 'annual', 'semi_annual', 'quarterly', 'monthly')", name="premium_mode"
+        ),
+        CheckConstraint("grace_days BETWEEN 30 AND 366", name="grace_days"),
+        CheckConstraint("waiting_days BETWEEN 0 AND 366", name="waiting_days"),
         Index("ix_products_listing", "insurer", "name", "id"),
     )
 
@@ -72,6 +85,13 @@ class Product(PoliciesTable, table=True):
     cooling_off_days: int = Field(sa_column=Column(SmallInteger, nullable=False))
     walls: list[str] = Field(sa_column=Column(ARRAY(String(20)), nullable=False))
     active: bool = Field(sa_column=Column(Boolean, nullable=False))
+    coverage_term: str = Field(default="whole_life", sa_column=Column(String(30), nullable=False))
+    coverage_years: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    """N for ``years`` (N years of cover), X for ``to_age`` (cover to the insured's X-th birthday)."""
+    premium_mode: str = Field(default="annual", sa_column=Column(String(20), nullable=False))
+    grace_days: int = Field(default=60, sa_column=Column(SmallInteger, nullable=False))
+    waiting_days: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False))
+    guaranteed_renewable: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
     updated_at: datetime = Field(sa_column=_now_column())
@@ -158,8 +178,10 @@ class Application(PoliciesTable, table=True):
     pre_underwriting_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     status: str = Field(sa_column=Column(String(30), nullable=False))
     status_reason: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    applied_on: date = Field(sa_column=Column(Date, nullable=False))
     submitted_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     decided_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    decision_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     policy_id: uuid.UUID | None = Field(default=None, nullable=True)
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
@@ -198,7 +220,26 @@ class Policy(PoliciesTable, table=True):
     __table_args__ = (
         UniqueConstraint("insurer", "policy_number", name="uq_policies_insurer_number"),
         *_scoped_indexes("policies"),
-        Index("ix_policies_application", "application_id", unique=True),
+        Index(
+            "ix_policies_application",
+            "application_id",
+            unique=True,
+            postgresql_where=text("renewed_from_id IS NULL"),
+        ),
+        Index(
+            "ix_policies_renewed_from",
+            "renewed_from_id",
+            unique=True,
+            postgresql_where=text("renewed_from_id IS NOT NULL"),
+        ),
+        Index("ix_policies_expiring", "expires_on", "id", postgresql_where=SWEPT_POLICY),
+        Index("ix_policies_lapsed", "lapsed_on", "id", postgresql_where=text("status = 'lapsed'")),
+        Index(
+            "ix_policies_cooling_off_unnoted",
+            "cooling_off_ends_on",
+            "id",
+            postgresql_where=text("NOT cooling_off_noted AND cooling_off_ends_on IS NOT NULL"),
+        ),
         Index(
             "ix_policies_owner_cooling_off",
             "owner_agent_id",
@@ -251,6 +292,7 @@ class Policy(PoliciesTable, table=True):
     walls: list[str] = Field(sa_column=Column(ARRAY(String(20)), nullable=False))
     cooling_off_days: int = Field(sa_column=Column(SmallInteger, nullable=False))
     issued_on: date = Field(sa_column=Column(Date, nullable=False))
+    issue_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     effective_on: date = Field(sa_column=Column(Date, nullable=False))
     receipt_signed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     cooling_off_ends_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
@@ -259,6 +301,28 @@ class Policy(PoliciesTable, table=True):
     ended_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     refund_amount: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
     surrender_value: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    coverage_term: str = Field(default="whole_life", sa_column=Column(String(30), nullable=False))
+    premium_mode: str = Field(default="annual", sa_column=Column(String(20), nullable=False))
+    grace_days: int = Field(default=60, sa_column=Column(SmallInteger, nullable=False))
+    waiting_days: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False))
+    renewable: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    expires_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    """The first day not covered (the term's end); null for whole-life cover."""
+    waiting_ends_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    """The first day after the waiting period; null when the product has none (or on a renewal)."""
+    lapsed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    lapses: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
+    """Every lapse, ``{"lapsed_on": date, "ended_on": date | null}``: no cover on those days, ever."""
+    reinstated_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    reinstatement_cipher: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    renewed_from_id: uuid.UUID | None = Field(default=None, nullable=True)
+    renewed_to_id: uuid.UUID | None = Field(default=None, nullable=True)
+    renewal_decision: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    renewal_notice_days: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    """The last renewal notice published (60, 30 or 7 days before the term ends)."""
+    cooling_off_noted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
     updated_at: datetime = Field(sa_column=_now_column())
@@ -284,3 +348,113 @@ class PremiumDue(PoliciesTable, table=True):
     amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     status: str = Field(sa_column=Column(String(10), nullable=False))
     paid_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+
+class PremiumPayment(PoliciesTable, table=True):
+    """Money that arrived: the first premium (against the application, before issue), an
+    instalment, the arrears of a reinstatement, or the first premium of a renewed term."""
+
+    __tablename__ = "premium_payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="positive"),
+        CheckConstraint("purpose IN ('first_premium', 'instalment', 'arrears', 'renewal')", name="purpose"),
+        Index("ix_premium_payments_application", "application_id", "paid_on"),
+        Index("ix_premium_payments_policy", "policy_id", "paid_on"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(nullable=False)
+    policy_id: uuid.UUID | None = Field(default=None, nullable=True)
+    premium_due_ids: list[uuid.UUID] = Field(sa_column=Column(ARRAY(Uuid), nullable=False))
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    purpose: str = Field(sa_column=Column(String(20), nullable=False))
+    amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    paid_on: date = Field(sa_column=Column(Date, nullable=False))
+    method: str = Field(sa_column=Column(String(20), nullable=False))
+    reference: str = Field(sa_column=Column(String(100), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+OPEN_FLAG = text("resolved_on IS NULL")
+
+
+class ReturnVisit(PoliciesTable, table=True):
+    """Every return-visit call (回访) the insurer made, whatever its outcome (manual 四.3, 六).
+
+    ``passed`` only when the client was reached, understood the cover and signed personally."""
+
+    __tablename__ = "return_visits"
+    __table_args__ = (
+        Index("ix_return_visits_policy", "policy_id", "visited_on", "created_at"),
+        CheckConstraint(
+            "reached OR (understood_cover IS NULL AND signed_personally IS NULL)", name="unreached_no_answers"
+        ),
+        CheckConstraint(
+            "passed = (reached AND coalesce(understood_cover, false) AND coalesce(signed_personally, false))",
+            name="passed_rule",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    policy_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    visited_on: date = Field(sa_column=Column(Date, nullable=False))
+    reached: bool = Field(sa_column=Column(Boolean, nullable=False))
+    understood_cover: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    signed_personally: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    passed: bool = Field(sa_column=Column(Boolean, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class ComplianceFlag(PoliciesTable, table=True):
+    """A red flag the team lead must see (manual 六): e.g. a failed return visit, 代签.
+
+    Open until a later fact clears it (a return visit that passes)."""
+
+    __tablename__ = "compliance_flags"
+    __table_args__ = (
+        Index("ix_compliance_flags_policy", "policy_id", "raised_on"),
+        Index("ix_compliance_flags_team_open", "team_id", "raised_on", "id", postgresql_where=OPEN_FLAG),
+        Index(
+            "ix_compliance_flags_owner_open", "owner_agent_id", "raised_on", "id", postgresql_where=OPEN_FLAG
+        ),
+        Index("ix_compliance_flags_open", "raised_on", "id", postgresql_where=OPEN_FLAG),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    policy_id: uuid.UUID = Field(nullable=False)
+    client_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    kind: str = Field(sa_column=Column(String(40), nullable=False))
+    reasons: list[str] = Field(sa_column=Column(ARRAY(String(40)), nullable=False))
+    raised_on: date = Field(sa_column=Column(Date, nullable=False))
+    resolved_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    resolution: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    resolved_by: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class PolicyReviewRecord(PoliciesTable, table=True):
+    """An annual review (年度检视, manual 五.1) the agent held with a client, with its findings."""
+
+    __tablename__ = "policy_reviews"
+    __table_args__ = (
+        Index("ix_policy_reviews_client", "client_id", "reviewed_on"),
+        Index("ix_policy_reviews_team", "team_id", "reviewed_on"),
+        Index("ix_policy_reviews_owner", "owner_agent_id", "reviewed_on"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    client_id: uuid.UUID = Field(nullable=False)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    reviewed_on: date = Field(sa_column=Column(Date, nullable=False))
+    findings: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())

@@ -81,3 +81,100 @@ def add_years(start: date, years: int) -> date:
         return start.replace(year=start.year + years)
     except ValueError:
         return start.replace(year=start.year + years, day=28)
+
+
+class CoverageTerm(StrEnum):
+    """How long a product covers (保险期间)."""
+
+    YEARS = "years"
+    """N years from the effective date (``coverage_years`` = N)."""
+    TO_AGE = "to_age"
+    """To the insured's X-th birthday (``coverage_years`` = X), e.g. 保至70岁."""
+    WHOLE_LIFE = "whole_life"
+    ONE_YEAR_RENEWABLE = "one_year_renewable"
+    """One year, renewed term by term (百万医疗, 意外险...)."""
+
+
+class PremiumMode(StrEnum):
+    """How often premiums are paid (缴费方式)."""
+
+    SINGLE = "single"
+    ANNUAL = "annual"
+    SEMI_ANNUAL = "semi_annual"
+    QUARTERLY = "quarterly"
+    MONTHLY = "monthly"
+
+
+INSTALMENTS_PER_YEAR: dict[PremiumMode, int] = {
+    PremiumMode.SINGLE: 1,
+    PremiumMode.ANNUAL: 1,
+    PremiumMode.SEMI_ANNUAL: 2,
+    PremiumMode.QUARTERLY: 4,
+    PremiumMode.MONTHLY: 12,
+}
+
+DEFAULT_GRACE_DAYS = 60
+"""保险法 §36: a premium unpaid 60 days after the agreed date suspends the contract (合同效力中止)."""
+REINSTATEMENT_YEARS = 2
+"""保险法 §37: reinstatement (复效) within two years of the lapse; after that the insurer may end it."""
+RENEWAL_NOTICE_DAYS: tuple[int, ...] = (60, 30, 7)
+"""Days before a one-year term ends when the renewal work list and ``policy.renewal_due`` speak."""
+
+
+def add_months(start: date, months: int) -> date:
+    """Same day ``months`` later; the 31st falls on the month's last day."""
+    month0 = start.month - 1 + months
+    year, month = start.year + month0 // 12, month0 % 12 + 1
+    for day in (start.day, 30, 29, 28):
+        try:
+            return start.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has 28 days")
+
+
+def cover_ends_on(
+    *, term: CoverageTerm, years: int | None, effective_on: date, insured_birth_date: date
+) -> date | None:
+    """The first day not covered, or None for whole-life cover."""
+    if term is CoverageTerm.YEARS:
+        assert years is not None
+        return add_years(effective_on, years)
+    if term is CoverageTerm.TO_AGE:
+        assert years is not None
+        return add_years(insured_birth_date, years)
+    if term is CoverageTerm.ONE_YEAR_RENEWABLE:
+        return add_years(effective_on, 1)
+    return None
+
+
+def instalment_amount(mode: PremiumMode, annual_premium: Decimal) -> Decimal:
+    """One regular instalment (the first of each year): the annual premium split evenly."""
+    return (annual_premium / INSTALMENTS_PER_YEAR[mode]).quantize(Decimal("0.01"))
+
+
+def premium_schedule(
+    *,
+    mode: PremiumMode,
+    annual_premium: Decimal,
+    payment_years: int,
+    effective_on: date,
+    ends_on: date | None,
+) -> list[tuple[date, Decimal]]:
+    """(due date, amount) of every instalment: ``payment_years`` years of ``mode`` instalments from
+    the effective date, none on or after the end of cover; a single premium is one instalment.
+    The annual premium is split evenly; the last instalment of each year takes the cents left over."""
+    if mode is PremiumMode.SINGLE:
+        return [(effective_on, annual_premium)]
+    per_year = INSTALMENTS_PER_YEAR[mode]
+    step = 12 // per_year
+    share = instalment_amount(mode, annual_premium)
+    last = annual_premium - share * (per_year - 1)
+    schedule: list[tuple[date, Decimal]] = []
+    for year in range(payment_years):
+        for k in range(per_year):
+            due_on = add_months(effective_on, 12 * year + step * k)
+            if ends_on is not None and due_on >= ends_on:
+                return schedule
+            schedule.append((due_on, last if k == per_year - 1 else share))
+    return schedule

@@ -43,15 +43,26 @@ APPLICATION_DATED_ON_ENTRY: Mapping[str, str] = {
 
 POLICY_TRANSITIONS = transition_table(
     {
-        "issued": {"receipt_signed"},
-        "receipt_signed": {"return_visit_done", "cancelled", "surrendered"},
-        "return_visit_done": {"in_force", "cancelled", "surrendered"},
-        "in_force": {"cancelled", "surrendered"},
+        "issued": {"receipt_signed", "lapsed", "expired"},
+        "receipt_signed": {"return_visit_done", "cancelled", "surrendered", "lapsed", "expired"},
+        "return_visit_done": {"in_force", "cancelled", "surrendered", "lapsed", "expired"},
+        "in_force": {"cancelled", "surrendered", "lapsed", "expired"},
+        "lapsed": {"in_force", "terminated", "expired", "surrendered"},
         "cancelled": set(),
         "surrendered": set(),
+        "expired": set(),
+        "terminated": set(),
     }
 )
-"""Cancellation only inside the cooling-off period, surrender only after it (checked by date)."""
+"""Cancellation only inside the cooling-off period, surrender only after it (checked by date).
+
+Time moves the rest, through the scheduled sweep (``services/policies/sweep.py``): a premium
+unpaid past the grace period lapses the policy (中止, 保险法 §36); a lapsed policy is reinstated
+(复效, §37: ``lapsed → in_force``) within 2 years, or terminated after them; a term policy expires
+on its end date (a renewal is a new policy linked to the expired term)."""
+
+POLICY_SWEPT_STATES = ("issued", "receipt_signed", "return_visit_done", "in_force", "lapsed")
+"""States a policy can still leave by the calendar alone."""
 
 PROPOSAL_TRANSITIONS = transition_table(
     {

@@ -16,15 +16,20 @@ from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.pagination import Page, read_cursor, trim
+from services.policies import annual_review
 from services.policies.models import Application, Policy, PremiumDue, UnderwritingRequirement
 from services.policies.repository import visible_to
 from services.policies.schemas import (
     AgendaLists,
+    CollectionItem,
     CoolingOffEnding,
+    LapsedPolicy,
     PremiumDueItem,
+    RenewalDue,
     RequirementDue,
     ReturnVisitPending,
 )
+from services.policies.terms import REINSTATEMENT_YEARS, RENEWAL_NOTICE_DAYS, add_years
 
 LIVE_STATUSES = ("receipt_signed", "return_visit_done", "in_force")
 
@@ -131,7 +136,8 @@ async def cooling_off_ending(
 async def return_visits_pending(
     *, session: AsyncSession, principal: Principal, limit: int, cursor: str | None
 ) -> Page[ReturnVisitPending]:
-    """Policies whose receipt is signed and whose return visit has not been recorded, oldest first."""
+    """Policies whose receipt is signed and whose return visit has not passed, oldest first: a
+    policy still here with a visit recorded is a redo (the last visit failed)."""
     stmt = (
         select(Policy)
         .where(
@@ -155,6 +161,9 @@ async def return_visits_pending(
                 product_name=p.product_name,
                 receipt_signed_on=p.receipt_signed_on,
                 cooling_off_ends_on=p.cooling_off_ends_on,
+                redo=p.return_visit is not None,
+                last_visit_on=p.return_visit["visited_on"] if p.return_visit else None,
+                failure_reasons=p.return_visit.get("failure_reasons", []) if p.return_visit else [],
             )
             for p in rows
         ],
@@ -206,6 +215,124 @@ async def premiums_due(
     )
 
 
+LAPSABLE_STATUSES = ("issued", *LIVE_STATUSES)
+
+
+async def collection(
+    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
+) -> Page[CollectionItem]:
+    """Overdue instalments of policies not lapsed yet, oldest first: each with the last day of its
+    grace period (保险法 §36), after which the sweep lapses the policy."""
+    d = PremiumDue
+    stmt = (
+        select(d, Policy)
+        .join(Policy, col(Policy.id) == col(d.policy_id))
+        .where(
+            _status_is(col(d.status), "due"),
+            visible_to(d, principal),
+            col(d.due_on) < today,
+            _status_is(col(Policy.status), *LAPSABLE_STATUSES),
+            *_after(col(d.due_on), col(d.id), cursor),
+        )
+        .order_by(col(d.due_on), col(d.id))
+        .limit(limit + 1)
+    )
+    rows, next_cursor = trim(
+        list((await session.execute(stmt)).all()), limit, key=lambda row: (row[0].due_on, row[0].id)
+    )
+    items = []
+    for due, policy in rows:
+        grace_ends_on = due.due_on + timedelta(days=policy.grace_days)
+        items.append(
+            CollectionItem(
+                premium_id=due.id,
+                policy_id=policy.id,
+                policy_number=policy.policy_number,
+                client_id=policy.client_id,
+                insured_name=policy.insured_name,
+                instalment=due.instalment,
+                due_on=due.due_on,
+                amount=due.amount,
+                grace_ends_on=grace_ends_on,
+                days_left=max(0, (grace_ends_on - today).days),
+            )
+        )
+    return Page[CollectionItem](items=items, next_cursor=next_cursor)
+
+
+async def renewals_due(
+    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
+) -> Page[RenewalDue]:
+    """One-year renewable terms ending within 60 days, undecided, soonest first."""
+    window = max(RENEWAL_NOTICE_DAYS)
+    stmt = (
+        select(Policy)
+        .where(
+            _status_is(col(Policy.status), *LAPSABLE_STATUSES),
+            visible_to(Policy, principal),
+            col(Policy.renewable),
+            col(Policy.renewal_decision).is_(None),
+            col(Policy.expires_on) > today,
+            col(Policy.expires_on) <= today + timedelta(days=window),
+            *_after(col(Policy.expires_on), col(Policy.id), cursor),
+        )
+        .order_by(col(Policy.expires_on), col(Policy.id))
+        .limit(limit + 1)
+    )
+    found: list[Any] = list((await session.execute(stmt)).scalars())  # the query ensures the dates
+    rows, next_cursor = trim(found, limit, key=lambda p: (p.expires_on, p.id))
+    items = []
+    for p in rows:
+        days_left = (p.expires_on - today).days
+        items.append(
+            RenewalDue(
+                policy_id=p.id,
+                policy_number=p.policy_number,
+                client_id=p.client_id,
+                insured_name=p.insured_name,
+                product_name=p.product_name,
+                expires_on=p.expires_on,
+                days_left=days_left,
+                notice_days=min(d for d in RENEWAL_NOTICE_DAYS if days_left <= d),
+            )
+        )
+    return Page[RenewalDue](items=items, next_cursor=next_cursor)
+
+
+async def lapsed(
+    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
+) -> Page[LapsedPolicy]:
+    """Lapsed policies still inside the two years of reinstatement, oldest lapse first."""
+    stmt = (
+        select(Policy)
+        .where(
+            _status_is(col(Policy.status), "lapsed"),
+            visible_to(Policy, principal),
+            col(Policy.lapsed_on) > add_years(today, -REINSTATEMENT_YEARS),
+            *_after(col(Policy.lapsed_on), col(Policy.id), cursor),
+        )
+        .order_by(col(Policy.lapsed_on), col(Policy.id))
+        .limit(limit + 1)
+    )
+    found: list[Any] = list((await session.execute(stmt)).scalars())
+    rows, next_cursor = trim(found, limit, key=lambda p: (p.lapsed_on, p.id))
+    return Page[LapsedPolicy](
+        items=[
+            LapsedPolicy(
+                policy_id=p.id,
+                policy_number=p.policy_number,
+                client_id=p.client_id,
+                insured_name=p.insured_name,
+                product_name=p.product_name,
+                lapsed_on=p.lapsed_on,
+                reinstatement_until=add_years(p.lapsed_on, REINSTATEMENT_YEARS) - timedelta(days=1),
+            )
+            for p in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
 async def agenda_lists(
     *, session: AsyncSession, principal: Principal, today: date, within_days: int, limit: int
 ) -> AgendaLists:
@@ -217,4 +344,8 @@ async def agenda_lists(
         cooling_off_ending=await cooling_off_ending(**ahead),
         return_visits_pending=await return_visits_pending(**common),
         premiums_due=await premiums_due(**ahead),
+        collection=await collection(**common, today=today),
+        renewals_due=await renewals_due(**common, today=today),
+        lapsed=await lapsed(**common, today=today),
+        reviews_due=await annual_review.reviews_due(**ahead),
     )

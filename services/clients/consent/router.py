@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from crmkit.auth import Principal, Role, require_roles, require_scope
+from crmkit.idempotency import IdempotencyNotSupported
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from crmkit.problems import PROBLEM_RESPONSES, ProblemError
+from crmkit.problems import PROBLEM_RESPONSES
 from services.clients.consent import service
 from services.clients.consent.schemas import (
     ConsentGiven,
@@ -34,8 +35,8 @@ RevealerDep = Annotated[Principal, require_scope("clients:reveal")]
 ConsentId = Annotated[uuid.UUID, Path(description="The consent record's id.")]
 
 
-class IdempotentRevealRefused(ProblemError):
-    status, title, slug = 400, "Idempotency-Key not accepted here", "idempotency-key-refused"
+class IdempotentRevealRefused(IdempotencyNotSupported):
+    """A reveal is never replayed from a cache: one problem type with every refused key."""
 
 
 @router.post("/consents", status_code=status.HTTP_201_CREATED)
@@ -54,6 +55,15 @@ async def list_consents(
 ) -> Page[ConsentRead]:
     """The client's consent records, active and withdrawn, newest first."""
     return await service.consents_of(session=session, client=client, cursor=cursor, limit=limit)
+
+
+@router.get("/consents/{consent_id:uuid}")
+async def get_consent(client: ValidClient, consent_id: ConsentId, session: SessionDep) -> ConsentRead:
+    """One consent record (what ``Location`` names after it is given)."""
+    consent = await child_of(
+        session=session, model=Consent, row_id=consent_id, client_id=client.id, what="consent"
+    )
+    return service.to_read(consent)
 
 
 @router.post("/consents/{consent_id:uuid}/withdraw")

@@ -51,7 +51,9 @@ DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
 
 
 class NotCsv(ProblemError):
-    status, title, slug = 415, "Unsupported media type", "not-csv"
+    """The same problem type as any other unsupported media type (``Accept`` names text/csv)."""
+
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
 class NotReadableCsv(Unprocessable):
@@ -76,7 +78,10 @@ def check_media_type(content_type: str | None) -> None:
     """The body is the CSV file itself (``Content-Type: text/csv``)."""
     media = (content_type or "").split(";")[0].strip().lower()
     if media not in CSV_MEDIA_TYPES:
-        raise NotCsv(f"send the file as the request body with Content-Type: text/csv (got {media or 'none'})")
+        raise NotCsv(
+            f"send the file as the request body with Content-Type: text/csv (got {media or 'none'})",
+            headers={"Accept": ", ".join(sorted(CSV_MEDIA_TYPES))},
+        )
 
 
 def decode(data: bytes) -> str:

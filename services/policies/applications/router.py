@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
@@ -18,10 +19,13 @@ from services.policies.applications.schemas import (
     ApplicationDetails,
     ApplicationPage,
     ApplicationRead,
+    DecisionCreate,
     PreUnderwritingCreate,
     Reason,
+    ReasonedDecision,
     RequirementCreate,
     RequirementResolve,
+    SubmissionCreate,
 )
 from services.policies.dependencies import (
     ChangedApplication,
@@ -33,7 +37,8 @@ from services.policies.dependencies import (
     ValidApplication,
     WriterDep,
 )
-from services.policies.issued.schemas import IssueCreate
+from services.policies.issued import premiums
+from services.policies.issued.schemas import IssueCreate, PaymentCreate, PaymentRead
 from services.policies.models import Application
 from services.policies.tools import Tools
 
@@ -149,6 +154,8 @@ async def _move(
     if_match: str | None,
     target: str,
     reason: str | None = None,
+    on: date | None = None,
+    insurer_reference: str | None = None,
 ) -> ApplicationRead:
     check_if_match(if_match, application.version)
     application = await service.move(
@@ -158,6 +165,8 @@ async def _move(
         application=application,
         target=target,
         reason=reason,
+        on=on,
+        insurer_reference=insurer_reference,
     )
     return await _answer(session, application, response)
 
@@ -170,9 +179,11 @@ async def submit(
     tools: ToolsDep,
     response: Response,
     if_match: IfMatchHeader = None,
+    data: SubmissionCreate | None = None,
 ) -> ApplicationRead:
-    """Submit to the insurer (draft → submitted); requires If-Match."""
-    return await _move(session, tools, principal, application, response, if_match, "submitted")
+    """Submit to the insurer (draft → submitted), on a date (default today); requires If-Match."""
+    on = data.submitted_on if data else None
+    return await _move(session, tools, principal, application, response, if_match, "submitted", on=on)
 
 
 @router.post(f"{BASE}/{{application_id:uuid}}/underwriting", responses=TRANSITION_OR_CONFLICT_RESPONSES)
@@ -191,42 +202,75 @@ async def start_underwriting(
 @router.post(f"{BASE}/{{application_id:uuid}}/approve", responses=TRANSITION_RESPONSES)
 async def approve(
     application: ChangedApplication,
+    data: DecisionCreate,
     principal: WriterDep,
     session: SessionDep,
     tools: ToolsDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> ApplicationRead:
-    """The insurer accepted the risk (underwriting → approved); requires If-Match."""
-    return await _move(session, tools, principal, application, response, if_match, "approved")
+    """The insurer accepted the risk (underwriting → approved), with its reference and date; If-Match."""
+    return await _move(
+        session,
+        tools,
+        principal,
+        application,
+        response,
+        if_match,
+        "approved",
+        on=data.decided_on,
+        insurer_reference=data.insurer_reference,
+    )
 
 
 @router.post(f"{BASE}/{{application_id:uuid}}/decline", responses=TRANSITION_RESPONSES)
 async def decline(
     application: ChangedApplication,
-    data: Reason,
+    data: ReasonedDecision,
     principal: WriterDep,
     session: SessionDep,
     tools: ToolsDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> ApplicationRead:
-    """The insurer declined the risk; requires If-Match."""
-    return await _move(session, tools, principal, application, response, if_match, "declined", data.reason)
+    """The insurer declined the risk, with its reference and date; requires If-Match."""
+    return await _move(
+        session,
+        tools,
+        principal,
+        application,
+        response,
+        if_match,
+        "declined",
+        data.reason,
+        on=data.decided_on,
+        insurer_reference=data.insurer_reference,
+    )
 
 
 @router.post(f"{BASE}/{{application_id:uuid}}/postpone", responses=TRANSITION_RESPONSES)
 async def postpone(
     application: ChangedApplication,
-    data: Reason,
+    data: ReasonedDecision,
     principal: WriterDep,
     session: SessionDep,
     tools: ToolsDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> ApplicationRead:
-    """The insurer postponed the decision (延期); requires If-Match."""
-    return await _move(session, tools, principal, application, response, if_match, "postponed", data.reason)
+    """The insurer postponed the decision (延期), with its reference and date; requires If-Match."""
+    return await _move(
+        session,
+        tools,
+        principal,
+        application,
+        response,
+        if_match,
+        "postponed",
+        data.reason,
+        on=data.decided_on,
+        insurer_reference=data.insurer_reference,
+    )
 
 
 @router.post(f"{BASE}/{{application_id:uuid}}/withdraw", responses=TRANSITION_RESPONSES)
@@ -262,6 +306,8 @@ async def add_requirement(
     application = await requirements.add_requirement(
         session=session, tools=tools, principal=principal, application=application, data=data
     )
+    # A requirement has no address of its own: it is read as part of its application.
+    response.headers["Location"] = f"{BASE}/{application.id}"
     return await _answer(session, application, response)
 
 
@@ -306,3 +352,26 @@ async def issue(
     )
     response.headers["Location"] = f"/api/v1/policies/{policy.id}"
     return await _answer(session, application, response)
+
+
+@router.post(
+    f"{BASE}/{{application_id:uuid}}/first-premium",
+    status_code=status.HTTP_201_CREATED,
+    responses=TRANSITION_OR_CONFLICT_RESPONSES,
+)
+async def record_first_premium(
+    application: ChangedApplication,
+    data: PaymentCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+) -> PaymentRead:
+    """The first premium arrived (submitted to approved): the first instalment in full, with the
+    date, method and reference. `issue` refuses an application without it (procedure 三.7).
+    `Location` is the application, which shows the payment (the payment has no address of its own)."""
+    payment = await service.record_first_premium(
+        session=session, tools=tools, principal=principal, application=application, data=data
+    )
+    response.headers["Location"] = f"{BASE}/{application.id}"
+    return premiums.to_payment_read(payment)

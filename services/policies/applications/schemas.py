@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from crmkit.clock import IsoDate
 from crmkit.money import Money, MoneyRead
 from crmkit.pagination import Page
+from services.policies.evidence import InsurerReference
 from services.policies.terms import LongText, PaymentYears, Share
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -108,6 +109,11 @@ class ApplicationDetails(BaseModel):
     guardian_signature: GuardianSignature | None = Field(
         default=None, description="Required when the insured is a minor."
     )
+    applied_on: IsoDate | None = Field(
+        default=None,
+        description="The day the client signed the application (投保日); default today, never in the future. "
+        "Nothing the insurer did for it (submission, decision, issue...) can be earlier.",
+    )
 
 
 class ApplicationCreate(ApplicationDetails):
@@ -144,6 +150,33 @@ class PreUnderwritingCreate(BaseModel):
 
 class Reason(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    reason: LongText
+
+
+class SubmissionCreate(BaseModel):
+    """When the application went to the insurer; omitted = today."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    submitted_on: IsoDate | None = Field(
+        default=None, description="Not before the application was recorded, not in the future; default today."
+    )
+
+
+class DecisionCreate(BaseModel):
+    """The insurer's underwriting decision, as evidenced by its reference and date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    insurer_reference: InsurerReference
+    decided_on: IsoDate = Field(
+        description="The insurer's decision date: not before submission, not in the future."
+    )
+
+
+class ReasonedDecision(DecisionCreate):
+    """A decline or postponement: the insurer's reference, date, and its reason."""
 
     reason: LongText
 
@@ -199,6 +232,15 @@ class PreUnderwritingRead(BaseModel):
     opinion_on: IsoDate
 
 
+class ApplicationLinks(BaseModel):
+    """Paths of the application and of what it refers to or created, so no id needs assembling."""
+
+    self: str
+    client: str
+    proposal: str | None = Field(description="The proposal it came from, if any.")
+    policy: str | None = Field(description="The policy issuing created; null before issue.")
+
+
 class ApplicationRead(BaseModel):
     id: uuid.UUID
     client_id: uuid.UUID
@@ -219,15 +261,20 @@ class ApplicationRead(BaseModel):
     status: str
     status_reason: str | None
     allowed_next_states: list[str]
+    applied_on: IsoDate
     submitted_on: IsoDate | None
     decided_on: IsoDate | None
-    policy_id: uuid.UUID | None
+    decision_reference: str | None = Field(
+        description="The insurer's reference for its underwriting decision."
+    )
+    policy_id: uuid.UUID | None = Field(description="The policy issuing created (also in `links.policy`).")
     requirements: list[RequirementRead]
     owner_agent_id: uuid.UUID
     team_id: uuid.UUID | None
     version: int
     created_at: datetime
     updated_at: datetime
+    links: ApplicationLinks
 
 
 class ApplicationSummary(BaseModel):

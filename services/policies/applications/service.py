@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from services.policies import repository, trail
 from services.policies.applications.schemas import (
     ApplicationCreate,
     ApplicationDetails,
+    ApplicationLinks,
     ApplicationPage,
     ApplicationRead,
     ApplicationSummary,
@@ -28,10 +30,19 @@ from services.policies.applications.schemas import (
     RequirementRead,
 )
 from services.policies.errors import InvalidField, ProductNotFound, RuleConflict
+from services.policies.evidence import application_chain, ensure_order
 from services.policies.household import resolve_insured
+from services.policies.issued import premiums
 from services.policies.issued import service as policies
-from services.policies.issued.schemas import IssueCreate
-from services.policies.models import Application, Policy, Product, Proposal, UnderwritingRequirement
+from services.policies.issued.schemas import IssueCreate, PaymentCreate
+from services.policies.models import (
+    Application,
+    Policy,
+    PremiumPayment,
+    Product,
+    Proposal,
+    UnderwritingRequirement,
+)
 from services.policies.peers import ClientDirectory, Household
 from services.policies.proposals.service import accepted_item
 from services.policies.terms import age_on
@@ -44,6 +55,9 @@ from services.policies.transitions import (
 )
 
 RESOURCE = APPLICATION
+POLICIES_PATH = "/api/v1/policies"
+APPLICATIONS_PATH = f"{POLICIES_PATH}/applications"
+PROPOSALS_PATH = f"{POLICIES_PATH}/proposals"
 
 
 def to_summary(application: Application) -> ApplicationSummary:
@@ -79,8 +93,10 @@ def to_read(application: Application, requirements: Sequence[UnderwritingRequire
         status=application.status,
         status_reason=application.status_reason,
         allowed_next_states=allowed_next(APPLICATION_TRANSITIONS, application.status),
+        applied_on=application.applied_on,
         submitted_on=application.submitted_on,
         decided_on=application.decided_on,
+        decision_reference=application.decision_reference,
         policy_id=application.policy_id,
         requirements=[RequirementRead.model_validate(r, from_attributes=True) for r in requirements],
         owner_agent_id=application.owner_agent_id,
@@ -88,12 +104,20 @@ def to_read(application: Application, requirements: Sequence[UnderwritingRequire
         version=application.version,
         created_at=application.created_at,
         updated_at=application.updated_at,
+        links=ApplicationLinks(
+            self=f"{APPLICATIONS_PATH}/{application.id}",
+            client=f"/api/v1/clients/{application.client_id}",
+            proposal=f"{PROPOSALS_PATH}/{application.proposal_id}" if application.proposal_id else None,
+            policy=f"{POLICIES_PATH}/{application.policy_id}" if application.policy_id else None,
+        ),
     )
 
 
 def view(application: Application) -> dict[str, Any]:
     """The audit view: masked like the response (no health answers, no pre-underwriting text)."""
-    return to_read(application, []).model_dump(mode="json", exclude={"requirements", "allowed_next_states"})
+    return to_read(application, []).model_dump(
+        mode="json", exclude={"requirements", "allowed_next_states", "links"}
+    )
 
 
 async def requirements_of(
@@ -162,6 +186,8 @@ async def create_application(
         )
     if data.guardian_signature is not None:
         policies.not_future("guardian_signature.signed_on", data.guardian_signature.signed_on, today)
+    applied_on = data.applied_on or today
+    ensure_order("applied_on", applied_on, after=[], today=today)
 
     answers = [a.model_dump(mode="json") for a in data.health_disclosure]
     now = utc_now()
@@ -187,6 +213,7 @@ async def create_application(
         if data.guardian_signature
         else None,
         status="draft",
+        applied_on=applied_on,
         version=1,
         created_at=now,
         updated_at=now,
@@ -308,11 +335,15 @@ async def move(
     application: Application,
     target: str,
     reason: str | None = None,
+    on: date | None = None,
+    insurer_reference: str | None = None,
 ) -> Application:
     """One move of the state machine (409 with the allowed next states when illegal).
 
     The dates stamped on entry and the requirements closed by a final state are the tables of
-    ``transitions.py``; the two rules below are the only moves with a condition beyond the table."""
+    ``transitions.py``; the two rules below are the only moves with a condition beyond the table.
+    A dated move takes ``on`` (default today), checked against the dates before it (evidence.py);
+    an insurer's decision carries ``insurer_reference``."""
     ensure_transition(
         APPLICATION_TRANSITIONS, resource=RESOURCE, current=application.status, requested=target
     )
@@ -321,9 +352,15 @@ async def move(
         _submission_rules(application)
     if target == "underwriting" and application.status == "requirements_pending":
         await _no_pending_requirements(session, application)
+    dated = APPLICATION_DATED_ON_ENTRY.get(target)
+    if dated is not None:
+        day = on or today
+        ensure_order(dated, day, after=application_chain(application), today=today)
     before = view(application)
-    if target in APPLICATION_DATED_ON_ENTRY:
-        setattr(application, APPLICATION_DATED_ON_ENTRY[target], today)
+    if dated is not None:
+        setattr(application, dated, on or today)
+    if insurer_reference is not None:
+        application.decision_reference = insurer_reference
     if target in APPLICATION_FINAL:
         for requirement in await requirements_of(session=session, application=application):
             if requirement.status == "pending":
@@ -341,7 +378,12 @@ async def issue(
     ensure_transition(
         APPLICATION_TRANSITIONS, resource=RESOURCE, current=application.status, requested="issued"
     )
-    policies.not_future("issued_on", data.issued_on, tools.clock.today())
+    ensure_order(
+        "issued_on",
+        data.issued_on,
+        after=application_chain(application),
+        today=tools.clock.today(),
+    )
     product = await session.get(Product, application.product_id)
     if product is None:  # products are never deleted; kept as a guard
         raise ProductNotFound()
@@ -353,6 +395,28 @@ async def issue(
     application.policy_id = policy.id
     application = await record_change(session, principal, application, "application.issued", before)
     return application, policy
+
+
+async def record_first_premium(
+    *,
+    session: AsyncSession,
+    tools: Tools,
+    principal: Principal,
+    application: Application,
+    data: PaymentCreate,
+) -> PremiumPayment:
+    """The first premium arrived (procedure 三.7 确保款项到账): issue needs it."""
+    product = await session.get(Product, application.product_id)
+    if product is None:  # products are never deleted; kept as a guard
+        raise ProductNotFound()
+    return await premiums.record_first_premium(
+        session=session,
+        principal=principal,
+        application=application,
+        product=product,
+        data=data,
+        today=tools.clock.today(),
+    )
 
 
 async def list_applications(

@@ -14,6 +14,7 @@ from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
+from services.policies import return_visits
 from services.policies.dependencies import (
     ChangedPolicy,
     ReaderDep,
@@ -22,15 +23,18 @@ from services.policies.dependencies import (
     ValidPolicy,
     WriterDep,
 )
-from services.policies.issued import service
+from services.policies.issued import lifecycle, premiums, service
 from services.policies.issued.schemas import (
     CancellationCreate,
     InForceRead,
     PaymentCreate,
+    PaymentRead,
     PolicyPage,
     PolicyRead,
     PolicyStatus,
     ReceiptCreate,
+    ReinstatementCreate,
+    RenewalCreate,
     ReturnVisitCreate,
     SurrenderCreate,
 )
@@ -86,11 +90,14 @@ async def get_policy(
 @router.get(ITEM + "/in-force")
 async def in_force(
     policy: ValidPolicy,
+    session: SessionDep,
     tools: ToolsDep,
     on: Annotated[IsoDate | None, Query(description="The day asked about (default: today).")] = None,
 ) -> InForceRead:
-    """Whether the policy covers the given day (claims ask this)."""
-    return service.in_force_on(policy, on or tools.clock.today())
+    """Whether the policy covers the given day (claims ask this): lapse, expiry, termination,
+    cancellation and surrender all count; a day in the waiting period is covered but flagged."""
+    premiums_due = await service.premiums_of(session=session, policy=policy)
+    return service.in_force_on(policy, on or tools.clock.today(), premiums_due)
 
 
 @router.post(ITEM + "/receipt", responses=TRANSITION_RESPONSES)
@@ -121,9 +128,9 @@ async def record_return_visit(
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> PolicyRead:
-    """Record the insurer's return visit and the client's answers; requires If-Match."""
+    """Record the insurer's return visit whatever its outcome (a failure raises a flag); If-Match."""
     check_if_match(if_match, policy.version)
-    policy = await service.record_return_visit(
+    policy = await return_visits.record_return_visit(
         session=session, tools=tools, principal=principal, policy=policy, data=data
     )
     return await _answer(session, tools, policy, response)
@@ -195,3 +202,49 @@ async def record_payment(
         session=session, tools=tools, principal=principal, policy=policy, premium_id=premium_id, data=data
     )
     return await _answer(session, tools, policy, response)
+
+
+@router.get(ITEM + "/payments")
+async def list_payments(policy: ValidPolicy, session: SessionDep) -> list[PaymentRead]:
+    """Every payment of the policy (the first premium, instalments, arrears), oldest first."""
+    return [premiums.to_payment_read(p) for p in await premiums.payments_of(session=session, policy=policy)]
+
+
+@router.post(ITEM + "/reinstatement", responses=TRANSITION_OR_CONFLICT_RESPONSES)
+async def reinstate(
+    policy: ChangedPolicy,
+    data: ReinstatementCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> PolicyRead:
+    """Reinstate a lapsed policy (复效, 保险法 §37): within 2 years, with a new health disclosure,
+    the insurer's opinion and the arrears paid; requires If-Match."""
+    check_if_match(if_match, policy.version)
+    policy = await lifecycle.reinstate(
+        session=session, tools=tools, principal=principal, policy=policy, data=data
+    )
+    return await _answer(session, tools, policy, response)
+
+
+@router.post(ITEM + "/renewal", responses=TRANSITION_OR_CONFLICT_RESPONSES)
+async def decide_renewal(
+    policy: ChangedPolicy,
+    data: RenewalCreate,
+    principal: WriterDep,
+    session: SessionDep,
+    tools: ToolsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> PolicyRead:
+    """Renew a one-year term (as is, or changed) or decline it, in the 60 days before it ends.
+    Answers the new term's policy (or this one, declined); requires If-Match."""
+    check_if_match(if_match, policy.version)
+    made = await lifecycle.decide_renewal(
+        session=session, tools=tools, principal=principal, policy=policy, data=data
+    )
+    if made.id != policy.id:
+        response.headers["Location"] = f"{BASE}/{made.id}"
+    return await _answer(session, tools, made, response)

@@ -17,7 +17,8 @@ from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.workflow import allowed_next, ensure_transition
 from services.policies import repository, trail
-from services.policies.errors import DuplicatePolicyNumber, InvalidField, PremiumNotFound, RuleConflict
+from services.policies.errors import DuplicatePolicyNumber, InvalidField, RuleConflict
+from services.policies.issued import premiums
 from services.policies.issued.schemas import (
     CancellationCreate,
     InForceRead,
@@ -29,13 +30,12 @@ from services.policies.issued.schemas import (
     PremiumRead,
     PremiumStatus,
     ReceiptCreate,
-    ReturnVisitCreate,
     ReturnVisitRead,
     SurrenderCreate,
     WallCover,
 )
 from services.policies.models import Application, Policy, PremiumDue, Product
-from services.policies.terms import add_years
+from services.policies.terms import CoverageTerm, cover_ends_on
 from services.policies.tools import Tools
 from services.policies.transitions import POLICY, POLICY_TRANSITIONS
 
@@ -82,14 +82,18 @@ def to_read(policy: Policy, premiums: Sequence[PremiumDue], today: date) -> Poli
                 for p in premiums
             ],
             "next_premium_due_on": min(due) if due else None,
+            "lapses": list(policy.lapses),
         }
     )
 
 
-def _view(policy: Policy) -> dict[str, Any]:
+def audit_view(policy: Policy) -> dict[str, Any]:
     return to_summary(policy).model_dump(mode="json") | {
         "receipt_signed_on": policy.receipt_signed_on.isoformat() if policy.receipt_signed_on else None,
         "in_force_on": policy.in_force_on.isoformat() if policy.in_force_on else None,
+        "lapsed_on": policy.lapsed_on.isoformat() if policy.lapsed_on else None,
+        "reinstated_on": policy.reinstated_on.isoformat() if policy.reinstated_on else None,
+        "renewal_decision": policy.renewal_decision,
         "refund_amount": str(policy.refund_amount) if policy.refund_amount is not None else None,
         "surrender_value": str(policy.surrender_value) if policy.surrender_value is not None else None,
     }
@@ -110,8 +114,33 @@ async def create_policy(
     product: Product,
     data: IssueCreate,
 ) -> Policy:
-    """The policy, as the insurer issued it, with one premium due a year (the first paid at issue)."""
+    """The policy, as the insurer issued it, with the premium schedule of its mode and term; the
+    first instalment is the payment recorded against the application before issue."""
+    first = await premiums.first_premium_of(session, application.id)
+    if first is None:
+        raise RuleConflict(
+            "the first premium has not been recorded: make sure the money has arrived (确保款项到账, "
+            "procedure 三.7) and record it on the application before issuing",
+            extra={"missing": "first_premium"},
+        )
+    if first.paid_on > data.issued_on:
+        raise InvalidField(
+            "issued_on",
+            f"issued_on {data.issued_on.isoformat()} is before the first premium's paid_on "
+            f"{first.paid_on.isoformat()}: the policy is issued once the money has arrived",
+        )
     now = utc_now()
+    term = CoverageTerm(product.coverage_term)
+    expires_on = cover_ends_on(
+        term=term,
+        years=product.coverage_years,
+        effective_on=data.effective_on,
+        insured_birth_date=application.insured_birth_date,
+    )
+    if expires_on is not None and expires_on <= data.effective_on:
+        raise InvalidField(
+            "effective_on", f"the cover would end on {expires_on.isoformat()}, before it takes effect"
+        )
     policy = Policy(
         application_id=application.id,
         policy_number=data.policy_number,
@@ -132,54 +161,53 @@ async def create_policy(
         walls=list(product.walls),
         cooling_off_days=product.cooling_off_days,
         issued_on=data.issued_on,
+        issue_reference=data.insurer_reference,
         effective_on=data.effective_on,
+        coverage_term=term.value,
+        premium_mode=product.premium_mode,
+        grace_days=product.grace_days,
+        waiting_days=product.waiting_days,
+        renewable=term is CoverageTerm.ONE_YEAR_RENEWABLE,
+        expires_on=expires_on,
+        waiting_ends_on=data.effective_on + timedelta(days=product.waiting_days)
+        if product.waiting_days
+        else None,
+        lapses=[],
         version=1,
         created_at=now,
         updated_at=now,
     )
-    insurer = product.insurer
-    taken = select(col(Policy.id)).where(
-        col(Policy.insurer) == insurer, col(Policy.policy_number) == data.policy_number
-    )
-    if (await session.execute(taken)).first() is not None:
-        raise DuplicatePolicyNumber(insurer, data.policy_number)
-    session.add(policy)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:  # a concurrent issue took the number between the check and the insert
-        raise DuplicatePolicyNumber(insurer, data.policy_number) from exc
-    for instalment in range(application.payment_years):
-        first = instalment == 0
-        session.add(
-            PremiumDue(
-                policy_id=policy.id,
-                owner_agent_id=policy.owner_agent_id,
-                team_id=policy.team_id,
-                instalment=instalment + 1,
-                due_on=add_years(data.effective_on, instalment),
-                amount=application.annual_premium,
-                status="paid" if first else "due",
-                paid_on=data.issued_on if first else None,
-            )
-        )
-    await session.flush()
+    await _insert_unique(session, policy)
+    await premiums.create_schedule(session=session, policy=policy, first=first)
     await trail.record(
         session,
         principal=principal,
         action="policy.issued",
         resource_type=RESOURCE,
         resource_id=policy.id,
-        after=_view(policy),
+        after=audit_view(policy),
     )
     return policy
 
 
-async def _move(
+async def _insert_unique(session: AsyncSession, policy: Policy) -> None:
+    insurer, number = policy.insurer, policy.policy_number
+    taken = select(col(Policy.id)).where(col(Policy.insurer) == insurer, col(Policy.policy_number) == number)
+    if (await session.execute(taken)).first() is not None:
+        raise DuplicatePolicyNumber(insurer, number)
+    session.add(policy)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent issue took the number between the check and the insert
+        raise DuplicatePolicyNumber(insurer, number) from exc
+
+
+async def move_policy(
     session: AsyncSession, principal: Principal, policy: Policy, target: str, apply: Any
 ) -> Policy:
     ensure_transition(POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested=target)
-    before = _view(policy)
+    before = audit_view(policy)
     apply()
     policy.status = target
     policy.version += 1
@@ -192,7 +220,7 @@ async def _move(
         resource_type=RESOURCE,
         resource_id=policy.id,
         before=before,
-        after=_view(policy),
+        after=audit_view(policy),
     )
     return policy
 
@@ -213,7 +241,7 @@ async def sign_receipt(
     if data.signed_on < policy.issued_on:
         raise InvalidField(
             "signed_on",
-            f"the receipt cannot be signed before the policy was issued ({policy.issued_on.isoformat()})",
+            f"signed_on {data.signed_on.isoformat()} is before issued_on {policy.issued_on.isoformat()}",
         )
     not_future("signed_on", data.signed_on, tools.clock.today())
 
@@ -221,43 +249,22 @@ async def sign_receipt(
         policy.receipt_signed_on = data.signed_on
         policy.cooling_off_ends_on = data.signed_on + timedelta(days=policy.cooling_off_days)
 
-    return await _move(session, principal, policy, "receipt_signed", apply)
-
-
-async def record_return_visit(
-    *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy, data: ReturnVisitCreate
-) -> Policy:
-    """The insurer's return visit: the client understood the cover and signed personally."""
-    ensure_transition(
-        POLICY_TRANSITIONS, resource=RESOURCE, current=policy.status, requested="return_visit_done"
-    )
-    assert policy.receipt_signed_on is not None
-    if data.visited_on < policy.receipt_signed_on:
-        raise InvalidField("visited_on", "the return visit comes after the receipt was signed")
-    not_future("visited_on", data.visited_on, tools.clock.today())
-    for field in ("understood_cover", "signed_personally"):
-        if not getattr(data, field):
-            raise InvalidField(
-                field,
-                "a return visit that is not answered 'yes' is not done: explain the cover again "
-                "(or have the client sign personally) and ask the insurer to call back",
-            )
-
-    def apply() -> None:
-        policy.return_visit = data.model_dump(mode="json")
-
-    return await _move(session, principal, policy, "return_visit_done", apply)
+    return await move_policy(session, principal, policy, "receipt_signed", apply)
 
 
 async def mark_in_force(
     *, session: AsyncSession, tools: Tools, principal: Principal, policy: Policy
 ) -> Policy:
-    """After the return visit, the policy is in force."""
+    """After a return visit that passed, the policy is confirmed in force.
+
+    Its in-force date is the contract's effective date, not the day of this call: the insurer bears
+    the risk from the agreed time (保险法 §14), the cooling-off period is a right to cancel, not a
+    gap in cover, and the return visit confirms the sale rather than starting cover."""
 
     def apply() -> None:
-        policy.in_force_on = tools.clock.today()
+        policy.in_force_on = policy.effective_on
 
-    return await _move(session, principal, policy, "in_force", apply)
+    return await move_policy(session, principal, policy, "in_force", apply)
 
 
 async def _void_unpaid(session: AsyncSession, policy: Policy, after: date | None = None) -> None:
@@ -292,7 +299,7 @@ async def cancel(
         policy.ended_on = data.requested_on
         policy.refund_amount = paid
 
-    return await _move(session, principal, policy, "cancelled", apply)
+    return await move_policy(session, principal, policy, "cancelled", apply)
 
 
 async def surrender(
@@ -317,7 +324,7 @@ async def surrender(
         policy.ended_on = data.requested_on
         policy.surrender_value = data.surrender_value
 
-    return await _move(session, principal, policy, "surrendered", apply)
+    return await move_policy(session, principal, policy, "surrendered", apply)
 
 
 async def record_payment(
@@ -329,43 +336,79 @@ async def record_payment(
     premium_id: uuid.UUID,
     data: PaymentCreate,
 ) -> Policy:
-    """A premium instalment was paid."""
-    due = await session.get(PremiumDue, premium_id, with_for_update=True)
-    if due is None or due.policy_id != policy.id:
-        raise PremiumNotFound()
-    if due.status != "due":
-        raise RuleConflict(f"this instalment is {due.status}; only a due instalment can be paid")
-    not_future("paid_on", data.paid_on, tools.clock.today())
-    before = {"instalment": due.instalment, "status": premium_status(due, tools.clock.today()).value}
-    due.status = "paid"
-    due.paid_on = data.paid_on
-    policy.version += 1
-    policy.updated_at = utc_now()
-    await session.flush()
-    await trail.record(
-        session,
+    """A premium instalment was paid (amount, date, method, reference)."""
+    await premiums.record_payment(
+        session=session,
         principal=principal,
-        action="policy.premium_paid",
-        resource_type=RESOURCE,
-        resource_id=policy.id,
-        before=before,
-        after={"instalment": due.instalment, "status": "paid", "paid_on": data.paid_on.isoformat()},
-        diff=False,
+        policy=policy,
+        premium_id=premium_id,
+        data=data,
+        today=tools.clock.today(),
     )
     return policy
 
 
-def in_force_on(policy: Policy, on: date) -> InForceRead:
-    """Effective on or before ``on``, not cancelled in the cooling-off period (void from the start),
-    not ended before ``on``."""
+def grace_ends_on(policy: Policy, due: PremiumDue) -> date:
+    """The last day of the grace period of an unpaid instalment (保险法 §36: 60 days by default)."""
+    return due.due_on + timedelta(days=policy.grace_days)
+
+
+def lapse_date(policy: Policy, premiums: Sequence[PremiumDue]) -> date | None:
+    """The day an unpaid instalment lapses the policy (the day after its grace period), if any."""
+    unpaid = [p for p in premiums if p.status == "due"]
+    if not unpaid:
+        return None
+    return grace_ends_on(policy, min(unpaid, key=lambda p: p.due_on)) + timedelta(days=1)
+
+
+def in_force_on(policy: Policy, on: date, premiums: Sequence[PremiumDue] = ()) -> InForceRead:
+    """Whether the policy covered ``on``: the one rule every reader uses (claims ask it over HTTP).
+
+    Not in force: cancelled within the cooling-off period (void from the start); before the
+    effective date; after a surrender; on or after the term's end (``expires_on``); on a day of a
+    lapse (from the day after the grace period until reinstatement — cover is not restored for
+    the lapse itself — or for good once terminated). With ``premiums``, a lapse the sweep has not
+    persisted yet counts too. Covered days inside the waiting period are flagged, not refused.
+    """
     reason: str | None = None
     if policy.status == "cancelled":
         reason = "cancelled within the cooling-off period: void from the start"
     elif on < policy.effective_on:
         reason = f"not yet effective (effective on {policy.effective_on.isoformat()})"
-    elif policy.ended_on is not None and policy.ended_on < on:
+    elif policy.ended_on is not None and policy.ended_on < on and policy.status == "surrendered":
         reason = f"ended on {policy.ended_on.isoformat()} ({policy.status})"
-    return InForceRead(policy_id=policy.id, on=on, in_force=reason is None, reason=reason)
+    elif policy.expires_on is not None and on >= policy.expires_on:
+        renewed = " (renewed as a new term)" if policy.renewed_to_id else ""
+        reason = f"the term ended: cover ran to the day before {policy.expires_on.isoformat()}{renewed}"
+    else:
+        reason = _lapse_reason(policy, on, premiums)
+    waiting = reason is None and policy.waiting_ends_on is not None and on < policy.waiting_ends_on
+    return InForceRead(
+        policy_id=policy.id,
+        on=on,
+        in_force=reason is None,
+        reason=reason,
+        in_waiting_period=waiting,
+        waiting_ends_on=policy.waiting_ends_on,
+    )
+
+
+def _lapse_reason(policy: Policy, on: date, premiums: Sequence[PremiumDue]) -> str | None:
+    for lapse in policy.lapses:
+        start = date.fromisoformat(lapse["lapsed_on"])
+        end = date.fromisoformat(lapse["ended_on"]) if lapse.get("ended_on") else None
+        if start <= on and (end is None or on < end):
+            if policy.status == "terminated" and end is None and policy.ended_on is not None:
+                return (
+                    f"terminated on {policy.ended_on.isoformat()}: lapsed on {start.isoformat()} "
+                    "and not reinstated within two years"
+                )
+            return f"lapsed (中止) on {start.isoformat()}: a premium was unpaid past the grace period"
+    if policy.status in ("issued", "receipt_signed", "return_visit_done", "in_force"):
+        pending = lapse_date(policy, premiums)
+        if pending is not None and pending <= on:
+            return f"lapsed (中止) on {pending.isoformat()}: a premium was unpaid past the grace period"
+    return None
 
 
 async def list_policies(

@@ -52,6 +52,12 @@ async def create_product(*, session: AsyncSession, principal: Principal, data: P
         cooling_off_days=data.cooling_off_days,
         walls=[w.value for w in data.walls],
         active=True,
+        coverage_term=data.coverage_term.value,
+        coverage_years=data.coverage_years,
+        premium_mode=data.premium_mode.value,
+        grace_days=data.grace_days,
+        waiting_days=data.waiting_days,
+        guaranteed_renewable=data.guaranteed_renewable,
         version=1,
         created_at=now,
         updated_at=now,
@@ -78,8 +84,21 @@ async def update_product(
     high = patch.max_insured_age if "max_insured_age" in given else product.max_insured_age
     if low is not None and high is not None and low > high:
         raise InvalidField("min_insured_age", "cannot exceed max_insured_age")
+    if patch.guaranteed_renewable and product.coverage_term != "one_year_renewable":
+        raise InvalidField(
+            "guaranteed_renewable", "only a one-year renewable product can be guaranteed renewable"
+        )
     before = _view(product)
-    for field in ("name", "min_insured_age", "max_insured_age", "cooling_off_days", "active"):
+    for field in (
+        "name",
+        "min_insured_age",
+        "max_insured_age",
+        "cooling_off_days",
+        "active",
+        "grace_days",
+        "waiting_days",
+        "guaranteed_renewable",
+    ):
         if field in given:
             setattr(product, field, getattr(patch, field))
     if "payment_years" in given and patch.payment_years is not None:

@@ -98,6 +98,8 @@ async def revise_proposal(
     proposal, revisions = await service.revise_proposal(
         session=session, tools=tools, principal=principal, directory=directory, proposal=proposal, data=data
     )
+    # A revision has no address of its own: it is read as part of its proposal.
+    response.headers["Location"] = f"{BASE}/{proposal.id}"
     set_etag(response, proposal.version)
     return service.to_read(proposal, revisions)
 

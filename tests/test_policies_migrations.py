@@ -1,0 +1,167 @@
+"""The policies and claims migrations of issue 16: policies_0004 (lifecycle: existing data takes the
+new terms), policies_0005 (evidence, return visits, annual reviews), claims_0004_cover (waiting
+period) and claims_0005 (decision references). The migrated schemas are what the models describe,
+and the new revisions step down and up."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from crmkit.migrations import alembic_config, upgrade_to_head
+from crmkit.settings import asyncpg_url
+from launcher.apps import SERVICES
+from services.claims import models as claims_models
+from services.policies import models as policies_models
+from tests.conftest import _with_database
+
+POLICIES_APP = next(spec for spec in SERVICES if spec.name == "policies")
+
+
+async def _admin(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def scratch(server_url: str) -> Iterator[str]:
+    name = f"crm_migrate_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _seed(url: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """A million-medical product and a policy of it, as policies_0003 stored them."""
+    conn = await asyncpg.connect(url)
+    try:
+        product, policy = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO policies.products (id, insurer, name, category, kind, min_insured_age,"
+            " max_insured_age, payment_years, cooling_off_days, walls, active, version, created_at,"
+            " updated_at) VALUES ($1, '众安保险', '尊享e生', 'million_medical', 'protection', 0, 65,"
+            " '{1}', 15, '{medical}', true, 1, now(), now())",
+            product,
+        )
+        await conn.execute(
+            "INSERT INTO policies.policies (id, application_id, policy_number, insurer, product_id,"
+            " product_name, category, kind, client_id, insured_name, owner_agent_id, status, sum_insured,"
+            " annual_premium, payment_years, walls, cooling_off_days, issued_on, effective_on,"
+            " cooling_off_ends_on, version, created_at, updated_at) VALUES ($1, $2, 'ZA0001', '众安保险', $3,"
+            " '尊享e生', 'million_medical', 'protection', $4, '张伟', $5, 'in_force', 2000000, 468, 1,"
+            " '{medical}', 15, $6, $6, $7, 1, now(), now())",
+            policy,
+            uuid.uuid4(),
+            product,
+            uuid.uuid4(),
+            uuid.uuid4(),
+            date(2020, 1, 2),
+            date(2020, 1, 20),
+        )
+        return product, policy
+    finally:
+        await conn.close()
+
+
+def test_existing_medical_policies_get_their_one_year_term_and_the_migration_steps_back(scratch: str) -> None:
+    """The issue's example: a one-year million-medical policy effective 2020-01-02 was "in force"
+    in 2026; after the migration it ends on 2021-01-02."""
+    config = alembic_config(POLICIES_APP.migrations_dir, scratch)
+    command.upgrade(config, "policies_0003")
+    product, policy = asyncio.run(_seed(scratch))
+    upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+
+    async def read() -> tuple[asyncpg.Record, asyncpg.Record]:
+        conn = await asyncpg.connect(scratch)
+        try:
+            made = await conn.fetchrow(
+                "SELECT coverage_term, premium_mode, grace_days FROM policies.products WHERE id = $1", product
+            )
+            issued = await conn.fetchrow(
+                "SELECT coverage_term, renewable, expires_on, cooling_off_noted, lapses::text AS lapses"
+                " FROM policies.policies WHERE id = $1",
+                policy,
+            )
+            assert made is not None
+            assert issued is not None
+            return made, issued
+        finally:
+            await conn.close()
+
+    made, issued = asyncio.run(read())
+    assert dict(made) == {"coverage_term": "one_year_renewable", "premium_mode": "annual", "grace_days": 60}
+    assert dict(issued) == {
+        "coverage_term": "one_year_renewable",
+        "renewable": True,
+        "expires_on": date(2021, 1, 2),
+        "cooling_off_noted": True,
+        "lapses": "[]",
+    }
+    command.downgrade(config, "policies_0003")
+    upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+
+
+def _differences(connection: Connection, schema: str, metadata: MetaData) -> list[Any]:
+    connection.execute(text(f'SET search_path TO "{schema}"'))
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "include_schemas": True,
+            "include_object": lambda obj, name, type_, reflected, compare_to: (
+                type_ != "table" or getattr(obj, "schema", None) == schema
+            ),
+            "include_name": lambda name, type_, parent: type_ != "schema" or name == schema,
+            "compare_type": True,
+            "version_table_schema": schema,
+        },
+    )
+    return list(compare_metadata(context, metadata))
+
+
+@pytest.mark.parametrize(
+    ("schema", "metadata"),
+    [("policies", policies_models.metadata), ("claims", claims_models.metadata)],
+)
+async def test_the_migrated_schema_matches_the_models(
+    database_url: str, schema: str, metadata: MetaData
+) -> None:
+    engine = create_async_engine(asyncpg_url(database_url))
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(_differences, schema, metadata)
+    finally:
+        await engine.dispose()
+    assert [str(d) for d in differences] == []
+
+
+@pytest.mark.parametrize(("service", "before"), [("policies", "policies_0004"), ("claims", "claims_0003")])
+def test_the_new_revision_steps_down_and_up_again(server_url: str, service: str, before: str) -> None:
+    """policies: back to policies_0004 (policies_0005 alone; the seed test above steps both back);
+    claims: back to claims_0003 (claims_0005, then claims_0004_cover)."""
+    app = next(spec for spec in SERVICES if spec.name == service)
+    name = f"crm_migrate_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        url = _with_database(server_url, name)
+        upgrade_to_head(app.migrations_dir, url)
+        command.downgrade(alembic_config(app.migrations_dir, url), before)
+        upgrade_to_head(app.migrations_dir, url)
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
