@@ -61,5 +61,13 @@ class IntegrityFailed(Conflict):
         )
 
 
-class StorageUnavailable(ProblemError):
-    status, title, slug = 503, "Document storage is unavailable", "storage-unavailable"
+class NotMultipart(ProblemError):
+    """The upload's body is not ``multipart/form-data`` (JSON, a bare file): the shared 415 type."""
+
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "send the file as multipart/form-data with one part named 'file'",
+            headers={"Accept": "multipart/form-data"},
+        )

@@ -11,7 +11,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from services.documents.errors import InvalidField, UnsupportedFileType
+from services.documents.errors import InvalidField, NotMultipart
 
 FILE_FIELD = "file"
 
@@ -48,7 +48,7 @@ class FilePart:
     async def start(cls, request: Request) -> FilePart:
         kind, options = parse_options_header(request.headers.get("content-type"))
         if kind != b"multipart/form-data" or not options.get(b"boundary"):
-            raise UnsupportedFileType("send the file as multipart/form-data with one part named 'file'")
+            raise NotMultipart()
         part = cls(request, options[b"boundary"])
         await part._open()
         return part
