@@ -121,6 +121,10 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
         headers=agent.headers,
     )
     assert reviewed.status_code == 201, reviewed.text
+    # documents: a file on the client (issue 20)
+    from tests.documents_support import uploaded
+
+    await uploaded(api, agent, {"record_type": "client", "record_id": client["id"], "kind": "id_copy"})
     # devices
     device = await create_device(api, ops)
     await record_check(api, ops, device["id"])
