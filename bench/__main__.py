@@ -4,6 +4,7 @@ Steps: a fresh ``crm_bench`` database (on ``CRM_TEST_DATABASE_URL``'s server, el
 one) → migrations → 50 agents and 10,000 clients by COPY → the real launcher starts the five apps
 → list cost at 10,000 rows → 90,000 more clients → policies and claims → every scenario → the
 asyncpg floor → RSS of each process → the policy sweep over 50,000 policies (a database of its own)
+→ the team scorecard of 50 agents over 12 months (a database of its own)
 → a table with ratios against the targets. Nothing is asserted: the figures are printed (and
 written to ``bench/results/latest.json``).
 """
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import agenda, dataset, floor, policy_sweep, portfolio, revocation_check, tasks_loop
+from bench import agenda, dataset, floor, policy_sweep, portfolio, revocation_check, scorecard, tasks_loop
 from bench.report import print_report
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
@@ -204,6 +205,8 @@ def main() -> None:
         say(f"policy sweep over 50,000 policies: {figures['policy_sweep']}")
         say("the agent's working loop: event → SSE, e-mails per second, reminder sweep (own database)")
         figures["tasks_loop"] = tasks_loop.run(server_url)
+        figures["scorecard"] = scorecard.measure(server_url)
+        say(f"team scorecard, 50 agents x 12 months: {figures['scorecard']}")
         figures["results"] = results
         figures["clients"] = data.clients
         if not args.keep:

@@ -74,6 +74,16 @@ def print_report(figures: dict[str, Any]) -> None:
             f" due, {sweep['busy_ms']} ms reminding {sweep['reminded']:,}"
         )
         print()
+    if "scorecard" in figures:
+        card = figures["scorecard"]
+        print(
+            f"Team scorecard ({card['agents']} agents x {card['months']} months, a book of "
+            f"{card['clients']:,} clients and {card['policies']:,} policies, precomputed from events): "
+            f"JSON p50 {card['json']['p50_ms']} ms, p99 {card['json']['p99_ms']} ms (target p99 < 200 ms); "
+            f"CSV p50 {card['csv']['p50_ms']} ms, "
+            f"p99 {card['csv']['p99_ms']} ms; events counted {card['events_per_second']:,}/s"
+        )
+        print()
     print(header)
     print("-" * len(header))
     print(

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from crmkit.settings import CommonSettings
 
-UPSTREAMS = ("clients", "policies", "claims", "devices", "documents", "tasks")
+UPSTREAMS = ("clients", "policies", "claims", "devices", "documents", "tasks", "performance")
 
 
 class Settings(CommonSettings):
@@ -22,6 +22,7 @@ class Settings(CommonSettings):
     devices_url: str = "http://127.0.0.1:8104"
     documents_url: str = "http://127.0.0.1:8105"
     tasks_url: str = "http://127.0.0.1:8106"
+    performance_url: str = "http://127.0.0.1:8107"
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     views_timeout_seconds: float = Field(

@@ -36,5 +36,13 @@ SERVICES = (
         "documents", "services.documents.main:app", "services.documents", "documents", 8105, "DOCUMENTS_"
     ),
     AppSpec("tasks", "services.tasks.main:app", "services.tasks", "tasks", 8106, "TASKS_"),
+    AppSpec(
+        "performance",
+        "services.performance.main:app",
+        "services.performance",
+        "performance",
+        8107,
+        "PERFORMANCE_",
+    ),
 )
 ALL_APPS = (GATEWAY, *SERVICES)

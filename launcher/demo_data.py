@@ -278,6 +278,7 @@ def load(gateway_url: str, env: Mapping[str, str], timeout: float = 30.0) -> Rep
         demo_devices,
         demo_documents,
         demo_households,
+        demo_performance,
         demo_policies,
         demo_tasks,
     )
@@ -293,6 +294,14 @@ def load(gateway_url: str, env: Mapping[str, str], timeout: float = 30.0) -> Rep
             ctx.tokens[user.key] = sign_in(http, user.email)
         for agent in (u for u in USERS if u.role == "agent"):
             ctx.client_ids.update(ensure_clients(http, ctx.tokens[agent.key], agent, report))
-        for stage in (demo_households, demo_policies, demo_claims, demo_devices, demo_documents, demo_tasks):
+        for stage in (
+            demo_households,
+            demo_policies,
+            demo_claims,
+            demo_devices,
+            demo_documents,
+            demo_performance,
+            demo_tasks,
+        ):
             stage.load(ctx)
     return report

@@ -106,6 +106,8 @@ def build_apps(
     from services.devices.main import create_app as create_devices
     from services.documents.config import Settings as DocumentsSettings
     from services.documents.main import create_app as create_documents
+    from services.performance.config import Settings as PerformanceSettings
+    from services.performance.main import create_app as create_performance
     from services.policies.config import Settings as PoliciesSettings
     from services.policies.main import create_app as create_policies
     from services.tasks.config import Settings as TasksSettings
@@ -141,6 +143,10 @@ def build_apps(
         ),
         # The worker runs only when a test calls ``run_once()``; e-mail goes to the test's SMTP server.
         "tasks": create_tasks(TasksSettings(**peers, **QUIET_TASKS), transport=mesh),
+        # The event feed is read only when a test calls ``run_once()`` (tests/performance_support.py).
+        "performance": create_performance(
+            PerformanceSettings(**peers, feed_interval_seconds=0), transport=mesh
+        ),
     }
 
 

@@ -13,6 +13,7 @@ from tests.views_support import (
     AGENDA,
     AGENDA_SERVICES,
     REPORT,
+    REPORT_SERVICES,
     SERVICES,
     assert_problem,
     overview_path,
@@ -193,7 +194,7 @@ class TestEveryServiceDown:
     async def test_report_is_a_503_problem(
         self, api: httpx.AsyncClient, stack: Stack, people: People
     ) -> None:
-        stack.mesh.down.update(f"{s}.internal" for s in SERVICES)
+        stack.mesh.down.update(f"{s}.internal" for s in REPORT_SERVICES)
 
         assert_problem(await api.get(REPORT, headers=people.lead.headers), 503)
 

@@ -25,7 +25,7 @@ import phonenumbers
 import pytest
 
 from launcher import config as launcher_config
-from launcher import demo_data
+from launcher import demo_data, demo_performance
 from launcher.apps import ALL_APPS, GATEWAY, ROOT, SERVICES
 from launcher.database import stop_embedded
 from launcher.processes import uvicorn_command
@@ -245,7 +245,10 @@ def test_make_run_starts_the_stack_serves_demo_data_and_stops_clean(
             listed = http.get("/api/v1/clients", headers=headers)
             assert listed.status_code == 200, listed.text
             names = {item["name"] for item in listed.json()["items"]}
-            assert names == {c.name for c in demo_data.CLIENTS if c.owner == "wang"}
+            # 王芳's clients, and the one referred to her at the demo's health talk (demo_performance).
+            assert names == {c.name for c in demo_data.CLIENTS if c.owner == "wang"} | {
+                demo_performance.REFERRED
+            }
             first = listed.json()["items"][0]
             read = http.get(f"/api/v1/clients/{first['id']}", headers=headers)
             assert read.status_code == 200, read.text

@@ -17,6 +17,9 @@ COVERED = {
     "GET /api/v1/clients/imports/{job_id}/errors": "tests/test_clients_import.py",
     # Keys are enum values (channels, statuses), never user text.
     "GET /api/v1/reports/business": "tests/test_gateway_views_report.py",
+    # Months, agent ids, numbers and goal statuses: our own values, never user text.
+    "GET /api/v1/performance/scorecards/agents/{agent_id}": "tests/test_scorecard_events.py",
+    "GET /api/v1/performance/scorecards/team": "tests/test_scorecard_events.py",
 }
 
 

@@ -13,6 +13,7 @@ from tests import claims_support, policies_support
 from tests.clients_support import create_client
 from tests.conftest import People, Stack
 from tests.devices_support import DEVICES, create_device, get_device, record_check
+from tests.performance_support import GOALS, set_goal
 from tests.policies_support import (
     APPLICATIONS,
     PROPOSALS,
@@ -22,6 +23,7 @@ from tests.policies_support import (
     today,
     walk_to_approved,
 )
+from tests.test_client_events_invitations import EVENTS, consent_to_marketing, invite, schedule
 from tests.test_clients_complaints import receive
 from tests.test_clients_consent import give
 from tests.test_clients_household import add_member
@@ -125,6 +127,40 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
     from tests.documents_support import uploaded
 
     await uploaded(api, agent, {"record_type": "client", "record_id": client["id"], "kind": "id_copy"})
+    # tasks: a task, a message to the client (service consent given above), a greeting by hand
+    task = await api.post(
+        "/api/v1/tasks", json={"title": "回访准备", "due_on": today().isoformat()}, headers=agent.headers
+    )
+    assert task.status_code == 201, task.text
+    message = await api.post(
+        "/api/v1/tasks/notifications",
+        json={
+            "recipient": {"type": "client", "id": client["id"]},
+            "template": "claim_progress",
+            "channels": ["sms"],
+            "variables": {"progress": "材料已提交"},
+        },
+        headers=agent.headers,
+    )
+    assert message.status_code == 201, message.text
+    greeting = await api.post(
+        f"/api/v1/tasks/greetings/{client['id']}",
+        json={"occasion": "milestone", "milestone": "乔迁之喜", "channel": "by_hand"},
+        headers=agent.headers,
+    )
+    assert greeting.status_code == 201, greeting.text
+    # client events: an event, an invitation (with marketing consent), a client acquired there
+    event = await schedule(api, agent)
+    await consent_to_marketing(api, agent, client["id"])
+    await invite(api, agent, event["id"], client["id"])
+    acquired = await api.post(
+        f"{EVENTS}/{event['id']}/acquisitions", json={"client_id": client["id"]}, headers=agent.headers
+    )
+    assert acquired.status_code == 201, acquired.text
+    # performance: a yearly goal broken into months, a progress note
+    goal = await set_goal(api, agent, year=2026, effective_clients=36)
+    broken = await api.post(f"{GOALS}/{goal['id']}/breakdown", headers=agent.headers)
+    assert broken.status_code == 201, broken.text
     # devices
     device = await create_device(api, ops)
     await record_check(api, ops, device["id"])

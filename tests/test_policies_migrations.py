@@ -48,7 +48,7 @@ def scratch(server_url: str) -> Iterator[str]:
         asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _seed(url: str) -> tuple[uuid.UUID, uuid.UUID]:
+async def _seed(url: str, number: str = "ZA0001") -> tuple[uuid.UUID, uuid.UUID]:
     """A million-medical product and a policy of it, as policies_0003 stored them."""
     conn = await asyncpg.connect(url)
     try:
@@ -56,15 +56,16 @@ async def _seed(url: str) -> tuple[uuid.UUID, uuid.UUID]:
         await conn.execute(
             "INSERT INTO policies.products (id, insurer, name, category, kind, min_insured_age,"
             " max_insured_age, payment_years, cooling_off_days, walls, active, version, created_at,"
-            " updated_at) VALUES ($1, '众安保险', '尊享e生', 'million_medical', 'protection', 0, 65,"
+            " updated_at) VALUES ($1, '众安保险', $2, 'million_medical', 'protection', 0, 65,"
             " '{1}', 15, '{medical}', true, 1, now(), now())",
             product,
+            "尊享e生" if number == "ZA0001" else f"尊享e生 {number}",
         )
         await conn.execute(
             "INSERT INTO policies.policies (id, application_id, policy_number, insurer, product_id,"
             " product_name, category, kind, client_id, insured_name, owner_agent_id, status, sum_insured,"
             " annual_premium, payment_years, walls, cooling_off_days, issued_on, effective_on,"
-            " cooling_off_ends_on, version, created_at, updated_at) VALUES ($1, $2, 'ZA0001', '众安保险', $3,"
+            " cooling_off_ends_on, version, created_at, updated_at) VALUES ($1, $2, $8, '众安保险', $3,"
             " '尊享e生', 'million_medical', 'protection', $4, '张伟', $5, 'in_force', 2000000, 468, 1,"
             " '{medical}', 15, $6, $6, $7, 1, now(), now())",
             policy,
@@ -74,6 +75,7 @@ async def _seed(url: str) -> tuple[uuid.UUID, uuid.UUID]:
             uuid.uuid4(),
             date(2020, 1, 2),
             date(2020, 1, 20),
+            number,
         )
         return product, policy
     finally:
@@ -116,6 +118,49 @@ def test_existing_medical_policies_get_their_one_year_term_and_the_migration_ste
     }
     command.downgrade(config, "policies_0003")
     upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+
+
+def test_existing_return_visits_become_passed_visits_and_json_null_is_no_visit(scratch: str) -> None:
+    """policies_0005 carries each stored return visit over as a passed visit. A policy without one may
+    hold JSON null rather than SQL NULL (how the ORM wrote ``None``): that is no visit (it failed the
+    migration of a real demo database with a not-null violation)."""
+    config = alembic_config(POLICIES_APP.migrations_dir, scratch)
+    command.upgrade(config, "policies_0003")
+    _, visited = asyncio.run(_seed(scratch))
+
+    async def record_the_visit() -> None:
+        conn = await asyncpg.connect(scratch)
+        try:
+            await conn.execute(
+                "UPDATE policies.policies SET return_visit = $2::jsonb WHERE id = $1",
+                visited,
+                '{"visited_on": "2020-02-03", "understood_cover": true, "signed_personally": true}',
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(record_the_visit())
+    asyncio.run(_seed_json_null(scratch))
+    upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+
+    async def visits() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(scratch)
+        try:
+            return list(await conn.fetch("SELECT policy_id, visited_on, passed FROM policies.return_visits"))
+        finally:
+            await conn.close()
+
+    assert [tuple(row) for row in asyncio.run(visits())] == [(visited, date(2020, 2, 3), True)]
+
+
+async def _seed_json_null(url: str) -> None:
+    """Another policy whose `return_visit` is JSON null."""
+    _, policy = await _seed(url, "ZA0002")
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("UPDATE policies.policies SET return_visit = 'null'::jsonb WHERE id = $1", policy)
+    finally:
+        await conn.close()
 
 
 def _differences(connection: Connection, schema: str, metadata: MetaData) -> list[Any]:

@@ -24,6 +24,8 @@ PROBLEM_JSON = "application/problem+json"
 SERVICES = ("clients", "policies", "claims", "devices")
 AGENDA_SERVICES = (*SERVICES, "tasks")
 """The agenda also asks the tasks service (its tasks section and the day's marks)."""
+REPORT_SERVICES = (*SERVICES, "performance")
+"""The business report also asks the performance service (per-agent rows)."""
 
 
 def overview_path(client_id: str) -> str:

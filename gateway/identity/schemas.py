@@ -21,6 +21,8 @@ Scope = Literal[
     "devices:write",
     "tasks:read",
     "tasks:write",
+    "performance:read",
+    "performance:write",
     "webhooks",
 ]
 

@@ -18,6 +18,7 @@ from gateway.views.schemas import BusinessReport
 
 CSV_COLUMNS = ("section", "metric", "key", "value")
 PARTS = ("clients", "policies", "claims", "devices")
+AGENT_FIGURES = ("actual", "goal")
 PERIOD = frozenset({"from", "to"})
 
 
@@ -44,7 +45,14 @@ async def build_report(*, fan_out: FanOut, principal: Principal, first: date, la
         }
 
     results, sources = await fan_out.run(
-        {"clients": from_service, "policies": from_service, "claims": from_service, "devices": devices}
+        {
+            "clients": from_service,
+            "policies": from_service,
+            "claims": from_service,
+            "devices": devices,
+            # One row per agent against their goals, with the agent's progress note (issue 19 item 4).
+            "performance": from_service,
+        }
     )
     require_any(sources)
     team = principal.role is Role.TEAM_LEAD
@@ -77,7 +85,25 @@ def report_csv(report: BusinessReport) -> bytes:
             if metric in PERIOD:
                 continue  # the report's own period row says it once
             rows += [(section, metric, key, cell) for key, cell in _cells(value)]
+    rows += _agent_rows(report.performance)
     return csv.document(CSV_COLUMNS, rows)
+
+
+def _agent_rows(part: dict[str, Any] | None) -> list[tuple[Any, ...]]:
+    """Per agent (the key): ``actual_<figure>``, ``goal_<figure>`` and the progress note."""
+    if part is None:
+        return [("agents", "unavailable", "", "")]
+    rows: list[tuple[Any, ...]] = []
+    for agent in part.get("agents", []):
+        key = agent["agent_id"]
+        for kind in AGENT_FIGURES:
+            figures = agent.get(kind) or {}
+            rows += [("agents", f"{kind}_{name}", key, _text(value)) for name, value in figures.items()]
+        note = agent.get("progress_note")
+        if note is not None:
+            rows.append(("agents", "progress", key, note["progress"]))
+            rows.append(("agents", "lessons_learned", key, _text(note.get("lessons_learned"))))
+    return rows
 
 
 def _cells(value: Any) -> list[tuple[str, str]]:

@@ -182,5 +182,10 @@ class BusinessReport(BaseModel):
         default=None, json_schema_extra=answer_of("GET", "/api/v1/claims/reports/business")
     )
     devices: DevicesReport | None = None
+    performance: dict[str, Any] | None = Field(
+        default=None,
+        description="One row per agent: actual against goal, and the agent's progress note for the period.",
+        json_schema_extra=answer_of("GET", "/api/v1/performance/reports/business"),
+    )
 
     model_config = {"populate_by_name": True}

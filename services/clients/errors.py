@@ -31,3 +31,19 @@ class RecordNotFound(NotFound):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"no such {what}")
+
+
+class ClientEventNotFound(NotFound):
+    """No such event, or not the caller's to see."""
+
+
+class EventFull(Conflict):
+    """The event is at capacity."""
+
+
+class NoMarketingConsent(Conflict):
+    """The client has not agreed to marketing: no invitation (个人信息保护法 §13-14: consent per purpose)."""
+
+
+class AlreadyDone(Conflict):
+    """Invited already, or already attributed to an event."""

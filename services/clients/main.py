@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from crmkit.app import create_service_app
 from crmkit.peers import peer_client_hook
 from services.clients.changes import routers as feed_routers
+from services.clients.client_events.router import router as client_events_router
 from services.clients.complaints.router import router as complaints_router
 from services.clients.config import Settings, get_settings
 from services.clients.consent.router import router as consent_router
@@ -40,6 +41,7 @@ def create_app(
         # Fixed paths (``/clients/follow-ups``) come before ``/clients/{client_id}``, which would take them.
         routers=[
             *feed_routers,
+            client_events_router,
             duplicates_router,
             imports_router,
             exports_router,

@@ -14,12 +14,15 @@ from sqlalchemy import (
     Computed,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
     Numeric,
     SmallInteger,
     String,
+    UniqueConstraint,
+    Uuid,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -454,3 +457,70 @@ class ImportRowError(ClientsTable, table=True):
     row_number: int = Field(sa_column=Column(Integer, nullable=False))
     field: str = Field(sa_column=Column(String(50), nullable=False))
     message: str = Field(sa_column=Column(String(500), nullable=False))
+
+
+CLIENT_EVENT_KINDS = ("health_talk", "legal_consultation", "product_briefing", "community_event")
+RSVP_STATES = ("invited", "accepted", "declined")
+
+
+class ClientEvent(ClientsTable, table=True):
+    """A client appreciation day or community event (客户答谢日: health talks, legal consultations;
+    manual 五.3, 一.1), held by an agent for their clients."""
+
+    __tablename__ = "client_events"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", CLIENT_EVENT_KINDS), name="kind_known"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        Index("ix_client_events_owner_held_on", "owner_agent_id", "held_on"),
+        Index("ix_client_events_team_held_on", "team_id", "held_on"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
+    kind: str = Field(sa_column=Column(String(30), nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    held_on: date = Field(sa_column=Column(Date, nullable=False))
+    place: str = Field(sa_column=Column(String(200), nullable=False))
+    capacity: int = Field(sa_column=Column(Integer, nullable=False))
+    notes: str | None = _text(2000)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class EventInvitation(ClientsTable, table=True):
+    """A client invited to an event: the RSVP, and whether they came."""
+
+    __tablename__ = "event_invitations"
+    __table_args__ = (
+        CheckConstraint(one_of("rsvp", RSVP_STATES), name="rsvp_known"),
+        UniqueConstraint("event_id", "client_id", name="uq_event_invitations_event_client"),
+        Index("ix_event_invitations_client_id", "client_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    event_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("client_events.id", ondelete="CASCADE"), nullable=False)
+    )
+    client_id: uuid.UUID = Field(nullable=False)
+    rsvp: str = Field(sa_column=Column(String(20), nullable=False))
+    attended: bool = Field(default=False, nullable=False)
+    invited_at: datetime = _timestamp()
+    responded_at: datetime | None = _timestamp(nullable=True)
+    attended_at: datetime | None = _timestamp(nullable=True)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+
+
+class EventAcquisition(ClientsTable, table=True):
+    """A client acquired at an event (a new lead met there, or referred there by someone who came)."""
+
+    __tablename__ = "event_acquisitions"
+    __table_args__ = (Index("ix_event_acquisitions_event_id", "event_id"),)
+
+    client_id: uuid.UUID = Field(primary_key=True)
+    event_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("client_events.id", ondelete="CASCADE"), nullable=False)
+    )
+    recorded_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = _timestamp()

@@ -13,9 +13,8 @@ class TaskNotFound(NotFound):
 
 
 class LinkedRecordNotFound(NotFound):
-    """The client, application, policy or claim a task names is absent or outside the caller's scope."""
-
-    slug = "linked-record-not-found"
+    """The client, application, policy or claim a task names is absent or outside the caller's scope
+    (the one `not-found` type; `errors` names the link)."""
 
     def __init__(self, link_type: str) -> None:
         super().__init__(
@@ -40,9 +39,7 @@ class NotificationNotFound(NotFound):
 
 
 class AssignmentRefused(Forbidden):
-    """An agent assigns only to themselves; a team lead within the team."""
-
-    slug = "assignment-refused"
+    """An agent assigns only to themselves; a team lead within the team (the one `forbidden` type)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, errors=[FieldError(field="owner_agent_id", message=message)])

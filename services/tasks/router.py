@@ -665,9 +665,12 @@ async def record_greeting(
     session: SessionDep,
     peers: PeersDep,
     clock: ClockDep,
+    response: Response,
 ) -> GreetingRecorded:
     """Send a greeting (SMS or WeChat, with marketing consent) or record one given by hand; either
-    way it is written on the client's timeline (an interaction note)."""
-    return await greetings.record_greeting(
+    way it is written on the client's timeline (an interaction note), which `Location` names."""
+    recorded = await greetings.record_greeting(
         session=session, principal=principal, peers=peers, clock=clock, client_id=client_id, data=data
     )
+    response.headers["Location"] = f"/api/v1/clients/{client_id}/interactions/{recorded.interaction_id}"
+    return recorded

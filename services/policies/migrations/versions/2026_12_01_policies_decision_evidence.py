@@ -60,12 +60,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_return_visits_policy", "return_visits", ["policy_id", "visited_on", "created_at"], schema=SCHEMA
     )
+    # A policy without a visit may hold JSON null (not SQL NULL) in `return_visit`: only objects
+    # that name their day are visits.
     op.execute(
         f"""INSERT INTO {SCHEMA}.return_visits (id, policy_id, owner_agent_id, team_id, visited_on, reached,
                 understood_cover, signed_personally, passed, recorded_by, created_at)
             SELECT gen_random_uuid(), id, owner_agent_id, team_id, (return_visit->>'visited_on')::date, true,
                    true, true, true, 'migration', updated_at
-            FROM {SCHEMA}.policies WHERE return_visit IS NOT NULL"""  # noqa: S608 - constants
+            FROM {SCHEMA}.policies WHERE return_visit->>'visited_on' IS NOT NULL"""  # noqa: S608 - constants
     )
     op.create_table(
         "compliance_flags",
