@@ -67,11 +67,14 @@ def create_service_app(
     peers_only: bool = True,
     edge_middleware: Sequence[Middleware] = (),
     routing_middleware: Sequence[Middleware] = (),
+    file_upload_paths: tuple[str, ...] = (),
 ) -> FastAPI:
     """Each service and the gateway call this; what differs between them is passed in.
 
     ``peers_only``: a service answers ``/api/v1`` only to the gateway and its peers where the
     settings require it (crmkit/peer_auth.py); the gateway, the public entry point, passes False.
+    ``file_upload_paths``: path prefixes where a ``multipart/form-data`` body may reach
+    ``settings.max_file_upload_bytes`` (documents).
     ``revocations`` says where the app learns of revoked tokens: by default from the gateway over
     HTTP (services); the gateway passes its own table.
 
@@ -149,6 +152,8 @@ def create_service_app(
             BodySizeLimitMiddleware,
             max_bytes=settings.max_body_bytes,
             upload_max_bytes=settings.max_upload_bytes,
+            file_max_bytes=settings.max_file_upload_bytes,
+            file_paths=file_upload_paths,
         ),
         *routing_middleware,
         Middleware(IdempotencyMiddleware),

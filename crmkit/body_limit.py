@@ -42,23 +42,41 @@ async def send_problem(
 UPLOAD_CONTENT_TYPES = (b"text/csv",)
 """File uploads (a spreadsheet of clients) may be larger than an API body; the handler that takes
 them enforces its own, smaller or equal, limit."""
+FILE_CONTENT_TYPES = (b"multipart/form-data",)
+"""Document uploads: larger still, and only on the paths an app names (``file_paths``); elsewhere a
+multipart body gets the ordinary limit, so no JSON route is made to read 64 MiB."""
 
 
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit: by Content-Length up front, or while streaming.
 
-    ``max_bytes`` for JSON and the like; ``upload_max_bytes`` for ``text/csv`` uploads."""
+    ``max_bytes`` for JSON and the like; ``upload_max_bytes`` for ``text/csv`` uploads;
+    ``file_max_bytes`` for ``multipart/form-data`` under one of ``file_paths`` (documents)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_max_bytes: int | None = None,
+        file_max_bytes: int | None = None,
+        file_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_max_bytes = max(upload_max_bytes or max_bytes, max_bytes)
+        self.file_max_bytes = max(file_max_bytes or max_bytes, max_bytes)
+        self.file_paths = file_paths
 
     def _limit(self, scope: Scope) -> int:
         for name, value in scope["headers"]:
             if name == b"content-type":
                 kind = value.split(b";", 1)[0].strip().lower()
-                return self.upload_max_bytes if kind in UPLOAD_CONTENT_TYPES else self.max_bytes
+                if kind in UPLOAD_CONTENT_TYPES:
+                    return self.upload_max_bytes
+                if kind in FILE_CONTENT_TYPES and str(scope.get("path", "")).startswith(self.file_paths):
+                    return self.file_max_bytes
+                return self.max_bytes
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -90,12 +90,13 @@ class IdempotencyMiddleware:
             )
             return
 
-        body = await _read_body(receive)
-        digest = hashlib.sha256(
+        # The body is hashed as it passes, never held: a document upload may be 64 MiB.
+        body = _HashedBody(
+            receive,
             b"\x00".join(
-                [scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body]
-            )
-        ).digest()
+                [scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), b""]
+            ),
+        )
         state = scope["app"].state
         tables: InfraTables = state.infra_tables
         sessions: async_sessionmaker[Any] = state.sessions
@@ -129,7 +130,8 @@ class IdempotencyMiddleware:
             ).one_or_none()
             if stored is not None:
                 await session.rollback()
-                if stored.request_hash != digest:
+                await body.drain()
+                if stored.request_hash != body.digest():
                     await send_problem(
                         send,
                         scope,
@@ -144,14 +146,6 @@ class IdempotencyMiddleware:
 
             scope.setdefault("state", {})["db_session"] = session
             captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
-            delivered = False
-
-            async def replay_receive() -> Message:
-                nonlocal delivered
-                if not delivered:
-                    delivered = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
 
             async def capture(message: Message) -> None:
                 if message["type"] == "http.response.start":
@@ -161,7 +155,7 @@ class IdempotencyMiddleware:
                     captured["body"].extend(message.get("body", b""))
 
             try:
-                await self.app(scope, replay_receive, capture)
+                await self.app(scope, body.receive, capture)
             except BaseException:
                 await session.rollback()
                 raise
@@ -170,6 +164,8 @@ class IdempotencyMiddleware:
 
             status = captured["status"]
             if 200 <= status < 300:
+                await body.drain()  # a handler that ignored (part of) the body: hash the rest
+                digest = body.digest()
                 kept = {k.decode(): v.decode("latin-1") for k, v in captured["headers"] if k in _KEPT_HEADERS}
                 values = {
                     "caller": caller,
@@ -205,16 +201,32 @@ class IdempotencyMiddleware:
         return principal.actor
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.extend(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return bytes(chunks)
+class _HashedBody:
+    """The request body as the app reads it, hashed on the way (SHA-256 of ``prefix`` + body, the
+    same digest as hashing the whole body at once); ``drain`` reads and hashes what is left."""
+
+    def __init__(self, receive: Receive, prefix: bytes) -> None:
+        self._receive = receive
+        self._hash = hashlib.sha256(prefix)
+        self._done = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if self._done:
+            return message
+        if message["type"] == "http.request":
+            self._hash.update(message.get("body", b""))
+            self._done = not message.get("more_body", False)
+        elif message["type"] == "http.disconnect":
+            self._done = True
+        return message
+
+    async def drain(self) -> None:
+        while not self._done:
+            await self.receive()
+
+    def digest(self) -> bytes:
+        return self._hash.digest()
 
 
 async def _replay(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:

@@ -93,6 +93,9 @@ class CommonSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # A CSV of 10,000 clients with notes; the import endpoint checks its own limit as well.
     max_upload_bytes: int = Field(default=5_242_880, ge=1024)
+    # A document (services/documents): the largest per-type limit plus the multipart envelope; the
+    # documents service checks each type's own limit while streaming.
+    max_file_upload_bytes: int = Field(default=64 * 1_048_576 + 262_144, ge=1024)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
     identity_url: str = Field(
         default="http://127.0.0.1:8000",

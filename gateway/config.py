@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from crmkit.settings import CommonSettings
 
-UPSTREAMS = ("clients", "policies", "claims", "devices", "tasks", "performance")
+UPSTREAMS = ("clients", "policies", "claims", "devices", "documents", "tasks", "performance")
 
 
 class Settings(CommonSettings):
@@ -20,6 +20,7 @@ class Settings(CommonSettings):
     policies_url: str = "http://127.0.0.1:8102"
     claims_url: str = "http://127.0.0.1:8103"
     devices_url: str = "http://127.0.0.1:8104"
+    documents_url: str = "http://127.0.0.1:8105"
     tasks_url: str = "http://127.0.0.1:8106"
     performance_url: str = "http://127.0.0.1:8107"
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)

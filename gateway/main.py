@@ -75,6 +75,7 @@ def create_app(
         peers_only=False,
         edge_middleware=[Middleware(RateLimitMiddleware)],
         routing_middleware=[Middleware(ProxyMiddleware, upstreams=settings.upstream_urls())],
+        file_upload_paths=("/api/v1/documents",),
     )
     app.router.routes[:] = [
         r for r in app.router.routes if getattr(r, "path", None) not in _DEFAULT_DOC_PATHS

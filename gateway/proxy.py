@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -160,7 +161,11 @@ class ProxyMiddleware:
             headers.append((b"x-request-id", request_id.encode("latin-1")))
         headers.extend((k.lower().encode(), v.encode("latin-1")) for k, v in peer_headers().items())
 
-        body = await _read_body(receive)
+        body = await _request_body(receive)
+        if not isinstance(body, bytes):
+            # Streamed through as it arrives (a document upload): the declared length, if any, goes
+            # with it so the service can refuse an oversized file before reading it.
+            headers.extend((name, value) for name, value in incoming if name == b"content-length")
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")
         url = base + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
@@ -202,13 +207,25 @@ class ProxyMiddleware:
             await response.aclose()
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+async def _request_body(receive: Receive) -> bytes | AsyncIterator[bytes]:
+    """A body that arrived in one message (nearly every API call) as bytes; a longer one as a
+    stream, so the gateway never holds a whole upload in memory."""
+    message = await receive()
+    first: bytes = message.get("body", b"") if message["type"] == "http.request" else b""
+    if message["type"] != "http.request" or not message.get("more_body", False):
+        return first
+
+    async def rest() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    return rest()

@@ -32,6 +32,9 @@ SERVICES = (
     AppSpec("policies", "services.policies.main:app", "services.policies", "policies", 8102, "POLICIES_"),
     AppSpec("claims", "services.claims.main:app", "services.claims", "claims", 8103, "CLAIMS_"),
     AppSpec("devices", "services.devices.main:app", "services.devices", "devices", 8104, "DEVICES_"),
+    AppSpec(
+        "documents", "services.documents.main:app", "services.documents", "documents", 8105, "DOCUMENTS_"
+    ),
     AppSpec("tasks", "services.tasks.main:app", "services.tasks", "tasks", 8106, "TASKS_"),
     AppSpec(
         "performance",

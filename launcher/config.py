@@ -106,4 +106,6 @@ def app_environment(config: LauncherConfig, database_url: str) -> dict[str, str]
     for spec in SERVICES:
         env[f"CRM_{spec.name.upper()}_URL"] = config.url(spec)
     env["CRM_IDENTITY_URL"] = config.gateway_url
+    # Documents on the local backend live beside the embedded database, unless told otherwise.
+    env.setdefault("DOCUMENTS_DATA_DIR", str(config.data_dir / "documents"))
     return env

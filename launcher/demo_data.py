@@ -276,6 +276,7 @@ def load(gateway_url: str, env: Mapping[str, str], timeout: float = 30.0) -> Rep
     from launcher import (
         demo_claims,
         demo_devices,
+        demo_documents,
         demo_households,
         demo_performance,
         demo_policies,
@@ -298,6 +299,7 @@ def load(gateway_url: str, env: Mapping[str, str], timeout: float = 30.0) -> Rep
             demo_policies,
             demo_claims,
             demo_devices,
+            demo_documents,
             demo_performance,
             demo_tasks,
         ):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -87,8 +88,14 @@ QUIET_TASKS: dict[str, Any] = {"work_interval_seconds": 0, "stream_heartbeat_sec
 OPEN_DOOR: dict[str, Any] = {"rate_limit_anonymous": "1000000/minute"}
 
 
-def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any) -> dict[str, FastAPI]:
-    """All five apps with test settings, wired to each other through ``mesh``."""
+def build_apps(
+    database_url: str,
+    mesh: MeshTransport,
+    documents_overrides: dict[str, Any] | None = None,
+    **gateway_overrides: Any,
+) -> dict[str, FastAPI]:
+    """All the apps with test settings, wired to each other through ``mesh``. Documents are kept
+    on the local backend in a folder of this run (``documents_overrides`` may name S3 instead)."""
     from gateway.config import Settings as GatewaySettings
     from gateway.main import create_app as create_gateway
     from services.claims.config import Settings as ClaimsSettings
@@ -97,6 +104,8 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
     from services.clients.main import create_app as create_clients
     from services.devices.config import Settings as DevicesSettings
     from services.devices.main import create_app as create_devices
+    from services.documents.config import Settings as DocumentsSettings
+    from services.documents.main import create_app as create_documents
     from services.performance.config import Settings as PerformanceSettings
     from services.performance.main import create_app as create_performance
     from services.policies.config import Settings as PoliciesSettings
@@ -121,6 +130,17 @@ def build_apps(database_url: str, mesh: MeshTransport, **gateway_overrides: Any)
         "policies": create_policies(PoliciesSettings(**peers, sweep_interval_seconds=0), transport=mesh),
         "claims": create_claims(ClaimsSettings(**peers), transport=mesh),
         "devices": create_devices(DevicesSettings(**peers), transport=mesh),
+        "documents": create_documents(
+            DocumentsSettings(
+                **peers,
+                **{
+                    "data_dir": ROOT / ".data" / "test-documents" / uuid.uuid4().hex,
+                    "purge_interval_seconds": 0,
+                    **(documents_overrides or {}),
+                },
+            ),
+            transport=mesh,
+        ),
         # The worker runs only when a test calls ``run_once()``; e-mail goes to the test's SMTP server.
         "tasks": create_tasks(TasksSettings(**peers, **QUIET_TASKS), transport=mesh),
         # The event feed is read only when a test calls ``run_once()`` (tests/performance_support.py).
@@ -214,6 +234,7 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
         yield stack
         if stack.admin_connection is not None:
             await stack.admin_connection.close()
+    shutil.rmtree(apps["documents"].state.settings.data_dir, ignore_errors=True)
 
 
 @pytest_asyncio.fixture
@@ -221,6 +242,9 @@ async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """The public entry point (the gateway), on empty tables."""
     await stack.reset()
     stack.mesh.down.clear()
+    storage = stack.apps["documents"].state.storage  # documents' objects, like their rows
+    for key in await storage.keys():
+        await storage.delete(key)
     async with stack.client("gateway") as client:
         yield client
 

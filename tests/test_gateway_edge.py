@@ -128,7 +128,15 @@ class TestReadiness:
 
         assert response.status_code == 200, response.text
         services = response.json()["checks"]["upstreams"]["services"]
-        assert set(services) == {"clients", "policies", "claims", "devices", "tasks", "performance"}
+        assert set(services) == {
+            "clients",
+            "policies",
+            "claims",
+            "devices",
+            "documents",
+            "tasks",
+            "performance",
+        }
         assert all(s["status"] == "ok" and s["latency_ms"] >= 0 for s in services.values())
 
     async def test_readyz_names_a_downed_upstream_and_stays_in_rotation(

@@ -18,7 +18,7 @@ from services.devices.models import metadata as devices_metadata
 from tests.conftest import People, Stack
 
 PROBLEM = "application/problem+json"
-SERVICES = ("clients", "policies", "claims", "devices")
+SERVICES = ("clients", "policies", "claims", "devices", "documents")
 
 
 class TestHealth:

@@ -142,6 +142,10 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
         headers=agent.headers,
     )
     assert reviewed.status_code == 201, reviewed.text
+    # documents: a file on the client (issue 20)
+    from tests.documents_support import uploaded
+
+    await uploaded(api, agent, {"record_type": "client", "record_id": client["id"], "kind": "id_copy"})
     # tasks: a task, a message to the client (service consent given above), a greeting by hand
     task = await api.post(
         "/api/v1/tasks", json={"title": "回访准备", "due_on": today().isoformat()}, headers=agent.headers
