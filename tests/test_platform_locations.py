@@ -30,6 +30,7 @@ from tests.test_clients_household import add_member
 from tests.test_clients_import import upload
 from tests.test_clients_interactions import record
 from tests.test_clients_milestones import add_milestone
+from tests.test_goals_progress_report import note
 from tests.test_webhooks import Receiver, allow_private, receiver, subscribe
 
 __all__ = ["allow_private", "receiver"]  # fixtures: a local webhook target
@@ -180,6 +181,8 @@ async def create_one_of_everything(api: httpx.AsyncClient, people: People, targe
     goal = await set_goal(api, agent, year=2026, effective_clients=36)
     broken = await api.post(f"{GOALS}/{goal['id']}/breakdown", headers=agent.headers)
     assert broken.status_code == 201, broken.text
+    written = await api.put("/api/v1/performance/progress-notes", json=note(), headers=agent.headers)
+    assert written.status_code == 201, written.text
     # devices
     device = await create_device(api, ops)
     await record_check(api, ops, device["id"])

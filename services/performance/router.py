@@ -200,11 +200,16 @@ async def read_team_scorecard(
     return card
 
 
-@router.put("/progress-notes", tags=["reports"])
+@router.put(
+    "/progress-notes",
+    tags=["reports"],
+    responses={201: {"model": NoteRead, "description": "The note was written for the first time"}},
+)
 async def write_progress_note(
     body: NoteWrite, principal: WriterDep, session: SessionDep, response: Response
 ) -> NoteRead:
-    """Write (or rewrite) your progress note for a report period, lessons learned included."""
+    """Write (or rewrite) your progress note for a report period, lessons learned included: 201 the
+    first time, 200 when rewritten; `Location` names the note either way."""
     note, created = await notes.write(session=session, principal=principal, data=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["Location"] = f"{PREFIX}/progress-notes/{note.id}"
