@@ -92,6 +92,12 @@ async def count_documents(stack: Stack) -> int:
 
 
 async def stored_objects(stack: Stack) -> list[str]:
+    """The stored files' objects (not their `.thumb` previews: an image or a PDF has one as well)."""
+    return [key for key in await every_stored_object(stack) if not key.endswith(".thumb")]
+
+
+async def every_stored_object(stack: Stack) -> list[str]:
+    """Every object in storage, previews included: what "nothing left behind" is checked against."""
     storage = stack.apps["documents"].state.storage
     keys: list[str] = await storage.keys()
     return keys

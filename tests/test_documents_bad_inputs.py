@@ -14,6 +14,7 @@ from tests.documents_support import (
     HTML_PAGE,
     assert_problem,
     count_documents,
+    every_stored_object,
     params,
     pdf_bytes,
     stored_objects,
@@ -25,7 +26,7 @@ from tests.documents_support import (
 
 async def assert_nothing_stored(stack: Stack) -> None:
     assert await count_documents(stack) == 0
-    assert await stored_objects(stack) == []
+    assert await every_stored_object(stack) == []
     audit = await stack.fetch("SELECT count(*) FROM documents.audit_log")
     assert audit[0][0] == 0
 

@@ -14,7 +14,14 @@ from crmkit.clock import utc_now
 from services.documents.retention import run_once
 from tests import clients_support
 from tests.conftest import People, Stack
-from tests.documents_support import DOCUMENTS, assert_problem, params, stored_objects, uploaded
+from tests.documents_support import (
+    DOCUMENTS,
+    assert_problem,
+    every_stored_object,
+    params,
+    stored_objects,
+    uploaded,
+)
 
 
 async def until_client_deletions_seen(app: FastAPI) -> tuple[int, int]:
@@ -85,7 +92,7 @@ async def test_a_deleted_document_is_purged_after_the_grace_period(
     assert len(await stored_objects(stack)) == 1
     grace = app.state.settings.deleted_retention_days
     assert await run_once(app, utc_now() + timedelta(days=grace, minutes=1)) == (0, 1)
-    assert await stored_objects(stack) == []
+    assert await every_stored_object(stack) == []
 
 
 async def test_objects_without_a_row_are_swept_after_an_hour(
@@ -101,12 +108,13 @@ async def test_objects_without_a_row_are_swept_after_an_hour(
     crashed = await storage.writer(uuid.uuid4().hex)  # a write cut short: its .partial file stays
     await crashed.write(b"half")
     crashed.handle.close()  # the process died: the file stays, unfinished
-    assert len(await storage.listing()) == 3
+    assert len(await storage.listing()) == 4  # the live PDF, its preview, the orphan, the .partial
 
     app = stack.apps["documents"]
     await run_once(app)
-    assert len(await storage.listing()) == 3  # too young to tell from an upload in flight
+    assert len(await storage.listing()) == 4  # too young to tell from an upload in flight
     await run_once(app, utc_now() + timedelta(hours=2))
     (key,) = await stored_objects(stack)
     rows = await stack.fetch("SELECT object_key FROM documents.documents WHERE id = $1", live["id"])
     assert rows[0]["object_key"] == key
+    assert sorted(await every_stored_object(stack)) == [key, f"{key}.thumb"]  # its preview is kept

@@ -25,6 +25,7 @@ from tests.documents_support import (
     DOCUMENTS,
     EXECUTABLE,
     assert_problem,
+    every_stored_object,
     jpeg_with_gps,
     params,
     pdf_bytes,
@@ -101,7 +102,7 @@ async def s3_stack(database_url: str, s3_endpoint: str) -> AsyncIterator[Stack]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def s3_api(s3_stack: Stack, stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     await stack.reset()
-    for key in await stored_objects(s3_stack):
+    for key in await every_stored_object(s3_stack):
         await s3_stack.apps["documents"].state.storage.delete(key)
     async with s3_stack.client("gateway") as client:
         yield client
@@ -147,7 +148,7 @@ async def test_an_image_and_its_thumbnail_on_s3(
         content=jpeg_with_gps(),
         content_type="image/jpeg",
     )
-    assert len(await stored_objects(s3_stack)) == 2
+    assert len(await every_stored_object(s3_stack)) == 2  # the photo and its preview
     thumb = await s3_api.get(f"{DOCUMENTS}/{created['id']}/thumbnail", headers=people.agent.headers)
     assert thumb.status_code == 200
 
@@ -166,7 +167,7 @@ async def test_refusals_leave_no_object_in_the_bucket(
         assert_problem(await upload(s3_api, people.agent, query, content=pdf_bytes(12 * 1_048_576)), 413)
     finally:
         settings.max_pdf_bytes = original
-    assert await stored_objects(s3_stack) == []
+    assert await every_stored_object(s3_stack) == []
     storage = s3_stack.apps["documents"].state.storage
     pending = await storage.client.list_multipart_uploads(Bucket=storage.bucket)
     assert pending.get("Uploads", []) == []

@@ -56,7 +56,7 @@ async def test_a_pdf_uploads_lists_downloads_and_deletes(
     assert created["filename"] == "身份证 复印件.pdf"
     assert created["size_bytes"] == len(content)
     assert created["client_id"] == client["id"]
-    assert created["has_thumbnail"] is False
+    assert created["has_thumbnail"] is True  # its first page
 
     listed = await api.get(
         DOCUMENTS, params={"record_type": "client", "record_id": client["id"]}, headers=people.agent.headers
@@ -162,10 +162,31 @@ async def test_a_png_without_gps_is_stored_as_sent(api: httpx.AsyncClient, peopl
     assert download.content == content
 
 
-async def test_a_pdf_has_no_thumbnail(api: httpx.AsyncClient, people: People) -> None:
+async def test_a_pdf_gets_its_first_page_as_thumbnail(api: httpx.AsyncClient, people: People) -> None:
     client = await clients_support.create_client(api, people.agent)
     created = await uploaded(api, people.agent, params("client", client["id"], "id_copy"))
+    assert created["has_thumbnail"] is True
+    thumb = await api.get(f"{DOCUMENTS}/{created['id']}/thumbnail", headers=people.agent.headers)
+    assert thumb.status_code == 200, thumb.text
+    assert thumb.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(thumb.content)) as image:
+        assert image.format == "JPEG"
+        assert max(image.size) == 320  # the page is 200 x 200 points
+
+
+async def test_a_pdf_that_cannot_be_drawn_uploads_without_thumbnail(
+    api: httpx.AsyncClient, people: People
+) -> None:
+    """A PDF header over bytes PDFium cannot read: the file is kept as sent, with no preview."""
+    client = await clients_support.create_client(api, people.agent)
+    content = b"%PDF-1.7\n" + b"not really a pdf body " * 50
+    created = await uploaded(
+        api, people.agent, params("client", client["id"], "other"), name="odd.pdf", content=content
+    )
+    assert created["has_thumbnail"] is False
     assert_problem(await api.get(f"{DOCUMENTS}/{created['id']}/thumbnail", headers=people.agent.headers), 404)
+    download = await api.get(f"{DOCUMENTS}/{created['id']}/content", headers=people.agent.headers)
+    assert download.content == content
 
 
 async def test_a_claim_items_file_marks_it_received(api: httpx.AsyncClient, people: People) -> None:

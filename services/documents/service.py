@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +23,7 @@ from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.crypto import FieldCipher
 from crmkit.pagination import Page, read_cursor, trim
-from services.documents import images
+from services.documents import images, pdf_preview
 from services.documents.config import Settings
 from services.documents.errors import (
     EmptyFile,
@@ -152,6 +155,13 @@ async def _then(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]
         yield chunk
 
 
+async def _copied_to(chunks: AsyncIterator[bytes], copy: IO[bytes]) -> AsyncIterator[bytes]:
+    """The chunks as they come, each also written to ``copy`` (a local temporary file)."""
+    async for chunk in chunks:
+        copy.write(chunk)
+        yield chunk
+
+
 async def upload(
     *,
     session: AsyncSession,
@@ -205,6 +215,18 @@ async def upload(
             thumb_sealer = Sealer(key, object_key=object_key + THUMB)
             await pending.put(object_key + THUMB, thumb_sealer, _once(prepared.thumbnail), limit=limit)
             thumb_size, thumb_digest = thumb_sealer.size, thumb_sealer.digest.digest()
+        elif file_type.family is Family.PDF:
+            # Streamed to storage and, beside it, to a temporary file the first page is drawn from.
+            with tempfile.NamedTemporaryFile(prefix="crm-pdf-", suffix=".pdf") as copy:
+                sealer = Sealer(key, object_key=object_key)
+                stream = _then(head, chunks) if more else _once(head)
+                await pending.put(object_key, sealer, _copied_to(stream, copy), limit=limit)
+                copy.flush()
+                preview = await asyncio.to_thread(pdf_preview.first_page_jpeg, Path(copy.name))
+            if preview is not None:
+                thumb_sealer = Sealer(key, object_key=object_key + THUMB)
+                await pending.put(object_key + THUMB, thumb_sealer, _once(preview), limit=limit)
+                thumb_size, thumb_digest = thumb_sealer.size, thumb_sealer.digest.digest()
         else:
             sealer = Sealer(key, object_key=object_key)
             await pending.put(object_key, sealer, _then(head, chunks) if more else _once(head), limit=limit)
