@@ -23,7 +23,17 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import agenda, dataset, floor, policy_sweep, portfolio, revocation_check, scorecard, tasks_loop
+from bench import (
+    agenda,
+    dataset,
+    documents,
+    floor,
+    policy_sweep,
+    portfolio,
+    revocation_check,
+    scorecard,
+    tasks_loop,
+)
 from bench.report import print_report
 from crmkit.auth import Role, issue_access_token
 from crmkit.migrations import upgrade_to_head
@@ -207,6 +217,8 @@ def main() -> None:
         figures["tasks_loop"] = tasks_loop.run(server_url)
         figures["scorecard"] = scorecard.measure(server_url)
         say(f"team scorecard, 50 agents x 12 months: {figures['scorecard']}")
+        say("documents: a 5 MB PDF up and down, and a 50 MB stream, on local files and S3 (moto)")
+        figures["documents"] = documents.run(server_url)
         figures["results"] = results
         figures["clients"] = data.clients
         if not args.keep:

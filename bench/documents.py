@@ -198,8 +198,8 @@ async def measure(backend: str, overrides: dict[str, Any], database_url: str) ->
     return results
 
 
-async def main() -> None:
-    server = os.environ.get("CRM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+async def measure_both(server: str) -> list[dict[str, Any]]:
+    """Both backends on a database of their own; S3 against moto's server (skipped without it)."""
     name = f"crm_bench_docs_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(server)
     await conn.execute(f'CREATE DATABASE "{name}"')
@@ -224,14 +224,25 @@ async def main() -> None:
                 figures.append(await measure("s3 (moto)", s3, url))
         except Exception as exc:  # no uv, no network for moto's first install
             figures.append({"backend": "s3 (moto)", "skipped": repr(exc)})
-        print(json.dumps(figures, indent=1, ensure_ascii=False))
-        out = ROOT / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        (out / "documents.json").write_text(json.dumps(figures, indent=1, ensure_ascii=False))
+        return figures
     finally:
         conn = await asyncpg.connect(server)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
+
+
+def run(server_url: str) -> list[dict[str, Any]]:
+    """For ``python -m bench``: the figures of both backends."""
+    return asyncio.run(measure_both(server_url))
+
+
+async def main() -> None:
+    server = os.environ.get("CRM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    figures = await measure_both(server)
+    print(json.dumps(figures, indent=1, ensure_ascii=False))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "documents.json").write_text(json.dumps(figures, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -84,6 +84,18 @@ def print_report(figures: dict[str, Any]) -> None:
             f"p99 {card['csv']['p99_ms']} ms; events counted {card['events_per_second']:,}/s"
         )
         print()
+    for docs in figures.get("documents", []):
+        if "skipped" in docs:
+            print(f"Documents on {docs['backend']}: skipped ({docs['skipped']})")
+            continue
+        stream = docs["stream_50mb"]
+        print(
+            f"Documents on {docs['backend']}: a 5 MB PDF up {docs['upload_5mb_mb_per_s']} MB/s, down "
+            f"{docs['download_5mb_mb_per_s']} MB/s; streaming 50 MB the service's RSS went "
+            f"{stream['rss_before_mb']} → {stream['rss_peak_mb']} MB (peak) → {stream['rss_after_mb']} MB"
+        )
+    if figures.get("documents"):
+        print()
     print(header)
     print("-" * len(header))
     print(

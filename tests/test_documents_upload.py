@@ -11,6 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from services.documents import pdf_preview
 from services.documents.images import has_gps
 from tests import claims_support, clients_support
 from tests.conftest import People, Stack
@@ -345,3 +346,15 @@ async def test_a_complaints_communication_record(api: httpx.AsyncClient, people:
         await upload(api, people.agent, params("complaint", complaint["id"], "other", other["id"])), 404
     )
     assert_problem(await upload(api, people.outsider, query), 404)
+
+
+async def test_a_pdf_over_the_preview_size_has_no_thumbnail(
+    api: httpx.AsyncClient, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only PDFs up to ``MAX_PDF_BYTES`` are drawn (memory stays flat while a large one streams)."""
+    monkeypatch.setattr(pdf_preview, "MAX_PDF_BYTES", 2048)
+    client = await clients_support.create_client(api, people.agent)
+    created = await uploaded(
+        api, people.agent, params("client", client["id"], "other"), content=pdf_bytes(4096)
+    )
+    assert created["has_thumbnail"] is False

@@ -5,7 +5,8 @@ The upload streams the PDF to storage and, at the same time, into a temporary fi
 whole in memory); the first page is rendered from that file after the upload. A PDF that PDFium
 cannot open or render still uploads: it just has no preview (logged, without its name or content).
 Pages are rendered at the scale that makes the longer edge ``THUMBNAIL_EDGE`` pixels, never larger
-than ``MAX_RENDER_EDGE``, so a hostile page size cannot ask for a huge bitmap.
+than ``MAX_RENDER_EDGE``, so a hostile page size cannot ask for a huge bitmap; and only for PDFs up
+to ``MAX_PDF_BYTES``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ import pypdfium2 as pdfium
 from services.documents.images import THUMBNAIL_EDGE
 
 MAX_RENDER_EDGE = 2 * THUMBNAIL_EDGE
+MAX_PDF_BYTES = 8 * 1024 * 1024
+"""Only PDFs up to this size get a preview (a certificate or a signed receipt is far smaller):
+PDFium may hold a file whole while it reads it, and the service's memory must stay flat while a
+large file streams (measured by ``bench/documents.py``)."""
 log = logging.getLogger("documents.pdf_preview")
 # PDFium is not thread-safe: one render at a time in the process.
 _PDFIUM = threading.Lock()

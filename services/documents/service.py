@@ -155,10 +155,25 @@ async def _then(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]
         yield chunk
 
 
-async def _copied_to(chunks: AsyncIterator[bytes], copy: IO[bytes]) -> AsyncIterator[bytes]:
-    """The chunks as they come, each also written to ``copy`` (a local temporary file)."""
+@dataclass
+class _Copy:
+    """A local copy of an upload's first ``limit`` bytes; ``whole`` while the file fits in it."""
+
+    file: IO[bytes]
+    limit: int
+    size: int = 0
+
+    @property
+    def whole(self) -> bool:
+        return self.size <= self.limit
+
+
+async def _copied_to(chunks: AsyncIterator[bytes], copy: _Copy) -> AsyncIterator[bytes]:
+    """The chunks as they come, each also written to the copy until it passes its limit."""
     async for chunk in chunks:
-        copy.write(chunk)
+        copy.size += len(chunk)
+        if copy.whole:
+            copy.file.write(chunk)
         yield chunk
 
 
@@ -217,12 +232,15 @@ async def upload(
             thumb_size, thumb_digest = thumb_sealer.size, thumb_sealer.digest.digest()
         elif file_type.family is Family.PDF:
             # Streamed to storage and, beside it, to a temporary file the first page is drawn from.
-            with tempfile.NamedTemporaryFile(prefix="crm-pdf-", suffix=".pdf") as copy:
+            with tempfile.NamedTemporaryFile(prefix="crm-pdf-", suffix=".pdf") as spool:
                 sealer = Sealer(key, object_key=object_key)
                 stream = _then(head, chunks) if more else _once(head)
+                copy = _Copy(spool, pdf_preview.MAX_PDF_BYTES)
                 await pending.put(object_key, sealer, _copied_to(stream, copy), limit=limit)
-                copy.flush()
-                preview = await asyncio.to_thread(pdf_preview.first_page_jpeg, Path(copy.name))
+                spool.flush()
+                preview = None
+                if copy.whole:  # a larger PDF gets no preview: PDFium may read it whole into memory
+                    preview = await asyncio.to_thread(pdf_preview.first_page_jpeg, Path(spool.name))
             if preview is not None:
                 thumb_sealer = Sealer(key, object_key=object_key + THUMB)
                 await pending.put(object_key + THUMB, thumb_sealer, _once(preview), limit=limit)
