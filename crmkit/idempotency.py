@@ -58,6 +58,10 @@ MINTS_CREDENTIALS: dict[str, Any] = {
 }
 """``@router.post(..., **MINTS_CREDENTIALS)``: the answer holds a credential, so ``Idempotency-Key``
 is refused (400) and the route is marked ``x-mints-credentials`` in OpenAPI."""
+
+NEVER_REPLAYED: dict[str, Any] = {"openapi_extra": {"x-never-replayed": True}}
+"""``@router.post(..., **NEVER_REPLAYED)``: the answer must never be stored (an unmasked identifier);
+the route refuses ``Idempotency-Key`` itself, and OpenAPI does not offer the header."""
 _KEPT_HEADERS = {b"content-type", b"etag", b"location"}
 
 

@@ -57,7 +57,9 @@ def problem_document(app: FastAPI) -> dict[str, Any]:
                     # a plain required string, so generated clients cannot send "no value".
                     parameter["required"] = True
                     parameter["schema"] = {"type": "string", "title": "If-Match", "examples": ['"3"']}
-            if method == "post" and not operation.get("x-mints-credentials"):
+            if method == "post" and not (
+                operation.get("x-mints-credentials") or operation.get("x-never-replayed")
+            ):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
             responses = operation.setdefault("responses", {})
             if "422" in responses:

@@ -253,3 +253,10 @@ class TestBadInput:
         )
         assert_problem(response, 403)
         assert [r["calls"] for r in await stack.fetch("SELECT calls FROM performance.goals")] == [600]
+
+
+async def test_a_flag_for_a_count_is_refused(api: httpx.AsyncClient, people: People, stack: Stack) -> None:
+    """Found by fuzzing: `calls: false` was read as 0."""
+    response = await api.post(GOALS, json={"year": 2026, "calls": False}, headers=people.agent.headers)
+    assert_problem(response, 422)
+    assert await count_goals(stack) == 0

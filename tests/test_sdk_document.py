@@ -74,12 +74,22 @@ class TestTheDocument:
     ) -> None:
         for method, path, operation in operations(await merged(stack, api)):
             keys = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
-            if method == "post" and not operation.get("x-mints-credentials"):
+            refused = operation.get("x-mints-credentials") or operation.get("x-never-replayed")
+            if method == "post" and not refused:
                 assert len(keys) == 1, path
                 assert keys[0]["in"] == "header"
                 assert keys[0]["schema"] == {**keys[0]["schema"], "type": "string", "maxLength": 255}
             else:
                 assert keys == [], (method, path)
+
+    async def test_the_reveal_does_not_offer_idempotency_key(
+        self, stack: Stack, api: httpx.AsyncClient
+    ) -> None:
+        """It refuses the header (its answer is never stored), so the document must not offer it."""
+        document = await merged(stack, api)
+        reveal = document["paths"]["/api/v1/clients/{client_id}/reveal"]["post"]
+        assert reveal.get("x-never-replayed") is True
+        assert [p for p in reveal.get("parameters", []) if p["name"] == "Idempotency-Key"] == []
 
     async def test_if_match_is_a_required_string(self, stack: Stack, api: httpx.AsyncClient) -> None:
         declared = [

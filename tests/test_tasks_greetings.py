@@ -157,3 +157,14 @@ async def test_a_greeting_by_hand_without_marketing_consent_is_refused_and_not_r
     ).json()
     assert timeline["items"] == []
     assert await count(stack, "notifications") == 0
+
+
+@pytest.mark.parametrize("day", ["0829-05-01", "2100-01-01"])
+async def test_a_day_outside_the_lunar_tables_is_refused(
+    api: httpx.AsyncClient, people: People, day: str
+) -> None:
+    """Found by fuzzing: a year the lunar calendar does not cover answered 500."""
+    problem = assert_problem(
+        await api.get(GREETINGS, params={"date": day}, headers=people.agent.headers), 422
+    )
+    assert problem["errors"][0]["field"] == "query.date"

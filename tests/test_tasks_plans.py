@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests import claims_support, policies_support
 from tests.clients_support import assert_problem, create_client
@@ -191,6 +192,24 @@ class TestTemplates:
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
         body = {"name": "x", "trigger": "policy.issued", "steps": [{"offset_days": -1, "title": "提前准备"}]}
+        assert_problem(
+            await api.put(f"{TEMPLATES}/after_issue", json=body, headers=people.admin.headers), 422
+        )
+        assert await count(stack, "plan_templates") == 0
+
+    @pytest.mark.parametrize(
+        "wrong",
+        [
+            {"is_active": 0},
+            {"steps": [{"offset_days": True, "title": "x"}]},
+            {"steps": [{"offset_days": "1", "title": "x"}]},
+        ],
+    )
+    async def test_a_number_for_a_flag_or_a_flag_for_a_number_is_refused(
+        self, api: httpx.AsyncClient, people: People, stack: Stack, wrong: dict[str, object]
+    ) -> None:
+        """Found by fuzzing: `is_active: 0` was read as false (and `true` as day 1)."""
+        body = {"name": "x", "trigger": "policy.issued", "steps": [{"offset_days": 1, "title": "x"}], **wrong}
         assert_problem(
             await api.put(f"{TEMPLATES}/after_issue", json=body, headers=people.admin.headers), 422
         )

@@ -8,16 +8,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from crmkit.clock import IsoDate
 from crmkit.money import TWO_PLACES, MoneyOrZero, MoneyRead
 
-Count = Annotated[int, Field(ge=0, le=100_000)]
+Count = Annotated[StrictInt, Field(ge=0, le=100_000)]
+"""A whole count: `false` or `"3"` is refused, not read as 0 or 3."""
 Amount = Annotated[MoneyRead, TWO_PLACES]
 """An amount read back or summed, always written with two places."""
-Year = Annotated[int, Field(ge=2000, le=2100)]
-Month = Annotated[int, Field(ge=1, le=12)]
+Year = Annotated[StrictInt, Field(ge=2000, le=2100)]
+Month = Annotated[StrictInt, Field(ge=1, le=12)]
 
 
 class GoalStatus(StrEnum):

@@ -22,6 +22,10 @@ from lunardate import LunarDate
 from services.tasks.peers import Peers
 from services.tasks.schemas import Festival, GreetingEntry, GreetingList, Occasion
 
+FIRST_DAY = date(1900, 1, 31)
+LAST_DAY = date(2099, 12, 31)
+"""The days ``lunardate`` knows (its tables run from the lunar new year of 1900 through 2099)."""
+
 NAMES = {
     Occasion.SPRING_FESTIVAL: "春节",
     Occasion.MID_AUTUMN: "中秋节",
@@ -47,7 +51,12 @@ def festivals_of(year: int) -> list[Festival]:
 
 def festivals_between(first: date, last: date) -> list[Festival]:
     return sorted(
-        (f for year in range(first.year, last.year + 1) for f in festivals_of(year) if first <= f.on <= last),
+        (
+            f
+            for year in range(max(first.year, FIRST_DAY.year), min(last.year, LAST_DAY.year) + 1)
+            for f in festivals_of(year)
+            if first <= f.on <= last
+        ),
         key=lambda f: f.on,
     )
 

@@ -649,7 +649,15 @@ async def greeting_list(
     principal: ReaderDep,
     peers: PeersDep,
     clock: ClockDep,
-    day: Annotated[IsoDate | None, Query(alias="date", description="First day (default: today).")] = None,
+    day: Annotated[
+        IsoDate | None,
+        Query(
+            alias="date",
+            ge=calendar.FIRST_DAY,
+            le=calendar.LAST_DAY,
+            description="First day (default: today); the lunar calendar is known for 1900 to 2099.",
+        ),
+    ] = None,
     days: Annotated[int, Query(ge=0, le=31, description="How many days after it (default 0: that day).")] = 0,
 ) -> GreetingList:
     """This morning's greeting list (or a week's, with ``days=6``): your clients' birthdays and family

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from crmkit.clock import IsoDate, Moment
 from crmkit.pagination import Page
@@ -149,10 +149,10 @@ class AgendaLists(BaseModel):
 class StepWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    offset_days: int = Field(ge=0, le=3660, description="Days after the event; never negative.")
+    offset_days: StrictInt = Field(ge=0, le=3660, description="Days after the event; never negative.")
     title: Title
     priority: Priority = Priority.NORMAL
-    repeat_every_days: int | None = Field(
+    repeat_every_days: StrictInt | None = Field(
         default=None, ge=1, le=366, description="Again this many days after each one is done (until closed)."
     )
 
@@ -181,7 +181,7 @@ class PlanTemplateWrite(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     trigger: Trigger
     steps: list[StepWrite] = Field(min_length=1, max_length=50)
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class StepRead(BaseModel):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from crmkit.clock import IsoDate
 
@@ -53,7 +53,7 @@ class ClientEventCreate(BaseModel):
     title: Text200
     held_on: IsoDate
     place: Text200
-    capacity: Annotated[int, Field(ge=1, le=10_000)]
+    capacity: Annotated[StrictInt, Field(ge=1, le=10_000)]
     notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
 

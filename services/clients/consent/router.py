@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from crmkit.auth import Principal, Role, require_roles, require_scope
-from crmkit.idempotency import IdempotencyNotSupported
+from crmkit.idempotency import NEVER_REPLAYED, IdempotencyNotSupported
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
 from services.clients.consent import service
@@ -121,7 +121,7 @@ async def withdraw_consent(
     return service.to_read(consent)
 
 
-@router.post("/reveal")
+@router.post("/reveal", **NEVER_REPLAYED)
 async def reveal_identifier(
     client: ValidClient,
     reveal: RevealRequest,
