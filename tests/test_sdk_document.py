@@ -210,3 +210,19 @@ class TestExamples:
             for example in schema.get("examples", []):
                 invalid += [f"{name}: {error.message}" for error in validator.iter_errors(example)]
         assert invalid == []
+
+
+async def test_moves_that_can_meet_a_rule_conflict_document_a_plain_problem_too(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    """Found by fuzzing: an acknowledgment on an accepted proposal answers 409 `rule-conflict`, which
+    the document had as `IllegalTransitionProblem` only (its required fields missing)."""
+    paths = (await merged(stack, api))["paths"]
+    for path in (
+        "/api/v1/policies/proposals/{proposal_id}/acknowledgments",
+        "/api/v1/policies/proposals/{proposal_id}/informed-choices",
+        "/api/v1/policies/proposals/{proposal_id}/accept",
+    ):
+        schema = paths[path]["post"]["responses"]["409"]["content"]["application/problem+json"]["schema"]
+        refs = {variant.get("$ref", "").rsplit("/", 1)[-1] for variant in schema.get("anyOf", [schema])}
+        assert {"IllegalTransitionProblem", "Problem"} <= refs, (path, schema)

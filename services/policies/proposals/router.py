@@ -10,7 +10,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
-from crmkit.workflow import TRANSITION_RESPONSES
+from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from services.policies.dependencies import (
     ChangedProposal,
     DirectoryDep,
@@ -106,7 +106,7 @@ async def revise_proposal(
     return await service.read(session=session, proposal=proposal)
 
 
-@router.post("/{proposal_id:uuid}/accept", responses=TRANSITION_RESPONSES)
+@router.post("/{proposal_id:uuid}/accept", responses=TRANSITION_OR_CONFLICT_RESPONSES)
 async def accept_proposal(
     proposal: ChangedProposal,
     data: ProposalAccept,
@@ -143,7 +143,9 @@ async def decline_proposal(
 
 
 @router.post(
-    "/{proposal_id:uuid}/acknowledgments", status_code=status.HTTP_201_CREATED, responses=TRANSITION_RESPONSES
+    "/{proposal_id:uuid}/acknowledgments",
+    status_code=status.HTTP_201_CREATED,
+    responses=TRANSITION_OR_CONFLICT_RESPONSES,
 )
 async def acknowledge_disclosure(
     proposal: ChangedProposal,
@@ -164,7 +166,7 @@ async def acknowledge_disclosure(
 @router.post(
     "/{proposal_id:uuid}/informed-choices",
     status_code=status.HTTP_201_CREATED,
-    responses=TRANSITION_RESPONSES,
+    responses=TRANSITION_OR_CONFLICT_RESPONSES,
 )
 async def record_informed_choice(
     proposal: ChangedProposal,
