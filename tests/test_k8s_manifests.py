@@ -275,6 +275,10 @@ def test_each_app_has_its_probes_and_resources(overlay: Rendered, spec: AppSpec)
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
     for bound in ("requests", "limits"):
         assert set(container["resources"][bound]) == {"cpu", "memory"}
+    # A pause before SIGTERM while the endpoints are withdrawn, well inside the grace period.
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+    pod = _one(objects, "Deployment", spec.name)["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] >= 5 + 20
 
 
 @pytest.mark.parametrize("spec", ALL_APPS, ids=lambda spec: spec.name)
