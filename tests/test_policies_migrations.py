@@ -9,43 +9,30 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import asyncpg
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import MetaData
 
 from crmkit.migrations import alembic_config, upgrade_to_head
-from crmkit.settings import asyncpg_url
 from launcher.apps import SERVICES
 from services.claims import models as claims_models
 from services.policies import models as policies_models
 from tests.conftest import _with_database
+from tests.migrations_support import admin, schema_differences, steps_down_and_up
 
 POLICIES_APP = next(spec for spec in SERVICES if spec.name == "policies")
-
-
-async def _admin(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
 def scratch(server_url: str) -> Iterator[str]:
     name = f"crm_migrate_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
     try:
         yield _with_database(server_url, name)
     finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _seed(url: str, number: str = "ZA0001") -> tuple[uuid.UUID, uuid.UUID]:
@@ -163,23 +150,6 @@ async def _seed_json_null(url: str) -> None:
         await conn.close()
 
 
-def _differences(connection: Connection, schema: str, metadata: MetaData) -> list[Any]:
-    connection.execute(text(f'SET search_path TO "{schema}"'))
-    context = MigrationContext.configure(
-        connection,
-        opts={
-            "include_schemas": True,
-            "include_object": lambda obj, name, type_, reflected, compare_to: (
-                type_ != "table" or getattr(obj, "schema", None) == schema
-            ),
-            "include_name": lambda name, type_, parent: type_ != "schema" or name == schema,
-            "compare_type": True,
-            "version_table_schema": schema,
-        },
-    )
-    return list(compare_metadata(context, metadata))
-
-
 @pytest.mark.parametrize(
     ("schema", "metadata"),
     [("policies", policies_models.metadata), ("claims", claims_models.metadata)],
@@ -187,26 +157,11 @@ def _differences(connection: Connection, schema: str, metadata: MetaData) -> lis
 async def test_the_migrated_schema_matches_the_models(
     database_url: str, schema: str, metadata: MetaData
 ) -> None:
-    engine = create_async_engine(asyncpg_url(database_url))
-    try:
-        async with engine.connect() as connection:
-            differences = await connection.run_sync(_differences, schema, metadata)
-    finally:
-        await engine.dispose()
-    assert [str(d) for d in differences] == []
+    assert await schema_differences(database_url, schema, metadata) == []
 
 
 @pytest.mark.parametrize(("service", "before"), [("policies", "policies_0004"), ("claims", "claims_0003")])
 def test_the_new_revision_steps_down_and_up_again(server_url: str, service: str, before: str) -> None:
     """policies: back to policies_0004 (policies_0005 alone; the seed test above steps both back);
     claims: back to claims_0003 (claims_0005, then claims_0004_cover)."""
-    app = next(spec for spec in SERVICES if spec.name == service)
-    name = f"crm_migrate_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    try:
-        url = _with_database(server_url, name)
-        upgrade_to_head(app.migrations_dir, url)
-        command.downgrade(alembic_config(app.migrations_dir, url), before)
-        upgrade_to_head(app.migrations_dir, url)
-    finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    steps_down_and_up(server_url, service, before)
