@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
+from sqlalchemy.util import await_
 
 from crmkit.settings import CommonSettings, asyncpg_url
 
@@ -30,12 +31,32 @@ def create_engine(settings: CommonSettings, **overrides: Any) -> AsyncEngine:
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": True,  # a connection killed by the server is replaced, not handed out
+        # A connection killed by the server is replaced, not handed out: see ``_ping_on_checkout``.
+        "pool_pre_ping": False,
         "pool_recycle": 1800,
         "connect_args": {"server_settings": {"application_name": settings.service_name}},
     }
     options.update(overrides)
-    return create_async_engine(asyncpg_url(settings.require_database_url()), **options)
+    engine = create_async_engine(asyncpg_url(settings.require_database_url()), **options)
+    if not options["pool_pre_ping"]:
+        event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+    return engine
+
+
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's liveness check in one round trip: SQLAlchemy's own pre-ping for asyncpg wraps
+    its ``;`` in BEGIN … ROLLBACK (three round trips on every checkout, a fifth of a GET's CPU).
+    A simple-protocol statement prepares nothing, so it is as safe behind PgBouncer. A dead
+    connection raises ``DisconnectionError``: the pool drops it and checks out another."""
+    driver = dbapi_connection.driver_connection
+    try:
+        if driver.is_closed():
+            raise exc.DisconnectionError("connection closed")
+        await_(driver.execute("SELECT 1"))
+    except exc.DisconnectionError:
+        raise
+    except Exception as error:
+        raise exc.DisconnectionError(f"connection check failed: {type(error).__name__}") from error
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
