@@ -140,7 +140,7 @@ def stack(root: Path, url: str, *, name: str, offset: int) -> Iterator[dict[str,
             [sys.executable, "-m", "launcher", "run"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            yield throwaway._wait_ready(process, state_file, log.name)  # noqa: SLF001
+            yield throwaway._wait_ready(process, state_file, log.name)
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -193,7 +193,7 @@ def run_one(
         for app in profiled:
             out = PROFILES / f"{spy_to}-{scenario}-{app}.svg"
             spies.append(
-                subprocess.Popen(
+                subprocess.Popen(  # noqa: S603 - the venv's own py-spy, on our own apps
                     [
                         str(Path(sys.executable).parent / "py-spy"),
                         "record",
