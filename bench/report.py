@@ -26,7 +26,7 @@ def print_report(figures: dict[str, Any]) -> None:
         print(f"      {book['policies']:,} policies in force, {book['claims']:,} claims: {book['seconds']} s")
     print(
         f"Closed-loop scenarios: {figures['args']['concurrency']} concurrent connections, "
-        f"{figures['args']['duration']:.0f} s each; driver in its own process (aiohttp, HDR histogram)"
+        f"{figures['args']['duration']:g} s each; driver in its own process (aiohttp, HDR histogram)"
     )
     print()
     if "revocation_check" in figures:
@@ -97,7 +97,7 @@ def _spread(median: float, low: float, high: float, runs: int) -> str:
 def _line(s: RowSummary, floor: dict[str, float]) -> str:
     cpu = "" if math.isnan(s.app_cpu_ms) else f"{s.app_cpu_ms:.2f}"
     return (
-        f"{s.name:<36} {s.throughput:>8.1f} {_spread(s.p50, s.p50_low, s.p50_high, s.runs):>20}"
+        f"{s.name:<40} {s.throughput:>8.1f} {_spread(s.p50, s.p50_low, s.p50_high, s.runs):>20}"
         f" {_spread(s.p99, s.p99_low, s.p99_high, s.runs):>22} {s.failed:>6d} {cpu:>7}"
         f" {s.p50_over_reference:>6.2f}x {s.p99_over_reference:>6.2f}x {s.p50 / floor['p50_ms']:>7.1f}x"
     )
@@ -109,7 +109,7 @@ def print_rows(figures: dict[str, Any]) -> None:
     runs: list[dict[str, Any]] = figures["runs"]
     floor = figures["floor"]
     header = (
-        f"{'scenario':<36} {'req/s':>8} {'p50 ms':>20} {'p99 ms':>22} {'failed':>6} {'CPU ms':>7}"
+        f"{'scenario':<40} {'req/s':>8} {'p50 ms':>20} {'p99 ms':>22} {'failed':>6} {'CPU ms':>7}"
         f" {'p50/ref':>7} {'p99/ref':>7} {'p50/floor':>8}"
     )
     print(
@@ -120,7 +120,7 @@ def print_rows(figures: dict[str, Any]) -> None:
     print(header)
     print("-" * len(header))
     print(
-        f"{'floor: asyncpg fetchrow, 1 conn':<36} {floor['throughput']:>8.1f} {floor['p50_ms']:>20.3f}"
+        f"{'floor: asyncpg fetchrow, 1 conn':<40} {floor['throughput']:>8.1f} {floor['p50_ms']:>20.3f}"
         f" {floor['p99_ms']:>22.3f} {0:>6d} {'':>7} {'':>7} {'':>7} {1:>7.1f}x"
     )
     groups = (

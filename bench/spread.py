@@ -145,7 +145,7 @@ def targets(runs: list[dict[str, Any]], *, rate: float, list_rate: float) -> lis
     def hop(run: dict[str, Any]) -> tuple[bool, str]:
         p50 = run["steady"]["p50_ms"] - run["steady_direct"]["p50_ms"]
         p99 = run["steady"]["p99_ms"] - run["steady_direct"]["p99_ms"]
-        return p50 <= HOP_P50_MS and p99 <= HOP_P99_MS, f"+{p50:.2f}/+{p99:.2f} ms"
+        return p50 <= HOP_P50_MS and p99 <= HOP_P99_MS, f"{p50:+.2f}/{p99:+.2f} ms"
 
     found.append(
         _target(
