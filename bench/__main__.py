@@ -28,10 +28,13 @@ from bench import (
     dataset,
     documents,
     floor,
+    http_rows,
     policy_sweep,
     portfolio,
+    reference,
     revocation_check,
     scorecard,
+    spread,
     tasks_loop,
 )
 from bench.report import print_report
@@ -108,6 +111,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300.0, help="the fixed-rate GET runs, requests/s")
     parser.add_argument("--list-rate", type=float, default=100.0, help="the fixed-rate list run, requests/s")
     parser.add_argument("--keep", action="store_true", help="keep the crm_bench database afterwards")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the HTTP rows N times on the same stack: median and spread"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("all", "http"),
+        default="all",
+        help="http: only the HTTP rows (skips the one-agent agenda, revocation check, policy sweep, tasks"
+        " loop, scorecard and documents)",
+    )
     args = parser.parse_args()
 
     settings = CommonSettings(environment="development")
@@ -123,9 +136,12 @@ def main() -> None:
         figures["load_10k_seconds"] = round(asyncio.run(dataset.load_clients(url, data, count=first)), 2)
         say(f"loaded {first} clients in {figures['load_10k_seconds']} s (COPY)")
 
-        with throwaway.running_stack(
-            url, name="bench", port_offset=PORT_OFFSET, demo_data=False, env=STACK_ENV
-        ) as state:
+        with (
+            throwaway.running_stack(
+                url, name="bench", port_offset=PORT_OFFSET, demo_data=False, env=STACK_ENV
+            ) as state,
+            reference.running(url, port=reference.PORT + PORT_OFFSET, env=STACK_ENV) as ref,
+        ):
             gateway = f"http://127.0.0.1:{8000 + PORT_OFFSET}"
             direct = f"http://127.0.0.1:{8101 + PORT_OFFSET}"
             people = actors(data, settings)
@@ -141,8 +157,8 @@ def main() -> None:
                 "query": "limit=50&channel=referral",
                 "base_url": gateway,
             }
-            results: dict[str, Any] = {}
-            results["list_10k"] = drive({**list_spec, "name": "(c) list 50, filtered, 10k rows"})
+            figures["list_10k"] = drive({**list_spec, "name": "(c) list 50, filtered, 10k rows"})
+            figures["list_10k"].pop("hdr")
 
             rest = args.clients - first
             if rest > 0:
@@ -157,69 +173,45 @@ def main() -> None:
             people = actors(data, settings)
             common["actors"] = people
             list_spec["actors"] = people
-
-            results["direct"] = drive(
-                {**common, "kind": "get_client", "base_url": direct, "name": "(a) GET client, direct"}
-            )
-            results["gateway"] = drive(
-                {**common, "kind": "get_client", "base_url": gateway, "name": "(b) GET client, via gateway"}
-            )
-            results["list"] = drive(
-                {
-                    **list_spec,
-                    "base_url": gateway,
-                    "name": f"(c) list 50, filtered, {data.clients // 1000}k rows",
-                }
-            )
-            results["create"] = drive(
-                {
-                    **common,
-                    "kind": "create_client",
-                    "base_url": gateway,
-                    "name": "(d) POST client + Idempotency-Key",
-                }
-            )
             probe = httpx.get(
                 f"{gateway}/api/v1/agenda", headers={"Authorization": f"Bearer {people[0]['token']}"}
             )
-            if probe.status_code != 404:
-                results["agenda"] = drive(
-                    {**common, "kind": "agenda", "base_url": gateway, "query": "", "name": "(e) agent agenda"}
+            pids = {name: app["pid"] for name, app in state["apps"].items()} | {"reference": ref["pid"]}
+            runs = []
+            for index in range(args.repeat):
+                say(f"HTTP rows, run {index + 1} of {args.repeat}")
+                runs.append(
+                    http_rows.run_once(
+                        drive,
+                        urls={"direct": direct, "gateway": gateway, "reference": ref["url"]},
+                        common=common,
+                        list_spec=list_spec,
+                        rate=args.rate,
+                        list_rate=args.list_rate,
+                        rows_label=f"{data.clients // 1000}k",
+                        with_agenda=probe.status_code != 404,
+                        pids=pids,
+                    )
                 )
+            if probe.status_code != 404 and args.only == "all":
                 figures["agenda_single"] = agenda.measure(
                     gateway, people[0]["token"], clients=len(single.client_ids)
                 )
                 say(f"agenda, one agent: {figures['agenda_single']}")
-            # Latency targets are read at a steady rate below saturation, on both paths alike: in the
-            # closed-loop runs every path is saturated, so their latency is mostly queueing.
-            steady = {**common, "mode": "open", "rate": args.rate, "kind": "get_client"}
-            results["steady_direct"] = drive(
-                {**steady, "base_url": direct, "name": f"(a) at a steady {args.rate:.0f}/s"}
-            )
-            results["steady"] = drive(
-                {**steady, "base_url": gateway, "name": f"(b) at a steady {args.rate:.0f}/s"}
-            )
-            results["list_steady"] = drive(
-                {
-                    **list_spec,
-                    "mode": "open",
-                    "rate": args.list_rate,
-                    "base_url": gateway,
-                    "name": f"(c) at a steady {args.list_rate:.0f}/s, {data.clients // 1000}k",
-                }
-            )
-            figures["rss_mb"] = rss_mb(state)
+            figures["rss_mb"] = rss_mb(state) | rss_mb({"apps": {"reference": ref}})
         figures["floor"] = asyncio.run(floor.measure(url, [c for a in data.agents for c in a.client_ids]))
-        figures["revocation_check"] = revocation_check.measure(settings)
-        figures["policy_sweep"] = policy_sweep.measure(server_url)
-        say(f"policy sweep over 50,000 policies: {figures['policy_sweep']}")
-        say("the agent's working loop: event → SSE, e-mails per second, reminder sweep (own database)")
-        figures["tasks_loop"] = tasks_loop.run(server_url)
-        figures["scorecard"] = scorecard.measure(server_url)
-        say(f"team scorecard, 50 agents x 12 months: {figures['scorecard']}")
-        say("documents: a 5 MB PDF up and down, and a 50 MB stream, on local files and S3 (moto)")
-        figures["documents"] = documents.run(server_url)
-        figures["results"] = results
+        if args.only == "all":
+            figures["revocation_check"] = revocation_check.measure(settings)
+            figures["policy_sweep"] = policy_sweep.measure(server_url)
+            say(f"policy sweep over 50,000 policies: {figures['policy_sweep']}")
+            say("the agent's working loop: event → SSE, e-mails per second, reminder sweep (own database)")
+            figures["tasks_loop"] = tasks_loop.run(server_url)
+            figures["scorecard"] = scorecard.measure(server_url)
+            say(f"team scorecard, 50 agents x 12 months: {figures['scorecard']}")
+            say("documents: a 5 MB PDF up and down, and a 50 MB stream, on local files and S3 (moto)")
+            figures["documents"] = documents.run(server_url)
+        figures["histograms"] = str(spread.keep_histograms(runs, RESULTS))
+        figures["runs"] = runs
         figures["clients"] = data.clients
         if not args.keep:
             throwaway.drop_database(server_url, "crm_bench")

@@ -53,17 +53,18 @@ class Requests:
         raise ValueError(f"unknown scenario kind {self.kind}")
 
 
-async def _one(session: aiohttp.ClientSession, base: str, requests: Requests) -> int:
+async def _one(session: aiohttp.ClientSession, base: str, requests: Requests) -> tuple[int, bytes]:
     method, path, headers, body = requests.next()
     async with session.request(method, base + path, headers=headers, json=body) as response:
-        await response.read()
-        return response.status
+        return response.status, await response.read()
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     histogram = HdrHistogram(1, MAX_LATENCY_US, 3)
     statuses: dict[int, int] = {}
     errors = 0
+    partial = 0  # the agenda's answers that say a source was missing
+    agenda = spec["kind"] == "agenda"
     requests = Requests(spec)
     duration = float(spec["duration"])
     base = spec["base_url"].rstrip("/")
@@ -71,10 +72,12 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=30)
 
     async def measured(started: float) -> None:
-        nonlocal errors
+        nonlocal errors, partial
         try:
-            status = await _one(session, base, requests)
+            status, content = await _one(session, base, requests)
             statuses[status] = statuses.get(status, 0) + 1
+            if agenda and b'"partial":true' in content:
+                partial += 1
         except (aiohttp.ClientError, TimeoutError):
             errors += 1
         histogram.record_value(max(1, int((time.perf_counter() - started) * 1_000_000)))
@@ -123,6 +126,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "p95_ms": histogram.get_value_at_percentile(95) / 1000,
         "p99_ms": histogram.get_value_at_percentile(99) / 1000,
         "max_ms": histogram.get_max_value() / 1000,
+        "partial": partial,
+        "hdr": histogram.encode().decode("ascii"),  # µs; HdrHistogram.decode() reads it back
     }
 
 

@@ -1,20 +1,13 @@
-"""The table ``make bench`` prints: figures, ratios to the floor, and the issue's targets."""
+"""The table ``make bench`` prints: figures, ratios to the reference app and the floor, the targets."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bench.agenda import report_lines as agenda_lines
-
-RSS_TARGET_MB = 150
-
-
-def _row(name: str, r: dict[str, Any], floor: dict[str, float]) -> str:
-    return (
-        f"{name:<40} {r['throughput']:>9.1f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['p99_ms']:>8.2f}"
-        f" {r['non_2xx'] + r['errors']:>7d} {r['p50_ms'] / floor['p50_ms']:>8.1f}x"
-        f" {r['p99_ms'] / floor['p99_ms']:>8.1f}x"
-    )
+from bench.http_rows import CLOSED, SEQUENTIAL, STEADY
+from bench.spread import RSS_TARGET_MB, RowSummary, cpu_per_request_ms, rss_target, summarise, targets
 
 
 def _verdict(ok: bool) -> str:
@@ -22,8 +15,6 @@ def _verdict(ok: bool) -> str:
 
 
 def print_report(figures: dict[str, Any]) -> None:
-    results: dict[str, Any] = figures["results"]
-    floor = figures["floor"]
     print()
     print(
         f"Data: {figures['clients']:,} clients, {figures['args']['agents']} agents; migrations "
@@ -35,13 +26,9 @@ def print_report(figures: dict[str, Any]) -> None:
         print(f"      {book['policies']:,} policies in force, {book['claims']:,} claims: {book['seconds']} s")
     print(
         f"Closed-loop scenarios: {figures['args']['concurrency']} concurrent connections, "
-        f"{figures['args']['duration']:.0f} s each; driver in its own process (aiohttp, HDR histogram)"
+        f"{figures['args']['duration']:g} s each; driver in its own process (aiohttp, HDR histogram)"
     )
     print()
-    header = (
-        f"{'scenario':<40} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
-        f" {'p50/floor':>9} {'p99/floor':>9}"
-    )
     if "revocation_check" in figures:
         check = figures["revocation_check"]
         print(
@@ -96,59 +83,80 @@ def print_report(figures: dict[str, Any]) -> None:
         )
     if figures.get("documents"):
         print()
+    print_rows(figures)
+    print()
+    print_targets(figures)
+
+
+def _spread(median: float, low: float, high: float, runs: int) -> str:
+    if runs < 2:
+        return f"{median:.2f}"
+    return f"{median:.2f} ({low:.2f}-{high:.2f})"
+
+
+def _line(s: RowSummary, floor: dict[str, float]) -> str:
+    cpu = "" if math.isnan(s.app_cpu_ms) else f"{s.app_cpu_ms:.2f}"
+    return (
+        f"{s.name:<40} {s.throughput:>8.1f} {_spread(s.p50, s.p50_low, s.p50_high, s.runs):>20}"
+        f" {_spread(s.p99, s.p99_low, s.p99_high, s.runs):>22} {s.failed:>6d} {cpu:>7}"
+        f" {s.p50_over_reference:>6.2f}x {s.p99_over_reference:>6.2f}x {s.p50 / floor['p50_ms']:>7.1f}x"
+    )
+
+
+def print_rows(figures: dict[str, Any]) -> None:
+    """One line per HTTP row: medians over the runs, (min-max) when there are several, app CPU per
+    request, and the ratios to the reference row of the same kind and to the asyncpg floor."""
+    runs: list[dict[str, Any]] = figures["runs"]
+    floor = figures["floor"]
+    header = (
+        f"{'scenario':<40} {'req/s':>8} {'p50 ms':>20} {'p99 ms':>22} {'failed':>6} {'CPU ms':>7}"
+        f" {'p50/ref':>7} {'p99/ref':>7} {'p50/floor':>8}"
+    )
+    print(
+        f"HTTP rows: {len(runs)} run(s) on the same stack and data; medians, (min-max) over the runs;"
+        " CPU ms = the app processes' CPU time per request; /ref = over the reference app's row of"
+        " the same kind"
+    )
     print(header)
     print("-" * len(header))
     print(
-        f"{'floor: asyncpg prepared fetchrow, 1 conn':<40} {floor['throughput']:>9.1f}"
-        f" {floor['p50_ms']:>8.3f} {floor['p95_ms']:>8.3f} {floor['p99_ms']:>8.3f}"
-        f" {0:>7d} {1:>8.1f}x {1:>8.1f}x"
+        f"{'floor: asyncpg fetchrow, 1 conn':<40} {floor['throughput']:>8.1f} {floor['p50_ms']:>20.3f}"
+        f" {floor['p99_ms']:>22.3f} {0:>6d} {'':>7} {'':>7} {'':>7} {1:>7.1f}x"
     )
-    for key in ("direct", "gateway", "list_10k", "list", "create", "agenda"):
-        if key in results:
-            print(_row(results[key]["name"], results[key], floor))
-    print("fixed rate (open loop, latency from the scheduled send time):")
-    for key in ("steady_direct", "steady", "list_steady"):
-        if key in results:
-            print(_row(results[key]["name"], results[key], floor))
-    print()
-    direct, gateway = results["direct"], results["gateway"]
-    steady = results["steady"]
-    steady_direct = results.get("steady_direct", direct)
-    hop_p50 = steady["p50_ms"] - steady_direct["p50_ms"]
-    hop_p99 = steady["p99_ms"] - steady_direct["p99_ms"]
-    share = gateway["throughput"] / direct["throughput"]
-    list_small, list_big = results["list_10k"], results["list"]
-    list_steady = results.get("list_steady", list_big)
-    rss = figures["rss_mb"]
-    rate = figures["args"]["rate"]
-    print("Ratios and targets (2-core machine):")
-    at = f"both at {rate:.0f}/s"
-    print(f"  gateway hop at p50, {at}: +{hop_p50:.2f} ms (target ≤ 1 ms: {_verdict(hop_p50 <= 1)})")
-    print(f"  gateway hop at p99, {at}: +{hop_p99:.2f} ms (target ≤ 5 ms: {_verdict(hop_p99 <= 5)})")
-    print(f"  gateway/direct throughput, closed loop: {share:.0%} (target ≥ 60%: {_verdict(share >= 0.6)})")
-    steady_ok = steady["p99_ms"] < 15 and steady["errors"] == 0 and steady["non_2xx"] == 0
-    print(
-        f"  (b) at a steady {rate:.0f}/s: p99 {steady['p99_ms']:.2f} ms, "
-        f"{steady['errors'] + steady['non_2xx']} errors (target p99 < 15 ms, 0 errors: {_verdict(steady_ok)})"
+    groups = (
+        ("sequential (one connection, one request at a time):", SEQUENTIAL),
+        (f"closed loop ({figures['args']['concurrency']} connections, back to back):", CLOSED),
+        ("steady rate (open loop, latency from the scheduled send time):", STEADY),
     )
-    list_ok = list_steady["p99_ms"] < 30
-    flat = list_big["p99_ms"] <= max(2 * list_small["p99_ms"], list_small["p99_ms"] + 5)
-    per_request = [2000 / r["throughput"] for r in (list_small, list_big)]  # ms of the 2 cores per request
-    print(
-        f"  list p99 at a steady {figures['args']['list_rate']:.0f}/s, {figures['clients'] // 1000}k rows: "
-        f"{list_steady['p99_ms']:.2f} ms (target < 30 ms: {_verdict(list_ok)})"
-    )
-    print(
-        f"  list cost, closed loop: {per_request[0]:.1f} ms of CPU a page at 10k rows → "
-        f"{per_request[1]:.1f} ms "
-        f"at {figures['clients'] // 1000}k; p99 {list_small['p99_ms']:.1f} → {list_big['p99_ms']:.1f} ms "
-        f"(flat: {_verdict(flat)})"
-    )
+    for title, keys in groups:
+        print(title)
+        if keys is CLOSED and "list_10k" in figures:
+            first = summarise([{**runs[0], "list_10k": figures["list_10k"]}], "list_10k")
+            if first is not None:
+                print(_line(first, floor))
+        for key in keys:
+            summary = summarise(runs, key)
+            if summary is not None:
+                print(_line(summary, floor))
+
+
+def print_targets(figures: dict[str, Any]) -> None:
+    runs: list[dict[str, Any]] = figures["runs"]
+    args = figures["args"]
+    print(f"Targets of issue 22 ({len(runs)} run(s); each run's value, held in how many):")
+    for t in targets(runs, rate=args["rate"], list_rate=args["list_rate"]):
+        print(f"  {t.label}: {', '.join(t.values)}")
+        print(f"      held in {t.held} of {t.runs} runs ({t.rule}): {_verdict(t.met)}")
+    rss, ok = rss_target(figures["rss_mb"])
+    print(f"  RSS after the bench: {rss} (target < {RSS_TARGET_MB} MB each: {_verdict(ok)})")
+    if "list_10k" in figures:
+        small, big = figures["list_10k"], runs[0]["list"]
+        flat = big["p99_ms"] <= max(2 * small["p99_ms"], small["p99_ms"] + 5)
+        print(
+            f"  list cost, closed loop, 10k → {figures['clients'] // 1000}k rows: "
+            f"{cpu_per_request_ms(small['throughput']):.1f} → "
+            f"{cpu_per_request_ms(big['throughput']):.1f} ms of CPU a page;"
+            f" p99 {small['p99_ms']:.1f} → {big['p99_ms']:.1f} ms (flat: {_verdict(flat)})"
+        )
     for line in agenda_lines(figures):
         print(line)
-    worst = max(rss.values()) if rss else float("nan")
-    print(
-        "  RSS at the end: "
-        + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())
-        + f" (target < {RSS_TARGET_MB} MB each: {_verdict(worst < RSS_TARGET_MB)})"
-    )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from crmkit import embedded
-from launcher.apps import ALL_APPS
+from launcher.apps import ALL_APPS, AppSpec
 from launcher.config import LauncherConfig
 
 log = logging.getLogger("launcher")
@@ -50,13 +54,89 @@ def stop_embedded(server: object, pgdata: Path) -> None:
 
 
 def migrate(config: LauncherConfig, shared_url: str) -> list[str]:
-    """Every app's migrations to head, in ``ALL_APPS`` order; returns the app names migrated."""
-    from crmkit.migrations import upgrade_to_head  # alembic + SQLAlchemy: ~2 s, imported when needed
+    """Every app's migrations to head, in ``ALL_APPS`` order; returns the app names migrated.
 
-    done: list[str] = []
+    An app whose schema already records its head revision is left alone: alembic's upgrade would
+    change nothing, but it imports the app's models (its ``env.py``), a second or more each. The
+    heads are remembered in ``<data dir>/migration-heads.json`` under a fingerprint of each app's
+    migration files (names, sizes, modification times), so a run with nothing to migrate does not
+    import alembic and SQLAlchemy at all (~2 s of CPU)."""
     for spec in ALL_APPS:
         if not spec.migrations_dir.is_dir():
             raise FileNotFoundError(f"{spec.name}: no migrations at {spec.migrations_dir}")
-        upgrade_to_head(spec.migrations_dir, config.database_url_for(spec, shared_url))
+    current = asyncio.run(_recorded_revisions(config, shared_url))
+    heads = _heads(config.data_dir / HEADS_FILE)
+    done: list[str] = []
+    for spec in ALL_APPS:
+        if current.get(spec.name) != heads[spec.name]:
+            from crmkit.migrations import upgrade_to_head  # alembic + SQLAlchemy: ~2 s
+
+            upgrade_to_head(spec.migrations_dir, config.database_url_for(spec, shared_url))
         done.append(spec.name)
     return done
+
+
+HEADS_FILE = "migration-heads.json"
+
+
+def _fingerprint(spec: AppSpec) -> str:
+    files = sorted(p for p in spec.migrations_dir.rglob("*.py") if "__pycache__" not in p.parts)
+    listed = [
+        f"{p.relative_to(spec.migrations_dir)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files
+    ]
+    return hashlib.sha256("\n".join(listed).encode()).hexdigest()
+
+
+def _heads(cache: Path) -> dict[str, set[str]]:
+    """Each app's head revisions, from alembic when its migration files changed since the last run."""
+    try:
+        known: dict[str, Any] = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    heads: dict[str, set[str]] = {}
+    changed = False
+    for spec in ALL_APPS:
+        fingerprint = _fingerprint(spec)
+        entry = known.get(spec.name)
+        if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint:
+            heads[spec.name] = set(entry.get("heads", []))
+            continue
+        from alembic.script import ScriptDirectory
+
+        from crmkit.migrations import alembic_config
+
+        found = ScriptDirectory.from_config(alembic_config(spec.migrations_dir, "")).get_heads()
+        heads[spec.name] = set(found)
+        known[spec.name] = {"fingerprint": fingerprint, "heads": sorted(found)}
+        changed = True
+    if changed:
+        with contextlib.suppress(OSError):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(known, indent=1))
+    return heads
+
+
+async def _recorded_revisions(config: LauncherConfig, shared_url: str) -> dict[str, set[str]]:
+    """Each app's revisions in its schema's ``alembic_version`` (none when the table is missing)."""
+    import asyncpg
+
+    found: dict[str, set[str]] = {}
+    connections: dict[str, asyncpg.Connection] = {}
+    try:
+        for spec in ALL_APPS:
+            url = config.database_url_for(spec, shared_url).replace(
+                "postgresql+asyncpg://", "postgresql://", 1
+            )
+            if url not in connections:
+                connections[url] = await asyncpg.connect(url)
+            try:
+                rows = await connections[url].fetch(
+                    f'SELECT version_num FROM "{spec.schema}".alembic_version'  # noqa: S608 - our schema
+                )
+            except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+                rows = []
+            found[spec.name] = {row["version_num"] for row in rows}
+    finally:
+        for connection in connections.values():
+            await connection.close()
+    return found
