@@ -1,0 +1,459 @@
+"""Two processes of every app and two gateways, as real processes on one fresh database (issue 21).
+
+Two launchers (``launcher.throwaway.running_stacks``) on offset ports share a database; every app is
+told both replicas of every other app (comma-separated URLs, crmkit/balancing.py), the gateways
+count rate limits in Redis under a prefix of this run. The test proves:
+
+- the background jobs do their work once: one webhook delivery per event (a receiver here), one
+  count per event in the performance counters, one reminder per task coming due and one e-mail per
+  reminder (an SMTP server here), although two gateways, two performance and two tasks processes
+  run their loops on the same rows;
+- the anonymous rate limit holds across both gateways (their sum stays within the limit);
+- a rolling restart (SIGTERM one process, the launcher starts it again, wait until ready; every
+  app's two processes, one after the other) under a steady mix of GETs and keyed POSTs loses no
+  request, and every keyed POST created its row once. The test's client stands in for the load
+  balancer in front of the gateways (an Ingress or Service) with the same balancing transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.server
+import itertools
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import asyncpg
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
+
+from crmkit.balancing import balanced
+from crmkit.migrations import upgrade_to_head
+from gateway.bootstrap import ensure_admin
+from gateway.config import Settings as GatewaySettings
+from gateway.webhooks.signing import EVENT_ID_HEADER
+from launcher import throwaway
+from launcher.apps import ALL_APPS, GATEWAY, ROOT, SERVICES
+from tests.clients_support import client_body
+from tests.tasks_support import Inbox, free_port
+
+pytestmark = pytest.mark.slow
+
+OFFSETS = (13000, 14000)
+"""Two sides, A and B: gateways on 21000 and 22000, services on 21101... and 22101... (below the
+ephemeral ports, 32768 and up, which outgoing connections may hold)."""
+STARTUP_TIMEOUT = 480.0
+"""Both stacks, migrations included, on a busy two-core machine."""
+REDIS_URL = "redis://127.0.0.1:6379/0"
+ANONYMOUS_LIMIT = 20
+ADMIN = ("admin@replicas.test", "replicas-admin-password")
+AGENT = ("agent@replicas.test", "replicas-agent-password")
+SETUP_CLIENTS = 6
+SETUP_TASKS = 4
+EFFECTS_TIMEOUT = 60.0
+SETTLE_SECONDS = 3.0
+"""After the effects appear: several more rounds of every loop (0.5 s apart) that must add nothing."""
+RESTART_TIMEOUT = 90.0
+LOAD_WORKERS = 4
+PROBE_PATHS = (
+    "/api/v1/clients?limit=5",
+    "/api/v1/policies/applications?limit=5",
+    "/api/v1/claims?limit=5",
+    "/api/v1/devices?limit=5",
+    "/api/v1/documents?limit=5",
+    "/api/v1/tasks?limit=5",
+    "/api/v1/performance/goals?limit=5",
+)
+"""One GET per service, so that every app's restart is under load."""
+
+
+def url(spec_port: int, offset: int) -> str:
+    return f"http://127.0.0.1:{spec_port + offset}"
+
+
+def topology(own: int) -> dict[str, str]:
+    """Every app told both replicas of every app it calls, its own side's first (its address)."""
+    offsets = sorted(OFFSETS, key=lambda offset: offset != own)
+    env: dict[str, str] = {}
+    for caller in ALL_APPS:
+        for callee in (*SERVICES, GATEWAY):
+            name = "IDENTITY" if callee is GATEWAY else callee.name.upper()
+            env[f"{caller.env_prefix}{name}_URL"] = ",".join(url(callee.port, o) for o in offsets)
+    return env
+
+
+# --- the things the test listens with ------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    """A webhook target: every request's event id, in arrival order."""
+
+    event_ids: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            with receiver.lock:
+                receiver.event_ids.append(self.headers.get(EVENT_ID_HEADER, ""))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    name = f"crm_replicas_{uuid.uuid4().hex[:10]}"
+    database = throwaway.recreate_database(server_url, name)
+    try:
+        for spec in ALL_APPS:  # once, before both launchers (theirs are then no-ops)
+            upgrade_to_head(spec.migrations_dir, database)
+        yield database
+    finally:
+        throwaway.drop_database(server_url, name)
+
+
+def rows(database: str, sql: str) -> list[asyncpg.Record]:
+    async def fetch() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(database)
+        try:
+            return list(await conn.fetch(sql))
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def wait_for(what: str, check: Any, timeout: float = EFFECTS_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.3)
+
+
+# --- the test --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replicas(server_url: str) -> Iterator[dict[str, Any]]:
+    prefix = f"crm-test-replicas-{uuid.uuid4().hex[:12]}"
+    documents_dir = ROOT / ".data" / "replicas-documents"
+    with (
+        fresh_database(server_url) as database,
+        webhook_receiver() as receiver,
+        smtp_inbox() as (inbox, smtp_port),
+    ):
+        shared = {
+            "GATEWAY_REDIS_URL": REDIS_URL,
+            "GATEWAY_RATE_LIMIT_KEY_PREFIX": prefix,
+            "GATEWAY_RATE_LIMIT": "100000/minute",
+            "GATEWAY_RATE_LIMIT_ANONYMOUS": f"{ANONYMOUS_LIMIT}/hour",
+            "GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            "GATEWAY_WEBHOOK_DISPATCH_INTERVAL_SECONDS": "0.5",
+            "GATEWAY_ARGON2_TIME_COST": "1",
+            "GATEWAY_ARGON2_MEMORY_KIB": "1024",
+            "GATEWAY_ARGON2_PARALLELISM": "1",
+            "TASKS_WORK_INTERVAL_SECONDS": "0.5",
+            "TASKS_SMTP_HOST": "127.0.0.1",
+            "TASKS_SMTP_PORT": str(smtp_port),
+            "PERFORMANCE_FEED_INTERVAL_SECONDS": "0.5",
+            "POLICIES_SWEEP_INTERVAL_SECONDS": "1",
+            "DOCUMENTS_DATA_DIR": str(documents_dir),  # both replicas see the same files
+            "CRM_READY_TIMEOUT": str(int(STARTUP_TIMEOUT)),
+            # Sixteen processes on one server (100 connections by default, shared with other tests).
+            "CRM_DB_POOL_SIZE": "2",
+            "CRM_DB_MAX_OVERFLOW": "2",
+        }
+        stacks = [
+            (f"replicas-{side}", offset, {**shared, **topology(offset)})
+            for side, offset in zip("ab", OFFSETS, strict=True)
+        ]
+        try:
+            with throwaway.running_stacks(
+                database, stacks, demo_data=False, ready_timeout=STARTUP_TIMEOUT
+            ) as states:
+                yield {
+                    "database": database,
+                    "states": states,
+                    "receiver": receiver,
+                    "inbox": inbox,
+                    "gateways": [url(GATEWAY.port, offset) for offset in OFFSETS],
+                }
+        finally:
+            asyncio.run(forget_counters(prefix))
+
+
+async def forget_counters(prefix: str) -> None:
+    """This run's rate-limit counters out of Redis."""
+    storage = cast(Storage, storage_from_string(f"async+{REDIS_URL}", key_prefix=prefix))
+    await storage.reset()
+
+
+@dataclass
+class Session:
+    admin: dict[str, str]
+    agent: dict[str, str]
+    agent_id: str
+
+
+def sign_in(http: httpx.Client, gateway: str, email: str, password: str) -> dict[str, str]:
+    response = http.post(f"{gateway}/api/v1/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def people(database: str, gateways: list[str]) -> Session:
+    settings = GatewaySettings(
+        database_url=database, argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1
+    )
+    asyncio.run(ensure_admin(settings=settings, email=ADMIN[0], password=ADMIN[1], full_name="Admin"))
+    with httpx.Client(timeout=30) as http:
+        admin = sign_in(http, gateways[0], *ADMIN)
+        team = http.post(f"{gateways[1]}/api/v1/teams", json={"name": "Replicas"}, headers=admin)
+        assert team.status_code == 201, team.text
+        user = http.post(
+            f"{gateways[0]}/api/v1/users",
+            json={
+                "email": AGENT[0],
+                "password": AGENT[1],
+                "full_name": "Agent",
+                "role": "agent",
+                "team_id": team.json()["id"],
+                "location": None,
+            },
+            headers=admin,
+        )
+        assert user.status_code == 201, user.text
+        agent = sign_in(http, gateways[1], *AGENT)
+    return Session(admin=admin, agent=agent, agent_id=str(user.json()["id"]))
+
+
+def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
+    database: str = replicas["database"]
+    gateways: list[str] = replicas["gateways"]
+    receiver: Receiver = replicas["receiver"]
+    inbox: Inbox = replicas["inbox"]
+    session = people(database, gateways)
+
+    # (b) first, while the anonymous window is young: the two gateways share one counter in Redis.
+    answered: Counter[tuple[int, int]] = Counter()
+    with httpx.Client(timeout=30) as http:
+        for n in range(2 * ANONYMOUS_LIMIT):
+            side = n % 2
+            answered[(side, http.get(f"{gateways[side]}/api/v1/clients").status_code)] += 1
+    allowed = sum(count for (_, status), count in answered.items() if status != 429)
+    assert allowed <= ANONYMOUS_LIMIT - 2, answered  # the two sign-ins counted in the same window
+    assert answered[(0, 429)] > 0, answered
+    assert answered[(1, 429)] > 0, answered
+    assert sum(answered.values()) == 2 * ANONYMOUS_LIMIT
+
+    # (a) background work, done once with two of every loop.
+    with httpx.Client(timeout=30) as http:
+        hook = http.post(
+            f"{gateways[0]}/api/v1/webhooks/subscriptions",
+            json={"url": receiver.url, "event_types": ["client.created"]},
+            headers=session.admin,
+        )
+        assert hook.status_code == 201, hook.text
+        for n in range(SETUP_CLIENTS):
+            made = http.post(
+                f"{gateways[n % 2]}/api/v1/clients",
+                json=client_body(name=f"Setup {n}", channel="cold"),
+                headers=session.agent,
+            )
+            assert made.status_code == 201, made.text
+        due = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+        task_ids = []
+        for n in range(SETUP_TASKS):
+            made = http.post(
+                f"{gateways[n % 2]}/api/v1/tasks",
+                json={"title": f"Call back {n}", "due_at": due},
+                headers=session.agent,
+            )
+            assert made.status_code == 201, made.text
+            task_ids.append(made.json()["id"])
+
+    def leads() -> int:
+        found = rows(database, "SELECT coalesce(sum(leads_cold), 0) AS n FROM performance.agent_months")
+        return int(found[0]["n"])
+
+    def reminders() -> int:
+        return len(rows(database, "SELECT 1 FROM tasks.notifications WHERE dedupe_key LIKE 'task-due:%'"))
+
+    wait_for("a webhook per new client", lambda: len(receiver.event_ids) >= SETUP_CLIENTS)
+    wait_for("the new clients counted", lambda: leads() >= SETUP_CLIENTS)
+    wait_for("a reminder per task", lambda: reminders() >= SETUP_TASKS)
+    wait_for("an e-mail per reminder", lambda: len(inbox.received) >= SETUP_TASKS)
+    time.sleep(SETTLE_SECONDS)
+
+    assert len(receiver.event_ids) == SETUP_CLIENTS
+    assert len(set(receiver.event_ids)) == SETUP_CLIENTS
+    deliveries = rows(database, "SELECT attempts, status FROM identity.webhook_deliveries")
+    assert [(r["attempts"], r["status"]) for r in deliveries] == [(1, "delivered")] * SETUP_CLIENTS
+    assert leads() == SETUP_CLIENTS
+    assert reminders() == SETUP_TASKS
+    reminded = rows(database, "SELECT dedupe_key FROM tasks.notifications WHERE dedupe_key LIKE 'task-due:%'")
+    assert sorted(r["dedupe_key"] for r in reminded) == sorted(f"task-due:{t}" for t in task_ids)
+    assert len(inbox.received) == SETUP_TASKS
+    assert len({r.message["Message-ID"] for r in inbox.received}) == SETUP_TASKS
+    emails = rows(database, "SELECT attempts, status FROM tasks.deliveries WHERE channel = 'email'")
+    assert [(r["attempts"], r["status"]) for r in emails] == [(1, "sent")] * SETUP_TASKS
+
+    # (c) a rolling restart under load loses nothing.
+    load = Load(gateways, session.agent)
+    load.start()
+    try:
+        wait_for("the load running", lambda: load.done >= 20, timeout=30)
+        for spec in (*SERVICES, GATEWAY):
+            for state, offset in zip(replicas["states"], OFFSETS, strict=True):
+                restart(state["apps"][spec.name]["pid"], url(spec.port, offset))
+        done_before = load.done
+        wait_for("the load running after the restarts", lambda: load.done >= done_before + 20, timeout=30)
+    finally:
+        load.stop()
+    assert load.errors == [], load.errors[:10]
+    assert load.done > 0
+    created = rows(database, "SELECT count(*) AS n FROM clients.clients")[0]["n"]
+    assert created == SETUP_CLIENTS + len(load.created_clients)
+    assert len(set(load.created_clients.values())) == len(load.created_clients)
+    tasks = rows(database, "SELECT count(*) AS n FROM tasks.tasks")[0]["n"]
+    assert tasks == SETUP_TASKS + len(load.created_tasks)
+    print(  # the figures of the run, shown with -s
+        f"\nrolling restart: {load.done} requests, {len(load.created_clients)} clients and"
+        f" {len(load.created_tasks)} tasks created, {load.replayed} keyed POSTs answered by replay,"
+        f" 0 errors; statuses {dict(load.statuses)}"
+    )
+
+
+def restart(pid: int, base: str) -> None:
+    """SIGTERM one process; its launcher starts it again (supervisor); wait until it is ready."""
+    os.kill(pid, signal.SIGTERM)
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(f"{base} (pid {pid}) to stop", gone, timeout=RESTART_TIMEOUT)
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(f"{base} to be ready again", ready, timeout=RESTART_TIMEOUT)
+
+
+class Load:
+    """A steady mix through both gateways, from a thread of its own: a GET on every service, and
+    POSTs with an Idempotency-Key that create clients and tasks. Every answer must be 2xx."""
+
+    def __init__(self, gateways: list[str], headers: dict[str, str]) -> None:
+        self.gateways = gateways
+        self.headers = headers
+        self.errors: list[str] = []
+        self.statuses: Counter[int] = Counter()
+        self.created_clients: dict[str, str] = {}
+        self.created_tasks: dict[str, str] = {}
+        self.replayed = 0
+        self.done = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self._turn = itertools.count()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    async def _run(self) -> None:
+        # The load balancer in front of the gateways: both, round-robin, the same retry rules.
+        transport = balanced(httpx.AsyncHTTPTransport(), {"gateway": self.gateways})
+        async with httpx.AsyncClient(
+            base_url=self.gateways[0], transport=transport, timeout=30, headers=self.headers
+        ) as http:
+            await asyncio.gather(*(self._worker(http) for _ in range(LOAD_WORKERS)))
+
+    async def _worker(self, http: httpx.AsyncClient) -> None:
+        while not self._stop.is_set():
+            n = next(self._turn)
+            try:
+                if n % 5 == 3:
+                    await self._create(
+                        http, "/api/v1/clients", client_body(name=f"Load {n}"), self.created_clients
+                    )
+                elif n % 5 == 4:
+                    body = {"title": f"Load {n}", "due_on": "2030-01-01"}
+                    await self._create(http, "/api/v1/tasks", body, self.created_tasks)
+                else:
+                    path = PROBE_PATHS[n % len(PROBE_PATHS)]
+                    response = await http.get(path)
+                    self._record(f"GET {path}", response, 200)
+            except httpx.HTTPError as exc:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            self.done += 1
+
+    async def _create(
+        self, http: httpx.AsyncClient, path: str, body: dict[str, Any], into: dict[str, str]
+    ) -> None:
+        key = uuid.uuid4().hex
+        response = await http.post(path, json=body, headers={"Idempotency-Key": key})
+        if self._record(f"POST {path}", response, 201):
+            into[key] = response.json()["id"]
+            if response.headers.get("idempotent-replayed") == "true":
+                self.replayed += 1
+
+    def _record(self, what: str, response: httpx.Response, expected: int) -> bool:
+        self.statuses[response.status_code] += 1
+        if response.status_code != expected:
+            self.errors.append(f"{what}: {response.status_code} {response.text[:200]}")
+            return False
+        return True
