@@ -19,3 +19,8 @@ def begin() -> None:
 
 def draining() -> bool:
     return _draining.is_set()
+
+
+def reset() -> None:
+    """Back in rotation (tests that drain an in-process app)."""
+    _draining.clear()

@@ -65,7 +65,7 @@ SETUP_TASKS = 4
 EFFECTS_TIMEOUT = 60.0
 SETTLE_SECONDS = 3.0
 """After the effects appear: several more rounds of every loop (0.5 s apart) that must add nothing."""
-RESTART_TIMEOUT = 90.0
+RESTART_TIMEOUT = 300.0
 LOAD_WORKERS = 4
 PROBE_PATHS = (
     "/api/v1/clients?limit=5",
@@ -347,9 +347,10 @@ def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
     load.start()
     try:
         wait_for("the load running", lambda: load.done >= 20, timeout=30)
-        for spec in (*SERVICES, GATEWAY):
-            for state, offset in zip(replicas["states"], OFFSETS, strict=True):
-                restart(state["apps"][spec.name]["pid"], url(spec.port, offset))
+        # One side at a time: every app's replica on that side together (as a rollout of every
+        # Deployment with maxUnavailable 1 would), so each app always has one replica up.
+        for state, offset in zip(replicas["states"], OFFSETS, strict=True):
+            restart({state["apps"][spec.name]["pid"]: url(spec.port, offset) for spec in ALL_APPS})
         done_before = load.done
         wait_for("the load running after the restarts", lambda: load.done >= done_before + 20, timeout=30)
     finally:
@@ -368,26 +369,29 @@ def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
     )
 
 
-def restart(pid: int, base: str) -> None:
-    """SIGTERM one process; its launcher starts it again (supervisor); wait until it is ready."""
-    os.kill(pid, signal.SIGTERM)
+def restart(processes: dict[int, str]) -> None:
+    """SIGTERM these processes (pid → base URL); their launcher starts each again (its supervisor);
+    wait until every one is ready."""
+    for pid in processes:
+        os.kill(pid, signal.SIGTERM)
 
-    def gone() -> bool:
+    def gone(pid: int) -> bool:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
         return False
 
-    wait_for(f"{base} (pid {pid}) to stop", gone, timeout=RESTART_TIMEOUT)
-
-    def ready() -> bool:
+    def ready(base: str) -> bool:
         try:
             return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
-    wait_for(f"{base} to be ready again", ready, timeout=RESTART_TIMEOUT)
+    for pid, base in processes.items():
+        wait_for(f"{base} (pid {pid}) to stop", lambda pid=pid: gone(pid), timeout=RESTART_TIMEOUT)
+    for base in processes.values():
+        wait_for(f"{base} to be ready again", lambda base=base: ready(base), timeout=RESTART_TIMEOUT)
 
 
 class Load:
