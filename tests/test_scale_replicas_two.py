@@ -72,11 +72,11 @@ PROBE_PATHS = (
     "/api/v1/policies/applications?limit=5",
     "/api/v1/claims?limit=5",
     "/api/v1/devices?limit=5",
-    "/api/v1/documents?limit=5",
+    "/api/v1/documents?record_type=client&record_id={client}&limit=5",  # asks clients (a peer call)
     "/api/v1/tasks?limit=5",
     "/api/v1/performance/goals?limit=5",
 )
-"""One GET per service, so that every app's restart is under load."""
+"""One GET per service, so that every app's restart is under load; ``{client}`` is a client's id."""
 
 
 def url(spec_port: int, offset: int) -> str:
@@ -298,6 +298,7 @@ def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
             headers=session.admin,
         )
         assert hook.status_code == 201, hook.text
+        client_ids = []
         for n in range(SETUP_CLIENTS):
             made = http.post(
                 f"{gateways[n % 2]}/api/v1/clients",
@@ -305,6 +306,7 @@ def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
                 headers=session.agent,
             )
             assert made.status_code == 201, made.text
+            client_ids.append(made.json()["id"])
         due = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
         task_ids = []
         for n in range(SETUP_TASKS):
@@ -343,7 +345,7 @@ def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
     assert [(r["attempts"], r["status"]) for r in emails] == [(1, "sent")] * SETUP_TASKS
 
     # (c) a rolling restart under load loses nothing.
-    load = Load(gateways, session.agent)
+    load = Load(gateways, session.agent, client_ids[0])
     load.start()
     try:
         wait_for("the load running", lambda: load.done >= 20, timeout=30)
@@ -398,8 +400,9 @@ class Load:
     """A steady mix through both gateways, from a thread of its own: a GET on every service, and
     POSTs with an Idempotency-Key that create clients and tasks. Every answer must be 2xx."""
 
-    def __init__(self, gateways: list[str], headers: dict[str, str]) -> None:
+    def __init__(self, gateways: list[str], headers: dict[str, str], client_id: str) -> None:
         self.gateways = gateways
+        self.client_id = client_id
         self.headers = headers
         self.errors: list[str] = []
         self.statuses: Counter[int] = Counter()
@@ -438,7 +441,7 @@ class Load:
                     body = {"title": f"Load {n}", "due_on": "2030-01-01"}
                     await self._create(http, "/api/v1/tasks", body, self.created_tasks)
                 else:
-                    path = PROBE_PATHS[n % len(PROBE_PATHS)]
+                    path = PROBE_PATHS[n % len(PROBE_PATHS)].format(client=self.client_id)
                     response = await http.get(path)
                     self._record(f"GET {path}", response, 200)
             except httpx.HTTPError as exc:
