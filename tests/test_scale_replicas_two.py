@@ -4,15 +4,17 @@ Two launchers (``launcher.throwaway.running_stacks``) on offset ports share a da
 told both replicas of every other app (comma-separated URLs, crmkit/balancing.py), the gateways
 count rate limits in Redis under a prefix of this run. The test proves:
 
-- the background jobs do their work once: one webhook delivery per event (a receiver here), one
-  count per event in the performance counters, one reminder per task coming due and one e-mail per
-  reminder (an SMTP server here), although two gateways, two performance and two tasks processes
-  run their loops on the same rows;
+- the background jobs do their work once, although two processes of each run their loops on the
+  same rows: one webhook delivery per event (a receiver here), one count per event in the
+  performance counters, one reminder per task coming due and one e-mail per reminder (an SMTP
+  server here), one policy-sweep transition (its audit row, which is its event) per policy, one
+  action plan per issued policy;
 - the anonymous rate limit holds across both gateways (their sum stays within the limit);
-- a rolling restart (SIGTERM one process, the launcher starts it again, wait until ready; every
-  app's two processes, one after the other) under a steady mix of GETs and keyed POSTs loses no
-  request, and every keyed POST created its row once. The test's client stands in for the load
-  balancer in front of the gateways (an Ingress or Service) with the same balancing transport.
+- a rolling restart under a steady mix of GETs and keyed POSTs loses no request: each side's
+  processes get SIGTERM together (so every app keeps one replica up), their launcher starts them
+  again, the test waits until they are ready, then the other side. Every answer is 2xx, and every
+  keyed POST created its row once. The test's client stands in for the load balancer in front of
+  the gateways (an Ingress or Service) with the same balancing transport.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from crmkit.auth import decode_access_token
 from crmkit.balancing import balanced
 from crmkit.migrations import upgrade_to_head
 from gateway.bootstrap import ensure_admin
@@ -45,6 +48,8 @@ from gateway.webhooks.signing import EVENT_ID_HEADER
 from launcher import throwaway
 from launcher.apps import ALL_APPS, GATEWAY, ROOT, SERVICES
 from tests.clients_support import client_body
+from tests.conftest import People, Person
+from tests.lifecycle_support import issued, product_with_terms
 from tests.tasks_support import Inbox, free_port
 
 pytestmark = pytest.mark.slow
@@ -60,6 +65,7 @@ ADMIN = ("admin@replicas.test", "replicas-admin-password")
 AGENT = ("agent@replicas.test", "replicas-agent-password")
 SETUP_CLIENTS = 6
 SETUP_TASKS = 4
+SETUP_POLICIES = 3
 EFFECTS_TIMEOUT = 60.0
 SETTLE_SECONDS = 3.0
 """After the effects appear: several more rounds of every loop (0.5 s apart) that must add nothing."""
@@ -228,6 +234,42 @@ class Session:
     agent: dict[str, str]
     agent_id: str
 
+    def people(self) -> People:
+        """The two as the policies test helpers know them (the other roles are not used there)."""
+        settings = GatewaySettings()
+        admin, agent = (
+            self._person(settings, headers, email)
+            for headers, email in ((self.admin, ADMIN[0]), (self.agent, AGENT[0]))
+        )
+        team = agent.team_id or uuid.uuid4()
+        return People(agent, agent, agent, agent, admin, admin, north_team_id=team, south_team_id=team)
+
+    @staticmethod
+    def _person(settings: GatewaySettings, headers: dict[str, str], email: str) -> Person:
+        token = headers["Authorization"].removeprefix("Bearer ")
+        principal = decode_access_token(settings, token)
+        return Person(principal.user_id, email, "", principal.role, principal.team_id, token)
+
+
+async def policies_in_cooling_off(gateway: str, people: People, count: int) -> list[str]:
+    """Policies whose receipt was signed 39 days ago: their cooling-off period is over, and the next
+    policy sweep notes it (``policy.cooling_off_ended``), once."""
+    today = datetime.now(UTC).date()
+    async with httpx.AsyncClient(base_url=gateway, timeout=60) as api:
+        product = await product_with_terms(api, people.admin)
+        made = [
+            await issued(
+                api,
+                people,
+                product,
+                issued_on=today - timedelta(days=40),
+                effective_on=today - timedelta(days=40),
+                in_force_by=today - timedelta(days=39),
+            )
+            for _ in range(count)
+        ]
+    return [str(policy["id"]) for policy in made]
+
 
 def sign_in(http: httpx.Client, gateway: str, email: str, password: str) -> dict[str, str]:
     response = http.post(f"{gateway}/api/v1/auth/token", json={"email": email, "password": password})
@@ -334,6 +376,31 @@ def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
     emails = rows(database, "SELECT attempts, status FROM tasks.deliveries WHERE channel = 'email'")
     assert [(r["attempts"], r["status"]) for r in emails] == [(1, "sent")] * SETUP_TASKS
 
+    # Policies issued 40 days ago: the policy sweep notes each one's end of cooling-off once, and the
+    # tasks intake starts each one's after-issue action plan once (both services run two loops).
+    policy_ids = asyncio.run(policies_in_cooling_off(gateways[1], session.people(), SETUP_POLICIES))
+
+    def per_policy(sql: str) -> dict[str, int]:
+        return {r["id"]: int(r["n"]) for r in rows(database, sql)}
+
+    def swept() -> dict[str, int]:
+        return per_policy(
+            "SELECT resource_id::text AS id, count(*) AS n FROM policies.audit_log"
+            " WHERE action = 'policy.cooling_off_ended' GROUP BY resource_id"
+        )
+
+    def plans() -> dict[str, int]:
+        return per_policy(
+            "SELECT subject_id::text AS id, count(*) AS n FROM tasks.action_plans"
+            " WHERE subject_type = 'policy' GROUP BY subject_id"
+        )
+
+    wait_for("the sweep's note per policy", lambda: len(swept()) >= SETUP_POLICIES)
+    wait_for("an action plan per policy", lambda: len(plans()) >= SETUP_POLICIES)
+    time.sleep(SETTLE_SECONDS)
+    assert swept() == dict.fromkeys(policy_ids, 1)
+    assert plans() == dict.fromkeys(policy_ids, 1)
+
     # (c) a rolling restart under load loses nothing.
     load = Load(gateways, session.agent, client_ids[0])
     load.start()
@@ -350,9 +417,9 @@ def test_two_replicas_of_every_app(replicas: dict[str, Any]) -> None:
     assert load.errors == [], load.errors[:10]
     assert load.done > 0
     created = rows(database, "SELECT count(*) AS n FROM clients.clients")[0]["n"]
-    assert created == SETUP_CLIENTS + len(load.created_clients)
+    assert created == SETUP_CLIENTS + SETUP_POLICIES + len(load.created_clients)
     assert len(set(load.created_clients.values())) == len(load.created_clients)
-    tasks = rows(database, "SELECT count(*) AS n FROM tasks.tasks")[0]["n"]
+    tasks = rows(database, "SELECT count(*) AS n FROM tasks.tasks WHERE plan_id IS NULL")[0]["n"]
     assert tasks == SETUP_TASKS + len(load.created_tasks)
     # The gateways did send requests to the other replica while one was stopping (both counted
     # since their own restart; gateway A saw the whole of side B's).
