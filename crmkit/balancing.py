@@ -14,7 +14,7 @@ under the pooled HTTP client, sends each request to the next replica instead.
     an ``Idempotency-Key`` (crmkit/idempotency.py). A POST without a key is never replayed.
   - never a streamed body (a document upload): it cannot be sent twice.
   A timeout is not retried: the replica may still be working, and a second one would double the load.
-- Counted in ``crm_upstream_retries_total{service}`` on the app's metrics registry.
+- Counted in ``crm_upstream_retries_total{service,upstream}`` on the app's ``/metrics``.
 
 In Kubernetes a Service already balances across pods (one URL each); the lists are for
 deployments without a Service or mesh (docs/deploy.md).
