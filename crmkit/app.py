@@ -134,6 +134,7 @@ def create_service_app(
     app.state.infra_tables = infra_tables
     app.state.expected_head = head_revision(migrations_dir)
     app.state.readiness_checks = {}
+    app.state.metrics = metrics
 
     install_problem_handlers(app)
     install_problem_openapi(app)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import column, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crmkit.draining import draining
 from crmkit.observability import Metrics
 from crmkit.problems import NotFound
 
@@ -69,6 +70,8 @@ def health_router(metrics: Metrics) -> APIRouter:
         )
         checks: dict[str, Any] = dict(zip(["database", *extra], results, strict=True))
         # A check marked ``required: False`` is reported but does not take the app out of rotation.
+        if draining():
+            checks["draining"] = {"status": "stopping"}
         ready = all(c.get("status") == "ok" or c.get("required") is False for c in checks.values())
         body: dict[str, Any] = {
             "status": "ok" if ready else "unavailable",

@@ -116,7 +116,16 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
+        self.upstream_retries = Counter(
+            "crm_upstream_retries_total",
+            "Requests retried on another replica after one failed before answering (crmkit/balancing.py).",
+            ["service", "upstream"],
+            registry=self.registry,
+        )
         self.service = service
+
+    def retried(self, upstream: str) -> None:
+        self.upstream_retries.labels(self.service, upstream).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(self.service, method, route, str(status)).inc()

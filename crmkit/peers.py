@@ -18,7 +18,9 @@ from fastapi import FastAPI
 
 from crmkit.app import AppHook
 from crmkit.auth import Role, issue_access_token
-from crmkit.http import forwarded_headers, pooled_client
+from crmkit.balancing import balanced
+from crmkit.http import forwarded_headers, pooled_client, pooled_transport
+from crmkit.observability import Metrics
 from crmkit.problems import ServiceUnavailable
 from crmkit.revocations import REVOCATIONS_SCOPE, SERVICE_ACCOUNT, Fetch, Revocation
 from crmkit.settings import CommonSettings
@@ -29,11 +31,16 @@ class PeerUnavailable(ServiceUnavailable):
 
 
 def peer_client_hook(*, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None) -> AppHook:
-    """One pooled client per app for its calls to other apps, at ``app.state.peer_http``."""
+    """One pooled client per app for its calls to other apps, at ``app.state.peer_http``, balanced
+    over the replicas of any app whose URL is a list (crmkit/balancing.py)."""
 
     @contextlib.asynccontextmanager
     async def hook(app: FastAPI) -> AsyncIterator[None]:
-        async with pooled_client(timeout_seconds=timeout_seconds, transport=transport) as client:
+        settings: CommonSettings = app.state.settings
+        metrics: Metrics = app.state.metrics
+        inner = transport or pooled_transport()
+        routed = balanced(inner, settings.replicas, on_retry=metrics.retried)
+        async with pooled_client(timeout_seconds=timeout_seconds, transport=routed) as client:
             app.state.peer_http = client
             yield
 

@@ -11,13 +11,15 @@ from collections import Counter
 from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from crmkit.balancing import split_urls
 
 # Refused outside development and test (see _refuse_development_secrets).
 DEV_SECRET = "development-only-secret-change-me-0123456789abcdef"  # noqa: S105
@@ -163,6 +165,26 @@ class CommonSettings(BaseSettings):
                 " `python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`)"
             )
         return self
+
+    _replicas: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _replica_lists(self) -> CommonSettings:
+        """An app's URL may list its replicas, comma-separated (``http://a:8101,http://b:8101``): the
+        setting keeps the first as the app's address, and ``replicas`` the list, which the pooled
+        clients balance over (crmkit/balancing.py)."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name.endswith("_url") and isinstance(value, str) and value.startswith("http") and "," in value:
+                urls = split_urls(value)
+                setattr(self, name, urls[0])
+                self._replicas[name.removesuffix("_url")] = urls
+        return self
+
+    @property
+    def replicas(self) -> dict[str, list[str]]:
+        """App name (``clients``, ``identity``) → its replica URLs, for every URL given as a list."""
+        return dict(self._replicas)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 
 from crmkit.app import AppHook, create_service_app
+from crmkit.balancing import balanced
 from crmkit.http import pooled_client, pooled_transport
 from gateway import docs
 from gateway.api_key_auth import ApiKeyResolver
@@ -37,7 +38,11 @@ _DEFAULT_DOC_PATHS = frozenset({"/openapi.json"})
 def _edge_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> AppHook:
     @contextlib.asynccontextmanager
     async def hook(app: FastAPI) -> AsyncIterator[None]:
-        upstream = transport or pooled_transport(max_connections=MAX_UPSTREAM_CONNECTIONS)
+        upstream = balanced(
+            transport or pooled_transport(max_connections=MAX_UPSTREAM_CONNECTIONS),
+            settings.replicas,
+            on_retry=app.state.metrics.retried,
+        )
         client = pooled_client(
             timeout_seconds=settings.upstream_timeout_seconds,
             transport=upstream,

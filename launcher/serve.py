@@ -20,9 +20,13 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from types import FrameType
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+
+from crmkit import draining
 
 TRUSTED_PROXIES_ENV = "CRM_TRUSTED_PROXIES"
 
@@ -52,6 +56,15 @@ def uvicorn_options(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn, with the app's ``/readyz`` answering 503 from the first stop signal
+    (crmkit/draining.py); uvicorn itself then finishes the requests in flight."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        draining.begin()
+        super().handle_exit(sig, frame)
+
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -74,7 +87,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     die_with_launcher(os.environ)
-    uvicorn.run(args.app, host=args.host, port=args.port, **uvicorn_options(os.environ))
+    config = uvicorn.Config(args.app, host=args.host, port=args.port, **uvicorn_options(os.environ))
+    server = DrainingServer(config)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 if __name__ == "__main__":

@@ -4,14 +4,16 @@ launcher on it, on offset ports and a data folder of its own, stopped (no orphan
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -71,40 +73,64 @@ def running_stack(
     url: str, *, name: str, port_offset: int, demo_data: bool, env: Mapping[str, str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """``python -m launcher run`` on ``url``; yields its ``launcher.json`` once every app is ready."""
-    data_dir = ROOT / ".data" / name
-    data_dir.mkdir(parents=True, exist_ok=True)
-    state_file = data_dir / "launcher.json"
-    state_file.unlink(missing_ok=True)
-    child_env = {
-        **os.environ,
-        "CRM_DATABASE_URL": url,
-        "CRM_DEMO_DATA": "1" if demo_data else "0",
-        "CRM_DATA_DIR": str(data_dir),
-        "CRM_PORT_OFFSET": str(port_offset),
-        **(env or {}),
-    }
-    with (data_dir / "launcher.log").open("w") as log:
-        process = subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "launcher", "run"],
-            cwd=ROOT,
-            env=child_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with running_stacks(url, [(name, port_offset, env or {})], demo_data=demo_data) as (state,):
+        yield state
+
+
+@contextmanager
+def running_stacks(
+    url: str,
+    stacks: Sequence[tuple[str, int, Mapping[str, str]]],
+    *,
+    demo_data: bool,
+    ready_timeout: float = READY_TIMEOUT_SECONDS,
+) -> Iterator[list[dict[str, Any]]]:
+    """Several launchers on one database at once, each ``(name, port offset, environment)``: the
+    replicas of every app (tests/test_scale_replicas_two.py). Yields their ``launcher.json`` once
+    every app of every stack is ready; stops them all (no orphan) on exit."""
+    processes: list[tuple[subprocess.Popen[bytes], Path, str]] = []
+    with contextlib.ExitStack() as logs:
         try:
-            yield _wait_ready(process, state_file, log.name)
+            for name, port_offset, env in stacks:
+                data_dir = ROOT / ".data" / name
+                data_dir.mkdir(parents=True, exist_ok=True)
+                state_file = data_dir / "launcher.json"
+                state_file.unlink(missing_ok=True)
+                child_env = {
+                    **os.environ,
+                    "CRM_DATABASE_URL": url,
+                    "CRM_DEMO_DATA": "1" if demo_data else "0",
+                    "CRM_DATA_DIR": str(data_dir),
+                    "CRM_PORT_OFFSET": str(port_offset),
+                    **env,
+                }
+                log = logs.enter_context((data_dir / "launcher.log").open("w"))
+                process = subprocess.Popen(  # our own interpreter and module
+                    [sys.executable, "-m", "launcher", "run"],
+                    cwd=ROOT,
+                    env=child_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                processes.append((process, state_file, log.name))
+            yield [_wait_ready(*launched, ready_timeout) for launched in processes]
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            for process, _, _ in processes:
+                process.send_signal(signal.SIGINT)
+            for process, _, _ in processes:
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
 
 def _wait_ready(
-    process: subprocess.Popen[bytes], state_file: os.PathLike[str], log_name: str
+    process: subprocess.Popen[bytes],
+    state_file: os.PathLike[str],
+    log_name: str,
+    timeout: float = READY_TIMEOUT_SECONDS,
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"the launcher exited before the stack was ready; see {log_name}")
@@ -116,4 +142,4 @@ def _wait_ready(
         except (OSError, ValueError):
             pass
         time.sleep(0.5)
-    raise SystemExit(f"the stack did not become ready within {READY_TIMEOUT_SECONDS} s; see {log_name}")
+    raise SystemExit(f"the stack did not become ready within {timeout:.0f} s; see {log_name}")
