@@ -31,7 +31,7 @@ from crmkit.events import (
     read_events,
 )
 from crmkit.problems import PROBLEM_RESPONSES, Unprocessable
-from crmkit.replicas import ReplicaSessionDep, on_replica
+from crmkit.replicas import ReplicaSessionDep, count_fallback, on_replica
 
 
 class Tombstone:
@@ -241,6 +241,7 @@ def changes_router(
                 raise
         # The cursor is ahead of the replica (issued by the primary, or by a replica further on):
         # the primary has seen it; a cursor from the future is refused there as before.
+        count_fallback(request, "behind")
         async with request.app.state.read_sessions() as primary:
             return await read(primary)
 

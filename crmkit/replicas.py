@@ -251,6 +251,13 @@ def on_replica(session: AsyncSession) -> bool:
     return bool(session.info.get("replica"))
 
 
+def count_fallback(request: Request, reason: str) -> None:
+    """A read that began on the replica and had to be answered by the primary after all."""
+    routing = routing_of(request)
+    if routing is not None:
+        routing.reads.labels(routing.service, "primary", reason).inc()
+
+
 async def get_replica_session(request: Request, principal: PrincipalDep) -> AsyncIterator[AsyncSession]:
     """A heavy read's session: the replica when there is one, up and caught up with the caller;
     otherwise exactly what ``get_session`` gives (the primary, autocommit for safe methods)."""

@@ -272,6 +272,27 @@ class TestReadYourWrites:
             with_forged = await api.get(CLIENTS, headers={**agent.headers, READ_AFTER_HEADER: forged})
             assert with_forged.json()["items"] == []
 
+    async def test_a_changes_cursor_ahead_of_the_standby_is_answered_by_the_primary(
+        self,
+        replica_stack: Stack,
+        api: httpx.AsyncClient,
+        team: dict[str, Person],
+        paused_replay: Any,
+    ) -> None:
+        agent = team["agent"]
+        async with paused_replay:
+            await create_client(api, agent, name="Qian Kun")
+            first = await api.get(f"{CLIENTS}/changes", headers=agent.headers)  # the writer: the primary
+            assert [c["data"]["name"] for c in first.json()["items"]] == ["Qian Kun"]
+            replica_stack.apps["clients"].state.read_routing.fences.clear()  # the next call: another process
+            before = await heavy_reads(replica_stack)
+            again = await api.get(
+                f"{CLIENTS}/changes", params={"since": first.json()["next_cursor"]}, headers=agent.headers
+            )
+            assert again.status_code == 200, again.text  # not "a cursor from the future" (422)
+            assert again.json()["items"] == []
+            assert grew(before, await heavy_reads(replica_stack)) == {"replica": 1, "primary/behind": 1}
+
 
 async def _replayed_stack(stack: Stack) -> None:
     url = stack.database_url
