@@ -27,6 +27,7 @@ from crmkit.observability import Metrics, RequestContextMiddleware, configure_lo
 from crmkit.openapi import install_problem_openapi
 from crmkit.peer_auth import PeerOnlyMiddleware, sign_outbound_calls
 from crmkit.problems import install_problem_handlers
+from crmkit.replicas import ReadRouting, WriteFenceMiddleware, replica_lifespan
 from crmkit.revocations import Fetch, revocations_hook
 from crmkit.settings import CommonSettings
 
@@ -90,6 +91,8 @@ def create_service_app(
     sign_outbound_calls(settings)
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     metrics = Metrics(settings.service_name)
+    # A read replica, when configured: heavy reads go there (crmkit/replicas.py).
+    routing = ReadRouting(settings, metrics.registry) if settings.database_replica_url else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +105,8 @@ def create_service_app(
         purger = asyncio.create_task(_purge_forever(app))
         try:
             async with contextlib.AsyncExitStack() as stack:
+                if routing is not None:
+                    await stack.enter_async_context(replica_lifespan(routing))
                 for hook in hooks:
                     await stack.enter_async_context(hook(app))
                 _freeze_startup_objects()
@@ -135,6 +140,9 @@ def create_service_app(
     app.state.expected_head = head_revision(migrations_dir)
     app.state.readiness_checks = {}
     app.state.metrics = metrics
+    app.state.read_routing = routing
+    if routing is not None:
+        app.state.readiness_checks["replica"] = routing.status
 
     install_problem_handlers(app)
     install_problem_openapi(app)
@@ -157,6 +165,7 @@ def create_service_app(
             file_paths=file_upload_paths,
         ),
         *routing_middleware,
+        *([Middleware(WriteFenceMiddleware)] if routing is not None else []),
         Middleware(IdempotencyMiddleware),
     ]
     return app

@@ -20,7 +20,6 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal, PrincipalDep, Role, require_scope
-from crmkit.db import SessionDep
 from crmkit.events import (
     AS_AUDITED,
     Event,
@@ -31,7 +30,8 @@ from crmkit.events import (
     events_router,
     read_events,
 )
-from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.problems import PROBLEM_RESPONSES, Unprocessable
+from crmkit.replicas import ReplicaSessionDep, count_fallback, on_replica
 
 
 class Tombstone:
@@ -214,23 +214,36 @@ def changes_router(
     )
     async def list_changes(
         request: Request,
-        session: SessionDep,
+        session: ReplicaSessionDep,
         principal: PrincipalDep,
         since: SinceQuery = None,
         limit: ChangesLimit = 100,
     ) -> ChangesPage:
         """Records created, updated or deleted since the cursor, in commit order, in the caller's scope."""
-        return await read_changes(
-            request,
-            session,
-            audit_log,
-            service=service,
-            publication=publication,
-            resources=resources,
-            principal=principal,
-            since=since,
-            limit=limit,
-        )
+
+        async def read(on: AsyncSession) -> ChangesPage:
+            return await read_changes(
+                request,
+                on,
+                audit_log,
+                service=service,
+                publication=publication,
+                resources=resources,
+                principal=principal,
+                since=since,
+                limit=limit,
+            )
+
+        try:
+            return await read(session)
+        except Unprocessable:
+            if not on_replica(session):
+                raise
+        # The cursor is ahead of the replica (issued by the primary, or by a replica further on):
+        # the primary has seen it; a cursor from the future is refused there as before.
+        count_fallback(request, "behind")
+        async with request.app.state.read_sessions() as primary:
+            return await read(primary)
 
     return router
 

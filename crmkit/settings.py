@@ -80,6 +80,18 @@ class CommonSettings(BaseSettings):
 
     environment: Environment = "development"
     database_url: str | None = None
+    database_replica_url: str | None = Field(
+        default=None,
+        description="A streaming replica of the database: heavy reads (lists, search, reports, exports,"
+        " feeds) go there, with read-your-writes (docs/replicas.md). Migrations never use it.",
+    )
+    replica_max_wait_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        description="How long a heavy read waits for the replica to replay the caller's last write"
+        " before it reads from the primary instead.",
+    )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 

@@ -92,10 +92,12 @@ def build_apps(
     database_url: str,
     mesh: MeshTransport,
     documents_overrides: dict[str, Any] | None = None,
+    service_overrides: dict[str, Any] | None = None,
     **gateway_overrides: Any,
 ) -> dict[str, FastAPI]:
     """All the apps with test settings, wired to each other through ``mesh``. Documents are kept
-    on the local backend in a folder of this run (``documents_overrides`` may name S3 instead)."""
+    on the local backend in a folder of this run (``documents_overrides`` may name S3 instead).
+    ``service_overrides`` go to every service but not the gateway (e.g. a read replica's URL)."""
     from gateway.config import Settings as GatewaySettings
     from gateway.main import create_app as create_gateway
     from services.claims.config import Settings as ClaimsSettings
@@ -117,7 +119,7 @@ def build_apps(
     topology: dict[str, Any] = {
         f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"
     }
-    peers = {**common, **topology, "identity_url": "http://gateway.internal"}
+    peers = {**common, **topology, "identity_url": "http://gateway.internal", **(service_overrides or {})}
     return {
         "gateway": create_gateway(
             GatewaySettings(

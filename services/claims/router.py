@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from crmkit.auth import Role, require_roles
@@ -15,6 +15,7 @@ from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.periods import FromQuery, ToQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep, ReplicaSessionsDep
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES
 from services.claims import documents as checklist
 from services.claims import exports, feedback, reports, service
@@ -88,7 +89,7 @@ async def list_checklists(principal: ReaderDep) -> list[ChecklistRead]:
 @router.get("/updates-due")
 async def list_updates_due(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     on: AsOf = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -103,7 +104,7 @@ async def list_updates_due(
 @router.get("/agenda-lists")
 async def list_agenda_lists(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     on: AsOf = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -115,7 +116,7 @@ async def list_agenda_lists(
 @router.get("/decisions-overdue")
 async def list_decisions_overdue(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     on: AsOf = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -130,7 +131,7 @@ async def list_decisions_overdue(
 @router.get("/documents-missing")
 async def list_documents_missing(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     older_than_days: Annotated[
         int | None, Query(ge=0, le=365, description="N: missing for more than N days (default 14).")
@@ -172,7 +173,7 @@ async def report_claim(
 @router.get("")
 async def list_claims(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     status: ClaimStatus | None = None,
     claim_type: ClaimType | None = None,
@@ -320,10 +321,10 @@ async def claim_timeline(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV (with BOM), one claim a row."}},
 )
-async def export_claims(request: Request, principal: ReaderDep) -> StreamingResponse:
+async def export_claims(principal: ReaderDep, read_sessions: ReplicaSessionsDep) -> StreamingResponse:
     """Your claims as CSV (bank accounts masked)."""
     return StreamingResponse(
-        exports.stream_claims(sessions=request.app.state.read_sessions, principal=principal),
+        exports.stream_claims(sessions=read_sessions, principal=principal),
         media_type=CSV_MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{exports.FILENAME}"',
@@ -335,7 +336,7 @@ async def export_claims(request: Request, principal: ReaderDep) -> StreamingResp
 @reports_router.get("/business", response_model_by_alias=True)
 async def business_report(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     from_date: FromQuery = None,
     to_date: ToQuery = None,

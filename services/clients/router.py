@@ -13,6 +13,7 @@ from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from services.clients import agenda, reports, service
 from services.clients.dependencies import (
     ChangedClient,
@@ -78,7 +79,7 @@ async def create_client(
 @router.get("")
 async def list_clients(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     owner_agent_id: uuid.UUID | None = None,
     tier: Tier | None = None,
@@ -174,7 +175,7 @@ async def delete_client(
 @agenda_router.get("/agenda-lists")
 async def list_agenda_lists(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     day: Annotated[IsoDate | None, Query(alias="date", description="The day (default: today).")] = None,
     within_days: Annotated[int, Query(ge=0, le=366, description="Days of birthdays and events.")] = 7,
@@ -194,7 +195,7 @@ async def list_agenda_lists(
 @reports_router.get("/business", response_model_by_alias=True)
 async def business_report(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     from_date: FromQuery = None,
     to_date: ToQuery = None,

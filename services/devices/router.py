@@ -11,6 +11,7 @@ from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from services.devices import checks, repairs, reports, service
 from services.devices.dependencies import (
@@ -66,7 +67,7 @@ async def list_check_categories(_: ReaderDep) -> Page[CheckCategoryRead]:
 @router.get("/checks/due-today")
 async def checks_due_today(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     clock: ClockDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -91,7 +92,7 @@ async def get_check(check: ValidCheck, session: SessionDep) -> CheckRead:
 @router.get("/repairs")
 async def list_repairs(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     device_id: uuid.UUID | None = None,
     repair_status: Annotated[RepairStatus | None, Query(alias="status")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -158,7 +159,7 @@ async def close_repair(
 @router.get("/stats/abnormalities", response_model_by_alias=True)
 async def abnormality_stats(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     clock: ClockDep,
     from_: Annotated[
         IsoDate | None, Query(alias="from", description="First day (default: 90 days ago).")
@@ -176,7 +177,7 @@ async def abnormality_stats(
 @router.get("/work-list")
 async def work_list(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     clock: ClockDep,
     limit: Annotated[int, Query(ge=1, le=200, description="Devices shown per list.")] = 20,
 ) -> WorkList:
@@ -205,7 +206,7 @@ async def create_device(
 @router.get("")
 async def list_devices(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     clock: ClockDep,
     device_status: Annotated[DeviceStatus | None, Query(alias="status")] = None,
     device_type: DeviceType | None = None,

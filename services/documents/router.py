@@ -12,6 +12,7 @@ from crmkit.clock import utc_now
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from services.documents import service
 from services.documents.dependencies import (
     ChangedDocument,
@@ -117,7 +118,7 @@ async def documents_upload(
 async def documents_list(
     record: VisibleRecord,
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,

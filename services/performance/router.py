@@ -15,6 +15,7 @@ from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from services.performance import goals, notes, repository
 from services.performance.definitions import Definitions, definitions
 from services.performance.dependencies import (
@@ -230,7 +231,7 @@ async def read_progress_note(
 @router.get("/reports/business", tags=["reports"], response_model_by_alias=True)
 async def business_report(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     clock: ClockDep,
     from_date: FromQuery = None,
     to_date: ToQuery = None,

@@ -14,6 +14,7 @@ from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
+from crmkit.replicas import ReplicaSessionDep, ReplicaSessionsDep
 from services.policies import annual_review, exports, reports, return_visits, review, sweep, worklists
 from services.policies.dependencies import (
     DirectoryDep,
@@ -107,10 +108,11 @@ async def run_sweep(request: Request, principal: WriterDep) -> SweepRead:
 async def export_policies(
     request: Request,
     principal: ReaderDep,
+    read_sessions: ReplicaSessionsDep,
     kind: Annotated[ExportKind, Query(description="`applications` or `policies`.")],
 ) -> StreamingResponse:
     """Your applications or policies as CSV (health data never included)."""
-    chunks = exports.export_csv(sessions=request.app.state.read_sessions, principal=principal, kind=kind)
+    chunks = exports.export_csv(sessions=read_sessions, principal=principal, kind=kind)
     return StreamingResponse(
         chunks,
         media_type=CSV_MEDIA_TYPE,
@@ -124,7 +126,7 @@ async def export_policies(
 @worklists_router.get("/requirements-due")
 async def list_requirements_due(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     within_days: WithinDays = 7,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -144,7 +146,7 @@ async def list_requirements_due(
 @worklists_router.get("/cooling-off-ending")
 async def list_cooling_off_ending(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     within_days: WithinDays = 7,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -164,7 +166,7 @@ async def list_cooling_off_ending(
 @worklists_router.get("/collection")
 async def list_collection(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -178,7 +180,7 @@ async def list_collection(
 @worklists_router.get("/renewals-due")
 async def list_renewals_due(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -192,7 +194,7 @@ async def list_renewals_due(
 @worklists_router.get("/lapsed")
 async def list_lapsed(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -205,7 +207,10 @@ async def list_lapsed(
 
 @worklists_router.get("/return-visits-pending")
 async def list_return_visits_pending(
-    principal: ReaderDep, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    principal: ReaderDep,
+    session: ReplicaSessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Page[ReturnVisitPending]:
     """Policies waiting for the insurer's return visit."""
     return await worklists.return_visits_pending(
@@ -216,7 +221,7 @@ async def list_return_visits_pending(
 @worklists_router.get("/premiums-due")
 async def list_premiums_due(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     within_days: WithinDays = 30,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -236,7 +241,7 @@ async def list_premiums_due(
 @agenda_router.get("/agenda-lists")
 async def list_agenda_lists(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     within_days: WithinDays = 7,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -279,7 +284,7 @@ async def resolve_compliance_flag(
 @reports_router.get("/business", response_model_by_alias=True)
 async def business_report(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     from_date: FromQuery = None,
     to_date: ToQuery = None,
@@ -294,7 +299,7 @@ async def business_report(
 @review_router.get(f"{BASE}/reviews/due")
 async def list_reviews_due(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     within_days: WithinDays = 30,
     limit: LimitQuery = DEFAULT_LIMIT,

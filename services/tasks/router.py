@@ -20,6 +20,7 @@ from crmkit.clock import IsoDate
 from crmkit.concurrency import set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, page_of, read_cursor
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from crmkit.workflow import TRANSITION_RESPONSES
 from services.tasks import calendar, greetings, notifications, repository, service
 from services.tasks.dependencies import (
@@ -106,7 +107,7 @@ async def create_task(
 @router.get("")
 async def list_tasks(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     owner_agent_id: uuid.UUID | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -129,7 +130,7 @@ async def list_tasks(
 @router.get("/agenda-lists")
 async def agenda_lists(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     clock: ClockDep,
     day: Annotated[IsoDate | None, Query(alias="date", description="Default: today.")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,

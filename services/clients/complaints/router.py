@@ -11,6 +11,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES
 from services.clients.complaints import service
 from services.clients.complaints.schemas import (
@@ -43,7 +44,7 @@ ComplaintId = Annotated[uuid.UUID, Path(description="The complaint's id.")]
 @router.get("/complaints")
 async def complaints_in_scope(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     status: ComplaintStatus | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,

@@ -8,6 +8,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from services.clients.dependencies import ChangedClient, ReaderDep, SessionDep, ToolsDep, WriterDep
 from services.clients.duplicates import service
 from services.clients.duplicates.schemas import DuplicatePage, MergeRequest
@@ -24,7 +25,10 @@ router = APIRouter(
 
 @router.get("/duplicates")
 async def list_duplicates(
-    principal: ReaderDep, session: SessionDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    principal: ReaderDep,
+    session: ReplicaSessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> DuplicatePage:
     """Likely duplicate pairs among your clients: same resident ID, same phone, or a similar name
     (equal once spacing, case and full-width are ignored, or one letter apart) with the same birth date."""

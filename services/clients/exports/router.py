@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from crmkit.auth import Role, require_roles
 from crmkit.csv import CSV_MEDIA_TYPE
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionsDep
 from services.clients.dependencies import ReaderDep, SessionDep
 from services.clients.exports import service
 
@@ -30,6 +31,7 @@ async def export_clients(
     request: Request,
     principal: ReaderDep,
     session: SessionDep,
+    read_sessions: ReplicaSessionsDep,
     reveal: Annotated[
         bool, Query(description="`true`: document number and phone unmasked (needs `reason`; audited).")
     ] = False,
@@ -44,7 +46,7 @@ async def export_clients(
     if cipher is not None:
         await session.commit()  # the audit row is written before any identifier leaves
     return StreamingResponse(
-        service.stream_clients(sessions=request.app.state.read_sessions, principal=principal, cipher=cipher),
+        service.stream_clients(sessions=read_sessions, principal=principal, cipher=cipher),
         media_type=CSV_MEDIA_TYPE,
         headers={
             "Content-Disposition": 'attachment; filename="clients.csv"',

@@ -12,6 +12,7 @@ from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from services.clients import service as clients
 from services.clients.dependencies import (
     ChangedClient,
@@ -45,7 +46,7 @@ InteractionId = Annotated[uuid.UUID, Path(description="The interaction's id.")]
 @router.get("/follow-ups")
 async def follow_ups_due(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     due_by: Annotated[
         IsoDate | None, Query(description="Due on or before this date (default: today).")
@@ -62,7 +63,7 @@ async def follow_ups_due(
 @router.get("/appointments")
 async def appointments(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     from_date: Annotated[
         IsoDate | None, Query(alias="from", description="First day (default: today).")

@@ -12,6 +12,7 @@ from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from services.clients.dependencies import (
     ChangedClient,
     ReaderDep,
@@ -37,7 +38,7 @@ MilestoneId = Annotated[uuid.UUID, Path(description="The milestone's id.")]
 @router.get("/milestones/upcoming")
 async def upcoming_dates(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     tools: ToolsDep,
     within_days: Annotated[int, Query(ge=0, le=366, description="Days after `from` to include.")] = 7,
     from_date: Annotated[

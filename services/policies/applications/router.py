@@ -12,6 +12,7 @@ from crmkit.auth import Principal, Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from services.policies.applications import requirements, service, traceability
 from services.policies.applications.schemas import (
@@ -111,7 +112,7 @@ async def create_application_from_proposal(
 @router.get(BASE)
 async def list_applications(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     client_id: uuid.UUID | None = None,
     status: str | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,

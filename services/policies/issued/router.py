@@ -13,6 +13,7 @@ from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from services.policies import return_visits
 from services.policies.dependencies import (
@@ -62,7 +63,7 @@ async def _answer(session: SessionDep, tools: Tools, policy: Policy, response: R
 @router.get(BASE)
 async def list_policies(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     client_id: Annotated[uuid.UUID | None, Query(description="The policyholder's policies.")] = None,
     status: PolicyStatus | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,

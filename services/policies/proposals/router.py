@@ -10,6 +10,7 @@ from crmkit.auth import Role, require_roles
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
+from crmkit.replicas import ReplicaSessionDep
 from crmkit.workflow import TRANSITION_OR_CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from services.policies.dependencies import (
     ChangedProposal,
@@ -63,7 +64,7 @@ async def create_proposal(
 @router.get("")
 async def list_proposals(
     principal: ReaderDep,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     client_id: uuid.UUID | None = None,
     status: str | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
