@@ -57,6 +57,6 @@ def migrate(config: LauncherConfig, shared_url: str) -> list[str]:
     for spec in ALL_APPS:
         if not spec.migrations_dir.is_dir():
             raise FileNotFoundError(f"{spec.name}: no migrations at {spec.migrations_dir}")
-        upgrade_to_head(spec.migrations_dir, config.database_url_for(spec, shared_url))
+        upgrade_to_head(spec.migrations_dir, config.migration_url_for(spec, shared_url))
         done.append(spec.name)
     return done
