@@ -27,6 +27,21 @@ def schema_registry(schema: str) -> registry:
     return registry(metadata=MetaData(schema=schema, naming_convention=NAMING_CONVENTION))
 
 
+def connect_args(settings: CommonSettings) -> dict[str, Any]:
+    """asyncpg's connection arguments: the app's name, and behind a transaction pooler no named
+    prepared statement (docs/pgbouncer.md).
+
+    With ``statement_cache_size=0`` asyncpg prepares every statement unnamed and sends its Parse
+    again with each Bind, in the one Sync the pooler keeps on one server connection, so nothing
+    outlives a statement, in a transaction or in autocommit (the read sessions). SQLAlchemy's own
+    cache of those statements stays on: it saves the describe round trip and holds no server state.
+    """
+    args: dict[str, Any] = {"server_settings": {"application_name": settings.service_name}}
+    if settings.database_pooler == "pgbouncer":
+        args["statement_cache_size"] = 0
+    return args
+
+
 def create_engine(settings: CommonSettings, **overrides: Any) -> AsyncEngine:
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
@@ -34,7 +49,7 @@ def create_engine(settings: CommonSettings, **overrides: Any) -> AsyncEngine:
         # A connection killed by the server is replaced, not handed out: see ``_ping_on_checkout``.
         "pool_pre_ping": False,
         "pool_recycle": 1800,
-        "connect_args": {"server_settings": {"application_name": settings.service_name}},
+        "connect_args": connect_args(settings),
     }
     options.update(overrides)
     engine = create_async_engine(asyncpg_url(settings.require_database_url()), **options)

@@ -50,7 +50,9 @@ def run_migrations(metadata: MetaData) -> None:
 
     def do_run(connection: Connection) -> None:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        connection.execute(text(f'SET search_path TO "{schema}"'))
+        # The whole run is one transaction (begun here, committed below): LOCAL keeps the search
+        # path from outliving it on a server connection a pooler would hand to someone else.
+        connection.execute(text(f'SET LOCAL search_path TO "{schema}"'))
         context.configure(
             connection=connection,
             target_metadata=metadata,

@@ -92,6 +92,16 @@ class CommonSettings(BaseSettings):
         description="How long a heavy read waits for the replica to replay the caller's last write"
         " before it reads from the primary instead.",
     )
+    database_pooler: Literal["none", "pgbouncer"] = Field(
+        default="none",
+        description="`pgbouncer`: the database URL goes through PgBouncer in transaction pooling mode, so"
+        " the driver keeps no prepared statement across transactions (docs/pgbouncer.md).",
+    )
+    database_direct_url: str | None = Field(
+        default=None,
+        description="The server itself, past any pooler: what needs a session of its own (LISTEN) and"
+        " the migrations use it (default: the database URL).",
+    )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 
@@ -208,6 +218,10 @@ class CommonSettings(BaseSettings):
                 f"{self.service_name}: no database URL; set CRM_DATABASE_URL or use `make run`"
             )
         return self.database_url
+
+    def require_direct_database_url(self) -> str:
+        """The server past any pooler (``database_direct_url``), else the database URL."""
+        return self.database_direct_url or self.require_database_url()
 
 
 def asyncpg_url(url: str) -> str:

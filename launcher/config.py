@@ -59,6 +59,15 @@ class LauncherConfig:
         """``CLIENTS_DATABASE_URL`` wins over the shared URL, as in the apps' own settings."""
         return self.env.get(f"{spec.env_prefix}DATABASE_URL") or shared_url
 
+    def migration_url_for(self, spec: AppSpec, shared_url: str) -> str:
+        """Migrations go to the server itself, past any pooler: ``CLIENTS_DATABASE_DIRECT_URL``, then
+        ``CRM_DATABASE_DIRECT_URL``, else the database URL (docs/pgbouncer.md)."""
+        return (
+            self.env.get(f"{spec.env_prefix}DATABASE_DIRECT_URL")
+            or self.env.get("CRM_DATABASE_DIRECT_URL")
+            or self.database_url_for(spec, shared_url)
+        )
+
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)

@@ -71,7 +71,7 @@ def migrate(config: LauncherConfig, shared_url: str) -> list[str]:
         if current.get(spec.name) != heads[spec.name]:
             from crmkit.migrations import upgrade_to_head  # alembic + SQLAlchemy: ~2 s
 
-            upgrade_to_head(spec.migrations_dir, config.database_url_for(spec, shared_url))
+            upgrade_to_head(spec.migrations_dir, config.migration_url_for(spec, shared_url))
         done.append(spec.name)
     return done
 
@@ -124,7 +124,7 @@ async def _recorded_revisions(config: LauncherConfig, shared_url: str) -> dict[s
     connections: dict[str, asyncpg.Connection] = {}
     try:
         for spec in ALL_APPS:
-            url = config.database_url_for(spec, shared_url).replace(
+            url = config.migration_url_for(spec, shared_url).replace(
                 "postgresql+asyncpg://", "postgresql://", 1
             )
             if url not in connections:

@@ -92,12 +92,15 @@ def build_apps(
     database_url: str,
     mesh: MeshTransport,
     documents_overrides: dict[str, Any] | None = None,
+    *,
     service_overrides: dict[str, Any] | None = None,
+    common_overrides: dict[str, Any] | None = None,
     **gateway_overrides: Any,
 ) -> dict[str, FastAPI]:
     """All the apps with test settings, wired to each other through ``mesh``. Documents are kept
     on the local backend in a folder of this run (``documents_overrides`` may name S3 instead).
-    ``service_overrides`` go to every service but not the gateway (e.g. a read replica's URL)."""
+    ``common_overrides`` go to every app (e.g. the pooler mode, tests/pgbouncer_support.py);
+    ``service_overrides`` to every service but not the gateway (e.g. a read replica's URL)."""
     from gateway.config import Settings as GatewaySettings
     from gateway.main import create_app as create_gateway
     from services.claims.config import Settings as ClaimsSettings
@@ -115,7 +118,12 @@ def build_apps(
     from services.tasks.config import Settings as TasksSettings
     from services.tasks.main import create_app as create_tasks
 
-    common: dict[str, Any] = {"database_url": database_url, "environment": "test", "db_pool_size": 5}
+    common: dict[str, Any] = {
+        "database_url": database_url,
+        "environment": "test",
+        "db_pool_size": 5,
+        **(common_overrides or {}),
+    }
     topology: dict[str, Any] = {
         f"{s.name}_url": f"http://{s.name}.internal" for s in ALL_APPS if s.name != "gateway"
     }
@@ -223,10 +231,14 @@ async def running(apps: dict[str, FastAPI]) -> AsyncIterator[None]:
         yield
 
 
-@pytest_asyncio.fixture(scope="session")
-async def stack(database_url: str) -> AsyncIterator[Stack]:
+@contextlib.asynccontextmanager
+async def open_stack(
+    database_url: str, *, app_database_url: str | None = None, common: dict[str, Any] | None = None
+) -> AsyncIterator[Stack]:
+    """Every app running in process; the apps use ``app_database_url`` (a pooler) when given, the
+    tests' own reads and resets ``database_url``."""
     mesh = MeshTransport()
-    apps = build_apps(database_url, mesh)
+    apps = build_apps(app_database_url or database_url, mesh, common_overrides=common)
     for name, app in apps.items():
         # The tasks service's notification stream (Server-Sent Events) flows through the mesh as it
         # would over a network.
@@ -237,6 +249,21 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
         if stack.admin_connection is not None:
             await stack.admin_connection.close()
     shutil.rmtree(apps["documents"].state.settings.data_dir, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(database_url: str, server_url: str) -> AsyncIterator[Stack]:
+    """``CRM_TEST_THROUGH_PGBOUNCER=1``: every app reaches the database through a PgBouncer in
+    transaction mode (tests/pgbouncer_support.py), the whole suite with it."""
+    if os.environ.get("CRM_TEST_THROUGH_PGBOUNCER", "") not in ("", "0"):
+        from tests.pgbouncer_support import pooled_stack, running_pgbouncer
+
+        with running_pgbouncer(server_url) as bouncer:
+            async with pooled_stack(database_url, bouncer) as pooled:
+                yield pooled
+        return
+    async with open_stack(database_url) as plain:
+        yield plain
 
 
 @pytest_asyncio.fixture

@@ -86,7 +86,8 @@ def broker_hook(settings: Settings) -> AppHook:
     async def hook(app: FastAPI) -> AsyncIterator[None]:
         broker = Broker()
         app.state.broker = broker
-        conn = await asyncpg.connect(_plain(settings.require_database_url()))
+        # LISTEN belongs to one server session: past any transaction pooler (docs/pgbouncer.md).
+        conn = await asyncpg.connect(_plain(settings.require_direct_database_url()))
         try:
             await conn.add_listener(CHANNEL, broker.on_notify)
             yield
