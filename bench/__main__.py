@@ -29,6 +29,7 @@ from bench import (
     documents,
     floor,
     http_rows,
+    million,
     policy_sweep,
     portfolio,
     reference,
@@ -105,7 +106,9 @@ def rss_mb(state: dict[str, Any]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--clients", type=int, default=100_000)
-    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument(
+        "--agents", type=int, default=None, help="default: clients / 2,000 (50 at 100k, 500 at 1M)"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=float, default=300.0, help="the fixed-rate GET runs, requests/s")
@@ -122,6 +125,10 @@ def main() -> None:
         " loop, scorecard and documents)",
     )
     args = parser.parse_args()
+    if args.clients > million.BASE_CLIENTS:  # the scale run: 100k and this size side by side
+        million.run(args.clients, keep=args.keep)
+        return
+    args.agents = args.agents or max(1, args.clients // million.CLIENTS_PER_AGENT)
 
     settings = CommonSettings(environment="development")
     figures: dict[str, Any] = {"args": vars(args)}

@@ -52,8 +52,9 @@ def _resident_id(rng: random.Random, birth: date) -> str:
     return body + _RIC_CHECK[sum(int(d) * w for d, w in zip(body, _RIC_WEIGHTS, strict=True)) % 11]
 
 
-async def load_people(url: str, *, agents: int, teams: int) -> DataSet:
-    """Teams of agents in the identity schema (no passwords needed: the bench mints tokens)."""
+async def load_people(url: str, *, agents: int, teams: int, first: int = 0) -> DataSet:
+    """Teams of agents in the identity schema (no passwords needed: the bench mints tokens);
+    ``first``: numbering (names, e-mails) starts after it, for a second load into the same book."""
     team_ids = [uuid.uuid4() for _ in range(teams)]
     people = [Agent(uuid.uuid4(), team_ids[i % teams]) for i in range(agents)]
     now = datetime.now(UTC)
@@ -63,7 +64,7 @@ async def load_people(url: str, *, agents: int, teams: int) -> DataSet:
             "teams",
             schema_name="identity",
             columns=["id", "name", "created_at"],
-            records=[(t, f"Bench team {i + 1}", now) for i, t in enumerate(team_ids)],
+            records=[(t, f"Bench team {first + i + 1}", now) for i, t in enumerate(team_ids)],
         )
         await conn.copy_records_to_table(
             "users",
@@ -83,8 +84,8 @@ async def load_people(url: str, *, agents: int, teams: int) -> DataSet:
             records=[
                 (
                     a.user_id,
-                    f"agent{i + 1}@bench.crm",
-                    f"Bench agent {i + 1}",
+                    f"agent{first + i + 1}@bench.crm",
+                    f"Bench agent {first + i + 1}",
                     "agent",
                     a.team_id,
                     "!bench-no-password",

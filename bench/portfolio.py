@@ -56,20 +56,32 @@ def _product_head(p: Product) -> tuple[uuid.UUID, str, str, str, str]:
     return p.id, p.insurer, p.name, p.category, p.kind
 
 
-async def load_portfolio(url: str, data: DataSet, *, seed: int = 11) -> dict[str, float]:
-    """Products, applications, policies, premium dues and claims; returns the counts and seconds."""
+async def load_portfolio(
+    url: str, data: DataSet, *, seed: int = 11, first_serial: int = 0
+) -> dict[str, float]:
+    """Products, applications, policies, premium dues and claims; returns the counts and seconds.
+
+    ``first_serial``: policy numbers start after it (a second load into the same book)."""
     rng = random.Random(seed)
     cipher = FieldCipher(DEV_FIELD_KEY)
     disclosure = cipher.encrypt(json.dumps(HEALTH_ANSWERS, ensure_ascii=False), context=HEALTH_CONTEXT)
     started = time.perf_counter()
     now = datetime.now(UTC)
     today = now.date()
-    products = [Product(uuid.uuid4(), *spec) for spec in PRODUCTS]
+    conn = await asyncpg.connect(plain(url))
+    try:  # a second load into the same book sells the catalogue already there
+        known = {
+            (r["insurer"], r["name"]): r["id"]
+            for r in await conn.fetch("SELECT id, insurer, name FROM policies.products")
+        }
+    finally:
+        await conn.close()
+    products = [Product(known.get((spec[0], spec[1]), uuid.uuid4()), *spec) for spec in PRODUCTS]
     applications: list[tuple[object, ...]] = []
     policies: list[tuple[object, ...]] = []
     dues: list[tuple[object, ...]] = []
     claims: list[tuple[object, ...]] = []
-    serial = 0
+    serial = first_serial
     for agent in data.agents:
         for client_id in agent.client_ids[::2]:
             serial += 1
@@ -204,7 +216,9 @@ async def load_portfolio(url: str, data: DataSet, *, seed: int = 11) -> dict[str
                 "updated_at",
             ],
             records=[
-                (*_product_head(p), 0, 65, [1, 10, 20], 15, p.walls, True, 1, now, now) for p in products
+                (*_product_head(p), 0, 65, [1, 10, 20], 15, p.walls, True, 1, now, now)
+                for p in products
+                if (p.insurer, p.name) not in known
             ],
         )
         await conn.copy_records_to_table(

@@ -112,3 +112,28 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
                     await task
 
         return httpx.Response(status, headers=headers, stream=Body(), request=request)
+
+
+class StatementLog:
+    """Every SQL statement any engine in this process sends, with its parameters, while active
+    (``with StatementLog() as log:``). Used to read the apps' real queries: the bench's plans
+    (``bench/plans.py``) and the distribution-key test (``tests/test_distribution_keys.py``)."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Any]] = []
+
+    def _record(self, conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        self.statements.append((statement, parameters))
+
+    def __enter__(self) -> StatementLog:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.remove(Engine, "before_cursor_execute", self._record)

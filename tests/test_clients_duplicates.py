@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
+from services.clients.duplicates import repository as duplicates_repository
 from tests.clients_support import (
     CLIENTS,
     assert_problem,
@@ -122,6 +124,59 @@ class TestFindingDuplicates:
         assert second.json()["next_cursor"] is None
         seen = pair_ids(first.json()["items"] + second.json()["items"])
         assert len({frozenset(p[0]) for p in seen}) == 3
+
+    async def test_an_edit_at_either_end_is_found_through_the_blocking_keys(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        born = "1979-05-05"
+        base = await create_client(api, people.agent, name="张伟明", birth_date=born)
+        first_changed = await create_client(api, people.agent, name="李伟明", birth_date="1979-05-06")
+        shorter = await create_client(api, people.agent, name="张伟", birth_date="1979-05-07")
+        longer_at_start = await create_client(api, people.agent, name="小伟明", birth_date="1979-05-08")
+        for day in ("1979-05-06", "1979-05-07", "1979-05-08"):
+            await create_client(api, people.agent, name="张伟明", birth_date=day)
+        await create_client(api, people.agent, name="李伟华", birth_date=born)  # two letters apart
+        # Two one-letter names share no blocking key: never called similar (documented).
+        await create_client(api, people.agent, name="王", birth_date="1950-01-01")
+        await create_client(api, people.agent, name="李", birth_date="1950-01-01")
+
+        found = pair_ids(await pairs(api, people.agent.headers))
+
+        assert len(found) == 3
+        assert all(reasons == ["similar_name_same_birth_date"] for _, reasons in found)
+        named = {frozenset(ids) for ids, _ in found}
+        for other in (first_changed, shorter, longer_at_start):
+            assert any(other["id"] in pair for pair in named)
+        assert not any(base["id"] in pair for pair in named)
+
+    async def test_a_page_scans_a_bounded_window_and_the_cursor_goes_on_from_it(
+        self, api: httpx.AsyncClient, people: People, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for day in ("1990-01-02", "1991-02-03", "1992-03-04"):
+            for _ in range(2):
+                await create_client(api, people.agent, name="Li Na", birth_date=day)
+        for _ in range(4):
+            await create_client(api, people.agent, name=f"Alone {uuid.uuid4().hex[:6]}", birth_date=None)
+        everything = pair_ids(await pairs(api, people.agent.headers))
+        monkeypatch.setattr(duplicates_repository, "SCAN_WINDOW", 2)
+        monkeypatch.setattr(duplicates_repository, "MAX_WINDOWS", 1)
+
+        pages: list[dict[str, Any]] = []
+        cursor = None
+        while len(pages) < 20:
+            params = {"limit": 50, **({"cursor": cursor} if cursor else {})}
+            response = await api.get(DUPLICATES, params=params, headers=people.agent.headers)
+            assert response.status_code == 200, response.text
+            pages.append(response.json())
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                break
+
+        walked = pair_ids([item for page in pages for item in page["items"]])
+        assert len(everything) == 3
+        assert sorted(walked, key=lambda p: sorted(p[0])) == sorted(everything, key=lambda p: sorted(p[0]))
+        assert len(pages) >= 5  # ten clients, two a page
+        assert any(page["next_cursor"] and len(page["items"]) < 50 for page in pages)
 
     async def test_a_malformed_cursor_is_422(self, api: httpx.AsyncClient, people: People) -> None:
         response = await api.get(

@@ -115,11 +115,21 @@ class Client(ClientsTable, table=True):
         Index("ix_clients_team_follow_up", "team_id", "next_follow_up_on", postgresql_where=LIVE),
         Index("ix_clients_owner_birth_md", "owner_agent_id", "birth_md", postgresql_where=LIVE),
         Index("ix_clients_team_birth_md", "team_id", "birth_md", postgresql_where=LIVE),
-        # Duplicate detection: similar names among clients born the same day.
+        # Duplicate detection: windows of a scope's clients in id order, and similar names among
+        # clients born the same day by blocking key (the first or the last letter; see
+        # duplicates/repository.py).
+        Index("ix_clients_owner_id", "owner_agent_id", "id", postgresql_where=LIVE),
+        Index("ix_clients_team_id", "team_id", "id", postgresql_where=LIVE),
         Index(
-            "ix_clients_birth_date_name_key",
+            "ix_clients_birth_date_name_first",
             "birth_date",
-            "name_key",
+            text("left(name_key, 1)"),
+            postgresql_where=text("deleted_at IS NULL AND birth_date IS NOT NULL"),
+        ),
+        Index(
+            "ix_clients_birth_date_name_last",
+            "birth_date",
+            text("right(name_key, 1)"),
             postgresql_where=text("deleted_at IS NULL AND birth_date IS NOT NULL"),
         ),
     )

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, select, tuple_
+from sqlalchemy import ColumnElement, and_, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -60,7 +60,14 @@ async def requirements_due(
     r = UnderwritingRequirement
     stmt = (
         select(r, col(Application.client_id), col(Application.insured_name))
-        .join(Application, col(Application.id) == col(r.application_id))
+        .join(
+            Application,
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(
+                col(Application.id) == col(r.application_id),
+                col(Application.owner_agent_id) == col(r.owner_agent_id),
+            ),
+        )
         .where(
             _status_is(col(r.status), "pending"),
             visible_to(r, principal),
@@ -184,7 +191,11 @@ async def premiums_due(
     d = PremiumDue
     stmt = (
         select(d, col(Policy.policy_number), col(Policy.client_id))
-        .join(Policy, col(Policy.id) == col(d.policy_id))
+        .join(
+            Policy,
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(col(Policy.id) == col(d.policy_id), col(Policy.owner_agent_id) == col(d.owner_agent_id)),
+        )
         .where(
             _status_is(col(d.status), "due"),
             visible_to(d, principal),
@@ -226,7 +237,11 @@ async def collection(
     d = PremiumDue
     stmt = (
         select(d, Policy)
-        .join(Policy, col(Policy.id) == col(d.policy_id))
+        .join(
+            Policy,
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(col(Policy.id) == col(d.policy_id), col(Policy.owner_agent_id) == col(d.owner_agent_id)),
+        )
         .where(
             _status_is(col(d.status), "due"),
             visible_to(d, principal),

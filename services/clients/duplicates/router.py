@@ -31,7 +31,9 @@ async def list_duplicates(
     cursor: CursorQuery = None,
 ) -> DuplicatePage:
     """Likely duplicate pairs among your clients: same resident ID, same phone, or a similar name
-    (equal once spacing, case and full-width are ignored, or one letter apart) with the same birth date."""
+    (equal once spacing, case and full-width are ignored, or one letter apart) with the same birth date.
+    Each page looks at a bounded window of your clients, so a page may hold fewer pairs than `limit`,
+    even none, and still have a `next_cursor`: follow it until it is null."""
     return await service.list_duplicates(session=session, principal=principal, limit=limit, cursor=cursor)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from crmkit.auth import Principal
-from crmkit.pagination import read_cursor, trim
+from crmkit.pagination import encode_cursor, read_cursor, trim
 from services.clients import repository
 from services.clients.duplicates import repository as pairs
 from services.clients.duplicates.schemas import DuplicatePage, DuplicatePair, DuplicateReason
@@ -53,23 +53,26 @@ FILLABLE = ("birth_date", "occupation", "occupation_class", "notes", "tier")
 async def list_duplicates(
     *, session: AsyncSession, principal: Principal, limit: int, cursor: str | None
 ) -> DuplicatePage:
-    """Likely duplicate pairs among the caller's live clients, by id, one page at a time."""
+    """Likely duplicate pairs among the caller's live clients, by id, one page at a time (a page may be
+    short, even empty, with a ``next_cursor``: each page scans a bounded window of clients)."""
     after = read_cursor(cursor, uuid.UUID, uuid.UUID)
-    found, next_cursor = trim(
-        await pairs.duplicate_pairs(
-            session=session,
-            principal=principal,
-            after=(after[0], after[1]) if after is not None else None,
-            limit=limit + 1,
-        ),
-        limit,
-        key=lambda pair: pair[:2],
+    rows, stopped_at = await pairs.duplicate_pairs(
+        session=session,
+        principal=principal,
+        after=(after[0], after[1]) if after is not None else None,
+        limit=limit + 1,
     )
+    found, next_cursor = trim(rows, limit, key=lambda pair: pair[:2])
+    if next_cursor is None and stopped_at is not None:  # a short page: the scan goes on from there
+        next_cursor = encode_cursor(stopped_at)
     ids = {i for first, second, _ in found for i in (first, second)}
     clients: dict[uuid.UUID, Client] = {}
     if ids:
-        rows = await session.execute(select(Client).where(col(Client.id).in_(ids)))
-        clients = {c.id: c for c in rows.scalars()}
+        # The caller's scope again: keyed by owner, as a distributed table wants (docs/scaling.md).
+        loaded = await session.execute(
+            select(Client).where(col(Client.id).in_(ids), repository.visible_to(principal))
+        )
+        clients = {c.id: c for c in loaded.scalars()}
     items = [
         DuplicatePair(
             client=to_read(clients[first]),

@@ -201,7 +201,14 @@ async def upcoming(
     events = (
         select(Milestone, col(Client.name), col(FamilyMember.name))
         .join(Client, col(Client.id) == col(Milestone.client_id))
-        .outerjoin(FamilyMember, col(FamilyMember.id) == col(Milestone.family_member_id))
+        .outerjoin(
+            FamilyMember,
+            # The client too: the member's key, for a co-located join (docs/scaling.md).
+            and_(
+                col(FamilyMember.id) == col(Milestone.family_member_id),
+                col(FamilyMember.client_id) == col(Milestone.client_id),
+            ),
+        )
         .where(
             or_(
                 col(Milestone.occurs_on).between(first, last),
