@@ -9,11 +9,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import MetaData
 from starlette.middleware import Middleware
+from starlette.types import Message
 
 from crmkit.body_limit import BodySizeLimitMiddleware
 from crmkit.crypto import FieldCipher
@@ -35,6 +37,38 @@ log = logging.getLogger("crmkit.app")
 PURGE_EVERY_SECONDS = 3600
 
 AppHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+async def _build_route_table(app: FastAPI) -> None:
+    """Have FastAPI build its per-route request context now, not on the first request.
+
+    FastAPI (0.16x) builds the effective context of every included route lazily, the first time
+    a request walks the router; profiled, that cost the first caller after a start up to 1.5 s
+    (bench/README.md, "Profile, then cut"). A request for a path no route matches walks them all;
+    it goes to the router alone, past every middleware, and its 404 is dropped.
+    """
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/-/build-route-table",
+        "raw_path": b"/-/build-route-table",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "server": ("127.0.0.1", 0),
+        "client": ("127.0.0.1", 0),
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        return None
+
+    await app.router(scope, receive, send)
 
 
 def _freeze_startup_objects() -> None:
@@ -109,6 +143,7 @@ def create_service_app(
                     await stack.enter_async_context(replica_lifespan(routing))
                 for hook in hooks:
                     await stack.enter_async_context(hook(app))
+                await _build_route_table(app)
                 _freeze_startup_objects()
                 yield
         finally:
