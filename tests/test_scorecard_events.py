@@ -184,7 +184,7 @@ class TestCountedFromEvents:
         for kind in ("appointment", "visit", "call", "call", "note"):
             body = {
                 "kind": kind,
-                "at": f"{day}T09:00:00",
+                "at": f"{day}T00:00:00",  # today, and already past at any hour (a visit is recorded after it)
                 "place": "office",
                 "purpose": "review",
                 "outcome": "ok",
