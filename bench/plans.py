@@ -208,8 +208,11 @@ async def explain(conn: asyncpg.Connection, sql: str, parameters: Any) -> Statem
     )
 
 
-async def measure(url: str, agent: Agent, *, repeats: int = 3) -> list[Measured]:
-    """Every call, as each role: median latency through the app, and each statement's plan."""
+async def measure(
+    url: str, agent: Agent, *, repeats: int = 3, only: tuple[str, ...] = (), roles: tuple[Role, ...] = ROLES
+) -> list[Measured]:
+    """Every call (or those whose label contains one of ``only``), as each role: median latency
+    through the app, and each statement's plan."""
     from contextlib import AsyncExitStack
 
     mesh = MeshTransport()
@@ -232,7 +235,9 @@ async def measure(url: str, agent: Agent, *, repeats: int = 3) -> list[Measured]
         for app in apps.values():
             await stack.enter_async_context(app.router.lifespan_context(app))
         for label, app_name, path in calls(apps, sample):
-            for role in ROLES:
+            if only and not any(part in label for part in only):
+                continue
+            for role in roles:
                 if app_name == "gateway" and role is not Role.AGENT:
                     continue  # the agenda is the agent's own day
                 transport = httpx.ASGITransport(app=apps[app_name], raise_app_exceptions=False)
@@ -314,3 +319,45 @@ def as_json(results: list[Measured]) -> list[dict[str, Any]]:
         }
         for r in results
     ]
+
+
+async def first_agent(url: str) -> Agent:
+    """The agent a kept bench database's measurements use: the owner of its oldest client."""
+    conn = await asyncpg.connect(plain(url))
+    try:
+        row = await conn.fetchrow(
+            "SELECT owner_agent_id, team_id FROM clients.clients ORDER BY created_at, id LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    return Agent(user_id=row["owner_agent_id"], team_id=row["team_id"])
+
+
+def main() -> None:
+    """``python -m bench.plans --url URL [--only TEXT]... [--role admin]``: measure chosen calls on a
+    database a bench run kept (``python -m bench.million --keep``), print each statement's time and
+    plan."""
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(prog="python -m bench.plans", description=main.__doc__)
+    parser.add_argument("--url", required=True, help="a kept bench database")
+    parser.add_argument("--only", action="append", default=[], help="part of a call's label (repeatable)")
+    parser.add_argument("--role", action="append", default=[], choices=[r.value for r in ROLES])
+    parser.add_argument("--plans", action="store_true", help="print every statement's plan")
+    args = parser.parse_args()
+    roles = tuple(Role(r) for r in args.role) or ROLES
+    agent = asyncio.run(first_agent(args.url))
+    results = asyncio.run(measure(args.url, agent, only=tuple(args.only), roles=roles))
+    for r in results:
+        print(
+            f"{r.label} | {r.role} | {r.status} | p50 {r.p50_ms:.2f} ms | slowest statement "
+            f"{r.slowest_statement_ms:.2f} ms | seq scans: {', '.join(r.seq_scans) or '-'}"
+        )
+        if args.plans:
+            for s in r.statements:
+                print(f"  -- {s.execution_ms:.2f} ms\n  {s.sql.strip()}\n{s.plan}\n")
+
+
+if __name__ == "__main__":
+    main()
