@@ -82,6 +82,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     auth = [(b"authorization", f"Bearer {token}".encode())]
     rng = random.Random(5)
     figures: dict[str, list[float]] = {}
+    walls: dict[str, list[float]] = {}
 
     def get() -> tuple[str, str, list[tuple[bytes, bytes]], bytes]:
         return "GET", f"/api/v1/clients/{rng.choice(agent['clients'])}", auth, b""
@@ -110,10 +111,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     continue
                 cpu = time.process_time()
                 for _ in range(args.requests):
+                    started = time.perf_counter()
                     await _call(app, *make())
+                    walls.setdefault(name, []).append((time.perf_counter() - started) * 1000)
                 figures.setdefault(name, []).append((time.process_time() - cpu) * 1000 / args.requests)
     return {
-        name: {"median_cpu_ms": round(statistics.median(v), 3), "rounds": [round(x, 3) for x in v]}
+        name: {
+            "median_cpu_ms": round(statistics.median(v), 3),
+            "rounds": [round(x, 3) for x in v],
+            "wall_p50_ms": round(statistics.median(walls[name]), 3),
+        }
         for name, v in figures.items()
     }
 

@@ -12,11 +12,16 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import event, text
 
+from crmkit import db
+from crmkit.db import create_engine
 from launcher.apps import ROOT
 from tests.clients_support import (
     CLIENTS,
@@ -75,16 +80,74 @@ class TestDatabaseConnectionsKilled:
         assert (await api.get(f"{CLIENTS}/{client['id']}", headers=people.agent.headers)).status_code == 200
         database = stack.database_url.rsplit("/", 1)[1].split("?")[0]
         killed = await stack.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> ''",
             database,
         )
         assert killed, "expected pooled connections to kill"
+        # pg_terminate_backend only signals: wait until the backends are gone, so the pooled
+        # connections are stale (closed by the server) when the next requests check them out.
+        for _ in range(100):
+            left = await stack.fetch(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1::int[])", [row["pid"] for row in killed]
+            )
+            if not left:
+                break
+            await asyncio.sleep(0.05)
 
         again = await api.get(f"{CLIENTS}/{client['id']}", headers=people.agent.headers)
         assert again.status_code == 200  # stale pooled connections were replaced at checkout
         created = await api.post(CLIENTS, json=client_body(name="断线之后"), headers=people.agent.headers)
         assert created.status_code == 201
+
+
+class TestPoolLivenessCheck:
+    """A connection back in the pool within ``TRUSTED_FOR_SECONDS`` is lent without a round trip;
+    an older one is checked with one ``SELECT 1``; one the server closed is replaced either way."""
+
+    async def test_recent_connections_skip_the_check_old_and_dead_ones_do_not(
+        self, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sent: list[tuple[asyncpg.Connection, str]] = []
+        original = asyncpg.Connection.execute
+
+        async def execute(self: asyncpg.Connection, query: str, *args: object, **kwargs: Any) -> Any:
+            sent.append((self, query))
+            return await original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.Connection, "execute", execute)
+        engine = create_engine(stack.apps["clients"].state.settings, pool_size=1, max_overflow=0)
+        lent: list[asyncpg.Connection] = []
+        returned: list[Any] = []  # the pool's records, as they come back
+        event.listen(engine.sync_engine, "checkin", lambda _conn, record: returned.append(record))
+
+        def checks() -> int:  # the liveness checks sent on this engine's connections
+            return sum(1 for conn, query in sent if query == "SELECT 1" and conn in lent)
+
+        async def backend() -> int:
+            async with engine.connect() as conn:
+                lent.append((await conn.get_raw_connection()).driver_connection)
+                return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+        try:
+            first = await backend()
+            assert await backend() == first  # lent again at once: no check
+            assert checks() == 0
+
+            for record in returned:
+                record.info[db._CHECKED_IN_AT] -= db.TRUSTED_FOR_SECONDS + 1
+            assert await backend() == first  # idle too long: checked, alive, kept
+            assert checks() == 1
+
+            await stack.fetch("SELECT pg_terminate_backend($1::int)", first)
+            for _ in range(100):
+                if not await stack.fetch("SELECT 1 FROM pg_stat_activity WHERE pid = $1::int", first):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the event loop reads the server's goodbye
+            assert await backend() != first  # closed by the server: replaced, though recent
+        finally:
+            await engine.dispose()
 
 
 def _free_port() -> int:
