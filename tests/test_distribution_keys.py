@@ -62,11 +62,6 @@ KEYS: dict[str, tuple[str, ...]] = {
 
 # (route, table): statements that read a candidate table without its key, and why that is right.
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    # The annual-review due list keeps to the reviews of the clients its first part found (by owner):
-    # ``policy_reviews.client_id IN (SELECT client_id FROM live)``. On Citus the subquery is planned
-    # first and its ids pushed down; adding the owner to the reviews' filter would make it one shard.
-    ("/api/v1/policies/agenda-lists", "policies.policy_reviews"): "reviews of the clients found by owner",
-    ("/api/v1/policies/reviews/due", "policies.policy_reviews"): "reviews of the clients found by owner",
     # The client has no policy: ``policy_id IN ()`` is SQLAlchemy's never-true statement, no shard read.
     ("/api/v1/policies/reviews/{client_id}", "policies.premium_dues"): "an empty IN list",
 }

@@ -99,6 +99,32 @@ class TestDueList:
         rest = await _due(api, people.agent, limit=1, cursor=page["next_cursor"])
         assert [i["client_id"] for i in rest] == [second["id"]]
 
+    async def test_a_clients_policies_are_one_row_due_from_the_first_in_force(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        client, first = await _client_with_policy(api, people, people.agent, effective_days_ago=500)
+        await issue_policy(
+            api, people.agent, client["id"], admin=people.admin, effective_on=today() - timedelta(days=400)
+        )
+        not_yet = today() - timedelta(days=600)  # issued only, not in force: no review for it
+        await issue_policy(
+            api, people.agent, client["id"], admin=people.admin, effective_on=not_yet, in_force=False
+        )
+        other, _ = await _client_with_policy(api, people, people.agent, effective_days_ago=450)
+
+        due = await _due(api, people.agent)
+        assert [(i["client_id"], i["policies_in_force"]) for i in due] == [
+            (client["id"], 2),
+            (other["id"], 1),
+        ]
+        assert due[0]["due_on"] == _one_year_after(date.fromisoformat(first["effective_on"])).isoformat()
+        for person in (people.lead, people.admin):
+            assert await _due(api, person) == due
+        page = (await api.get(DUE, params={"limit": 1}, headers=people.admin.headers)).json()
+        assert [i["client_id"] for i in page["items"]] == [client["id"]]
+        rest = await _due(api, people.admin, limit=1, cursor=page["next_cursor"])
+        assert [i["client_id"] for i in rest] == [other["id"]]
+
 
 class TestRecordedReview:
     async def test_a_review_is_recorded_with_its_findings_and_restarts_the_year(
@@ -139,6 +165,30 @@ class TestRecordedReview:
             "SELECT action FROM policies.audit_log WHERE resource_id = $1", uuid.UUID(review["id"])
         )
         assert event["action"] == "policy_review.recorded"
+
+    async def test_a_policy_issued_after_a_review_keeps_the_clients_year(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        """Each policy keeps the client's last review date (review_clock.py): one sold after the
+        review starts with it, instead of counting its own year from its effective date."""
+        client, _ = await _client_with_policy(api, people, people.agent, effective_days_ago=400)
+        yesterday = today() - timedelta(days=1)
+        response = await api.post(
+            records(client["id"]),
+            json=_review(reviewed_on=yesterday.isoformat()),
+            headers=people.agent.headers,
+        )
+        assert response.status_code == 201, response.text
+        await issue_policy(
+            api, people.agent, client["id"], admin=people.admin, effective_on=today() - timedelta(days=10)
+        )
+
+        [item] = await _due(api, people.agent, within_days=365)
+        assert (item["policies_in_force"], item["last_reviewed_on"], item["due_on"]) == (
+            2,
+            yesterday.isoformat(),
+            _one_year_after(yesterday).isoformat(),
+        )
 
     async def test_the_business_report_counts_reviews_held(
         self, api: httpx.AsyncClient, people: People

@@ -1,7 +1,8 @@
 """The policies and claims migrations of issue 16: policies_0004 (lifecycle: existing data takes the
 new terms), policies_0005 (evidence, return visits, annual reviews), claims_0004_cover (waiting
-period) and claims_0005 (decision references). The migrated schemas are what the models describe,
-and the new revisions step down and up."""
+period) and claims_0005 (decision references); and of issue 21: policies_0007 (the clients' last
+review on their policies, indexes for the admin-wide reads) and claims_0006 (report indexes). The
+migrated schemas are what the models describe, and the new revisions step down and up."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from tests.conftest import _with_database
 from tests.migrations_support import admin, schema_differences, steps_down_and_up
 
 POLICIES_APP = next(spec for spec in SERVICES if spec.name == "policies")
+# policies_0007: expression indexes, which Alembic reports as removed and added again.
+REVIEW_DUE_INDEXES = {"ix_policies_owner_review_due", "ix_policies_team_review_due", "ix_policies_review_due"}
 
 
 @pytest.fixture
@@ -150,6 +153,45 @@ async def _seed_json_null(url: str) -> None:
         await conn.close()
 
 
+def test_policies_take_their_clients_last_review_and_the_migration_steps_back(scratch: str) -> None:
+    """policies_0007 copies each client's latest review date onto the client's policies (what the
+    reviews due are walked by); a client never reviewed keeps null."""
+    config = alembic_config(POLICIES_APP.migrations_dir, scratch)
+    command.upgrade(config, "policies_0003")
+    _, reviewed = asyncio.run(_seed(scratch))
+    _, never = asyncio.run(_seed(scratch, "ZA0002"))
+    command.upgrade(config, "policies_0006")
+
+    async def record_two_reviews() -> None:
+        conn = await asyncpg.connect(scratch)
+        try:
+            for on in (date(2024, 3, 1), date(2025, 2, 28)):
+                await conn.execute(
+                    "INSERT INTO policies.policy_reviews (id, client_id, owner_agent_id, reviewed_on,"
+                    " findings, recorded_by, created_at) SELECT $1, client_id, owner_agent_id, $3, '[]',"
+                    " 'agent', now() FROM policies.policies WHERE id = $2",
+                    uuid.uuid4(),
+                    reviewed,
+                    on,
+                )
+        finally:
+            await conn.close()
+
+    async def review_dates() -> dict[uuid.UUID, date | None]:
+        conn = await asyncpg.connect(scratch)
+        try:
+            rows = await conn.fetch("SELECT id, client_reviewed_on FROM policies.policies")
+            return {row["id"]: row["client_reviewed_on"] for row in rows}
+        finally:
+            await conn.close()
+
+    asyncio.run(record_two_reviews())
+    upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+    assert asyncio.run(review_dates()) == {reviewed: date(2025, 2, 28), never: None}
+    command.downgrade(config, "policies_0006")
+    upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+
+
 @pytest.mark.parametrize(
     ("schema", "metadata"),
     [("policies", policies_models.metadata), ("claims", claims_models.metadata)],
@@ -157,11 +199,31 @@ async def _seed_json_null(url: str) -> None:
 async def test_the_migrated_schema_matches_the_models(
     database_url: str, schema: str, metadata: MetaData
 ) -> None:
-    assert await schema_differences(database_url, schema, metadata) == []
+    assert (
+        await schema_differences(database_url, schema, metadata, expression_indexes=REVIEW_DUE_INDEXES) == []
+    )
+
+
+async def test_the_review_due_indexes_are_on_the_models_expression(database_url: str) -> None:
+    """Alembic cannot compare them (skipped above): the migrated definitions are the models' own."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'policies'"
+            " AND indexname = ANY($1::text[])",
+            sorted(REVIEW_DUE_INDEXES),
+        )
+    finally:
+        await conn.close()
+    found = {row["indexname"]: row["indexdef"] for row in rows}
+    assert set(found) == REVIEW_DUE_INDEXES
+    for definition in found.values():
+        assert "COALESCE(client_reviewed_on, effective_on) + '1 year'::interval))::date" in definition
+        assert "WHERE ((status)::text = ANY" in definition
 
 
 @pytest.mark.parametrize(("service", "before"), [("policies", "policies_0004"), ("claims", "claims_0003")])
 def test_the_new_revision_steps_down_and_up_again(server_url: str, service: str, before: str) -> None:
-    """policies: back to policies_0004 (policies_0005 alone; the seed test above steps both back);
-    claims: back to claims_0003 (claims_0005, then claims_0004_cover)."""
+    """policies: back to policies_0004 (policies_0007 to policies_0005; the seed test above steps all
+    back); claims: back to claims_0003 (claims_0006 to claims_0004_cover)."""
     steps_down_and_up(server_url, service, before)

@@ -86,6 +86,9 @@ class Claim(ClaimsTable, table=True):
         *_scoped("updates_due", "last_client_update_at", "id", where=OPEN),
         *_scoped("decision_due", "decision_due_on", "id", where=AWAITING_DECISION),
         *_scoped("documents_missing", "documents_missing_since", "id", where=DOCUMENTS_OUTSTANDING),
+        # The business report's periods (reports.py): claims reported, claims paid.
+        Index("ix_claims_reported", "reported_on"),
+        Index("ix_claims_paid", "paid_on", postgresql_where=text("paid_on IS NOT NULL")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

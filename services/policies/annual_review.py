@@ -14,20 +14,20 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Interval, cast, func, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, Date, Interval, cast, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from crmkit.auth import Principal, Role
+from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.pagination import Page, page_of, read_cursor
 from crmkit.scope import owner_scope
-from services.policies import trail
+from services.policies import review_clock, trail
 from services.policies.errors import InvalidField
 from services.policies.evidence import ensure_order
 from services.policies.models import Policy, PolicyReviewRecord
 from services.policies.peers import ClientDirectory
-from services.policies.repository import visible_to
+from services.policies.repository import status_is, visible_to
 from services.policies.schemas import AnnualReviewCreate, AnnualReviewRead, RecordedFinding, ReviewDue
 from services.policies.terms import add_years
 from services.policies.tools import Tools
@@ -94,6 +94,7 @@ async def record_review(
     )
     session.add(record)
     await session.flush()
+    await review_clock.restart(session, client.id)
     after: dict[str, Any] = {
         "client_id": str(client.id),
         "owner_agent_id": str(client.owner_agent_id),
@@ -138,59 +139,59 @@ async def reviews_due(
     limit: int,
     cursor: str | None,
 ) -> Page[ReviewDue]:
-    """Clients whose annual review is due by today + N (overdue ones first), in the caller's scope."""
-    live = (
-        select(
-            col(Policy.client_id).label("client_id"),
-            col(Policy.owner_agent_id).label("owner_agent_id"),
-            col(Policy.team_id).label("team_id"),
-            func.count().label("policies"),
-            func.min(col(Policy.effective_on)).label("first_effective"),
-        )
-        .where(
-            col(Policy.status).in_(REVIEWED_POLICIES),
-            col(Policy.effective_on) <= today,
-            visible_to(Policy, principal),
-        )
-        .group_by(col(Policy.client_id), col(Policy.owner_agent_id), col(Policy.team_id))
-        .cte("live")
+    """Clients whose annual review is due by today + N (overdue ones first), in the caller's scope.
+
+    One row per client, owner and team among the live policies effective by today. Each such policy
+    carries its own review date (``REVIEW_DUE_ON``: a year after the client's last review, else after
+    it took effect), so a group's due date is its policies' earliest: the query walks the live
+    policies in that order (a partial index per scope) and keeps each group's first policy, the one
+    no other policy of the group precedes. A page reads about ``limit`` groups' policies, whatever
+    the size of the book."""
+    policies_table = Policy.__table__  # type: ignore[attr-defined]
+    p, other = policies_table.alias("p").c, policies_table.alias("other").c
+    horizon = today + timedelta(days=within_days)
+
+    def due_on(policy: Any) -> ColumnElement[date]:
+        return cast(func.coalesce(policy.client_reviewed_on, policy.effective_on) + ONE_YEAR, Date)
+
+    def in_force_by_today(policy: Any) -> list[ColumnElement[bool]]:
+        return [status_is(policy.status, *REVIEWED_POLICIES), policy.effective_on <= today]
+
+    def same_group(policy: Any, group: Any) -> list[ColumnElement[bool]]:
+        return [
+            policy.client_id == group.client_id,
+            policy.owner_agent_id == group.owner_agent_id,  # the distribution key (docs/scaling.md)
+            policy.team_id.is_not_distinct_from(group.team_id),
+            *in_force_by_today(policy),
+        ]
+
+    earlier = select(other.id).where(
+        *same_group(other, p), tuple_(due_on(other), other.id) < tuple_(due_on(p), p.id)
     )
-    # The latest review of each of these clients, whoever recorded it (a client may change agent).
-    # An agent's or a team's clients are a small share of the reviews: look up just theirs; an
-    # admin's are all of them: one pass over the reviews is cheaper (34 against 80 ms at 50,000
-    # policies, 10,000 reviews).
-    just_these = (
-        []
-        if principal.role is Role.ADMIN
-        else [col(PolicyReviewRecord.client_id).in_(select(live.c.client_id))]
-    )
-    last = (
-        select(
-            col(PolicyReviewRecord.client_id).label("client_id"),
-            func.max(col(PolicyReviewRecord.reviewed_on)).label("last_reviewed_on"),
-        )
-        .where(*just_these)
-        .group_by(col(PolicyReviewRecord.client_id))
-        .subquery("last")
-    )
-    due_on = cast(func.coalesce(last.c.last_reviewed_on, live.c.first_effective) + ONE_YEAR, Date)
-    due = (
-        select(
-            live.c.client_id,
-            live.c.owner_agent_id,
-            live.c.team_id,
-            live.c.policies,
-            last.c.last_reviewed_on,
-            due_on.label("due_on"),
-        )
-        .select_from(live.outerjoin(last, last.c.client_id == live.c.client_id))
-        .subquery("due")
-    )
-    conditions = [due.c.due_on <= today + timedelta(days=within_days)]
+    conditions = [
+        *in_force_by_today(p),
+        owner_scope(principal, owner=p.owner_agent_id, team=p.team_id),
+        due_on(p) <= horizon,
+        ~earlier.exists(),
+    ]
     after = read_cursor(cursor, date, uuid.UUID)
     if after is not None:
-        conditions.append(tuple_(due.c.due_on, due.c.client_id) > tuple_(*after))
-    stmt = select(due).where(*conditions).order_by(due.c.due_on, due.c.client_id).limit(limit + 1)
+        conditions.append(tuple_(due_on(p), p.client_id) > tuple_(*after))
+    first = (
+        select(
+            p.client_id,
+            p.owner_agent_id,
+            p.team_id,
+            p.client_reviewed_on.label("last_reviewed_on"),
+            due_on(p).label("due_on"),
+        )
+        .where(*conditions)
+        .order_by(due_on(p), p.client_id)
+        .limit(limit + 1)
+        .subquery("first")
+    )
+    policies = select(func.count()).where(*same_group(other, first.c)).scalar_subquery()
+    stmt = select(first, policies.label("policies")).order_by(first.c.due_on, first.c.client_id)
     rows = list((await session.execute(stmt)).all())
     return page_of(
         rows,

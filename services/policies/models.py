@@ -43,6 +43,9 @@ SWEPT_POLICY = text("status IN ('issued', 'receipt_signed', 'return_visit_done',
 PENDING = text("status = 'pending'")
 DUE = text("status = 'due'")
 RECEIPT_SIGNED = text("status = 'receipt_signed'")
+# A live policy's annual review date (annual_review.py): a year after the client's last review, or
+# after the policy took effect if the client was never reviewed. The due list walks it in order.
+REVIEW_DUE_ON = text("(CAST(COALESCE(client_reviewed_on, effective_on) + interval '1 year' AS date))")
 
 
 def _now_column() -> Any:
@@ -180,6 +183,10 @@ class Application(PoliciesTable, table=True):
     __tablename__ = "applications"
     __table_args__ = (
         *_scoped_indexes("applications"),
+        # The business report's and the compliance findings' periods, one index per date basis.
+        Index("ix_applications_applied", "applied_on", "id"),
+        Index("ix_applications_submitted", "submitted_on", postgresql_where=text("submitted_on IS NOT NULL")),
+        Index("ix_applications_decided", "decided_on", postgresql_where=text("decided_on IS NOT NULL")),
         CheckConstraint("sum_insured > 0 AND annual_premium > 0", name="positive_amounts"),
     )
 
@@ -304,6 +311,21 @@ class Policy(PoliciesTable, table=True):
             postgresql_where=RECEIPT_SIGNED,
         ),
         Index("ix_policies_visit_pending", "receipt_signed_on", "id", postgresql_where=RECEIPT_SIGNED),
+        # The annual reviews due, per scope, by due date (annual_review.reviews_due).
+        Index(
+            "ix_policies_owner_review_due",
+            "owner_agent_id",
+            REVIEW_DUE_ON,
+            "client_id",
+            postgresql_where=LIVE_POLICY,
+        ),
+        Index(
+            "ix_policies_team_review_due", "team_id", REVIEW_DUE_ON, "client_id", postgresql_where=LIVE_POLICY
+        ),
+        Index("ix_policies_review_due", REVIEW_DUE_ON, "client_id", postgresql_where=LIVE_POLICY),
+        # The business report's periods (reports.py): issues, and ends (cancellations).
+        Index("ix_policies_issued", "issued_on"),
+        Index("ix_policies_ended", "ended_on", postgresql_where=text("ended_on IS NOT NULL")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -357,6 +379,9 @@ class Policy(PoliciesTable, table=True):
     renewal_notice_days: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
     """The last renewal notice published (60, 30 or 7 days before the term ends)."""
     cooling_off_noted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    client_reviewed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    """The client's last annual review, whoever held it (null: never), kept on each of the client's
+    policies by ``review_clock.py`` so the reviews due are one index walk (``REVIEW_DUE_ON``)."""
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=_now_column())
     updated_at: datetime = Field(sa_column=_now_column())

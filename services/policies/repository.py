@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,6 +20,13 @@ COVERING_STATUSES = ("issued", "receipt_signed", "return_visit_done", "in_force"
 
 Scoped = TypeVar("Scoped", Proposal, Application, Policy, UnderwritingRequirement, PremiumDue)
 Listed = TypeVar("Listed", Proposal, Application, Policy)
+
+
+def status_is(column: Any, *values: str) -> ColumnElement[bool]:
+    """Status values inlined as constants, so the planner can prove a partial index's predicate
+    (a bound parameter in a generic plan would hide it)."""
+    inlined = [literal(v, literal_execute=True) for v in values]
+    return column == inlined[0] if len(inlined) == 1 else column.in_(inlined)  # type: ignore[no-any-return]
 
 
 def visible_to(model: type[Scoped], principal: Principal) -> ColumnElement[bool]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.workflow import ensure_transition
-from services.policies import trail
+from services.policies import review_clock, trail
 from services.policies.errors import InvalidField, RuleConflict
 from services.policies.issued import premiums
 from services.policies.issued.schemas import ReinstatementCreate, RenewalCreate, RenewalDecision
@@ -171,6 +171,7 @@ async def decide_renewal(
         waiting_ends_on=None,
         cooling_off_noted=True,
         lapses=[],
+        client_reviewed_on=await review_clock.last_review_of(session, policy.client_id),
         renewed_from_id=policy.id,
         version=1,
         created_at=now,

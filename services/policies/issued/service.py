@@ -16,7 +16,7 @@ from sqlmodel import col
 from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.workflow import allowed_next, ensure_transition
-from services.policies import repository, trail
+from services.policies import repository, review_clock, trail
 from services.policies.errors import DuplicatePolicyNumber, InvalidField, RuleConflict
 from services.policies.issued import premiums
 from services.policies.issued.schemas import (
@@ -173,6 +173,7 @@ async def create_policy(
         if product.waiting_days
         else None,
         lapses=[],
+        client_reviewed_on=await review_clock.last_review_of(session, application.client_id),
         version=1,
         created_at=now,
         updated_at=now,
