@@ -144,6 +144,35 @@ class TestTheEventsLife:
         ).json()
         assert again["tiers"] == {"A": 1, "none": 1}
 
+    async def test_referrals_come_a_page_at_a_time_with_the_totals_of_all(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        referrer = await create_client(api, people.agent, name="Chen Jing")
+        names = ["Zhou Hua", "Wu Fei", "Sun Li"]
+        for name in names:
+            await create_client(
+                api, people.agent, name=name, channel="referral", referred_by_client_id=referrer["id"]
+            )
+        path = f"/api/v1/clients/{referrer['id']}/referrals"
+
+        first = (await api.get(path, params={"limit": 2}, headers=people.agent.headers)).json()
+        rest = (
+            await api.get(
+                path, params={"limit": 2, "cursor": first["next_cursor"]}, headers=people.agent.headers
+            )
+        ).json()
+        whole = (await api.get(path, headers=people.admin.headers)).json()
+
+        assert [r["name"] for r in first["items"] + rest["items"]] == names
+        assert (first["count"], first["tiers"], rest["count"]) == (3, {"none": 3}, 3)
+        assert rest["next_cursor"] is None
+        assert [r["name"] for r in whole["items"]] == names
+        assert (whole["count"], whole["next_cursor"]) == (3, None)
+        outsider = (await api.get(path, headers=people.outsider.headers)).status_code
+        assert outsider == 404
+        bad = await api.get(path, params={"cursor": "WyJ4Il0"}, headers=people.agent.headers)
+        assert_problem(bad, 422, field="cursor")
+
     async def test_events_are_scoped(self, api: httpx.AsyncClient, people: People) -> None:
         event = await schedule(api, people.agent)
         assert (await api.get(f"{EVENTS}/{event['id']}", headers=people.lead.headers)).status_code == 200

@@ -233,6 +233,29 @@ class TestFollowUp:
         ).json()
         assert [c["name"] for c in later["items"]] == ["overdue", "today", "later"]
 
+    async def test_an_admins_follow_ups_page_through_clients_due_the_same_day(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        names = ["first", "second", "third", "fourth"]
+        for name, person in zip(
+            names, (people.agent, people.outsider, people.agent, people.colleague), strict=True
+        ):
+            client = await create_client(api, person, name=name)
+            await record(api, person, client["id"], kind="note", next_follow_up_on=today().isoformat())
+
+        seen: list[str] = []
+        cursor: str | None = None
+        for _ in range(len(names)):
+            params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            body = (
+                await api.get(f"{CLIENTS}/follow-ups", params=params, headers=people.admin.headers)
+            ).json()
+            seen += [c["name"] for c in body["items"]]
+            cursor = body["next_cursor"]
+
+        assert seen == names[::-1]  # the same day: newest first
+        assert cursor is None
+
 
 class TestRejected:
     @pytest.mark.parametrize(

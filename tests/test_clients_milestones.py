@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.clients.milestones.service import month_days
+from crmkit.testing import StatementLog
+from services.clients.milestones.window import month_days
 from tests.clients_support import (
     CLIENTS,
     assert_problem,
@@ -29,6 +30,25 @@ async def upcoming(api: httpx.AsyncClient, person: Person, **params: Any) -> lis
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
+
+
+async def every_page(api: httpx.AsyncClient, person: Person, **params: Any) -> list[dict[str, Any]]:
+    """All the entries, page after page by ``next_cursor``."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(100):
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await api.get(UPCOMING, params=query, headers=person.headers)
+        assert response.status_code == 200, response.text
+        found += response.json()["items"]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return found
+    raise AssertionError("the pages never ended")
+
+
+def order_key(item: dict[str, Any]) -> tuple[str, str, str]:
+    return (item["on"], item["kind"], item["milestone_id"] or item["family_member_id"] or item["client_id"])
 
 
 async def add_milestone(
@@ -154,6 +174,95 @@ class TestUpcoming:
         ).json()
         assert sorted(i["person_name"] for i in first["items"] + rest["items"]) == ["A", "B", "C"]
         assert rest["next_cursor"] is None
+
+    async def test_pages_follow_the_days_across_the_year_end(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        for name, born in [
+            ("Dec 29 a", "1985-12-29"),
+            ("Dec 29 b", "1986-12-29"),
+            ("Dec 31", "1980-12-31"),
+            ("Jan 1", "1990-01-01"),
+            ("Jan 2", "1991-01-02"),
+            ("Jan 5", "1990-01-05"),
+        ]:
+            client = await create_client(api, people.agent, name=name, birth_date=born)
+        await add_member(api, people.agent, client["id"], name="Grandpa", birth_date="1950-12-31")
+        await add_milestone(
+            api, people.agent, client["id"], kind="custom", title="Wedding", occurs_on="2010-12-31",
+            recurs_yearly=True,
+        )  # fmt: skip
+        await add_milestone(
+            api, people.agent, client["id"], kind="school_entry", title="School", occurs_on="2027-01-02"
+        )
+        window = {"from": "2026-12-28", "within_days": 7}
+
+        whole = await upcoming(api, people.agent, **window, limit=200)
+
+        assert sorted((i["on"], i["kind"], i["person_name"]) for i in whole) == [
+            ("2026-12-29", "birthday", "Dec 29 a"),
+            ("2026-12-29", "birthday", "Dec 29 b"),
+            ("2026-12-31", "birthday", "Dec 31"),
+            ("2026-12-31", "birthday", "Grandpa"),
+            ("2026-12-31", "custom", "Jan 5"),
+            ("2027-01-01", "birthday", "Jan 1"),
+            ("2027-01-02", "birthday", "Jan 2"),
+            ("2027-01-02", "school_entry", "Jan 5"),
+        ]
+        assert whole == sorted(whole, key=order_key)
+        for limit in (1, 2, 3):
+            assert await every_page(api, people.agent, **window, limit=limit) == whole, limit
+
+    async def test_pages_through_29_february_in_a_common_year(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        for name, born in [
+            ("Leap a", "2000-02-29"),
+            ("Leap b", "1996-02-29"),
+            ("28th a", "1999-02-28"),
+            ("28th b", "1998-02-28"),
+            ("March", "1990-03-01"),
+        ]:
+            await create_client(api, people.agent, name=name, birth_date=born)
+        window = {"from": "2027-02-27", "within_days": 2}
+
+        whole = await upcoming(api, people.agent, **window, limit=200)
+
+        assert [i["on"] for i in whole] == ["2027-02-28"] * 4 + ["2027-03-01"]
+        assert whole == sorted(whole, key=order_key)  # the 28th's and the 29th's interleave by id
+        assert await every_page(api, people.agent, **window, limit=1) == whole
+
+    async def test_a_whole_year_pages_through_a_day_twice(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        await create_client(api, people.agent, name="March", birth_date="1990-03-01")
+        await create_client(api, people.agent, name="June", birth_date="1990-06-01")
+
+        items = await every_page(api, people.agent, **{"from": "2027-03-01", "within_days": 366}, limit=1)
+
+        assert [(i["on"], i["person_name"]) for i in items] == [
+            ("2027-03-01", "March"),
+            ("2027-06-01", "June"),
+            ("2028-03-01", "March"),
+        ]
+
+    async def test_each_role_pages_its_scope_and_reads_a_page_not_the_window(
+        self, api: httpx.AsyncClient, people: People
+    ) -> None:
+        for person in (people.agent, people.agent, people.colleague, people.outsider):
+            await create_client(api, person, birth_date="1990-06-10")
+        window = {"from": "2030-06-09", "within_days": 2}
+
+        counts = {}
+        for role, person in {"agent": people.agent, "lead": people.lead, "admin": people.admin}.items():
+            with StatementLog() as log:
+                items = await every_page(api, person, **window, limit=1)
+            counts[role] = len(items)
+            births = [sql for sql, _ in log.statements if "birth_md" in sql and "SELECT" in sql]
+            assert births, role
+            assert all("LIMIT" in sql for sql in births), role
+
+        assert counts == {"agent": 2, "lead": 3, "admin": 4}
 
     @pytest.mark.parametrize(
         ("params", "field"),

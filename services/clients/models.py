@@ -110,11 +110,28 @@ class Client(ClientsTable, table=True):
         Index("ix_clients_name_prefix", text('lower(name) COLLATE "C"'), postgresql_where=LIVE),
         Index("ix_clients_phone_hmac", "phone_hmac", postgresql_where=LIVE),
         Index("ix_clients_resident_id_hmac", "resident_id_hmac", postgresql_where=LIVE),
-        # Follow-up lists and birthday windows, per agent and per team.
+        # Follow-up lists and birthday windows, per agent, per team and for an admin (the whole
+        # book): birthdays a page at a time in (month-day, id) order (milestones/upcoming.py).
         Index("ix_clients_owner_follow_up", "owner_agent_id", "next_follow_up_on", postgresql_where=LIVE),
         Index("ix_clients_team_follow_up", "team_id", "next_follow_up_on", postgresql_where=LIVE),
-        Index("ix_clients_owner_birth_md", "owner_agent_id", "birth_md", postgresql_where=LIVE),
-        Index("ix_clients_team_birth_md", "team_id", "birth_md", postgresql_where=LIVE),
+        Index(
+            "ix_clients_follow_up",
+            "next_follow_up_on",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("deleted_at IS NULL AND next_follow_up_on IS NOT NULL"),
+        ),
+        Index("ix_clients_owner_birth_md", "owner_agent_id", "birth_md", "id", postgresql_where=LIVE),
+        Index("ix_clients_team_birth_md", "team_id", "birth_md", "id", postgresql_where=LIVE),
+        Index("ix_clients_birth_md", "birth_md", "id", postgresql_where=LIVE),
+        # A client's referrals, oldest first (client_events/service.py).
+        Index(
+            "ix_clients_referrals",
+            "referred_by_client_id",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL AND referred_by_client_id IS NOT NULL"),
+        ),
         # Duplicate detection: windows of a scope's clients in id order, and similar names among
         # clients born the same day by blocking key (the first or the last letter; see
         # duplicates/repository.py).
@@ -239,7 +256,7 @@ class FamilyMember(ClientsTable, table=True):
             postgresql_where=text("is_decision_maker"),
         ),
         _by_client_recent("family_members"),
-        Index("ix_family_members_birth_md", "birth_md"),
+        Index("ix_family_members_birth_md", "birth_md", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -364,8 +381,9 @@ class Milestone(ClientsTable, table=True):
     __table_args__ = (
         CheckConstraint(one_of("kind", MILESTONE_KINDS), name="kind_known"),
         _by_client_recent("milestones"),
-        Index("ix_milestones_occurs_on", "occurs_on"),
-        Index("ix_milestones_yearly_md", "occurs_md", postgresql_where=text("recurs_yearly")),
+        # Upcoming dates in (day, kind, id) order, a page at a time (milestones/upcoming.py).
+        Index("ix_milestones_occurs_on", "occurs_on", "kind", "id"),
+        Index("ix_milestones_yearly_md", "occurs_md", "kind", "id", postgresql_where=text("recurs_yearly")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -140,11 +140,20 @@ async def list_visible(
     if filters.follow_up_due_by is not None:
         conditions.append(col(Client.next_follow_up_on) <= filters.follow_up_due_by)
     key = _sort_column(sort)
+    if sort is ClientSort.FOLLOW_UP and filters.follow_up_due_by is not None:
+        # Every row has a follow-up date: the bare column sorts the same as the coalesced one and
+        # matches ix_clients_follow_up, so an admin's page stops after ``limit`` rows.
+        key = cast(ColumnElement[Any], col(Client.next_follow_up_on))
     if after is not None:
         newer = tuple_(col(Client.created_at), col(Client.id)) < tuple_(
             literal(after.created_at), literal(after.id)
         )
-        conditions.append(newer if key is None else or_(key > after.key, and_(key == after.key, newer)))
+        if key is None:
+            conditions.append(newer)
+        else:
+            # ``key >= ...`` too: the index scan starts at the cursor's key instead of filtering
+            # every earlier row.
+            conditions += [key >= after.key, or_(key > after.key, and_(key == after.key, newer))]
     order: list[ColumnElement[Any]] = [col(Client.created_at).desc(), col(Client.id).desc()]
     if key is not None:
         order.insert(0, key.asc())

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from crmkit.auth import Role, require_roles
 from crmkit.concurrency import set_etag
+from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.problems import PROBLEM_RESPONSES
 from services.clients.client_events import service
 from services.clients.client_events.schemas import (
@@ -145,6 +146,17 @@ async def event_report(event_id: EventId, principal: ReaderDep, session: Session
 
 
 @router.get("/api/v1/clients/{client_id:uuid}/referrals")
-async def referrals(client: ValidClient, principal: ReaderDep, session: SessionDep) -> ReferralPage:
-    """The clients this client referred, and what they became (their tier)."""
-    return await service.referrals_of(session=session, principal=principal, client=client)
+async def referrals(
+    client: ValidClient,
+    principal: ReaderDep,
+    session: SessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ReferralPage:
+    """The clients this client referred, oldest first, and what they became (their tier).
+
+    Paged with `limit` and `cursor` (`next_cursor` of the previous page); `count` and `tiers` are
+    the totals of every page."""
+    return await service.referrals_of(
+        session=session, principal=principal, client=client, cursor=cursor, limit=limit
+    )

@@ -153,9 +153,12 @@ class Referral(BaseModel):
 
 
 class ReferralPage(BaseModel):
+    """One page of a client's referrals, oldest first, with the totals of all of them."""
+
     referred_by_client_id: uuid.UUID
-    count: int
+    count: int = Field(description="How many referrals in all (every page), in your scope.")
     tiers: dict[str, int] = Field(
-        description="How many of the referrals are tier A, B, C or untiered (`none`)."
+        description="How many of the referrals (every page) are tier A, B, C or untiered (`none`)."
     )
     items: list[Referral]
+    next_cursor: str | None = None

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.clock import utc_now
+from crmkit.pagination import read_cursor, trim
 from crmkit.problems import NotFound
 from crmkit.scope import owner_scope
 from services.clients.client_events.schemas import (
@@ -309,21 +311,40 @@ async def report(*, session: AsyncSession, event: ClientEvent) -> ClientEventRep
     )
 
 
-async def referrals_of(*, session: AsyncSession, principal: Principal, client: Client) -> ReferralPage:
-    """The clients this client referred (those in the caller's scope) and their tiers."""
+async def referrals_of(
+    *, session: AsyncSession, principal: Principal, client: Client, cursor: str | None, limit: int
+) -> ReferralPage:
+    """One page of the clients this client referred (those in the caller's scope), oldest first,
+    and the tiers of all of them; both through ``ix_clients_referrals``."""
+    referred = [col(Client.referred_by_client_id) == client.id, *live_and_visible(principal)]
+    after = read_cursor(cursor, datetime, uuid.UUID)
+    keyset = (
+        []
+        if after is None
+        else [tuple_(col(Client.created_at), col(Client.id)) > tuple_(*map(literal, after))]
+    )
     stmt = (
         select(Client, col(EventAcquisition.event_id))
         .outerjoin(EventAcquisition, col(EventAcquisition.client_id) == col(Client.id))
-        .where(col(Client.referred_by_client_id) == client.id, *live_and_visible(principal))
+        .where(*referred, *keyset)
         .order_by(col(Client.created_at), col(Client.id))
-        .limit(500)
+        .limit(limit + 1)
     )
-    rows = (await session.execute(stmt)).all()
+    rows, next_cursor = trim(
+        (await session.execute(stmt)).all(), limit, key=lambda row: (row[0].created_at, row[0].id)
+    )
     items = [
         Referral(
             client_id=c.id, name=c.name, tier=c.tier, created_at=c.created_at, acquired_at_event_id=event_id
         )
         for c, event_id in rows
     ]
-    tiers = Counter(i.tier or "none" for i in items)
-    return ReferralPage(referred_by_client_id=client.id, count=len(items), tiers=dict(tiers), items=items)
+    tiers = select(col(Client.tier), func.count()).where(*referred).group_by(col(Client.tier))
+    counted = {tier or "none": count for tier, count in (await session.execute(tiers)).all()}
+    return ReferralPage(
+        referred_by_client_id=client.id,
+        count=sum(counted.values()),
+        tiers=counted,
+        items=items,
+        next_cursor=next_cursor,
+    )

@@ -47,7 +47,10 @@ async def upcoming_dates(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[UpcomingDate]:
-    """Birthdays and family events from `from` to `from + within_days`, soonest first."""
+    """Birthdays and family events from `from` to `from + within_days`, soonest first.
+
+    Ordered by day, then kind, then id; paged with `limit` and `cursor` (`next_cursor` of the
+    previous page). A page costs the same for a whole book as for one agent's."""
     return await service.upcoming_page(
         session=session,
         principal=principal,

@@ -5,39 +5,35 @@ one-off or yearly. The window is ``[from, from + within_days]`` in local dates, 
 year end naturally. Someone born on 29 February (or a yearly event on that day) is greeted on
 28 February in years without a 29th — the last day of their month, before the day is gone.
 Birth dates and event dates carry a stored month-day number (``229`` for 29 February), so each
-source is one indexed ``IN`` query over the window's month-days.
+source is an indexed range of month-days per year of the window, read a page at a time
+(``upcoming.py``, ``window.py``).
 """
 
 from __future__ import annotations
 
-import calendar
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from crmkit.auth import Principal
-from crmkit.pagination import Page, read_cursor, trim
+from crmkit.pagination import Page
 from services.clients.milestones.schemas import (
     MilestoneCreate,
     MilestoneKind,
     MilestoneRead,
     MilestoneUpdate,
     UpcomingDate,
-    UpcomingKind,
 )
+from services.clients.milestones.upcoming import Upcoming
 from services.clients.models import Client, FamilyMember, Milestone
-from services.clients.repository import child_of, live_and_visible, newest_first
+from services.clients.repository import child_of, newest_first
 from services.clients.trail import diff, record_change
 
 RESOURCE = "milestone"
-LEAP_DAY = 229
 
 
 def to_read(row: Milestone) -> MilestoneRead:
@@ -141,119 +137,6 @@ async def remove(*, session: AsyncSession, principal: Principal, row: Milestone)
     )
 
 
-def month_days(first: date, within_days: int) -> dict[int, list[date]]:
-    """Month-day number → the dates in the window it falls on (29 February → 28th in common years)."""
-    found: dict[int, list[date]] = defaultdict(list)
-    for offset in range(within_days + 1):
-        day = first + timedelta(days=offset)
-        found[day.month * 100 + day.day].append(day)
-        if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
-            found[LEAP_DAY].append(day)
-    return found
-
-
-async def upcoming(
-    *, session: AsyncSession, principal: Principal, first: date, within_days: int
-) -> list[UpcomingDate]:
-    """Every birthday and family event in the window, for the clients in the caller's scope."""
-    window = month_days(first, within_days)
-    last = first + timedelta(days=within_days)
-    mds = list(window)
-    scope = live_and_visible(principal)
-    found: list[UpcomingDate] = []
-
-    def birthday(**fields: Any) -> None:
-        for on in window[fields.pop("md")]:
-            born: date = fields["born"]
-            if on > born:
-                found.append(
-                    UpcomingDate(
-                        on=on,
-                        days_away=(on - first).days,
-                        kind=UpcomingKind.BIRTHDAY,
-                        title=f"{fields['person_name']}'s birthday",
-                        turning=on.year - born.year,
-                        **{k: v for k, v in fields.items() if k != "born"},
-                    )
-                )
-
-    clients = select(col(Client.id), col(Client.name), col(Client.birth_date), col(Client.birth_md)).where(
-        col(Client.birth_md).in_(mds), *scope
-    )
-    for client_id, name, born, md in (await session.execute(clients)).all():
-        birthday(md=md, born=born, client_id=client_id, client_name=name, person_name=name)
-
-    members = (
-        select(FamilyMember, col(Client.name))
-        .join(Client, col(Client.id) == col(FamilyMember.client_id))
-        .where(col(FamilyMember.birth_md).in_(mds), *scope)
-    )
-    for member, client_name in (await session.execute(members)).all():
-        birthday(
-            md=member.birth_md,
-            born=member.birth_date,
-            client_id=member.client_id,
-            client_name=client_name,
-            family_member_id=member.id,
-            person_name=member.name,
-        )
-
-    events = (
-        select(Milestone, col(Client.name), col(FamilyMember.name))
-        .join(Client, col(Client.id) == col(Milestone.client_id))
-        .outerjoin(
-            FamilyMember,
-            # The client too: the member's key, for a co-located join (docs/scaling.md).
-            and_(
-                col(FamilyMember.id) == col(Milestone.family_member_id),
-                col(FamilyMember.client_id) == col(Milestone.client_id),
-            ),
-        )
-        .where(
-            or_(
-                col(Milestone.occurs_on).between(first, last),
-                and_(col(Milestone.recurs_yearly), col(Milestone.occurs_md).in_(mds)),
-            ),
-            *scope,
-        )
-    )
-    for event, client_name, member_name in (await session.execute(events)).all():
-        dates = window.get(event.occurs_md or 0, []) if event.recurs_yearly else [event.occurs_on]
-        for on in dates:
-            if on >= event.occurs_on:
-                found.append(
-                    UpcomingDate(
-                        on=on,
-                        days_away=(on - first).days,
-                        kind=UpcomingKind(event.kind),
-                        title=event.title,
-                        client_id=event.client_id,
-                        client_name=client_name,
-                        family_member_id=event.family_member_id,
-                        person_name=member_name or client_name,
-                        milestone_id=event.id,
-                    )
-                )
-    found.sort(key=sort_key)
-    return found
-
-
-def sort_key(entry: UpcomingDate) -> tuple[str, str, str]:
-    """Soonest first; a stable, unique order so a cursor can resume after any entry."""
-    subject = entry.milestone_id or entry.family_member_id or entry.client_id
-    return (entry.on.isoformat(), entry.kind.value, str(subject))
-
-
-def page(
-    entries: list[UpcomingDate], *, cursor: str | None, limit: int
-) -> tuple[Sequence[UpcomingDate], str | None]:
-    """The entries after the cursor's (their sort keys are unique), cut to one page."""
-    after = read_cursor(cursor, str, str, str)
-    if after is not None:
-        entries = [e for e in entries if sort_key(e) > after]
-    return trim(entries, limit, key=sort_key)
-
-
 async def upcoming_page(
     *,
     session: AsyncSession,
@@ -263,10 +146,10 @@ async def upcoming_page(
     cursor: str | None,
     limit: int,
 ) -> Page[UpcomingDate]:
-    """Birthdays and family events from ``first`` to ``first + within_days``, soonest first."""
-    entries = await upcoming(session=session, principal=principal, first=first, within_days=within_days)
-    items, next_cursor = page(entries, cursor=cursor, limit=limit)
-    return Page(items=list(items), next_cursor=next_cursor)
+    """Birthdays and family events from ``first`` to ``first + within_days``, soonest first: one
+    page, read through indexes (see ``upcoming.py``)."""
+    window = Upcoming(session=session, principal=principal, first=first, within_days=within_days)
+    return await window.page(cursor=cursor, limit=limit)
 
 
 async def of_client(
