@@ -194,7 +194,8 @@ def run_one(
     if spy_to is not None:
         time.sleep(1.0)  # past the driver's warm-up
         for app in profiled:
-            out = PROFILES / f"{spy_to}-{scenario}-{app}.svg"
+            suffix = "svg" if args.spy_format == "flamegraph" else "txt"
+            out = PROFILES / f"{spy_to}-{scenario}-{app}.{suffix}"
             spies.append(
                 subprocess.Popen(  # noqa: S603 - the venv's own py-spy, on our own apps
                     [
@@ -208,7 +209,7 @@ def run_one(
                         str(max(1, int(args.duration) - 2)),
                         "--nonblocking",
                         "--format",
-                        "flamegraph",
+                        args.spy_format,
                         "--output",
                         str(out),
                     ],
@@ -244,6 +245,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300.0, help="open-loop scenarios, requests/s")
     parser.add_argument("--spy", action="store_true", help="py-spy flame graphs in the first round")
     parser.add_argument("--spy-rate", type=int, default=250)
+    parser.add_argument(
+        "--spy-format",
+        default="flamegraph",
+        choices=["flamegraph", "raw"],
+        help="raw: collapsed stacks (.txt)",
+    )
     args = parser.parse_args()
     trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree] or [("this", ROOT)]
     scenarios = args.scenario or list(SCENARIOS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     func,
     literal,
     or_,
@@ -25,7 +27,7 @@ from sqlmodel import SQLModel, col
 
 from crmkit.auth import Principal
 from crmkit.pagination import read_cursor, trim
-from crmkit.scope import owner_scope
+from crmkit.scope import SCOPE_PARAMETER, Reach, owner_scope, reach, reach_predicate, scope_parameter
 from services.clients.errors import RecordNotFound
 from services.clients.models import Client
 from services.clients.schemas import ClientSort
@@ -42,14 +44,27 @@ def live_and_visible(principal: Principal) -> list[ColumnElement[bool]]:
     return [col(Client.deleted_at).is_(None), visible_to(principal)]
 
 
+@functools.cache
+def _visible_by_id(kind: Reach, for_update: bool) -> Select[Client]:
+    """The by-id lookup of one reach, built once (the hottest read: building the expression cost a
+    tenth of a GET's CPU); run with ``client_id`` and the caller's ``scope_id``."""
+    stmt = select(Client).where(
+        col(Client.id) == bindparam("client_id"),
+        col(Client.deleted_at).is_(None),
+        reach_predicate(
+            kind, owner=col(Client.owner_agent_id), team=col(Client.team_id), value=scope_parameter()
+        ),
+    )
+    return stmt.with_for_update() if for_update else stmt
+
+
 async def get_visible(
     *, session: AsyncSession, principal: Principal, client_id: uuid.UUID, for_update: bool = False
 ) -> Client | None:
     """One indexed lookup; ``for_update`` locks the row so If-Match cannot race another writer."""
-    stmt = select(Client).where(col(Client.id) == client_id, *live_and_visible(principal))
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    kind, scope_id = reach(principal)
+    parameters = {"client_id": client_id, SCOPE_PARAMETER: scope_id}
+    return (await session.execute(_visible_by_id(kind, for_update), parameters)).scalar_one_or_none()
 
 
 async def exists_visible(*, session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> bool:
