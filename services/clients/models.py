@@ -51,6 +51,7 @@ GREETING_CHANNELS = ("wechat", "sms", "email", "phone", "card")
 ID_DOCUMENT_TYPES = ("resident_id", "hk_mo_tw_residence_permit", "foreign_permanent_residence_id", "passport")
 
 LIVE = text("deleted_at IS NULL")
+YEARLY = text("recurs_yearly")
 # Month * 100 + day of the birth date (229 for 29 February): birthday windows as an indexed IN list.
 BIRTH_MD_SQL = "((extract(month from birth_date) * 100 + extract(day from birth_date))::smallint)"
 
@@ -256,11 +257,19 @@ class FamilyMember(ClientsTable, table=True):
             postgresql_where=text("is_decision_maker"),
         ),
         _by_client_recent("family_members"),
+        # Birthdays a page at a time in (month-day, id) order: the whole book for an admin, an
+        # agent's or a team's through the client's owner and team carried here (upcoming.py).
         Index("ix_family_members_birth_md", "birth_md", "id"),
+        Index("ix_family_members_owner_birth_md", "owner_agent_id", "birth_md", "id"),
+        Index("ix_family_members_team_birth_md", "team_id", "birth_md", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     client_id: uuid.UUID = Field(nullable=False)
+    # The client's owner and team, copied on every write that sets or changes them (owners.py):
+    # the caller's scope without a join to clients, and the distribution key (docs/scaling.md).
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
     relationship: str = Field(sa_column=Column(String(20), nullable=False))
     name: str = Field(sa_column=Column(String(100), nullable=False))
     gender: str = Field(sa_column=Column(String(20), nullable=False))
@@ -381,13 +390,28 @@ class Milestone(ClientsTable, table=True):
     __table_args__ = (
         CheckConstraint(one_of("kind", MILESTONE_KINDS), name="kind_known"),
         _by_client_recent("milestones"),
-        # Upcoming dates in (day, kind, id) order, a page at a time (milestones/upcoming.py).
+        # Upcoming dates in (day, kind, id) order, a page at a time (milestones/upcoming.py), for
+        # an admin, an agent and a team.
         Index("ix_milestones_occurs_on", "occurs_on", "kind", "id"),
-        Index("ix_milestones_yearly_md", "occurs_md", "kind", "id", postgresql_where=text("recurs_yearly")),
+        Index("ix_milestones_owner_occurs_on", "owner_agent_id", "occurs_on", "kind", "id"),
+        Index("ix_milestones_team_occurs_on", "team_id", "occurs_on", "kind", "id"),
+        Index("ix_milestones_yearly_md", "occurs_md", "kind", "id", postgresql_where=YEARLY),
+        Index(
+            "ix_milestones_owner_yearly_md",
+            "owner_agent_id",
+            "occurs_md",
+            "kind",
+            "id",
+            postgresql_where=YEARLY,
+        ),
+        Index("ix_milestones_team_yearly_md", "team_id", "occurs_md", "kind", "id", postgresql_where=YEARLY),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     client_id: uuid.UUID = Field(nullable=False)
+    # The client's owner and team, as on family members.
+    owner_agent_id: uuid.UUID = Field(nullable=False)
+    team_id: uuid.UUID | None = Field(default=None, nullable=True)
     family_member_id: uuid.UUID | None = Field(default=None, nullable=True)
     kind: str = Field(sa_column=Column(String(30), nullable=False))
     title: str = Field(sa_column=Column(String(200), nullable=False))

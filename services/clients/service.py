@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal, Role
 from crmkit.pagination import invalid_cursor, page_of, read_cursor
-from services.clients import repository
+from services.clients import owners, repository
 from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
 from services.clients.consent.service import consent_view
@@ -372,6 +372,8 @@ async def update_client(
     client.updated_at = tools.clock.now()
     old["version"], new["version"] = before["version"], client.version
     await session.flush()
+    if new_owner is not None:
+        await owners.follow(session=session, client=client)
     await record_change(
         session,
         principal,

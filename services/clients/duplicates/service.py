@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, col
 
 from crmkit.auth import Principal
 from crmkit.pagination import encode_cursor, read_cursor, trim
-from services.clients import repository
+from services.clients import owners, repository
 from services.clients.duplicates import repository as pairs
 from services.clients.duplicates.schemas import DuplicatePage, DuplicatePair, DuplicateReason
 from services.clients.errors import ClientBusy, ClientNotFound, InvalidClientField
@@ -112,7 +112,9 @@ async def _move_records(*, session: AsyncSession, survivor: Client, duplicate: C
         .values(is_decision_maker=False)
     )
     result: Any = await session.execute(
-        update(FamilyMember).where(col(FamilyMember.client_id) == duplicate.id).values(client_id=survivor.id)
+        update(FamilyMember)
+        .where(col(FamilyMember.client_id) == duplicate.id)
+        .values(client_id=survivor.id, **owners.of(survivor))
     )
     moved["family_members"] = result.rowcount
     await session.execute(
@@ -128,8 +130,10 @@ async def _move_records(*, session: AsyncSession, survivor: Client, duplicate: C
     )
     for model in MOVED_WITH_CLIENT:
         table: Any = model
+        # Milestones carry their client's owner and team too: the survivor's from now on.
+        carried = owners.of(survivor) if model in owners.CARRY_OWNER else {}
         result = await session.execute(
-            update(model).where(table.client_id == duplicate.id).values(client_id=survivor.id)
+            update(model).where(table.client_id == duplicate.id).values(client_id=survivor.id, **carried)
         )
         moved[str(table.__tablename__)] = result.rowcount
     for model in ONE_PER_CLIENT:

@@ -226,6 +226,8 @@ async def add_member(
     now = tools.clock.now()
     member = FamilyMember(
         client_id=client.id,
+        owner_agent_id=client.owner_agent_id,  # carried: services/clients/owners.py
+        team_id=client.team_id,
         relationship=data.relationship.value,
         name=data.name,
         gender=data.gender.value,

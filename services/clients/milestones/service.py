@@ -72,6 +72,8 @@ async def add(
     now = datetime.now(UTC)
     row = Milestone(
         client_id=client.id,
+        owner_agent_id=client.owner_agent_id,  # carried: services/clients/owners.py
+        team_id=client.team_id,
         family_member_id=data.family_member_id,
         kind=data.kind.value,
         title=data.title,

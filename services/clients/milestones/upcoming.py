@@ -6,9 +6,13 @@ in that order through an index, run by run of the window (see ``window.py``), an
 has a page: at most ``limit + 1`` entries a source after the cursor, merged here. Nothing reads
 every client born in the window (about 20,000 for a week at a million clients).
 
-Indexes (live clients): ``(birth_md, id)`` for an admin, ``(owner_agent_id, birth_md, id)`` and
-``(team_id, birth_md, id)`` for an agent and a team; ``family_members (birth_md, id)``,
-``milestones (occurs_md, kind, id) WHERE recurs_yearly`` and ``milestones (occurs_on, kind, id)``.
+Each source has one index per scope, the scope's column first: ``(birth_md, id)`` for an admin,
+``(owner_agent_id, birth_md, id)`` for an agent and ``(team_id, birth_md, id)`` for a team, on
+``clients`` (live rows) and on ``family_members``; ``(…, occurs_md, kind, id) WHERE recurs_yearly``
+and ``(…, occurs_on, kind, id)`` on ``milestones``. Family members and milestones carry their
+client's owner and team (``services/clients/owners.py``), so an agent's or a team's rows are
+filtered on their own columns and only the page's rows are joined to ``clients`` (its name, and
+that it is live): the cost follows the caller's scope, not the whole book.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from sqlalchemy import ColumnElement, and_, literal, not_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from crmkit.auth import Principal
+from crmkit.auth import Principal, Role
 from crmkit.pagination import Page, read_cursor, trim
+from crmkit.scope import owner_scope
 from services.clients.milestones.schemas import UpcomingDate, UpcomingKind
 from services.clients.milestones.window import After, Cursor, Run, after_in, passed, runs
 from services.clients.models import Client, FamilyMember, Milestone
-from services.clients.repository import live_and_visible
+from services.clients.repository import live_and_visible, visible_to
 
 BIRTHDAY = UpcomingKind.BIRTHDAY.value
 T = TypeVar("T")
@@ -64,6 +69,18 @@ def _matched(value: T | None) -> T:
     return value
 
 
+def _client_key(principal: Principal) -> list[ColumnElement[bool]]:
+    """The joined client's own owner, where the caller's scope is one owner (an agent's book): the
+    client's distribution key named, so Citus routes the statement to one shard (docs/scaling.md).
+    Not for a team or an admin: the client's ``team_id`` is no key, and a second filter on the
+    client would only make the planner expect fewer rows than the index range holds, and read the
+    scope's whole window to sort it instead of stopping after a page. (An equality of the two
+    owners in the join misleads it the same way: a hash join over every client for an admin.)"""
+    if principal.role is Role.ADMIN or (principal.role is Role.TEAM_LEAD and principal.team_id is not None):
+        return []
+    return [visible_to(principal)]
+
+
 Fetch = Callable[[Run, After | None, int], Awaitable[list[UpcomingDate]]]
 
 
@@ -88,6 +105,20 @@ class Upcoming:
     def __init__(self, *, session: AsyncSession, principal: Principal, first: date, within_days: int) -> None:
         self.session = session
         self.scope = live_and_visible(principal)
+        # Family members and events are found by their own owner and team (the client's, carried:
+        # the index range of the caller's scope), then joined to their client by id (its name, and
+        # that it is live).
+        client = _client_key(principal)
+        self.member_scope = [
+            col(Client.deleted_at).is_(None),
+            *client,
+            owner_scope(principal, owner=col(FamilyMember.owner_agent_id), team=col(FamilyMember.team_id)),
+        ]
+        self.event_scope = [
+            col(Client.deleted_at).is_(None),
+            *client,
+            owner_scope(principal, owner=col(Milestone.owner_agent_id), team=col(Milestone.team_id)),
+        ]
         self.first = first
         self.last = first + timedelta(days=within_days)
         self.window = runs(first, within_days)
@@ -134,7 +165,7 @@ class Upcoming:
             .where(
                 _in_run(md, run),
                 col(FamilyMember.birth_date) < run.born_before,
-                *self.scope,
+                *self.member_scope,
                 *_birthdays_after(md, row_id, after),
             )
             .order_by(md, row_id)
@@ -164,7 +195,7 @@ class Upcoming:
                     col(FamilyMember.client_id) == col(Milestone.client_id),
                 ),
             )
-            .where(*conditions, *self.scope)
+            .where(*conditions, *self.event_scope)
         )
 
     def _event(self, on: date, event: Milestone, client_name: str, member_name: str | None) -> UpcomingDate:
