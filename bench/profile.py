@@ -308,16 +308,18 @@ def main() -> None:
 
 def settle(
     states: list[dict[str, Any]], *, quiet_cpu_seconds: float = 0.3, limit_seconds: float = 60
-) -> None:
-    """Wait until the apps' startup work (caches, first polls) is over: under ``quiet_cpu_seconds``
-    of CPU for all of them in 2 s, or ``limit_seconds`` passed; else it is charged to the first run."""
+) -> float | None:
+    """Wait until the apps' startup work (caches, first polls, the event feeds catching up with a
+    bulk load) is over: under ``quiet_cpu_seconds`` of CPU for all of them in 2 s. The seconds it
+    took, or None when ``limit_seconds`` passed first (the rest is then charged to the first run)."""
     pids = [app["pid"] for state in states for app in state["apps"].values()]
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    while time.monotonic() - started < limit_seconds:
         before = sum(cpu_seconds(pid) for pid in pids)
         time.sleep(2)
         if sum(cpu_seconds(pid) for pid in pids) - before < quiet_cpu_seconds:
-            return
+            return round(time.monotonic() - started, 1)
+    return None
 
 
 def summarise(results: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, dict[str, Any]]]:
