@@ -43,7 +43,7 @@ class IdempotencyNotSupported(ProblemError):
     status, title, slug = 400, "Idempotency-Key not accepted here", "idempotency-not-supported"
 
 
-def _refuse_idempotency_key(request: Request) -> None:
+async def _refuse_idempotency_key(request: Request) -> None:
     # Nothing this request did is remembered: the answer is not 2xx, so the middleware rolls back.
     if HEADER.decode() in request.headers:
         raise IdempotencyNotSupported(

@@ -14,7 +14,7 @@ from gateway.identity.models import User
 from gateway.identity.service import get_visible_user
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -30,7 +30,7 @@ MAX_AGENDA_DAYS_AWAY = 366
 router = APIRouter(prefix="/api/v1", tags=["views"], responses={**PROBLEM_RESPONSES, **UNAVAILABLE})
 
 
-def settings_of(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -46,7 +46,7 @@ async def webhook_admin(
     return principal
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

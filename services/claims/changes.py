@@ -21,7 +21,7 @@ async def load_claims(
     *, request: Request, session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
 ) -> Loaded:
     """Claims in the caller's scope as ``GET /claims/{id}`` shows them (masked bank account)."""
-    tools = get_tools(request)
+    tools = await get_tools(request)
     stmt = select(Claim).where(col(Claim.id).in_(ids), visible_to(principal))
     return {c.id: to_read(c, tools).model_dump(mode="json") for c in (await session.execute(stmt)).scalars()}
 

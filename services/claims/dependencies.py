@@ -33,12 +33,12 @@ ClaimId = Annotated[uuid.UUID, Path(description="The claim's id.")]
 DocumentId = Annotated[uuid.UUID, Path(description="The checklist item's id.")]
 
 
-def get_tools(request: Request) -> Tools:
+async def get_tools(request: Request) -> Tools:
     settings: Settings = request.app.state.settings
     return Tools(cipher=request.app.state.cipher, settings=settings, clock=BusinessClock(settings.zone))
 
 
-def get_policies(request: Request) -> PolicyDirectory:
+async def get_policies(request: Request) -> PolicyDirectory:
     """The policies service, asked with the caller's own token."""
     settings: Settings = request.app.state.settings
     return PolicyDirectory(
@@ -88,7 +88,7 @@ async def checklist_to_change(claim: ChangedClaim, session: SessionDep) -> list[
 ChangedChecklist = Annotated[list[ClaimDocument], Depends(checklist_to_change)]
 
 
-def document_on_claim(document_id: DocumentId, documents: ChangedChecklist) -> ClaimDocument:
+async def document_on_claim(document_id: DocumentId, documents: ChangedChecklist) -> ClaimDocument:
     """The checklist item of this claim; an item of another claim is not found here."""
     for document in documents:
         if document.id == document_id:

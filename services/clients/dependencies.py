@@ -29,11 +29,11 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_tools(request: Request) -> Tools:
+async def get_tools(request: Request) -> Tools:
     return Tools(cipher=request.app.state.cipher, clock=BusinessClock(zone=get_settings(request).zone))
 
 
-def get_directory(request: Request) -> UserDirectory:
+async def get_directory(request: Request) -> UserDirectory:
     """The gateway's user directory, asked with the caller's own token."""
     return UserDirectory(
         http=request.app.state.peer_http,
@@ -42,7 +42,7 @@ def get_directory(request: Request) -> UserDirectory:
     )
 
 
-def get_policy_book(request: Request) -> PolicyBook:
+async def get_policy_book(request: Request) -> PolicyBook:
     """The policies service, asked with the caller's own token."""
     return PolicyBook(
         http=request.app.state.peer_http,

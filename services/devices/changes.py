@@ -23,7 +23,7 @@ async def load_devices(
     *, request: Request, session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
 ) -> Loaded:
     """Devices in the caller's scope as ``GET /devices/{id}`` shows them (retired ones too)."""
-    today = get_clock(request).today()
+    today = (await get_clock(request)).today()
     stmt = select(Device).where(col(Device.id).in_(ids), visible_to(principal))
     devices = list((await session.execute(stmt)).scalars())
     repairs = await open_repairs(session=session, devices=devices)

@@ -41,7 +41,7 @@ CheckId = Annotated[uuid.UUID, Path(description="The check's id.")]
 RepairId = Annotated[uuid.UUID, Path(description="The repair's id.")]
 
 
-def get_clock(request: Request) -> BusinessClock:
+async def get_clock(request: Request) -> BusinessClock:
     """The business clock of the app's time zone (settings.zone)."""
     settings: Settings = request.app.state.settings
     return BusinessClock(zone=settings.zone)
@@ -50,7 +50,7 @@ def get_clock(request: Request) -> BusinessClock:
 ClockDep = Annotated[BusinessClock, Depends(get_clock)]
 
 
-def get_directory(request: Request) -> UserDirectory:
+async def get_directory(request: Request) -> UserDirectory:
     """The gateway's user directory, asked with the caller's own token."""
     settings: Settings = request.app.state.settings
     return UserDirectory(

@@ -24,7 +24,7 @@ ReaderDep = Annotated[Principal, require_scope("documents:read")]
 WriterDep = Annotated[Principal, require_scope("documents:write")]
 
 
-def get_tools(request: Request) -> Tools:
+async def get_tools(request: Request) -> Tools:
     state = request.app.state
     return Tools(settings=state.settings, cipher=state.cipher, storage=state.storage)
 
@@ -32,7 +32,7 @@ def get_tools(request: Request) -> Tools:
 ToolsDep = Annotated[Tools, Depends(get_tools)]
 
 
-def get_directory(request: Request) -> RecordDirectory:
+async def get_directory(request: Request) -> RecordDirectory:
     return RecordDirectory(
         http=request.app.state.peer_http,
         settings=request.app.state.settings,
@@ -43,7 +43,7 @@ def get_directory(request: Request) -> RecordDirectory:
 DirectoryDep = Annotated[RecordDirectory, Depends(get_directory)]
 
 
-def record_ref(
+async def record_ref(
     record_type: Annotated[RecordType, Query(description="What the document is attached to.")],
     record_id: Annotated[uuid.UUID, Query(description="That record's id.")],
     parent_id: Annotated[

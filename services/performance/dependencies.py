@@ -22,7 +22,7 @@ ReaderDep = Annotated[Principal, require_scope("performance:read")]
 WriterDep = Annotated[Principal, require_scope("performance:write")]
 
 
-def get_clock(request: Request) -> BusinessClock:
+async def get_clock(request: Request) -> BusinessClock:
     settings: Settings = request.app.state.settings
     return BusinessClock(zone=settings.zone)
 
@@ -30,7 +30,7 @@ def get_clock(request: Request) -> BusinessClock:
 ClockDep = Annotated[BusinessClock, Depends(get_clock)]
 
 
-def get_directory(request: Request) -> UserDirectory:
+async def get_directory(request: Request) -> UserDirectory:
     settings: Settings = request.app.state.settings
     return UserDirectory(
         http=request.app.state.peer_http,

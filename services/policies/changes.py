@@ -41,7 +41,7 @@ async def load_policies(
     *, request: Request, session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
 ) -> Loaded:
     """Policies in the caller's scope as ``GET /policies/{id}`` shows them."""
-    today = get_tools(request).clock.today()
+    today = (await get_tools(request)).clock.today()
     stmt = select(Policy).where(col(Policy.id).in_(ids), visible_to(Policy, principal))
     found = list((await session.execute(stmt)).scalars())
     premiums: dict[uuid.UUID, list[PremiumDue]] = defaultdict(list)

@@ -44,12 +44,12 @@ def clock_of(app: FastAPI) -> BusinessClock:
     return clock or BusinessClock(settings.zone)
 
 
-def get_tools(request: Request) -> Tools:
+async def get_tools(request: Request) -> Tools:
     settings: Settings = request.app.state.settings
     return Tools(clock=clock_of(request.app), cipher=request.app.state.cipher, settings=settings)
 
 
-def get_directory(request: Request) -> ClientDirectory:
+async def get_directory(request: Request) -> ClientDirectory:
     """The clients service, asked with the caller's own token."""
     settings: Settings = request.app.state.settings
     return ClientDirectory(

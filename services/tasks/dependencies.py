@@ -37,7 +37,7 @@ AdminDep = Annotated[Principal, require_roles(Role.ADMIN)]
 TaskId = Annotated[uuid.UUID, Path(description="The task's id.")]
 
 
-def get_clock(request: Request) -> BusinessClock:
+async def get_clock(request: Request) -> BusinessClock:
     settings: Settings = request.app.state.settings
     return BusinessClock(zone=settings.zone)
 
@@ -45,7 +45,7 @@ def get_clock(request: Request) -> BusinessClock:
 ClockDep = Annotated[BusinessClock, Depends(get_clock)]
 
 
-def get_peers(request: Request) -> Peers:
+async def get_peers(request: Request) -> Peers:
     """The other apps, asked with the caller's own token."""
     return Peers(
         http=request.app.state.peer_http,
