@@ -10,7 +10,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -235,32 +235,76 @@ async def premiums_due(
 LAPSABLE_STATUSES = ("issued", *LIVE_STATUSES)
 
 
-async def collection(
-    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
-) -> Page[CollectionItem]:
-    """Overdue instalments of policies not lapsed yet, oldest first: each with the last day of its
-    grace period (保险法 §36), after which the sweep lapses the policy."""
+COLLECTION_BATCH = 2
+"""Instalments read per candidate batch of the collection list, per row of the page: the batch is
+doubled while the policy-status filter leaves the page short."""
+COLLECTION_BATCH_MAX = 2_000
+
+
+def _collection_batch(
+    *, principal: Principal, today: date, after: tuple[date, uuid.UUID] | None, size: int
+) -> Select[PremiumDue, Policy]:
+    """The next ``size`` overdue instalments after ``after`` (one partial index walked in order,
+    LIMIT), each with its policy when that policy can still lapse (else NULL: a left join, so the
+    caller sees every candidate and knows where the batch ended)."""
     d = PremiumDue
-    stmt = (
-        select(d, Policy)
-        .join(
-            Policy,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(col(Policy.id) == col(d.policy_id), col(Policy.owner_agent_id) == col(d.owner_agent_id)),
-        )
+    batch = aliased(
+        d,
+        select(d)
         .where(
             status_is(col(d.status), "due"),
             visible_to(d, principal),
             col(d.due_on) < today,
-            status_is(col(Policy.status), *LAPSABLE_STATUSES),
-            *_after(col(d.due_on), col(d.id), cursor),
+            *([] if after is None else [tuple_(col(d.due_on), col(d.id)) > tuple_(*after)]),
         )
         .order_by(col(d.due_on), col(d.id))
-        .limit(limit + 1)
+        .limit(size)
+        .subquery("batch"),
     )
-    rows, next_cursor = trim(
-        list((await session.execute(stmt)).all()), limit, key=lambda row: (row[0].due_on, row[0].id)
+    return (
+        select(batch, Policy)
+        .outerjoin(
+            Policy,
+            and_(
+                col(Policy.id) == col(batch.policy_id),
+                # The owners too: a co-located join on a distributed table (docs/scaling.md).
+                col(Policy.owner_agent_id) == col(batch.owner_agent_id),
+                status_is(col(Policy.status), *LAPSABLE_STATUSES),
+            ),
+        )
+        .order_by(col(batch.due_on), col(batch.id))
     )
+
+
+async def collection(
+    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
+) -> Page[CollectionItem]:
+    """Overdue instalments of policies not lapsed yet, oldest first: each with the last day of its
+    grace period (保险法 §36), after which the sweep lapses the policy.
+
+    Read page first, as premiums-due is: a batch of overdue instalments is taken in ``(due_on, id)``
+    order from the partial index (the caller's scope leading), then each joined to its policy by
+    primary key; the instalments of lapsed or ended policies are dropped, and while that leaves the
+    page short another (twice as large) batch is read after the last one. Each statement reads a
+    bounded batch, whatever the number of overdue instalments in the book, and the planner need
+    not guess how many instalments the policy filter keeps."""
+    after = read_cursor(cursor, date, uuid.UUID)
+    size = COLLECTION_BATCH * (limit + 1)
+    found: list[tuple[PremiumDue, Policy]] = []
+    while len(found) <= limit:
+        batch = list(
+            (
+                await session.execute(
+                    _collection_batch(principal=principal, today=today, after=after, size=size)
+                )
+            ).all()
+        )
+        found.extend((due, policy) for due, policy in batch if policy is not None)
+        if len(batch) < size:
+            break  # the overdue instalments are exhausted
+        after = (batch[-1][0].due_on, batch[-1][0].id)
+        size = min(2 * size, COLLECTION_BATCH_MAX)
+    rows, next_cursor = trim(found[: limit + 1], limit, key=lambda row: (row[0].due_on, row[0].id))
     items = []
     for due, policy in rows:
         grace_ends_on = due.due_on + timedelta(days=policy.grace_days)
