@@ -243,14 +243,21 @@ COLLECTION_BATCH_MAX = 2_000
 
 def _collection_batch(
     *, principal: Principal, today: date, after: tuple[date, uuid.UUID] | None, size: int
-) -> Select[PremiumDue, Policy]:
+) -> Select[Any]:
     """The next ``size`` overdue instalments after ``after`` (one partial index walked in order,
-    LIMIT), each with its policy when that policy can still lapse (else NULL: a left join, so the
-    caller sees every candidate and knows where the batch ended)."""
+    LIMIT), each with what the list shows of its policy when that policy can still lapse (else
+    NULLs: a left join, so the caller sees every candidate and knows where the batch ended). Columns,
+    not entities: most of a batch may be dropped, none is worth building a whole policy for."""
     d = PremiumDue
-    batch = aliased(
-        d,
-        select(d)
+    batch = (
+        select(
+            col(d.id),
+            col(d.policy_id),
+            col(d.owner_agent_id),
+            col(d.instalment),
+            col(d.due_on),
+            col(d.amount),
+        )
         .where(
             status_is(col(d.status), "due"),
             visible_to(d, principal),
@@ -259,21 +266,33 @@ def _collection_batch(
         )
         .order_by(col(d.due_on), col(d.id))
         .limit(size)
-        .subquery("batch"),
+        .subquery("batch")
     )
-    return (
-        select(batch, Policy)
+    stmt: Select[Any] = (
+        select(
+            batch.c.id,
+            batch.c.instalment,
+            batch.c.due_on,
+            batch.c.amount,
+            col(Policy.id).label("kept_policy_id"),
+            col(Policy.policy_number),
+            col(Policy.client_id),
+            col(Policy.insured_name),
+            col(Policy.grace_days),
+        )
+        .select_from(batch)
         .outerjoin(
             Policy,
             and_(
-                col(Policy.id) == col(batch.policy_id),
+                col(Policy.id) == batch.c.policy_id,
                 # The owners too: a co-located join on a distributed table (docs/scaling.md).
-                col(Policy.owner_agent_id) == col(batch.owner_agent_id),
+                col(Policy.owner_agent_id) == batch.c.owner_agent_id,
                 status_is(col(Policy.status), *LAPSABLE_STATUSES),
             ),
         )
-        .order_by(col(batch.due_on), col(batch.id))
+        .order_by(batch.c.due_on, batch.c.id)
     )
+    return stmt
 
 
 async def collection(
@@ -290,34 +309,29 @@ async def collection(
     not guess how many instalments the policy filter keeps."""
     after = read_cursor(cursor, date, uuid.UUID)
     size = COLLECTION_BATCH * (limit + 1)
-    found: list[tuple[PremiumDue, Policy]] = []
+    found: list[Any] = []
     while len(found) <= limit:
-        batch = list(
-            (
-                await session.execute(
-                    _collection_batch(principal=principal, today=today, after=after, size=size)
-                )
-            ).all()
-        )
-        found.extend((due, policy) for due, policy in batch if policy is not None)
+        stmt = _collection_batch(principal=principal, today=today, after=after, size=size)
+        batch = list((await session.execute(stmt)).all())
+        found.extend(row for row in batch if row.kept_policy_id is not None)
         if len(batch) < size:
             break  # the overdue instalments are exhausted
-        after = (batch[-1][0].due_on, batch[-1][0].id)
+        after = (batch[-1].due_on, batch[-1].id)
         size = min(2 * size, COLLECTION_BATCH_MAX)
-    rows, next_cursor = trim(found[: limit + 1], limit, key=lambda row: (row[0].due_on, row[0].id))
+    rows, next_cursor = trim(found[: limit + 1], limit, key=lambda row: (row.due_on, row.id))
     items = []
-    for due, policy in rows:
-        grace_ends_on = due.due_on + timedelta(days=policy.grace_days)
+    for row in rows:
+        grace_ends_on = row.due_on + timedelta(days=row.grace_days)
         items.append(
             CollectionItem(
-                premium_id=due.id,
-                policy_id=policy.id,
-                policy_number=policy.policy_number,
-                client_id=policy.client_id,
-                insured_name=policy.insured_name,
-                instalment=due.instalment,
-                due_on=due.due_on,
-                amount=due.amount,
+                premium_id=row.id,
+                policy_id=row.kept_policy_id,
+                policy_number=row.policy_number,
+                client_id=row.client_id,
+                insured_name=row.insured_name,
+                instalment=row.instalment,
+                due_on=row.due_on,
+                amount=row.amount,
                 grace_ends_on=grace_ends_on,
                 days_left=max(0, (grace_ends_on - today).days),
             )
