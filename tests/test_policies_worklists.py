@@ -1,13 +1,18 @@
-"""Work lists for the agenda: requirements due, cooling-off ending, return visits, premiums due."""
+"""Work lists for the agenda: requirements due, cooling-off ending, return visits, premiums due,
+collection."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import People, Person
+from services.policies.terms import add_months
+from tests.conftest import People, Person, Stack
+from tests.lifecycle_support import MovedClock, issued, product_with_terms
 from tests.policies_support import (
     APPLICATIONS,
     BASE,
@@ -132,3 +137,81 @@ class TestPolicyWorkLists:
         assert due["instalment"] == 2
         assert due["amount"] == "8000.00"
         assert due["overdue"] is (due["due_on"] < today().isoformat())
+
+
+@pytest.fixture
+def clock(stack: Stack) -> Iterator[MovedClock]:
+    moved = MovedClock(stack)
+    try:
+        yield moved
+    finally:
+        moved.reset()
+
+
+async def _collection_pages(api: httpx.AsyncClient, person: Person, limit: int) -> list[list[str]]:
+    """Every page of the collection list, ``limit`` at a time (premium ids)."""
+    pages: list[list[str]] = []
+    params: dict[str, Any] = {"limit": limit}
+    while True:
+        response = await api.get(f"{WORKLISTS}/collection", params=params, headers=person.headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        pages.append([i["premium_id"] for i in page["items"]])
+        keys = [(i["due_on"], i["premium_id"]) for i in page["items"]]
+        assert keys == sorted(keys)
+        if page["next_cursor"] is None:
+            return pages
+        params["cursor"] = page["next_cursor"]
+
+
+class TestCollection:
+    async def test_lapsed_policies_ahead_are_skipped_page_by_page(
+        self, api: httpx.AsyncClient, people: People, clock: MovedClock
+    ) -> None:
+        """The instalments of lapsed policies come first in due order and are left out, however many
+        batches of them the list reads before it reaches the live ones; every role pages through
+        the same rows, in the same order, as its one-page answer."""
+        start = date(2024, 4, 10)
+        clock.set(start)
+        product = await product_with_terms(api, people.admin, grace_days=60)
+        for person in (people.agent, people.colleague):
+            await issued(
+                api, people, product, issued_on=start, effective_on=start, in_force_by=start, person=person
+            )
+        later = add_months(start, 9)
+        report = await clock.sweep(later)
+        assert report.lapsed == 2  # 8 overdue instalments each stay due, behind the lapse
+        live: dict[str, list[str]] = {"agent": [], "colleague": [], "outsider": []}
+        for name, person in (
+            ("agent", people.agent),
+            ("agent", people.agent),
+            ("colleague", people.colleague),
+            ("outsider", people.outsider),
+        ):
+            effective = later - timedelta(days=40)
+            policy = await issued(
+                api,
+                people,
+                product,
+                issued_on=effective,
+                effective_on=effective,
+                in_force_by=effective,
+                person=person,
+            )
+            overdue = [
+                p
+                for p in policy["premiums"]
+                if p["due_on"] < later.isoformat() and p["status"] in ("due", "overdue")
+            ]
+            live[name] += [p["id"] for p in overdue]
+        assert [len(ids) for ids in live.values()] == [2, 1, 1]
+
+        expected = [
+            (people.agent, live["agent"]),
+            (people.lead, live["agent"] + live["colleague"]),
+            (people.admin, live["agent"] + live["colleague"] + live["outsider"]),
+        ]
+        for person, ids in expected:
+            [whole] = await _collection_pages(api, person, 50)
+            assert sorted(whole) == sorted(ids)
+            assert await _collection_pages(api, person, 1) == [[i] for i in whole]

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -235,45 +235,103 @@ async def premiums_due(
 LAPSABLE_STATUSES = ("issued", *LIVE_STATUSES)
 
 
-async def collection(
-    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
-) -> Page[CollectionItem]:
-    """Overdue instalments of policies not lapsed yet, oldest first: each with the last day of its
-    grace period (保险法 §36), after which the sweep lapses the policy."""
+COLLECTION_BATCH = 2
+"""Instalments read per candidate batch of the collection list, per row of the page: the batch is
+doubled while the policy-status filter leaves the page short."""
+COLLECTION_BATCH_MAX = 2_000
+
+
+def _collection_batch(
+    *, principal: Principal, today: date, after: tuple[date, uuid.UUID] | None, size: int
+) -> Select[Any]:
+    """The next ``size`` overdue instalments after ``after`` (one partial index walked in order,
+    LIMIT), each with what the list shows of its policy when that policy can still lapse (else
+    NULLs: a left join, so the caller sees every candidate and knows where the batch ended). Columns,
+    not entities: most of a batch may be dropped, none is worth building a whole policy for."""
     d = PremiumDue
-    stmt = (
-        select(d, Policy)
-        .join(
-            Policy,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(col(Policy.id) == col(d.policy_id), col(Policy.owner_agent_id) == col(d.owner_agent_id)),
+    batch = (
+        select(
+            col(d.id),
+            col(d.policy_id),
+            col(d.owner_agent_id),
+            col(d.instalment),
+            col(d.due_on),
+            col(d.amount),
         )
         .where(
             status_is(col(d.status), "due"),
             visible_to(d, principal),
             col(d.due_on) < today,
-            status_is(col(Policy.status), *LAPSABLE_STATUSES),
-            *_after(col(d.due_on), col(d.id), cursor),
+            *([] if after is None else [tuple_(col(d.due_on), col(d.id)) > tuple_(*after)]),
         )
         .order_by(col(d.due_on), col(d.id))
-        .limit(limit + 1)
+        .limit(size)
+        .subquery("batch")
     )
-    rows, next_cursor = trim(
-        list((await session.execute(stmt)).all()), limit, key=lambda row: (row[0].due_on, row[0].id)
+    stmt: Select[Any] = (
+        select(
+            batch.c.id,
+            batch.c.instalment,
+            batch.c.due_on,
+            batch.c.amount,
+            col(Policy.id).label("kept_policy_id"),
+            col(Policy.policy_number),
+            col(Policy.client_id),
+            col(Policy.insured_name),
+            col(Policy.grace_days),
+        )
+        .select_from(batch)
+        .outerjoin(
+            Policy,
+            and_(
+                col(Policy.id) == batch.c.policy_id,
+                # The owners too: a co-located join on a distributed table (docs/scaling.md).
+                col(Policy.owner_agent_id) == batch.c.owner_agent_id,
+                status_is(col(Policy.status), *LAPSABLE_STATUSES),
+            ),
+        )
+        .order_by(batch.c.due_on, batch.c.id)
     )
+    return stmt
+
+
+async def collection(
+    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
+) -> Page[CollectionItem]:
+    """Overdue instalments of policies not lapsed yet, oldest first: each with the last day of its
+    grace period (保险法 §36), after which the sweep lapses the policy.
+
+    Read page first, as premiums-due is: a batch of overdue instalments is taken in ``(due_on, id)``
+    order from the partial index (the caller's scope leading), then each joined to its policy by
+    primary key; the instalments of lapsed or ended policies are dropped, and while that leaves the
+    page short another (twice as large) batch is read after the last one. Each statement reads a
+    bounded batch, whatever the number of overdue instalments in the book, and the planner need
+    not guess how many instalments the policy filter keeps."""
+    after = read_cursor(cursor, date, uuid.UUID)
+    size = COLLECTION_BATCH * (limit + 1)
+    found: list[Any] = []
+    while len(found) <= limit:
+        stmt = _collection_batch(principal=principal, today=today, after=after, size=size)
+        batch = list((await session.execute(stmt)).all())
+        found.extend(row for row in batch if row.kept_policy_id is not None)
+        if len(batch) < size:
+            break  # the overdue instalments are exhausted
+        after = (batch[-1].due_on, batch[-1].id)
+        size = min(2 * size, COLLECTION_BATCH_MAX)
+    rows, next_cursor = trim(found[: limit + 1], limit, key=lambda row: (row.due_on, row.id))
     items = []
-    for due, policy in rows:
-        grace_ends_on = due.due_on + timedelta(days=policy.grace_days)
+    for row in rows:
+        grace_ends_on = row.due_on + timedelta(days=row.grace_days)
         items.append(
             CollectionItem(
-                premium_id=due.id,
-                policy_id=policy.id,
-                policy_number=policy.policy_number,
-                client_id=policy.client_id,
-                insured_name=policy.insured_name,
-                instalment=due.instalment,
-                due_on=due.due_on,
-                amount=due.amount,
+                premium_id=row.id,
+                policy_id=row.kept_policy_id,
+                policy_number=row.policy_number,
+                client_id=row.client_id,
+                insured_name=row.insured_name,
+                instalment=row.instalment,
+                due_on=row.due_on,
+                amount=row.amount,
                 grace_ends_on=grace_ends_on,
                 days_left=max(0, (grace_ends_on - today).days),
             )
