@@ -31,6 +31,7 @@ from launcher import throwaway
 from launcher.apps import ALL_APPS
 from services.policies import sweep
 from services.policies.terms import add_years
+from services.policies.transitions import LAPSABLE_STATES
 
 POLICIES = 50_000
 INSTALMENTS = 10
@@ -108,6 +109,7 @@ def _rows(today: date) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
                     PREMIUM,
                     "paid" if paid else "due",
                     due_on if paid else None,
+                    status in LAPSABLE_STATES,
                 )
             )
     return policies, dues
@@ -131,6 +133,7 @@ DUE_COLUMNS = [
     "amount",
     "status",
     "paid_on",
+    "collectable",
 ]
 
 

@@ -42,6 +42,7 @@ LIVE_POLICY = text("status IN ('receipt_signed', 'return_visit_done', 'in_force'
 SWEPT_POLICY = text("status IN ('issued', 'receipt_signed', 'return_visit_done', 'in_force', 'lapsed')")
 PENDING = text("status = 'pending'")
 DUE = text("status = 'due'")
+COLLECTABLE_DUE = text("status = 'due' AND collectable")
 RECEIPT_SIGNED = text("status = 'receipt_signed'")
 # A live policy's annual review date (annual_review.py): a year after the client's last review, or
 # after the policy took effect if the client was never reviewed. The due list walks it in order.
@@ -396,6 +397,16 @@ class PremiumDue(PoliciesTable, table=True):
         Index("ix_premium_dues_owner_due", "owner_agent_id", "due_on", "id", postgresql_where=DUE),
         Index("ix_premium_dues_team_due", "team_id", "due_on", "id", postgresql_where=DUE),
         Index("ix_premium_dues_due", "due_on", "id", postgresql_where=DUE),
+        # The collection list: the instalments of policies that can still lapse.
+        Index(
+            "ix_premium_dues_owner_collect",
+            "owner_agent_id",
+            "due_on",
+            "id",
+            postgresql_where=COLLECTABLE_DUE,
+        ),
+        Index("ix_premium_dues_team_collect", "team_id", "due_on", "id", postgresql_where=COLLECTABLE_DUE),
+        Index("ix_premium_dues_collect", "due_on", "id", postgresql_where=COLLECTABLE_DUE),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -407,6 +418,12 @@ class PremiumDue(PoliciesTable, table=True):
     amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
     status: str = Field(sa_column=Column(String(10), nullable=False))
     paid_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    collectable: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
+    )
+    """Its policy can still lapse (status in ``LAPSABLE_STATES``): kept with the policy's status on
+    every write that changes it (``services/policies/collectable.py``), so the collection list never
+    reads the arrears of lapsed or ended policies."""
 
 
 class PremiumPayment(PoliciesTable, table=True):

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from crmkit.clock import BusinessClock, utc_now
+from services.policies import collectable
 from services.policies.issued.service import audit_view
 from services.policies.models import Policy, PremiumDue, infra_tables
 from services.policies.terms import REINSTATEMENT_YEARS, RENEWAL_NOTICE_DAYS, add_years
@@ -111,6 +112,7 @@ async def _lapse(session: AsyncSession, today: date, report: SweepReport) -> Non
         lapsed_on = due_on + timedelta(days=policy.grace_days + 1)
         before = audit_view(policy)
         policy.status = "lapsed"
+        await collectable.sync(session, policy)
         policy.lapsed_on = lapsed_on
         policy.lapses = [*policy.lapses, {"lapsed_on": lapsed_on.isoformat(), "ended_on": None}]
         _touch(policy)
@@ -134,6 +136,7 @@ async def _terminate(session: AsyncSession, today: date, report: SweepReport) ->
             continue  # 29 February, or the term ends first: expiry takes it
         before = audit_view(policy)
         policy.status = "terminated"
+        await collectable.sync(session, policy)
         policy.ended_on = ends
         _touch(policy)
         await _publish(session, policy, "policy.terminated", before, audit_view(policy))
@@ -162,6 +165,7 @@ async def _expire(session: AsyncSession, today: date, report: SweepReport) -> No
             if due.due_on >= policy.expires_on or policy.status != "lapsed":
                 due.status = "void"
         policy.status = "expired"
+        await collectable.sync(session, policy)
         policy.ended_on = policy.expires_on
         _touch(policy)
         await _publish(session, policy, "policy.expired", before, audit_view(policy))

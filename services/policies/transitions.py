@@ -64,6 +64,10 @@ on its end date (a renewal is a new policy linked to the expired term)."""
 POLICY_SWEPT_STATES = ("issued", "receipt_signed", "return_visit_done", "in_force", "lapsed")
 """States a policy can still leave by the calendar alone."""
 
+LAPSABLE_STATES = ("issued", "receipt_signed", "return_visit_done", "in_force")
+"""States in which an unpaid instalment can still lapse the policy: the collection list's policies.
+Their instalments are ``premium_dues.collectable`` (kept by ``services/policies/collectable.py``)."""
+
 PROPOSAL_TRANSITIONS = transition_table(
     {
         "open": {"open", "accepted", "declined"},

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select, tuple_
+from sqlalchemy import ColumnElement, and_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -31,6 +31,7 @@ from services.policies.schemas import (
     ReturnVisitPending,
 )
 from services.policies.terms import REINSTATEMENT_YEARS, RENEWAL_NOTICE_DAYS, add_years
+from services.policies.transitions import LAPSABLE_STATES
 
 LIVE_STATUSES = ("receipt_signed", "return_visit_done", "in_force")
 
@@ -232,24 +233,19 @@ async def premiums_due(
     )
 
 
-LAPSABLE_STATUSES = ("issued", *LIVE_STATUSES)
+async def collection(
+    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
+) -> Page[CollectionItem]:
+    """Overdue instalments of policies not lapsed yet, oldest first: each with the last day of its
+    grace period (保险法 §36), after which the sweep lapses the policy.
 
-
-COLLECTION_BATCH = 2
-"""Instalments read per candidate batch of the collection list, per row of the page: the batch is
-doubled while the policy-status filter leaves the page short."""
-COLLECTION_BATCH_MAX = 2_000
-
-
-def _collection_batch(
-    *, principal: Principal, today: date, after: tuple[date, uuid.UUID] | None, size: int
-) -> Select[Any]:
-    """The next ``size`` overdue instalments after ``after`` (one partial index walked in order,
-    LIMIT), each with what the list shows of its policy when that policy can still lapse (else
-    NULLs: a left join, so the caller sees every candidate and knows where the batch ended). Columns,
-    not entities: most of a batch may be dropped, none is worth building a whole policy for."""
+    Read page first, as premiums-due is: ``limit + 1`` overdue instalments in ``(due_on, id)`` order
+    from the partial index of the collectable ones (the caller's scope leading), then each joined to
+    its policy by primary key. ``collectable`` is kept true exactly while the policy can still lapse
+    (``services/policies/collectable.py``), so the arrears of lapsed or ended policies are not in the
+    index at all: one bounded statement, whatever their number in the book."""
     d = PremiumDue
-    batch = (
+    page = (
         select(
             col(d.id),
             col(d.policy_id),
@@ -260,72 +256,44 @@ def _collection_batch(
         )
         .where(
             status_is(col(d.status), "due"),
+            col(d.collectable),
             visible_to(d, principal),
             col(d.due_on) < today,
-            *([] if after is None else [tuple_(col(d.due_on), col(d.id)) > tuple_(*after)]),
+            *_after(col(d.due_on), col(d.id), cursor),
         )
         .order_by(col(d.due_on), col(d.id))
-        .limit(size)
-        .subquery("batch")
+        .limit(limit + 1)
+        .subquery("page")
     )
-    stmt: Select[Any] = (
+    stmt = (
         select(
-            batch.c.id,
-            batch.c.instalment,
-            batch.c.due_on,
-            batch.c.amount,
-            col(Policy.id).label("kept_policy_id"),
+            page.c.id,
+            page.c.instalment,
+            page.c.due_on,
+            page.c.amount,
+            col(Policy.id).label("policy_id"),
             col(Policy.policy_number),
             col(Policy.client_id),
             col(Policy.insured_name),
             col(Policy.grace_days),
         )
-        .select_from(batch)
-        .outerjoin(
+        .select_from(page)
+        .join(
             Policy,
-            and_(
-                col(Policy.id) == batch.c.policy_id,
-                # The owners too: a co-located join on a distributed table (docs/scaling.md).
-                col(Policy.owner_agent_id) == batch.c.owner_agent_id,
-                status_is(col(Policy.status), *LAPSABLE_STATUSES),
-            ),
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(col(Policy.id) == page.c.policy_id, col(Policy.owner_agent_id) == page.c.owner_agent_id),
         )
-        .order_by(batch.c.due_on, batch.c.id)
+        .order_by(page.c.due_on, page.c.id)
     )
-    return stmt
-
-
-async def collection(
-    *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
-) -> Page[CollectionItem]:
-    """Overdue instalments of policies not lapsed yet, oldest first: each with the last day of its
-    grace period (保险法 §36), after which the sweep lapses the policy.
-
-    Read page first, as premiums-due is: a batch of overdue instalments is taken in ``(due_on, id)``
-    order from the partial index (the caller's scope leading), then each joined to its policy by
-    primary key; the instalments of lapsed or ended policies are dropped, and while that leaves the
-    page short another (twice as large) batch is read after the last one. Each statement reads a
-    bounded batch, whatever the number of overdue instalments in the book, and the planner need
-    not guess how many instalments the policy filter keeps."""
-    after = read_cursor(cursor, date, uuid.UUID)
-    size = COLLECTION_BATCH * (limit + 1)
-    found: list[Any] = []
-    while len(found) <= limit:
-        stmt = _collection_batch(principal=principal, today=today, after=after, size=size)
-        batch = list((await session.execute(stmt)).all())
-        found.extend(row for row in batch if row.kept_policy_id is not None)
-        if len(batch) < size:
-            break  # the overdue instalments are exhausted
-        after = (batch[-1].due_on, batch[-1].id)
-        size = min(2 * size, COLLECTION_BATCH_MAX)
-    rows, next_cursor = trim(found[: limit + 1], limit, key=lambda row: (row.due_on, row.id))
+    found: list[Any] = list((await session.execute(stmt)).all())
+    rows, next_cursor = trim(found, limit, key=lambda row: (row.due_on, row.id))
     items = []
     for row in rows:
         grace_ends_on = row.due_on + timedelta(days=row.grace_days)
         items.append(
             CollectionItem(
                 premium_id=row.id,
-                policy_id=row.kept_policy_id,
+                policy_id=row.policy_id,
                 policy_number=row.policy_number,
                 client_id=row.client_id,
                 insured_name=row.insured_name,
@@ -347,7 +315,7 @@ async def renewals_due(
     stmt = (
         select(Policy)
         .where(
-            status_is(col(Policy.status), *LAPSABLE_STATUSES),
+            status_is(col(Policy.status), *LAPSABLE_STATES),
             visible_to(Policy, principal),
             col(Policy.renewable),
             col(Policy.renewal_decision).is_(None),

@@ -20,6 +20,7 @@ from sqlmodel import col
 from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from services.policies import trail
+from services.policies.collectable import collectable
 from services.policies.errors import InvalidField, PremiumNotFound, RuleConflict
 from services.policies.evidence import ensure_order
 from services.policies.issued.schemas import PaymentCreate, PaymentPurpose, PaymentRead
@@ -126,6 +127,7 @@ async def create_schedule(*, session: AsyncSession, policy: Policy, first: Premi
             amount=amount,
             status="paid" if paid else "due",
             paid_on=first.paid_on if paid and first is not None else None,
+            collectable=collectable(policy),
         )
         dues.append(due)
     session.add_all(dues)

@@ -16,7 +16,7 @@ from sqlmodel import col
 from crmkit.auth import Principal
 from crmkit.clock import utc_now
 from crmkit.workflow import allowed_next, ensure_transition
-from services.policies import repository, review_clock, trail
+from services.policies import collectable, repository, review_clock, trail
 from services.policies.errors import DuplicatePolicyNumber, InvalidField, RuleConflict
 from services.policies.issued import premiums
 from services.policies.issued.schemas import (
@@ -214,6 +214,7 @@ async def move_policy(
     policy.version += 1
     policy.updated_at = utc_now()
     await session.flush()
+    await collectable.sync(session, policy)
     await trail.record(
         session,
         principal=principal,
