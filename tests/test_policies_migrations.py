@@ -1,7 +1,8 @@
 """The policies and claims migrations of issue 16: policies_0004 (lifecycle: existing data takes the
 new terms), policies_0005 (evidence, return visits, annual reviews), claims_0004_cover (waiting
 period) and claims_0005 (decision references); and of issue 21: policies_0007 (the clients' last
-review on their policies, indexes for the admin-wide reads) and claims_0006 (report indexes). The
+review on their policies, indexes for the admin-wide reads), policies_0008 (the instalments'
+``collectable`` flag of the collection list) and claims_0006 (report indexes). The
 migrated schemas are what the models describe, and the new revisions step down and up."""
 
 from __future__ import annotations
@@ -192,6 +193,55 @@ def test_policies_take_their_clients_last_review_and_the_migration_steps_back(sc
     upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
 
 
+def test_instalments_of_policies_that_cannot_lapse_are_not_collectable_and_the_migration_steps_back(
+    scratch: str,
+) -> None:
+    """policies_0008 flags each instalment ``collectable`` while its policy can still lapse (issued,
+    receipt signed, return visit done, in force): the lapsed policy's arrears are not."""
+    config = alembic_config(POLICIES_APP.migrations_dir, scratch)
+    command.upgrade(config, "policies_0003")
+    _, live = asyncio.run(_seed(scratch))
+    _, lapsed = asyncio.run(_seed(scratch, "ZA0002"))
+    command.upgrade(config, "policies_0007")
+
+    async def lapse_one_with_instalments() -> None:
+        conn = await asyncpg.connect(scratch)
+        try:
+            await conn.execute(
+                "UPDATE policies.policies SET status = 'lapsed', lapsed_on = '2020-04-03' WHERE id = $1",
+                lapsed,
+            )
+            for policy in (live, lapsed):
+                for number, status in ((1, "paid"), (2, "due")):
+                    await conn.execute(
+                        "INSERT INTO policies.premium_dues (id, policy_id, owner_agent_id, instalment,"
+                        " due_on, amount, status) SELECT $1, id, owner_agent_id, $3, $4, 39, $5"
+                        " FROM policies.policies WHERE id = $2",
+                        uuid.uuid4(),
+                        policy,
+                        number,
+                        date(2020, number, 2),
+                        status,
+                    )
+        finally:
+            await conn.close()
+
+    async def flags() -> set[tuple[uuid.UUID, int, bool]]:
+        conn = await asyncpg.connect(scratch)
+        try:
+            rows = await conn.fetch("SELECT policy_id, instalment, collectable FROM policies.premium_dues")
+            return {(row["policy_id"], row["instalment"], row["collectable"]) for row in rows}
+        finally:
+            await conn.close()
+
+    asyncio.run(lapse_one_with_instalments())
+    upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+    assert asyncio.run(flags()) == {(live, 1, True), (live, 2, True), (lapsed, 1, False), (lapsed, 2, False)}
+    command.downgrade(config, "policies_0007")
+    upgrade_to_head(POLICIES_APP.migrations_dir, scratch)
+    assert asyncio.run(flags()) == {(live, 1, True), (live, 2, True), (lapsed, 1, False), (lapsed, 2, False)}
+
+
 @pytest.mark.parametrize(
     ("schema", "metadata"),
     [("policies", policies_models.metadata), ("claims", claims_models.metadata)],
@@ -224,6 +274,6 @@ async def test_the_review_due_indexes_are_on_the_models_expression(database_url:
 
 @pytest.mark.parametrize(("service", "before"), [("policies", "policies_0004"), ("claims", "claims_0003")])
 def test_the_new_revision_steps_down_and_up_again(server_url: str, service: str, before: str) -> None:
-    """policies: back to policies_0004 (policies_0007 to policies_0005; the seed test above steps all
+    """policies: back to policies_0004 (policies_0008 to policies_0005; the seed test above steps all
     back); claims: back to claims_0003 (claims_0006 to claims_0004_cover)."""
     steps_down_and_up(server_url, service, before)

@@ -3,16 +3,18 @@ collection."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from services.policies.terms import add_months
+from services.policies.terms import add_months, add_years
 from tests.conftest import People, Person, Stack
-from tests.lifecycle_support import MovedClock, issued, product_with_terms
+from tests.lifecycle_support import MovedClock, issued, payment, product_with_terms, read
 from tests.policies_support import (
     APPLICATIONS,
     BASE,
@@ -215,3 +217,102 @@ class TestCollection:
             [whole] = await _collection_pages(api, person, 50)
             assert sorted(whole) == sorted(ids)
             assert await _collection_pages(api, person, 1) == [[i] for i in whole]
+
+    async def test_a_lapse_takes_the_arrears_off_the_list_and_a_reinstatement_brings_back_the_rest(
+        self, api: httpx.AsyncClient, people: People, stack: Stack, clock: MovedClock
+    ) -> None:
+        """The lapsed policy's overdue instalments stay due (the arrears of a reinstatement) but are
+        not collectable: off the list and out of its index. Reinstated, the policy's instalments due
+        after the request (left unpaid by it) are on the list again."""
+        agent, start = people.agent, date(2024, 4, 10)
+        clock.set(start)
+        product = await product_with_terms(api, people.admin, grace_days=60)
+        policy = await issued(api, people, product, issued_on=start, effective_on=start, in_force_by=start)
+        pid = policy["id"]
+        second_due = add_months(start, 1)
+        clock.set(second_due + timedelta(days=10))
+        assert [(c["policy_id"], c["instalment"]) for c in await _collection(api, agent)] == [(pid, 2)]
+
+        lapse_day = second_due + timedelta(days=61)
+        assert (await clock.sweep(lapse_day)).lapsed == 1
+        later = lapse_day + timedelta(days=40)
+        clock.set(later)
+        policy = await read(api, agent, pid)
+        overdue = [p for p in policy["premiums"] if p["status"] == "overdue"]
+        assert len(overdue) == 4
+        assert await _collection(api, agent) == []
+        assert await _flags(stack, pid) == {False}
+
+        requested = lapse_day + timedelta(days=14)
+        arrears = sum(
+            (Decimal(p["amount"]) for p in overdue if p["due_on"] <= requested.isoformat()), Decimal(0)
+        )
+        body = {
+            "requested_on": requested.isoformat(),
+            "health_disclosure": [{"question": "过去两年内是否住院或手术?", "answer": False}],
+            "pre_underwriting_opinion": "standard",
+            "arrears": payment(str(arrears), requested, "FX-1"),
+        }
+        await act(api, agent, f"{BASE}/{pid}/reinstatement", policy["version"], body)
+        back = [p["id"] for p in overdue if p["due_on"] > requested.isoformat()]
+        assert len(back) == 1
+        assert [c["premium_id"] for c in await _collection(api, agent)] == back
+        assert await _flags(stack, pid) == {True}
+
+    async def test_terminated_and_expired_policies_arrears_stay_off_the_list(
+        self, api: httpx.AsyncClient, people: People, stack: Stack, clock: MovedClock
+    ) -> None:
+        """A one-year term lapsed in its second month leaves the list, and expires with its arrears
+        due and not collectable. An issued policy's overdue instalment is collected in its grace
+        period; lapsed, then terminated two years on, its arrears never come back."""
+        agent, start = people.agent, date(2024, 4, 10)
+        clock.set(start)
+        whole_life = await create_product(api, people.admin, grace_days=60)
+        ending = await issued(
+            api,
+            people,
+            whole_life,
+            issued_on=start,
+            effective_on=start,
+            annual_premium="6000.00",
+            payment_years=20,
+        )
+        term = await product_with_terms(api, people.admin, grace_days=60)
+        expiring = await issued(api, people, term, issued_on=start, effective_on=start, in_force_by=start)
+        term_lapses = add_months(start, 1) + timedelta(days=61)
+        assert (await clock.sweep(term_lapses)).lapsed == 1
+        assert await _collection(api, agent) == []
+        assert (await _flags(stack, ending["id"]), await _flags(stack, expiring["id"])) == ({True}, {False})
+
+        second_year = add_years(start, 1)
+        clock.set(second_year + timedelta(days=5))
+        assert {c["policy_id"] for c in await _collection(api, agent)} == {ending["id"]}  # issued, in grace
+        lapse_day = second_year + timedelta(days=61)
+        report = await clock.sweep(lapse_day)
+        assert (report.lapsed, report.expired) == (1, 1)
+        ended = await read(api, agent, expiring["id"])
+        assert ended["status"] == "expired"
+        assert any(p["status"] == "overdue" for p in ended["premiums"])  # the arrears stay due
+        assert await _collection(api, agent) == []
+        assert (await _flags(stack, ending["id"]), await _flags(stack, expiring["id"])) == ({False}, {False})
+
+        report = await clock.sweep(add_years(lapse_day, 2))
+        assert (report.terminated, report.expired) == (1, 0)
+        assert (await read(api, agent, ending["id"]))["status"] == "terminated"
+        assert await _collection(api, agent) == []
+        assert await _flags(stack, ending["id"]) == {False}
+
+
+async def _collection(api: httpx.AsyncClient, person: Person) -> list[dict[str, Any]]:
+    response = await api.get(f"{WORKLISTS}/collection", params={"limit": 50}, headers=person.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def _flags(stack: Stack, policy_id: str) -> set[bool]:
+    """The ``collectable`` flags of the policy's instalments (one value when they agree)."""
+    rows = await stack.fetch(
+        "SELECT collectable FROM policies.premium_dues WHERE policy_id = $1", uuid.UUID(policy_id)
+    )
+    return {row["collectable"] for row in rows}
