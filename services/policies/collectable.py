@@ -8,7 +8,7 @@ same transaction; a new schedule takes the flag from its policy (``issued.premiu
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import ARRAY, Uuid, any_, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -21,17 +21,21 @@ def collectable(policy: Policy) -> bool:
     return policy.status in LAPSABLE_STATES
 
 
-async def sync(session: AsyncSession, policy: Policy) -> None:
-    """The policy's instalments take the flag of its current status (one UPDATE; rows already
-    right are not rewritten)."""
-    flag = collectable(policy)
-    await session.execute(
-        update(PremiumDue)
-        .where(
-            col(PremiumDue.policy_id) == policy.id,
-            # The owners too: a co-located write on a distributed table (docs/scaling.md).
-            col(PremiumDue.owner_agent_id) == policy.owner_agent_id,
-            col(PremiumDue.collectable) != flag,
+async def sync(session: AsyncSession, *policies: Policy) -> None:
+    """The policies' instalments take the flag of their current status: one UPDATE per flag value
+    (the sweep passes every policy a step moved), rows already right are not rewritten."""
+    for flag in (True, False):
+        ids = [p.id for p in policies if collectable(p) is flag]
+        if not ids:
+            continue
+        await session.execute(
+            update(PremiumDue)
+            .where(
+                # One array parameter, however many policies a sweep step moved.
+                col(PremiumDue.policy_id) == any_(literal(ids, ARRAY(Uuid))),
+                col(PremiumDue.collectable) != flag,
+            )
+            .values(collectable=flag)
+            # Nothing reads the flag from loaded instalments: the collection list reads the table.
+            .execution_options(synchronize_session=False)
         )
-        .values(collectable=flag)
-    )

@@ -108,17 +108,19 @@ async def _lapse(session: AsyncSession, today: date, report: SweepReport) -> Non
             or_(col(Policy.expires_on).is_(None), lapse_day < col(Policy.expires_on)),
         )
     )
+    moved: list[Policy] = []
     for policy, due_on in (await session.execute(stmt)).all():
         lapsed_on = due_on + timedelta(days=policy.grace_days + 1)
         before = audit_view(policy)
         policy.status = "lapsed"
-        await collectable.sync(session, policy)
         policy.lapsed_on = lapsed_on
         policy.lapses = [*policy.lapses, {"lapsed_on": lapsed_on.isoformat(), "ended_on": None}]
         _touch(policy)
         after = audit_view(policy) | {"unpaid_due_on": due_on.isoformat(), "grace_days": policy.grace_days}
         await _publish(session, policy, "policy.lapsed", before, after)
         report.lapsed += 1
+        moved.append(policy)
+    await collectable.sync(session, *moved)
 
 
 async def _terminate(session: AsyncSession, today: date, report: SweepReport) -> None:
@@ -129,6 +131,7 @@ async def _terminate(session: AsyncSession, today: date, report: SweepReport) ->
             col(Policy.lapsed_on) <= cutoff,
         )
     )
+    moved: list[Policy] = []
     for policy in (await session.execute(stmt)).scalars():
         assert policy.lapsed_on is not None
         ends = add_years(policy.lapsed_on, REINSTATEMENT_YEARS)
@@ -136,11 +139,12 @@ async def _terminate(session: AsyncSession, today: date, report: SweepReport) ->
             continue  # 29 February, or the term ends first: expiry takes it
         before = audit_view(policy)
         policy.status = "terminated"
-        await collectable.sync(session, policy)
         policy.ended_on = ends
         _touch(policy)
         await _publish(session, policy, "policy.terminated", before, audit_view(policy))
         report.terminated += 1
+        moved.append(policy)
+    await collectable.sync(session, *moved)
 
 
 async def _expire(session: AsyncSession, today: date, report: SweepReport) -> None:
@@ -165,11 +169,11 @@ async def _expire(session: AsyncSession, today: date, report: SweepReport) -> No
             if due.due_on >= policy.expires_on or policy.status != "lapsed":
                 due.status = "void"
         policy.status = "expired"
-        await collectable.sync(session, policy)
         policy.ended_on = policy.expires_on
         _touch(policy)
         await _publish(session, policy, "policy.expired", before, audit_view(policy))
         report.expired += 1
+    await collectable.sync(session, *policies)
 
 
 async def _cooling_off(session: AsyncSession, today: date, report: SweepReport) -> None:
