@@ -19,7 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmkit.body_limit import send_problem
 from crmkit.context import request_id_var
-from crmkit.problems import problem_kind
+from crmkit.problems import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE_DETAIL,
+    database_unavailable,
+    problem_kind,
+)
 
 INTERNAL_ERROR = problem_kind("internal-error", "Internal server error", 500)
 
@@ -177,6 +182,18 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_tracked)
         except Exception as exc:
+            if not response_started and database_unavailable(exc):  # raised in middleware (idempotency)
+                self.log.warning("database unavailable", error_type=type(exc).__name__)
+                await send_problem(
+                    send_with_id,
+                    scope,
+                    status=503,
+                    title="Service unavailable",
+                    slug="service-unavailable",
+                    detail=DATABASE_UNAVAILABLE_DETAIL,
+                    headers=[(b"retry-after", str(DATABASE_RETRY_AFTER_SECONDS).encode())],
+                )
+                return
             # Answered here, inside the request context, so the 500 carries the request id.
             self.log.error("unhandled error", error_type=type(exc).__name__, stack=_frames_only(exc))
             if response_started:

@@ -377,8 +377,41 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
+# The database could not take the request: too many connections or out of resources (class 53),
+# starting up or shutting down (57P01-57P03), or the connection failed (class 08). The service is
+# fine and the request may be retried (a write with its Idempotency-Key): 503 with Retry-After.
+_DATABASE_UNAVAILABLE_CLASSES = ("53", "08")
+_DATABASE_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03"})
+DATABASE_RETRY_AFTER_SECONDS = 1
+DATABASE_UNAVAILABLE_DETAIL = (
+    "the database is busy or unreachable; try again shortly (a write with the same Idempotency-Key)"
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not take the request, rather than a fault."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return (
+        exc.connection_invalidated
+        or sqlstate in _DATABASE_UNAVAILABLE
+        or sqlstate.startswith(_DATABASE_UNAVAILABLE_CLASSES)
+        or isinstance(exc.orig.__cause__ if exc.orig is not None else None, OSError)
+    )
+
+
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
+    if database_unavailable(exc):
+        return problem_response(
+            request,
+            status=503,
+            title="Service unavailable",
+            slug="service-unavailable",
+            detail=DATABASE_UNAVAILABLE_DETAIL,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if getattr(exc.orig, "sqlstate", None) not in _UNSTORABLE_TEXT:
         raise exc  # a real fault: answered as a 500 with the request id, by the context middleware
     message = "text may not contain NUL characters (\\u0000) or characters outside UTF-8"

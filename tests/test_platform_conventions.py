@@ -6,11 +6,14 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter
+from sqlalchemy import text
 
 from crmkit.app import create_service_app
+from crmkit.db import SessionDep
 from services.devices.config import Settings as DevicesSettings
 from services.devices.main import MIGRATIONS as DEVICES_MIGRATIONS
 from services.devices.models import infra_tables as devices_infra
@@ -178,3 +181,55 @@ class TestTextPostgresCannotStore:
 
         assert response.status_code == 422, response.text
         assert (await stack.fetch(keys))[0]["n"] == before
+
+
+@contextlib.asynccontextmanager
+async def app_without_connections(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose database role may open no connection (CONNECTION LIMIT 0): PostgreSQL refuses
+    each with 53300, as it does every connection past ``max_connections``."""
+    role = f"crm_no_slots_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(stack.database_url)
+    await admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+    router = APIRouter()
+
+    @router.get("/read")
+    async def read(session: SessionDep) -> int:
+        return int((await session.execute(text("SELECT 1"))).scalar_one())
+
+    @router.post("/write", status_code=201)
+    async def write(session: SessionDep) -> int:
+        return int((await session.execute(text("SELECT 1"))).scalar_one())
+
+    scheme, rest = stack.database_url.split("://", 1)
+    url = f"{scheme}://{role}@{rest.split('@', 1)[-1]}"
+    app = create_service_app(
+        settings=DevicesSettings(database_url=url, environment="test", revocation_poll_seconds=0),
+        metadata=devices_metadata,
+        infra_tables=devices_infra,
+        migrations_dir=DEVICES_MIGRATIONS,
+        routers=[router],
+        title="no connections",
+        description="an app the database turns away",
+    )
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://busy") as client:
+                yield client
+    finally:
+        await admin.execute(f"DROP ROLE {role}")
+        await admin.close()
+
+
+class TestDatabaseBusy:
+    async def test_a_refused_connection_is_a_503_with_retry_after_not_a_500(self, stack: Stack) -> None:
+        async with app_without_connections(stack) as client:
+            read = await client.get("/read", headers={"X-Request-ID": "busy-1"})
+            # The idempotency middleware opens its session before the route: refused there too.
+            write = await client.post("/write", headers={"Idempotency-Key": "busy-write"})
+        for response in (read, write):
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == PROBLEM
+            assert response.headers["retry-after"] == "1"
+            assert response.json()["type"].endswith("/service-unavailable")
+        assert read.json()["request_id"] == "busy-1"
