@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Row
 from sqlmodel import Field, SQLModel
 
 from crmkit.db import one_of, schema_registry
@@ -205,6 +206,11 @@ def _timestamp(nullable: bool = False) -> Any:
 
 def _by_client_recent(table: str) -> Index:
     return Index(f"ix_{table}_client_recent", "client_id", text("created_at DESC"), text("id DESC"))
+
+
+# A client as a read shows it: the ORM object, or a row of the table's columns (GET by id reads a
+# plain row: ``repository.read_visible``). Both answer the same attribute names.
+ClientRecord = Client | Row[Any]
 
 
 class Household(ClientsTable, table=True):

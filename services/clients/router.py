@@ -14,16 +14,17 @@ from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
 from crmkit.replicas import ReplicaSessionDep
-from services.clients import agenda, reports, service
+from services.clients import agenda, reports, repository, service
 from services.clients.dependencies import (
     ChangedClient,
+    ClientId,
     DirectoryDep,
     ReaderDep,
     SessionDep,
     ToolsDep,
-    ValidClient,
     WriterDep,
 )
+from services.clients.errors import ClientNotFound
 from services.clients.identity_documents import IdentityDocumentType
 from services.clients.repository import ClientFilters
 from services.clients.schemas import (
@@ -136,8 +137,13 @@ async def list_clients(
 
 
 @router.get("/{client_id:uuid}")
-async def get_client(client: ValidClient, response: Response) -> ClientRead:
+async def get_client(
+    client_id: ClientId, principal: ReaderDep, session: SessionDep, response: Response
+) -> ClientRead:
     """Read one client (personal fields masked); the ETag is its version."""
+    client = await repository.read_visible(session=session, principal=principal, client_id=client_id)
+    if client is None:
+        raise ClientNotFound()
     set_etag(response, client.version)
     return service.to_read(client)
 

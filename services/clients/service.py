@@ -30,7 +30,7 @@ from services.clients.identity_documents import (
     requested_document,
     stored_birth_date,
 )
-from services.clients.models import Client
+from services.clients.models import Client, ClientRecord
 from services.clients.peers import UserDirectory
 from services.clients.repository import ClientFilters, SortKey
 from services.clients.schemas import (
@@ -55,7 +55,7 @@ NO_CONSENT = (
 )
 
 
-def to_read(client: Client) -> ClientRead:
+def to_read(client: ClientRecord) -> ClientRead:
     """The public (masked) view; also what the audit trail records."""
     return ClientRead(
         id=client.id,
