@@ -108,18 +108,27 @@ async def crashing_app(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         resident_id = "".join(["110101", "1990", "03071234"])  # built at run time, absent from the source
         raise RuntimeError(f"secret internals: {resident_id}")
 
+    async with one_router_app(database_url, router, name="crash") as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def one_router_app(
+    database_url: str, router: APIRouter, *, name: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A service app (the devices service's tables) serving only ``router``, with its lifespan."""
     app = create_service_app(
         settings=DevicesSettings(database_url=database_url, environment="test", revocation_poll_seconds=0),
         metadata=devices_metadata,
         infra_tables=devices_infra,
         migrations_dir=DEVICES_MIGRATIONS,
         routers=[router],
-        title="crash test",
-        description="an app whose only route fails",
+        title=name,
+        description=f"a test app: {name}",
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://crash") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
             yield client
 
 
@@ -202,20 +211,9 @@ async def app_without_connections(stack: Stack) -> AsyncIterator[httpx.AsyncClie
 
     scheme, rest = stack.database_url.split("://", 1)
     url = f"{scheme}://{role}@{rest.split('@', 1)[-1]}"
-    app = create_service_app(
-        settings=DevicesSettings(database_url=url, environment="test", revocation_poll_seconds=0),
-        metadata=devices_metadata,
-        infra_tables=devices_infra,
-        migrations_dir=DEVICES_MIGRATIONS,
-        routers=[router],
-        title="no connections",
-        description="an app the database turns away",
-    )
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://busy") as client:
-                yield client
+        async with one_router_app(url, router, name="busy") as client:
+            yield client
     finally:
         await admin.execute(f"DROP ROLE {role}")
         await admin.close()

@@ -45,38 +45,42 @@ def live_and_visible(principal: Principal) -> list[ColumnElement[bool]]:
     return [col(Client.deleted_at).is_(None), visible_to(principal)]
 
 
+def _visible_by_id_where(kind: Reach) -> list[ColumnElement[bool]]:
+    """The by-id lookup of one reach, with placeholders (run with ``_by_id_parameters``), on the
+    table's columns: the same criteria serve the model's select and the plain row's."""
+    c = Client.__table__.c  # type: ignore[attr-defined]
+    return [
+        c.id == bindparam("client_id"),
+        c.deleted_at.is_(None),
+        reach_predicate(kind, owner=c.owner_agent_id, team=c.team_id, value=scope_parameter()),
+    ]
+
+
+def _by_id_parameters(principal: Principal, client_id: uuid.UUID) -> tuple[Reach, dict[str, Any]]:
+    kind, scope_id = reach(principal)
+    return kind, {"client_id": client_id, SCOPE_PARAMETER: scope_id}
+
+
 @functools.cache
 def _visible_by_id(kind: Reach, for_update: bool) -> Select[Client]:
-    """The by-id lookup of one reach, built once (the hottest read: building the expression cost a
-    tenth of a GET's CPU); run with ``client_id`` and the caller's ``scope_id``."""
-    stmt = select(Client).where(
-        col(Client.id) == bindparam("client_id"),
-        col(Client.deleted_at).is_(None),
-        reach_predicate(
-            kind, owner=col(Client.owner_agent_id), team=col(Client.team_id), value=scope_parameter()
-        ),
-    )
+    """The by-id lookup of one reach as a model, built once (the hottest read: building the
+    expression cost a tenth of a GET's CPU)."""
+    stmt = select(Client).where(*_visible_by_id_where(kind))
     return stmt.with_for_update() if for_update else stmt
 
 
 @functools.cache
 def _visible_row_by_id(kind: Reach) -> Select[Any]:
-    """``_visible_by_id`` on the table rather than the model: a plain row, without the ORM's
-    instance state and identity map (a sixth of GET by id's CPU). For reads that only show it."""
-    table = Client.__table__  # type: ignore[attr-defined]
-    return select(table).where(
-        table.c.id == bindparam("client_id"),
-        table.c.deleted_at.is_(None),
-        reach_predicate(kind, owner=table.c.owner_agent_id, team=table.c.team_id, value=scope_parameter()),
-    )
+    """The same lookup on the table rather than the model: a plain row, without the ORM's instance
+    state and identity map (a sixth of GET by id's CPU). For reads that only show it."""
+    return select(Client.__table__).where(*_visible_by_id_where(kind))  # type: ignore[attr-defined]
 
 
 async def read_visible(
     *, session: AsyncSession, principal: Principal, client_id: uuid.UUID
 ) -> Row[Any] | None:
     """The live client in the caller's scope as a read-only row (``service.to_read`` takes it)."""
-    kind, scope_id = reach(principal)
-    parameters = {"client_id": client_id, SCOPE_PARAMETER: scope_id}
+    kind, parameters = _by_id_parameters(principal, client_id)
     row: Row[Any] | None = (await session.execute(_visible_row_by_id(kind), parameters)).one_or_none()
     return row
 
@@ -85,8 +89,7 @@ async def get_visible(
     *, session: AsyncSession, principal: Principal, client_id: uuid.UUID, for_update: bool = False
 ) -> Client | None:
     """One indexed lookup; ``for_update`` locks the row so If-Match cannot race another writer."""
-    kind, scope_id = reach(principal)
-    parameters = {"client_id": client_id, SCOPE_PARAMETER: scope_id}
+    kind, parameters = _by_id_parameters(principal, client_id)
     return (await session.execute(_visible_by_id(kind, for_update), parameters)).scalar_one_or_none()
 
 

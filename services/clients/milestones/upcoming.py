@@ -109,16 +109,13 @@ class Upcoming:
         # the index range of the caller's scope), then joined to their client by id (its name, and
         # that it is live).
         client = _client_key(principal)
-        self.member_scope = [
-            col(Client.deleted_at).is_(None),
-            *client,
-            owner_scope(principal, owner=col(FamilyMember.owner_agent_id), team=col(FamilyMember.team_id)),
-        ]
-        self.event_scope = [
-            col(Client.deleted_at).is_(None),
-            *client,
-            owner_scope(principal, owner=col(Milestone.owner_agent_id), team=col(Milestone.team_id)),
-        ]
+
+        def carried_scope(model: type[FamilyMember] | type[Milestone]) -> list[ColumnElement[bool]]:
+            owner, team = col(model.owner_agent_id), col(model.team_id)
+            return [col(Client.deleted_at).is_(None), *client, owner_scope(principal, owner=owner, team=team)]
+
+        self.member_scope = carried_scope(FamilyMember)
+        self.event_scope = carried_scope(Milestone)
         self.first = first
         self.last = first + timedelta(days=within_days)
         self.window = runs(first, within_days)
