@@ -147,6 +147,7 @@ def _health_talk(ctx: DemoContext, today: date) -> None:
 def _a_year_of_activity(ctx: DemoContext, today: date) -> None:
     """Two calls and a visit with each of 王芳's clients in each of the last eleven months; a call,
     a visit and an appointment on the 1st of this month."""
+    created = 0
     for name in ("张伟", "刘洋", "孙浩然"):
         client_id = ctx.client_ids[name]
         existing = _expect(
@@ -179,7 +180,8 @@ def _a_year_of_activity(ctx: DemoContext, today: date) -> None:
                     f"{CLIENTS}/{client_id}/interactions", json=body, headers=ctx.auth("wang")
                 )
                 _expect(response, (201,), "interaction")
-    ctx.report.note(True, "a year of calls and visits")
+                created += 1
+    ctx.report.note(created > 0, "a year of calls and visits")
 
 
 def _goals(ctx: DemoContext, year: int) -> None:
