@@ -1,8 +1,9 @@
 """``python -m launcher [run|migrate|clean-data]``: the whole stack on one machine, or parts of it.
 
 ``run`` (the default, what ``make run`` calls): database (embedded unless ``CRM_DATABASE_URL`` is
-set) → every app's migrations → the four services and the gateway as uvicorn processes → wait for
-each ``/readyz`` → demo data through the gateway → print URLs and demo accounts → wait. Ctrl-C or
+set) → every app's migrations → the services and the gateway as uvicorn processes, forked from a
+zygote that imported their libraries once (launcher/zygote.py) → wait for each ``/readyz`` → demo
+data through the gateway → print URLs and demo accounts → wait. Ctrl-C or
 SIGTERM stops the apps, then the embedded server; the apps also die if the launcher is killed.
 """
 
@@ -26,6 +27,7 @@ from launcher.config import LauncherConfig, app_environment
 from launcher.database import database, migrate, stop_embedded
 from launcher.processes import Child, ChildExited, emit, spawn_all, stop_all, wait_ready
 from launcher.supervisor import Supervisor
+from launcher.zygote import running as zygote_running
 
 PREFIX = "launcher |"
 
@@ -154,7 +156,8 @@ def run(config: LauncherConfig) -> int:
     children: list[Child] = []
     base: dict[str, object] = {"launcher_pid": os.getpid(), "data_dir": str(config.data_dir)}
     try:
-        with signals_stop_us(), database(config) as url:
+        # The zygote imports the apps' libraries while the database starts and migrations are checked.
+        with signals_stop_us(), zygote_running(config.env) as zygote, database(config) as url:
             try:
                 if config.database_url:
                     db_line = f"configured: {_redacted(url)}"
@@ -168,10 +171,11 @@ def run(config: LauncherConfig) -> int:
                 checkpoint()
                 say(f"migrations at head ({time.monotonic() - started:.1f} s): {', '.join(migrated)}")
                 env = app_environment(config, url)
-                children = spawn_all((*SERVICES, GATEWAY), config.ports, config.host, env)
+                children = spawn_all((*SERVICES, GATEWAY), config.ports, config.host, env, zygote)
                 pids = {c.name: {"pid": c.pid, "url": c.url} for c in children}
                 state.write(config.state_file, {**base, "status": "starting", "apps": pids})
-                say("started " + ", ".join(f"{c.name} (pid {c.pid}, {c.url})" for c in children))
+                each = ", ".join(f"{c.name} (pid {c.pid}, {c.url})" for c in children)
+                say(f"started ({time.monotonic() - started:.1f} s): {each}")
                 ready = wait_ready(children, config.ready_timeout, on_tick=checkpoint)
                 each = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in ready.items())
                 say(f"all apps ready ({time.monotonic() - started:.1f} s; after their start: {each})")

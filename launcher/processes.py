@@ -16,6 +16,7 @@ from typing import IO
 import httpx
 
 from launcher.apps import ROOT, AppSpec
+from launcher.zygote import ForkedProcess, Zygote
 
 STOP_GRACE_SECONDS = 10.0
 LAUNCHER_PID_ENV = "CRM_LAUNCHER_PID"
@@ -58,11 +59,13 @@ class Child:
     spec: AppSpec
     port: int
     url: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | ForkedProcess
     command: list[str]
     env: dict[str, str] = field(repr=False)
     prefix: str = ""
     pump: threading.Thread | None = field(default=None, repr=False)
+    zygote: Zygote | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
 
     @property
     def pid(self) -> int:
@@ -73,7 +76,7 @@ class Child:
         return self.spec.name
 
 
-def _relay(process: subprocess.Popen[bytes], prefix: str) -> None:
+def _relay(process: subprocess.Popen[bytes] | ForkedProcess, prefix: str) -> None:
     assert process.stdout is not None
     with contextlib.suppress(ValueError, OSError):  # the pipe closes under us at shutdown
         for raw in iter(process.stdout.readline, b""):
@@ -92,23 +95,38 @@ def _popen(command: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes
     )
 
 
+def _start(
+    zygote: Zygote | None, spec: AppSpec, host: str, port: int, command: list[str], env: Mapping[str, str]
+) -> subprocess.Popen[bytes] | ForkedProcess:
+    """Forked from the zygote while it runs (the shared imports already paid), else a new process."""
+    if zygote is not None and zygote.alive:
+        return zygote.spawn(spec.module, host, port, env)
+    return _popen(command, env)
+
+
 def _relay_output(child: Child) -> None:
     child.pump = threading.Thread(target=_relay, args=(child.process, child.prefix), daemon=True)
     child.pump.start()
 
 
 def spawn_all(
-    specs: Sequence[AppSpec], ports: Mapping[str, int], host: str, env: Mapping[str, str]
+    specs: Sequence[AppSpec],
+    ports: Mapping[str, int],
+    host: str,
+    env: Mapping[str, str],
+    zygote: Zygote | None = None,
 ) -> list[Child]:
-    """Start every app, each dying with the launcher (``launcher.serve`` reads its pid)."""
+    """Start every app, each dying with the launcher (``launcher.serve`` reads its pid), forked from
+    ``zygote`` when given."""
     children: list[Child] = []
     app_env = {**env, LAUNCHER_PID_ENV: str(os.getpid())}
     try:
         for index, spec in enumerate(specs):
             port = ports[spec.name]
             command = uvicorn_command(spec, host, port)
-            child = Child(spec, port, f"http://{host}:{port}", _popen(command, app_env), command, app_env)
-            child.prefix = _prefix(spec.name, index)
+            process = _start(zygote, spec, host, port, command, app_env)
+            child = Child(spec, port, f"http://{host}:{port}", process, command, app_env)
+            child.prefix, child.zygote, child.host = _prefix(spec.name, index), zygote, host
             children.append(child)
             _relay_output(child)
     except BaseException:
@@ -123,7 +141,7 @@ def restart(child: Child) -> None:
         child.pump.join(timeout=2.0)
     if child.process.stdout is not None:
         child.process.stdout.close()
-    child.process = _popen(child.command, child.env)
+    child.process = _start(child.zygote, child.spec, child.host, child.port, child.command, child.env)
     _relay_output(child)
 
 

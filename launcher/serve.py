@@ -73,11 +73,25 @@ def die_with_launcher(environ: Mapping[str, str]) -> None:
     SIGKILL (Linux), so no app outlives it. Set here, in the app itself, rather than in a
     ``preexec_fn``, which is unsafe once the launcher runs threads (it restarts crashed apps)."""
     parent = environ.get("CRM_LAUNCHER_PID")
-    if not parent or not sys.platform.startswith("linux"):
+    if parent:
+        die_with(int(parent))
+
+
+def die_with(parent: int) -> None:
+    """SIGTERM this process when ``parent`` (its parent) dies; at once if it already has."""
+    if not sys.platform.startswith("linux"):
         return
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != int(parent):  # the launcher died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve(app: str, host: str, port: int, environ: Mapping[str, str]) -> int:
+    """Serve ``app`` until a stop signal; the exit code (uvicorn's when it could not start)."""
+    config = uvicorn.Config(app, host=host, port=port, **uvicorn_options(environ))
+    server = DrainingServer(config)
+    server.run()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -87,11 +101,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     die_with_launcher(os.environ)
-    config = uvicorn.Config(args.app, host=args.host, port=args.port, **uvicorn_options(os.environ))
-    server = DrainingServer(config)
-    server.run()
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
+    sys.exit(serve(args.app, args.host, args.port, os.environ))
 
 
 if __name__ == "__main__":

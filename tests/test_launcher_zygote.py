@@ -1,0 +1,98 @@
+"""The zygote forks the apps (launcher/zygote.py): each serves under ``launcher.serve``'s settings, its
+output reaches the launcher, its exit code too, and it dies with the zygote. Real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from launcher import zygote as zygote_module
+from launcher.zygote import Zygote
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The smallest ASGI app: answers its pid (lifespan events are not supported: uvicorn's "auto")."""
+    if scope["type"] != "http":
+        raise RuntimeError("http only")
+    body = str(os.getpid()).encode()
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answer(url: str, timeout: float = 60.0) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=2.0)
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def zygote() -> Iterator[Zygote]:
+    with zygote_module.running(dict(os.environ)) as started:
+        yield started
+
+
+def test_an_app_forked_from_the_zygote_serves_and_reports_its_exit(zygote: Zygote) -> None:
+    port = _free_port()
+    process = zygote.spawn("tests.test_launcher_zygote:app", "127.0.0.1", port, dict(os.environ))
+    try:
+        assert _answer(f"http://127.0.0.1:{port}/").text == str(process.pid)
+        assert process.poll() is None
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.stdout is not None
+    with process.stdout:
+        output = process.stdout.read().decode()
+    assert "Uvicorn running on" in output or "Application startup complete" in output, output
+
+
+def test_an_app_that_cannot_start_ends_with_its_error_on_the_pipe(zygote: Zygote) -> None:
+    process = zygote.spawn("tests.no_such_module:app", "127.0.0.1", _free_port(), dict(os.environ))
+    assert process.wait(timeout=30) != 0
+    assert process.stdout is not None
+    with process.stdout:
+        assert "no_such_module" in process.stdout.read().decode()
+
+
+def test_the_apps_die_with_the_zygote() -> None:
+    port = _free_port()
+    with zygote_module.running(dict(os.environ)) as zygote:
+        process = zygote.spawn("tests.test_launcher_zygote:app", "127.0.0.1", port, dict(os.environ))
+        _answer(f"http://127.0.0.1:{port}/")
+        zygote.process.kill()  # as if the launcher were killed: PR_SET_PDEATHSIG reaches the app
+        assert process.wait(timeout=20) is not None
+        assert process.stdout is not None
+        process.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"app {process.pid} outlived its zygote")
