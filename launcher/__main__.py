@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from launcher import config as launcher_config
-from launcher import demo_data, state
+from launcher import demo_data, demo_marker, state
 from launcher.apps import GATEWAY, ROOT, SERVICES
 from launcher.config import LauncherConfig, app_environment
 from launcher.database import database, migrate, stop_embedded
@@ -179,7 +179,7 @@ def run(config: LauncherConfig) -> int:
                 ready = wait_ready(children, config.ready_timeout, on_tick=checkpoint)
                 each = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in ready.items())
                 say(f"all apps ready ({time.monotonic() - started:.1f} s; after their start: {each})")
-                demo = load_demo(config, env)
+                demo = load_demo(config, env, url)
                 checkpoint()
                 took = time.monotonic() - started
                 timing = f"Startup took {took:.1f} s."
@@ -218,16 +218,22 @@ def run(config: LauncherConfig) -> int:
     return 0
 
 
-def load_demo(config: LauncherConfig, env: dict[str, str]) -> str:
+def load_demo(config: LauncherConfig, env: dict[str, str], url: str) -> str:
     if not config.demo_data:
         return "not loaded: CRM_DEMO_DATA=0"
     started = time.monotonic()
     try:
+        if demo_marker.still_loaded(config, url):
+            took = time.monotonic() - started
+            say(f"demo data already loaded today ({took:.1f} s: {demo_marker.MARKER_FILE}, row counts)")
+            return "loaded earlier today"
+        demo_marker.forget(config)
         report = demo_data.load(config.gateway_url, env)
+        demo_marker.record(config, url)
     except (demo_data.DemoDataError, OSError, ValueError, KeyError) as exc:
         say(f"demo data NOT loaded: {exc}")
         return "NOT loaded, see above"
-    except Exception as exc:  # httpx errors and the like: the stack is still worth keeping up
+    except Exception as exc:  # httpx and asyncpg errors and the like: the stack is still worth keeping up
         say(f"demo data NOT loaded: {type(exc).__name__}: {exc}")
         return "NOT loaded, see above"
     say(
