@@ -12,6 +12,7 @@ it. The zygote runs no thread and no event loop, so forking it is safe; it dies 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -51,9 +52,20 @@ PRELOAD = (
     "uvicorn.protocols.http.httptools_impl",
     "uvicorn.lifespan.on",
     "crmkit.app",
-    "crmkit.peers",
+    "crmkit.audit",
     "crmkit.auth",
+    "crmkit.changes",
+    "crmkit.clock",
+    "crmkit.concurrency",
+    "crmkit.csv",
+    "crmkit.events",
+    "crmkit.money",
     "crmkit.pagination",
+    "crmkit.peers",
+    "crmkit.periods",
+    "crmkit.references",
+    "crmkit.scope",
+    "crmkit.workflow",
     "launcher.serve",
 )
 """What every app imports and nothing here runs: libraries and crmkit (no settings are read at
@@ -132,6 +144,8 @@ def main(argv: list[str]) -> None:
     channel = socket.socket(fileno=int(argv[0]))
     _preload()
     assert threading.active_count() == 1, "no thread may run where we fork"
+    # What was imported stays for good: the apps' collections never walk it, nor write to its pages.
+    gc.freeze()
     channel.settimeout(0.2)  # exits are reported within this
     while True:
         try:
