@@ -16,7 +16,7 @@ from typing import IO
 import httpx
 
 from launcher.apps import ROOT, AppSpec
-from launcher.zygote import ForkedProcess, Zygote
+from launcher.zygote import ForkedProcess, Zygote, ZygoteGone
 
 STOP_GRACE_SECONDS = 10.0
 LAUNCHER_PID_ENV = "CRM_LAUNCHER_PID"
@@ -100,7 +100,8 @@ def _start(
 ) -> subprocess.Popen[bytes] | ForkedProcess:
     """Forked from the zygote while it runs (the shared imports already paid), else a new process."""
     if zygote is not None and zygote.alive:
-        return zygote.spawn(spec.module, host, port, env)
+        with contextlib.suppress(ZygoteGone):
+            return zygote.spawn(spec.module, host, port, env)
     return _popen(command, env)
 
 

@@ -162,6 +162,10 @@ def main(argv: list[str]) -> None:
         _reap(channel)
 
 
+class ZygoteGone(RuntimeError):
+    """The zygote ended: the launcher starts its apps as processes of their own instead."""
+
+
 class ForkedProcess:
     """An app forked by the zygote, seen as much like a ``subprocess.Popen`` as the launcher needs."""
 
@@ -245,13 +249,16 @@ class Zygote:
         read_end, write_end = os.pipe()
         try:
             with self._lock:
-                socket.send_fds(self._channel, [request], [write_end])
+                try:
+                    socket.send_fds(self._channel, [request], [write_end])
+                except OSError as exc:
+                    raise ZygoteGone(f"the zygote ended: {exc}") from exc
                 os.close(write_end)
                 write_end = -1
                 with self._changed:
                     self._changed.wait_for(lambda: self._started or not self._alive)
                     if not self._started:
-                        raise RuntimeError("the zygote ended")
+                        raise ZygoteGone("the zygote ended")
                     pid = self._started.pop(0)
         except BaseException:
             os.close(read_end)

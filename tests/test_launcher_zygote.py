@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,8 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
+from launcher import processes
 from launcher import zygote as zygote_module
-from launcher.zygote import Zygote
+from launcher.apps import SERVICES
+from launcher.zygote import Zygote, ZygoteGone
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -96,3 +99,21 @@ def test_the_apps_die_with_the_zygote() -> None:
         time.sleep(0.1)
     else:
         pytest.fail(f"app {process.pid} outlived its zygote")
+
+
+def test_without_its_zygote_an_app_starts_as_a_process_of_its_own() -> None:
+    with zygote_module.running(dict(os.environ)) as zygote:
+        zygote.process.kill()
+        zygote.process.wait()
+        deadline = time.monotonic() + 10
+        while zygote.alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(ZygoteGone):
+            zygote.spawn("tests.test_launcher_zygote:app", "127.0.0.1", _free_port(), dict(os.environ))
+        command = [sys.executable, "-c", "print('on its own')"]
+        process = processes._start(zygote, SERVICES[0], "127.0.0.1", _free_port(), command, dict(os.environ))
+        assert isinstance(process, subprocess.Popen)
+        assert process.wait(timeout=30) == 0
+        assert process.stdout is not None
+        with process.stdout:
+            assert process.stdout.read().strip() == b"on its own"
