@@ -19,7 +19,7 @@ from gateway.api_key_auth import ApiKeyResolver
 from gateway.config import Settings, get_settings
 from gateway.forwarding import AiohttpUpstreams, TransportUpstreams
 from gateway.identity.models import infra_tables, metadata
-from gateway.identity.revocations import local_revocations
+from gateway.identity.revocations import FeedAnswers, local_revocations
 from gateway.identity.router import router as identity_router
 from gateway.openapi_merge import OpenApiMerger
 from gateway.proxy import ProxyMiddleware
@@ -99,6 +99,7 @@ def create_app(
     ]
     app.include_router(docs.router)
     app.state.readiness_checks["upstreams"] = upstreams_check(app)
+    app.state.revocation_feed = FeedAnswers()
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
