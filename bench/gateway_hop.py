@@ -1,5 +1,11 @@
 """``python -m bench.gateway_hop``: the gateway's own CPU per proxied GET, and per background poll.
 
+``--steady SECONDS`` instead runs the gateway under uvicorn (``launcher.serve``) in front of the
+same stub and drives GETs at ``--rate`` per second (open loop, ``bench.driver``), alternately
+straight to the stub and through the gateway, while seven pollers ask for the revocations feed
+each second and the webhook dispatcher pulls its seven feeds every 2 s: the hop (p50/p99 through
+the gateway less straight), and the gateway process's CPU per request (``/proc``).
+
 The gateway app (its real lifespan and middleware) is called in process as an ASGI callable; the
 upstream it forwards to is a stub HTTP server in a child process (a fixed client-sized JSON answer),
 so this process's CPU time (``time.process_time``) is the gateway's work alone: its middleware, the
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -22,6 +29,7 @@ import sys
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bench.inprocess import _call
@@ -144,12 +152,124 @@ async def run(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
     }
 
 
+def _process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _drive(spec: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.driver"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+async def _poll_revocations(base: str, token: str, stop: asyncio.Event) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        while not stop.is_set():
+            for _ in range(7):
+                async with session.get(
+                    f"{base}/api/v1/auth/revocations",
+                    params={"since": "0"},
+                    headers={"Authorization": f"Bearer {token}"},
+                ) as response:
+                    await response.read()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def steady(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
+    from crmkit.auth import Role, issue_access_token
+    from crmkit.revocations import REVOCATIONS_SCOPE, SERVICE_ACCOUNT
+    from crmkit.settings import CommonSettings
+    from gateway.config import UPSTREAMS
+
+    stub = f"http://127.0.0.1:{port}"
+    gateway_port = _free_port()
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": url,
+        "CRM_DB_POOL_SIZE": "2",
+        "CRM_LOG_LEVEL": "WARNING",
+        "GATEWAY_RATE_LIMIT": "100000000/minute",
+        "GATEWAY_REVOCATION_POLL_SECONDS": "1",
+        **{f"GATEWAY_{name.upper()}_URL": stub for name in UPSTREAMS},
+    }
+    gateway = subprocess.Popen(  # noqa: S603 (our own launcher)
+        [sys.executable, "-m", "launcher.serve", "gateway.main:app", "--port", str(gateway_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    settings = CommonSettings(environment="development")
+    user = issue_access_token(
+        settings, user_id=uuid.uuid4(), role=Role.AGENT, team_id=uuid.uuid4(), ttl=timedelta(hours=1)
+    )
+    ops = issue_access_token(
+        settings,
+        user_id=SERVICE_ACCOUNT,
+        role=Role.OPS,
+        team_id=None,
+        scopes=frozenset({REVOCATIONS_SCOPE}),
+        ttl=timedelta(hours=1),
+    )
+    actors = [{"token": user, "client_ids": [str(uuid.uuid4()) for _ in range(100)]}]
+    spec = {
+        "kind": "get_client",
+        "actors": actors,
+        "mode": "open",
+        "rate": args.rate,
+        "duration": args.steady,
+    }
+    figures: dict[str, list[float]] = {}
+    try:
+        asyncio.run(_wait_port(gateway_port))
+        time.sleep(3)  # past the lifespan's first passes
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
+
+        async def measured() -> None:
+            stop = asyncio.Event()
+            pollers = asyncio.create_task(_poll_revocations(gateway_url, ops, stop))
+            try:
+                for _ in range(args.rounds):
+                    direct = await asyncio.to_thread(_drive, {**spec, "name": "direct", "base_url": stub})
+                    cpu = _process_cpu_seconds(gateway.pid)
+                    via = await asyncio.to_thread(_drive, {**spec, "name": "via", "base_url": gateway_url})
+                    cpu = _process_cpu_seconds(gateway.pid) - cpu
+                    for name, value in (
+                        ("hop_p50_ms", via["p50_ms"] - direct["p50_ms"]),
+                        ("hop_p99_ms", via["p99_ms"] - direct["p99_ms"]),
+                        ("direct_p50_ms", direct["p50_ms"]),
+                        ("direct_p99_ms", direct["p99_ms"]),
+                        ("gateway_cpu_ms_per_request", cpu * 1000 / via["requests"]),
+                        ("non_2xx", via["non_2xx"] + via["errors"]),
+                    ):
+                        figures.setdefault(name, []).append(round(value, 3))
+            finally:
+                stop.set()
+                await pollers
+
+        asyncio.run(measured())
+    finally:
+        gateway.terminate()
+        gateway.wait()
+    return {name: {"median": round(statistics.median(v), 3), "rounds": v} for name, v in figures.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.gateway_hop", description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--polls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", default=DATABASE, help="the throwaway database's name")
+    parser.add_argument("--steady", type=float, default=0, help="seconds per steady-rate round (see above)")
+    parser.add_argument("--rate", type=float, default=300)
     args = parser.parse_args()
     server = os.environ.get("CRM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     from crmkit.migrations import upgrade_to_head
@@ -161,7 +281,8 @@ def main() -> None:
     try:
         upgrade_to_head(MIGRATIONS, url)
         asyncio.run(_wait_port(port))
-        print(json.dumps(asyncio.run(run(args, url, port))))
+        result = steady(args, url, port) if args.steady else asyncio.run(run(args, url, port))
+        print(json.dumps(result))
     finally:
         stub.terminate()
         stub.wait()
