@@ -103,11 +103,13 @@ class ReplicaSet:
         )
 
 
-def replayable(request: httpx.Request) -> bool:
+def may_replay(method: str, has_idempotency_key: bool) -> bool:
     """Safe to send again after the first attempt may have reached the app (see module doc)."""
-    if request.method in REPLAYABLE_METHODS:
-        return True
-    return request.method in KEYED_METHODS and "idempotency-key" in request.headers
+    return method in REPLAYABLE_METHODS or (method in KEYED_METHODS and has_idempotency_key)
+
+
+def replayable(request: httpx.Request) -> bool:
+    return may_replay(request.method, "idempotency-key" in request.headers)
 
 
 def body_in_memory(request: httpx.Request) -> bool:

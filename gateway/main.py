@@ -17,8 +17,9 @@ from crmkit.http import pooled_client, pooled_transport
 from gateway import docs
 from gateway.api_key_auth import ApiKeyResolver
 from gateway.config import Settings, get_settings
+from gateway.forwarding import AiohttpUpstreams, TransportUpstreams
 from gateway.identity.models import infra_tables, metadata
-from gateway.identity.revocations import local_revocations
+from gateway.identity.revocations import FeedAnswers, local_revocations
 from gateway.identity.router import router as identity_router
 from gateway.openapi_merge import OpenApiMerger
 from gateway.proxy import ProxyMiddleware
@@ -50,6 +51,16 @@ def _edge_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -
         )
         app.state.upstream_client = client
         app.state.upstream_transport = upstream
+        app.state.upstreams = (
+            TransportUpstreams(upstream, client.timeout)
+            if transport is not None
+            else AiohttpUpstreams(
+                timeout_seconds=settings.upstream_timeout_seconds,
+                max_connections=MAX_UPSTREAM_CONNECTIONS,
+                replicas=settings.replicas,
+                on_retry=app.state.metrics.retried,
+            )
+        )
         app.state.api_key_resolver = ApiKeyResolver(settings, app.state.sessions)
         app.state.openapi_merger = OpenApiMerger(
             app, client, settings.upstream_urls(), settings.readiness_timeout_seconds
@@ -58,6 +69,7 @@ def _edge_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -
         try:
             yield
         finally:
+            await app.state.upstreams.aclose()
             await client.aclose()
 
     return hook
@@ -87,6 +99,7 @@ def create_app(
     ]
     app.include_router(docs.router)
     app.state.readiness_checks["upstreams"] = upstreams_check(app)
+    app.state.revocation_feed = FeedAnswers()
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

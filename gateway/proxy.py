@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crmkit.body_limit import send_problem
@@ -22,7 +21,7 @@ from crmkit.context import request_id_var
 from crmkit.peer_auth import peer_headers
 from crmkit.problems import ProblemError
 from gateway.api_key_auth import ApiKeyResolver
-from gateway.errors import UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
+from gateway.forwarding import CutShort, Upstreams
 
 log = logging.getLogger("gateway.proxy")
 
@@ -140,8 +139,7 @@ class ProxyMiddleware:
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, service: str, base: str) -> None:
         state = scope["app"].state
-        client: httpx.AsyncClient = state.upstream_client
-        upstream: httpx.AsyncBaseTransport = state.upstream_transport
+        upstreams: Upstreams = state.upstreams
         incoming: list[tuple[bytes, bytes]] = scope["headers"]
 
         key = api_key_of(incoming)
@@ -168,43 +166,27 @@ class ProxyMiddleware:
             headers.extend((name, value) for name, value in incoming if name == b"content-length")
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")
-        url = base + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-        request = httpx.Request(
-            scope["method"],
-            url,
-            headers=headers,
-            content=body,
-            extensions={"timeout": client.timeout.as_dict()},
-        )
-        try:
-            # The client's pooled transport, without its cookie, redirect and logging layers.
-            response = await upstream.handle_async_request(request)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise UpstreamUnavailable(f"the {service} service is unavailable; try again shortly") from exc
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(f"the {service} service did not answer in time") from exc
-        except httpx.TransportError as exc:
-            raise UpstreamFailed(f"the {service} service failed to answer") from exc
-
+        target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        answer = await upstreams.send(service, base, scope["method"], target, headers, body)
         try:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": _response_headers(response.headers.raw),
+                    "status": answer.status,
+                    "headers": _response_headers(answer.headers),
                 }
             )
-            if response.is_stream_consumed:  # a transport that hands back a read response
-                await send({"type": "http.response.body", "body": response.content})
+            if answer.body is not None:  # read whole: one message
+                await send({"type": "http.response.body", "body": answer.body})
                 return
-            async for chunk in response.aiter_raw():
+            async for chunk in answer.chunks():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-        except httpx.TransportError:
+        except CutShort:
             log.warning("upstream response cut short", extra={"service": service})
             await send({"type": "http.response.body", "body": b""})
         finally:
-            await response.aclose()
+            await answer.close()
 
 
 async def _request_body(receive: Receive) -> bytes | AsyncIterator[bytes]:

@@ -14,6 +14,7 @@ import httpx
 
 from crmkit.auth import Role, issue_access_token
 from crmkit.revocations import REVOCATIONS_SCOPE, SERVICE_ACCOUNT
+from gateway.identity.revocations import FeedAnswers
 from tests.clients_support import CLIENTS, client_body
 from tests.conftest import PASSWORD, People, Person, Stack
 from tests.test_gateway_auth import assert_problem
@@ -169,3 +170,24 @@ class TestTheFeed:
 
     async def test_agents_may_not_read_it(self, api: httpx.AsyncClient, people: People) -> None:
         assert_problem(await api.get("/api/v1/auth/revocations", headers=people.agent.headers), 403)
+
+
+class TestTheFeedsAnswers:
+    """The gateway encodes one answer per ``since`` and second for the seven services' polls."""
+
+    async def test_one_answer_serves_a_second_and_a_committed_revocation_drops_it(self) -> None:
+        now = [100.0]
+        answers = FeedAnswers(clock=lambda: now[0])
+        computed: list[int] = []
+
+        async def compute() -> bytes:
+            computed.append(1)
+            return f"page {len(computed)}".encode()
+
+        assert await answers.answer(5.0, compute) == b"page 1"
+        assert await answers.answer(5.0, compute) == b"page 1"
+        assert await answers.answer(6.0, compute) == b"page 2"  # another question
+        now[0] += 1.0
+        assert await answers.answer(5.0, compute) == b"page 3"  # a second later
+        FeedAnswers.forget_all()  # what committing a revocation does (revocations.revoke)
+        assert await answers.answer(5.0, compute) == b"page 4"

@@ -8,8 +8,11 @@ its change committed. Rows older than an access token's lifetime match nothing a
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
@@ -22,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    event,
     insert,
     select,
 )
@@ -56,6 +60,7 @@ class RevocationPage(BaseModel):
 async def revoke(*, session: AsyncSession, kind: str, subject: uuid.UUID) -> None:
     """From now on, the subject's older tokens are refused everywhere (once this commits)."""
     now = utcnow()
+    event.listen(session.sync_session, "after_commit", FeedAnswers.forget_all, once=True)
     await session.execute(insert(revocations).values(kind=kind, subject=subject, not_before=now))
     await session.execute(
         delete(revocations).where(revocations.c.not_before < now - timedelta(seconds=LIFETIME_SECONDS))
@@ -73,6 +78,40 @@ async def list_since(*, session: AsyncSession, since: float) -> list[RevocationR
         .limit(PAGE)
     )
     return [RevocationRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+FEED_ANSWER_SECONDS = 1.0
+"""How long an encoded answer of the feed is reused (the services' poll interval)."""
+
+
+class FeedAnswers:
+    """The feed's encoded answers per ``since``, reused for ``FEED_ANSWER_SECONDS``: every service
+    asks the same question each second (its ``since`` is the newest revocation seen, less a minute),
+    so one query and one encoding serve all of them. A revocation this process commits drops every
+    answer at once; one committed by another gateway replica shows within ``FEED_ANSWER_SECONDS``,
+    well inside the 5 seconds revocations are given to reach every app."""
+
+    generation: ClassVar[int] = 0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._answers: dict[float, tuple[float, int, bytes]] = {}
+
+    @classmethod
+    def forget_all(cls, *_: object) -> None:
+        cls.generation += 1
+
+    async def answer(self, since: float, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        now = self.clock()
+        known = self._answers.get(since)
+        if known is not None and known[0] > now and known[1] == FeedAnswers.generation:
+            return known[2]
+        generation = FeedAnswers.generation
+        body = await compute()
+        if len(self._answers) >= 64:
+            self._answers.clear()
+        self._answers[since] = (now + FEED_ANSWER_SECONDS, generation, body)
+        return body
 
 
 def local_revocations(app: FastAPI) -> Fetch:

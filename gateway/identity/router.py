@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.auth import PrincipalDep, Role
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
@@ -17,7 +18,7 @@ from crmkit.revocations import REVOCATIONS_SCOPE
 from gateway.identity import api_keys, revocations, service, sessions, sign_in_guard
 from gateway.identity.dependencies import AdminDep, SettingsDep, VisibleUserDep
 from gateway.identity.errors import InvalidCredentials, RefreshTokenReused
-from gateway.identity.revocations import RevocationPage
+from gateway.identity.revocations import FeedAnswers, RevocationPage
 from gateway.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -88,14 +89,14 @@ async def log_out(body: RefreshRequest, session: SessionDep) -> None:
     await sessions.log_out(session=session, refresh_token=body.refresh_token)
 
 
-@router.get("/auth/revocations", tags=["auth"])
+@router.get("/auth/revocations", tags=["auth"], response_model=RevocationPage)
 async def list_revocations(
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     since: Annotated[
         float, Query(ge=0, le=4_102_444_800, description="Unix seconds: revocations after this time.")
     ] = 0,
-) -> RevocationPage:
+) -> Response:
     """Revoked users, sessions and API keys of the last 16 minutes, oldest first, at most 1,000:
     what every app pulls each second so that revoked tokens stop working everywhere. For the apps'
     own `revocations:read` tokens, and admins."""
@@ -103,7 +104,15 @@ async def list_revocations(
         raise Forbidden("revocations are read by the apps themselves and by administrators")
     if not principal.allows(REVOCATIONS_SCOPE):
         raise Forbidden(f"this token lacks the '{REVOCATIONS_SCOPE}' scope")
-    return RevocationPage(items=await revocations.list_since(session=session, since=since))
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessions
+
+    async def page() -> bytes:
+        async with sessions() as session:
+            items = await revocations.list_since(session=session, since=since)
+        return RevocationPage(items=items).model_dump_json().encode()
+
+    answers: FeedAnswers = request.app.state.revocation_feed
+    return Response(await answers.answer(since, page), media_type="application/json")
 
 
 @router.get("/me", tags=["auth"])

@@ -62,6 +62,7 @@ CLAIM_BATCH = 50
 DISPATCHER_USER = uuid.UUID(int=0)
 """The ``sub`` of the dispatcher's own short-lived token (admin role, ``events:read`` scope only)."""
 USER_AGENT = "crm-webhooks/1"
+TOKEN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class Dispatcher:
         self.upstreams = upstreams
         self.delivery = delivery
         self.clock = clock
+        self._own_token: tuple[str, float] | None = None
 
     async def run_once(self, *, now: datetime | None = None) -> PassReport:
         """One pass: pull every service's new events, then send what is due at ``now``."""
@@ -146,14 +148,20 @@ class Dispatcher:
         return report
 
     def _token(self) -> str:
-        return issue_access_token(
-            self.settings,
-            user_id=DISPATCHER_USER,
-            role=Role.ADMIN,
-            team_id=None,
-            scopes=frozenset({EVENTS_SCOPE, APPLY_SCOPE}),
-            ttl=timedelta(minutes=5),
-        )
+        """The dispatcher's own token, reused until a minute before it expires: one signature per
+        few minutes, not one per feed and pass (and the services verify a token they have seen)."""
+        now = time.monotonic()
+        if self._own_token is None or self._own_token[1] <= now:
+            token = issue_access_token(
+                self.settings,
+                user_id=DISPATCHER_USER,
+                role=Role.ADMIN,
+                team_id=None,
+                scopes=frozenset({EVENTS_SCOPE, APPLY_SCOPE}),
+                ttl=timedelta(seconds=TOKEN_SECONDS),
+            )
+            self._own_token = (token, now + TOKEN_SECONDS - 60)
+        return self._own_token[0]
 
     async def pull(self, service: str, base: str) -> int:
         """Queue deliveries for one service's new events; returns how many were queued."""
@@ -179,14 +187,15 @@ class Dispatcher:
                 page = response.json()
                 await self._notify_merges(page["items"], headers)
                 queued += await self._queue(session, page["items"])
-                await session.execute(
-                    insert(EventFeedCursor)
-                    .values(service=service, cursor=page["next_cursor"], updated_at=func.now())
-                    .on_conflict_do_update(
-                        index_elements=["service"],
-                        set_={"cursor": page["next_cursor"], "updated_at": func.now()},
+                if page["items"] or page["next_cursor"] != cursor:  # an idle pull writes nothing
+                    await session.execute(
+                        insert(EventFeedCursor)
+                        .values(service=service, cursor=page["next_cursor"], updated_at=func.now())
+                        .on_conflict_do_update(
+                            index_elements=["service"],
+                            set_={"cursor": page["next_cursor"], "updated_at": func.now()},
+                        )
                     )
-                )
                 await session.commit()
             if not page["has_more"]:
                 break
