@@ -14,7 +14,7 @@ from services.claims import repository
 from services.claims.errors import InvalidClaimField
 from services.claims.models import Claim, ClaimEvent, infra_tables
 from services.claims.schemas import AgendaLists, ClaimPage, ClientUpdateCreate, TimelinePage
-from services.claims.views import RESOURCE, Tools, timeline_entry, to_read
+from services.claims.views import RESOURCE, Tools, listed_read, timeline_entry
 
 # A phone's clock may run a little ahead of the server's; beyond that, "later" is a typo.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -89,15 +89,16 @@ async def updates_due(
     today = on or tools.clock.today()
     # business_day(last) <= today - 7  ⟺  last < midnight (business zone) of today - 6.
     boundary = tools.clock.start_of(today - timedelta(days=tools.settings.client_update_interval_days - 1))
-    rows = await repository.updates_due(
+    rows = await repository.work_list(
         session=session,
         principal=principal,
-        updated_before=boundary,
+        name="updates_due",
+        before=boundary,
         after=read_cursor(cursor, datetime, uuid.UUID),
         limit=limit,
     )
     return page_of(
-        rows, limit, key=lambda c: (c.last_client_update_at, c.id), view=lambda c: to_read(c, tools)
+        rows, limit, key=lambda c: (c.last_client_update_at, c.id), view=lambda c: listed_read(c, tools)
     )
 
 
@@ -111,14 +112,15 @@ async def decisions_overdue(
     cursor: str | None,
 ) -> ClaimPage:
     """Claims the insurer holds past their decision deadline (due date before today), most overdue first."""
-    rows = await repository.decisions_overdue(
+    rows = await repository.work_list(
         session=session,
         principal=principal,
-        today=on or tools.clock.today(),
+        name="decisions_overdue",
+        before=on or tools.clock.today(),
         after=read_cursor(cursor, date, uuid.UUID),
         limit=limit,
     )
-    return page_of(rows, limit, key=lambda c: (c.decision_due_on, c.id), view=lambda c: to_read(c, tools))
+    return page_of(rows, limit, key=lambda c: (c.decision_due_on, c.id), view=lambda c: listed_read(c, tools))
 
 
 async def documents_missing(
@@ -133,15 +135,16 @@ async def documents_missing(
 ) -> ClaimPage:
     """Open claims owing a required document for more than N days, longest first."""
     days = older_than_days if older_than_days is not None else tools.settings.documents_overdue_days
-    rows = await repository.documents_missing(
+    rows = await repository.work_list(
         session=session,
         principal=principal,
-        missing_before=(on or tools.clock.today()) - timedelta(days=days),
+        name="documents_missing",
+        before=(on or tools.clock.today()) - timedelta(days=days),
         after=read_cursor(cursor, date, uuid.UUID),
         limit=limit,
     )
     return page_of(
-        rows, limit, key=lambda c: (c.documents_missing_since, c.id), view=lambda c: to_read(c, tools)
+        rows, limit, key=lambda c: (c.documents_missing_since, c.id), view=lambda c: listed_read(c, tools)
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.engine import Row
 from sqlmodel import Field, SQLModel
 
 from crmkit.db import one_of, schema_registry
@@ -129,6 +131,11 @@ class Claim(ClaimsTable, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+# A claim as a read shows it: the ORM object, or a row of the table's columns (the work lists read
+# plain rows: ``repository.work_list``). Both answer the same attribute names.
+ClaimRecord = Claim | Row[Any]
 
 
 class ClaimDocument(ClaimsTable, table=True):

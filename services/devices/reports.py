@@ -18,7 +18,7 @@ from crmkit.clock import BusinessClock
 from services.devices import repository, service
 from services.devices.errors import InvalidField
 from services.devices.models import CheckFinding, Device, Repair
-from services.devices.repository import DeviceFilters, visible_to
+from services.devices.repository import visible_to
 from services.devices.schemas import (
     AbnormalityStats,
     Bucket,
@@ -185,13 +185,11 @@ async def work_list(
     """The caller's devices due a check today and those overdue for maintenance, each with a count."""
     today = clock.today()
     lists = {}
-    for name, filters in (
-        ("checks_due_today", DeviceFilters(check_due_on=today)),
-        ("maintenance_overdue", DeviceFilters(maintenance_overdue_on=today)),
-    ):
-        page = await service.list_devices(
-            session=session, clock=clock, principal=principal, filters=filters, limit=limit, cursor=None
+    for name in ("checks_due_today", "maintenance_overdue"):
+        devices, count = await repository.work_list(
+            session=session, principal=principal, name=name, on=today, limit=limit
         )
-        count = await repository.count_devices(session=session, principal=principal, filters=filters)
-        lists[name] = DueList(count=count, items=page.items)
+        repairs = await repository.open_repairs(session=session, devices=devices)
+        items = [service.to_read(device, today=today, repairs=repairs) for device in devices]
+        lists[name] = DueList(count=count, items=items)
     return WorkList(on=today, **lists)

@@ -1,25 +1,29 @@
 """Work lists for the agent's agenda, each in the caller's scope, soonest first.
 
 Each query reads one partial index (pending requirements, live policies, receipt signed, due
-premiums) led by the scope column, keyset on ``(date, id)``.
+premiums) led by the scope column, keyset on ``(date, id)``. Each statement is built once per reach
+and page size (building them per request was a fifth of the agenda's CPU in this service, issue 22)
+and run with its dates, the caller's id (``scope_id``) and, for a later page, ``after_on`` and
+``after_id``; rows are read as plain rows of the columns shown, without ORM instances.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, Date, Select, Table, Uuid, and_, bindparam, select, tuple_
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
-from sqlmodel import col
 
 from crmkit.auth import Principal
 from crmkit.pagination import Page, read_cursor, trim
+from crmkit.scope import SCOPE_PARAMETER, Reach, reach, reach_predicate, scope_parameter
 from services.policies import annual_review
 from services.policies.models import Application, Policy, PremiumDue, UnderwritingRequirement
-from services.policies.repository import status_is, visible_to
+from services.policies.repository import status_is
 from services.policies.schemas import (
     AgendaLists,
     CollectionItem,
@@ -34,12 +38,63 @@ from services.policies.terms import REINSTATEMENT_YEARS, RENEWAL_NOTICE_DAYS, ad
 from services.policies.transitions import LAPSABLE_STATES
 
 LIVE_STATUSES = ("receipt_signed", "return_visit_done", "in_force")
+POLICIES: Table = Policy.__table__  # type: ignore[attr-defined]
+DUES: Table = PremiumDue.__table__  # type: ignore[attr-defined]
+REQUIREMENTS: Table = UnderwritingRequirement.__table__  # type: ignore[attr-defined]
+APPLICATIONS: Table = Application.__table__  # type: ignore[attr-defined]
 
 
-def _after(date_col: Any, id_col: Any, cursor: str | None) -> list[ColumnElement[bool]]:
-    """Rows after the ``(date, id)`` key of the previous page's last row."""
+def _on(name: str) -> Any:
+    return bindparam(name, type_=Date)
+
+
+def _in_reach(table: Table, kind: Reach) -> ColumnElement[bool]:
+    return reach_predicate(kind, owner=table.c.owner_agent_id, team=table.c.team_id, value=scope_parameter())
+
+
+def _after(date_col: Any, id_col: Any, paged: bool) -> list[ColumnElement[bool]]:
+    """Rows after the ``(date, id)`` key of the previous page's last row (``after_on``, ``after_id``)."""
+    after = (_on("after_on"), bindparam("after_id", type_=Uuid()))
+    return [tuple_(date_col, id_col) > tuple_(*after)] if paged else []
+
+
+async def _rows(
+    session: AsyncSession,
+    statement: Any,
+    principal: Principal,
+    cursor: str | None,
+    limit: int,
+    **dates: date,
+) -> list[Row[Any]]:
+    """``statement(kind, paged, rows)`` run for the caller, the page after ``cursor``, and ``dates``."""
+    kind, scope_id = reach(principal)
     after = read_cursor(cursor, date, uuid.UUID)
-    return [] if after is None else [tuple_(date_col, id_col) > tuple_(*after)]
+    parameters: dict[str, Any] = {SCOPE_PARAMETER: scope_id, **dates}
+    if after is not None:
+        parameters["after_on"], parameters["after_id"] = after
+    return list((await session.execute(statement(kind, after is not None, limit + 1), parameters)).all())
+
+
+@functools.lru_cache(maxsize=64)
+def _requirements_due(kind: Reach, paged: bool, rows: int) -> Select[Any]:
+    r, a = REQUIREMENTS.c, APPLICATIONS.c
+    return (
+        select(r.id, r.application_id, r.kind, r.description, r.due_on, a.client_id, a.insured_name)
+        .join_from(
+            REQUIREMENTS,
+            APPLICATIONS,
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(a.id == r.application_id, a.owner_agent_id == r.owner_agent_id),
+        )
+        .where(
+            status_is(r.status, "pending"),
+            _in_reach(REQUIREMENTS, kind),
+            r.due_on <= _on("horizon"),
+            *_after(r.due_on, r.id, paged),
+        )
+        .order_by(r.due_on, r.id)
+        .limit(rows)
+    )
 
 
 async def requirements_due(
@@ -52,44 +107,42 @@ async def requirements_due(
     cursor: str | None,
 ) -> Page[RequirementDue]:
     """Pending underwriting requirements due on or before today + N (overdue ones included)."""
-    r = UnderwritingRequirement
-    stmt = (
-        select(r, col(Application.client_id), col(Application.insured_name))
-        .join(
-            Application,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(
-                col(Application.id) == col(r.application_id),
-                col(Application.owner_agent_id) == col(r.owner_agent_id),
-            ),
-        )
-        .where(
-            status_is(col(r.status), "pending"),
-            visible_to(r, principal),
-            col(r.due_on) <= today + timedelta(days=within_days),
-            *_after(col(r.due_on), col(r.id), cursor),
-        )
-        .order_by(col(r.due_on), col(r.id))
-        .limit(limit + 1)
+    found = await _rows(
+        session, _requirements_due, principal, cursor, limit, horizon=today + timedelta(days=within_days)
     )
-    rows, next_cursor = trim(
-        list((await session.execute(stmt)).all()), limit, key=lambda row: (row[0].due_on, row[0].id)
-    )
+    rows, next_cursor = trim(found, limit, key=lambda row: (row.due_on, row.id))
     return Page[RequirementDue](
         items=[
             RequirementDue(
-                requirement_id=req.id,
-                application_id=req.application_id,
-                client_id=client_id,
-                insured_name=insured_name,
-                kind=req.kind,
-                description=req.description,
-                due_on=req.due_on,
-                overdue=req.due_on < today,
+                requirement_id=row.id,
+                application_id=row.application_id,
+                client_id=row.client_id,
+                insured_name=row.insured_name,
+                kind=row.kind,
+                description=row.description,
+                due_on=row.due_on,
+                overdue=row.due_on < today,
             )
-            for req, client_id, insured_name in rows
+            for row in rows
         ],
         next_cursor=next_cursor,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _cooling_off_ending(kind: Reach, paged: bool, rows: int) -> Select[Any]:
+    p = POLICIES.c
+    return (
+        select(POLICIES)
+        .where(
+            status_is(p.status, *LIVE_STATUSES),
+            _in_reach(POLICIES, kind),
+            p.cooling_off_ends_on >= _on("today"),
+            p.cooling_off_ends_on <= _on("horizon"),
+            *_after(p.cooling_off_ends_on, p.id, paged),
+        )
+        .order_by(p.cooling_off_ends_on, p.id)
+        .limit(rows)
     )
 
 
@@ -103,19 +156,15 @@ async def cooling_off_ending(
     cursor: str | None,
 ) -> Page[CoolingOffEnding]:
     """Live policies whose cooling-off period ends between today and today + N."""
-    stmt = (
-        select(Policy)
-        .where(
-            status_is(col(Policy.status), *LIVE_STATUSES),
-            visible_to(Policy, principal),
-            col(Policy.cooling_off_ends_on) >= today,
-            col(Policy.cooling_off_ends_on) <= today + timedelta(days=within_days),
-            *_after(col(Policy.cooling_off_ends_on), col(Policy.id), cursor),
-        )
-        .order_by(col(Policy.cooling_off_ends_on), col(Policy.id))
-        .limit(limit + 1)
+    found = await _rows(
+        session,
+        _cooling_off_ending,
+        principal,
+        cursor,
+        limit,
+        today=today,
+        horizon=today + timedelta(days=within_days),
     )
-    found: list[Any] = list((await session.execute(stmt)).scalars())  # the query ensures the dates
     rows, next_cursor = trim(found, limit, key=lambda p: (p.cooling_off_ends_on, p.id))
     return Page[CoolingOffEnding](
         items=[
@@ -135,24 +184,28 @@ async def cooling_off_ending(
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _return_visits_pending(kind: Reach, paged: bool, rows: int) -> Select[Any]:
+    p = POLICIES.c
+    return (
+        select(POLICIES)
+        .where(
+            status_is(p.status, "receipt_signed"),
+            _in_reach(POLICIES, kind),
+            *_after(p.receipt_signed_on, p.id, paged),
+        )
+        .order_by(p.receipt_signed_on, p.id)
+        .limit(rows)
+    )
+
+
 async def return_visits_pending(
     *, session: AsyncSession, principal: Principal, limit: int, cursor: str | None
 ) -> Page[ReturnVisitPending]:
     """Policies whose receipt is signed and whose return visit has not passed, oldest first: a
     policy still here with a visit recorded is a redo (the last visit failed)."""
-    stmt = (
-        select(Policy)
-        .where(
-            status_is(col(Policy.status), "receipt_signed"),
-            visible_to(Policy, principal),
-            *_after(col(Policy.receipt_signed_on), col(Policy.id), cursor),
-        )
-        .order_by(col(Policy.receipt_signed_on), col(Policy.id))
-        .limit(limit + 1)
-    )
-    rows, next_cursor = trim(
-        list((await session.execute(stmt)).scalars()), limit, key=lambda p: (p.receipt_signed_on, p.id)
-    )
+    found = await _rows(session, _return_visits_pending, principal, cursor, limit)
+    rows, next_cursor = trim(found, limit, key=lambda p: (p.receipt_signed_on, p.id))
     return Page[ReturnVisitPending](
         items=[
             ReturnVisitPending(
@@ -173,6 +226,41 @@ async def return_visits_pending(
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _premiums_due(kind: Reach, paged: bool, rows: int) -> Select[Any]:
+    d, p = DUES.c, POLICIES.c
+    page = (
+        select(d.id, d.policy_id, d.owner_agent_id, d.instalment, d.due_on, d.amount)
+        .where(
+            status_is(d.status, "due"),
+            _in_reach(DUES, kind),
+            d.due_on <= _on("horizon"),
+            *_after(d.due_on, d.id, paged),
+        )
+        .order_by(d.due_on, d.id)
+        .limit(rows)
+        .subquery("page")
+    )
+    return (
+        select(
+            page.c.id,
+            page.c.policy_id,
+            page.c.instalment,
+            page.c.due_on,
+            page.c.amount,
+            p.policy_number,
+            p.client_id,
+        )
+        .select_from(page)
+        .join(
+            POLICIES,
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(p.id == page.c.policy_id, p.owner_agent_id == page.c.owner_agent_id),
+        )
+        .order_by(page.c.due_on, page.c.id)
+    )
+
+
 async def premiums_due(
     *,
     session: AsyncSession,
@@ -187,49 +275,63 @@ async def premiums_due(
     The page of instalments is taken first (one partial index walked in order), then each joined
     to its policy by primary key: every instalment has its policy (same owner), so the join drops
     none, and the planner need not guess how many it would."""
-    d = PremiumDue
-    page = aliased(
-        d,
-        select(d)
-        .where(
-            status_is(col(d.status), "due"),
-            visible_to(d, principal),
-            col(d.due_on) <= today + timedelta(days=within_days),
-            *_after(col(d.due_on), col(d.id), cursor),
-        )
-        .order_by(col(d.due_on), col(d.id))
-        .limit(limit + 1)
-        .subquery("page"),
+    found = await _rows(
+        session, _premiums_due, principal, cursor, limit, horizon=today + timedelta(days=within_days)
     )
-    stmt = (
-        select(page, col(Policy.policy_number), col(Policy.client_id))
-        .join(
-            Policy,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(
-                col(Policy.id) == col(page.policy_id), col(Policy.owner_agent_id) == col(page.owner_agent_id)
-            ),
-        )
-        .order_by(col(page.due_on), col(page.id))
-    )
-    rows, next_cursor = trim(
-        list((await session.execute(stmt)).all()), limit, key=lambda row: (row[0].due_on, row[0].id)
-    )
+    rows, next_cursor = trim(found, limit, key=lambda row: (row.due_on, row.id))
     return Page[PremiumDueItem](
         items=[
             PremiumDueItem(
-                premium_id=due.id,
-                policy_id=due.policy_id,
-                policy_number=number,
-                client_id=client_id,
-                instalment=due.instalment,
-                due_on=due.due_on,
-                amount=due.amount,
-                overdue=due.due_on < today,
+                premium_id=row.id,
+                policy_id=row.policy_id,
+                policy_number=row.policy_number,
+                client_id=row.client_id,
+                instalment=row.instalment,
+                due_on=row.due_on,
+                amount=row.amount,
+                overdue=row.due_on < today,
             )
-            for due, number, client_id in rows
+            for row in rows
         ],
         next_cursor=next_cursor,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _collection(kind: Reach, paged: bool, rows: int) -> Select[Any]:
+    d, p = DUES.c, POLICIES.c
+    page = (
+        select(d.id, d.policy_id, d.owner_agent_id, d.instalment, d.due_on, d.amount)
+        .where(
+            status_is(d.status, "due"),
+            d.collectable,
+            _in_reach(DUES, kind),
+            d.due_on < _on("today"),
+            *_after(d.due_on, d.id, paged),
+        )
+        .order_by(d.due_on, d.id)
+        .limit(rows)
+        .subquery("page")
+    )
+    return (
+        select(
+            page.c.id,
+            page.c.instalment,
+            page.c.due_on,
+            page.c.amount,
+            p.id.label("policy_id"),
+            p.policy_number,
+            p.client_id,
+            p.insured_name,
+            p.grace_days,
+        )
+        .select_from(page)
+        .join(
+            POLICIES,
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(p.id == page.c.policy_id, p.owner_agent_id == page.c.owner_agent_id),
+        )
+        .order_by(page.c.due_on, page.c.id)
     )
 
 
@@ -244,48 +346,7 @@ async def collection(
     its policy by primary key. ``collectable`` is kept true exactly while the policy can still lapse
     (``services/policies/collectable.py``), so the arrears of lapsed or ended policies are not in the
     index at all: one bounded statement, whatever their number in the book."""
-    d = PremiumDue
-    page = (
-        select(
-            col(d.id),
-            col(d.policy_id),
-            col(d.owner_agent_id),
-            col(d.instalment),
-            col(d.due_on),
-            col(d.amount),
-        )
-        .where(
-            status_is(col(d.status), "due"),
-            col(d.collectable),
-            visible_to(d, principal),
-            col(d.due_on) < today,
-            *_after(col(d.due_on), col(d.id), cursor),
-        )
-        .order_by(col(d.due_on), col(d.id))
-        .limit(limit + 1)
-        .subquery("page")
-    )
-    stmt = (
-        select(
-            page.c.id,
-            page.c.instalment,
-            page.c.due_on,
-            page.c.amount,
-            col(Policy.id).label("policy_id"),
-            col(Policy.policy_number),
-            col(Policy.client_id),
-            col(Policy.insured_name),
-            col(Policy.grace_days),
-        )
-        .select_from(page)
-        .join(
-            Policy,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(col(Policy.id) == page.c.policy_id, col(Policy.owner_agent_id) == page.c.owner_agent_id),
-        )
-        .order_by(page.c.due_on, page.c.id)
-    )
-    found: list[Any] = list((await session.execute(stmt)).all())
+    found = await _rows(session, _collection, principal, cursor, limit, today=today)
     rows, next_cursor = trim(found, limit, key=lambda row: (row.due_on, row.id))
     items = []
     for row in rows:
@@ -307,26 +368,31 @@ async def collection(
     return Page[CollectionItem](items=items, next_cursor=next_cursor)
 
 
+@functools.lru_cache(maxsize=64)
+def _renewals_due(kind: Reach, paged: bool, rows: int) -> Select[Any]:
+    p = POLICIES.c
+    return (
+        select(POLICIES)
+        .where(
+            status_is(p.status, *LAPSABLE_STATES),
+            _in_reach(POLICIES, kind),
+            p.renewable,
+            p.renewal_decision.is_(None),
+            p.expires_on > _on("today"),
+            p.expires_on <= _on("horizon"),
+            *_after(p.expires_on, p.id, paged),
+        )
+        .order_by(p.expires_on, p.id)
+        .limit(rows)
+    )
+
+
 async def renewals_due(
     *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
 ) -> Page[RenewalDue]:
     """One-year renewable terms ending within 60 days, undecided, soonest first."""
-    window = max(RENEWAL_NOTICE_DAYS)
-    stmt = (
-        select(Policy)
-        .where(
-            status_is(col(Policy.status), *LAPSABLE_STATES),
-            visible_to(Policy, principal),
-            col(Policy.renewable),
-            col(Policy.renewal_decision).is_(None),
-            col(Policy.expires_on) > today,
-            col(Policy.expires_on) <= today + timedelta(days=window),
-            *_after(col(Policy.expires_on), col(Policy.id), cursor),
-        )
-        .order_by(col(Policy.expires_on), col(Policy.id))
-        .limit(limit + 1)
-    )
-    found: list[Any] = list((await session.execute(stmt)).scalars())  # the query ensures the dates
+    horizon = today + timedelta(days=max(RENEWAL_NOTICE_DAYS))
+    found = await _rows(session, _renewals_due, principal, cursor, limit, today=today, horizon=horizon)
     rows, next_cursor = trim(found, limit, key=lambda p: (p.expires_on, p.id))
     items = []
     for p in rows:
@@ -346,22 +412,29 @@ async def renewals_due(
     return Page[RenewalDue](items=items, next_cursor=next_cursor)
 
 
+@functools.lru_cache(maxsize=64)
+def _lapsed(kind: Reach, paged: bool, rows: int) -> Select[Any]:
+    p = POLICIES.c
+    return (
+        select(POLICIES)
+        .where(
+            status_is(p.status, "lapsed"),
+            _in_reach(POLICIES, kind),
+            p.lapsed_on > _on("lapsed_after"),
+            *_after(p.lapsed_on, p.id, paged),
+        )
+        .order_by(p.lapsed_on, p.id)
+        .limit(rows)
+    )
+
+
 async def lapsed(
     *, session: AsyncSession, principal: Principal, today: date, limit: int, cursor: str | None
 ) -> Page[LapsedPolicy]:
     """Lapsed policies still inside the two years of reinstatement, oldest lapse first."""
-    stmt = (
-        select(Policy)
-        .where(
-            status_is(col(Policy.status), "lapsed"),
-            visible_to(Policy, principal),
-            col(Policy.lapsed_on) > add_years(today, -REINSTATEMENT_YEARS),
-            *_after(col(Policy.lapsed_on), col(Policy.id), cursor),
-        )
-        .order_by(col(Policy.lapsed_on), col(Policy.id))
-        .limit(limit + 1)
+    found = await _rows(
+        session, _lapsed, principal, cursor, limit, lapsed_after=add_years(today, -REINSTATEMENT_YEARS)
     )
-    found: list[Any] = list((await session.execute(stmt)).scalars())
     rows, next_cursor = trim(found, limit, key=lambda p: (p.lapsed_on, p.id))
     return Page[LapsedPolicy](
         items=[

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -54,28 +55,41 @@ async def list_tasks(
     return list((await session.execute(stmt)).scalars())
 
 
+@functools.lru_cache(maxsize=16)
+def _open_tasks_of(rows: int) -> Select[Task]:
+    """The agenda's section, built once per page size (issue 22); run with ``owner`` and ``due_before``."""
+    return (
+        select(Task)
+        .where(
+            and_(
+                col(Task.owner_agent_id) == bindparam("owner"),
+                col(Task.status) == TaskStatus.OPEN,
+                col(Task.due_by) < bindparam("due_before"),
+            )
+        )
+        .order_by(col(Task.due_by), col(Task.id))
+        .limit(rows)
+    )
+
+
 async def open_tasks_of(
     *, session: AsyncSession, owner: uuid.UUID, due_before: datetime, limit: int
 ) -> list[Task]:
     """The agenda's section: one agent's open tasks due before the end of the day, overdue first."""
-    stmt = (
-        select(Task)
-        .where(
-            and_(
-                col(Task.owner_agent_id) == owner,
-                col(Task.status) == TaskStatus.OPEN,
-                col(Task.due_by) < due_before,
-            )
-        )
-        .order_by(col(Task.due_by), col(Task.id))
-        .limit(limit + 1)
-    )
-    return list((await session.execute(stmt)).scalars())
+    parameters = {"owner": owner, "due_before": due_before}
+    return list((await session.execute(_open_tasks_of(limit + 1), parameters)).scalars())
+
+
+# A user's agenda marks of one day, in the order they were set; run with ``user_id`` and ``day``.
+MARKS_OF = (
+    select(AgendaMark)
+    .where(col(AgendaMark.user_id) == bindparam("user_id"), col(AgendaMark.day) == bindparam("day"))
+    .order_by(col(AgendaMark.marked_at))
+)
 
 
 async def marks_of(*, session: AsyncSession, user_id: uuid.UUID, day: Any) -> list[AgendaMark]:
-    stmt = select(AgendaMark).where(col(AgendaMark.user_id) == user_id, col(AgendaMark.day) == day)
-    return list((await session.execute(stmt.order_by(col(AgendaMark.marked_at)))).scalars())
+    return list((await session.execute(MARKS_OF, {"user_id": user_id, "day": day})).scalars())
 
 
 def unreminded_due(moment: datetime) -> ColumnElement[bool]:
