@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal, Role
-from crmkit.pagination import invalid_cursor, page_of, read_cursor
+from crmkit.pagination import invalid_cursor, read_cursor, trim
 from services.clients import owners, repository
 from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
@@ -427,7 +427,7 @@ def _read_cursor(cursor: str | None, sort: ClientSort) -> SortKey | None:
     return SortKey(key=key, created_at=values[-2], id=values[-1])
 
 
-def _cursor_key(client: Client, sort: ClientSort) -> list[Any]:
+def _cursor_key(client: ClientRecord, sort: ClientSort) -> list[Any]:
     key = repository.sort_value(client, sort)
     return [sort.value, *([] if sort is ClientSort.RECENT else [key]), client.created_at, client.id]
 
@@ -455,7 +455,10 @@ async def list_clients(
         after=_read_cursor(cursor, sort),
         limit=limit,
     )
-    return page_of(rows, limit, key=lambda row: _cursor_key(row, sort), view=to_read)
+    shown, next_cursor = trim(rows, limit, key=lambda row: _cursor_key(row, sort))
+    # Built as the response model itself (its items are already ``ClientRead``s), so FastAPI need
+    # not validate a generic ``Page`` into a ``ClientPage`` again.
+    return ClientPage.model_construct(items=[to_read(row) for row in shown], next_cursor=next_cursor)
 
 
 async def list_follow_ups_due(
