@@ -68,15 +68,16 @@ reports_router = APIRouter(
 )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClientRead)
 async def create_client(
-    data: ClientCreate, principal: WriterDep, session: SessionDep, tools: ToolsDep, response: Response
-) -> ClientRead:
+    data: ClientCreate, principal: WriterDep, session: SessionDep, tools: ToolsDep
+) -> Response:
     """Create a client owned by the caller (send an Idempotency-Key to retry safely)."""
     client = await service.create_client(session=session, tools=tools, principal=principal, data=data)
-    response.headers["Location"] = f"{BASE}/{client.id}"
-    set_etag(response, client.version)
-    return service.to_read(client)
+    answer = model_json(service.to_read(client), status_code=status.HTTP_201_CREATED)
+    answer.headers["Location"] = f"{BASE}/{client.id}"
+    set_etag(answer, client.version)
+    return answer
 
 
 @router.get("", response_model=ClientPage)
