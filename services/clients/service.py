@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal, Role
@@ -55,30 +56,46 @@ NO_CONSENT = (
 )
 
 
+class _Attributes:
+    """A model's attributes by name, as a row's ``_mapping`` gives its columns."""
+
+    __slots__ = ("_model",)
+
+    def __init__(self, model: Client) -> None:
+        self._model = model
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
 def to_read(client: ClientRecord) -> ClientRead:
     """The public (masked) view; also what the audit trail records."""
+    # A row's columns by key: a row's attribute lookup is a failed normal lookup before its
+    # ``__getattr__``, and twice as slow (a page of 50 is 21 x 50 of them).
+    c: Any = client._mapping if isinstance(client, Row) else _Attributes(client)
+    number, document = c["resident_id_masked"], c["id_document_type"]
     return ClientRead(
-        id=client.id,
-        name=client.name,
-        gender=client.gender,
-        birth_date=client.birth_date,
-        id_document_type=client.id_document_type,
-        id_document_number=client.resident_id_masked,
-        id_document_country=client.id_document_country,
-        resident_id=masked_resident_id(client),
-        phone=client.phone_masked,
-        occupation=client.occupation,
-        occupation_class=client.occupation_class,
-        channel=client.channel,
-        referred_by_client_id=client.referred_by_client_id,
-        notes=client.notes,
-        tier=client.tier,
-        next_follow_up_on=client.next_follow_up_on,
-        owner_agent_id=client.owner_agent_id,
-        team_id=client.team_id,
-        version=client.version,
-        created_at=client.created_at,
-        updated_at=client.updated_at,
+        id=c["id"],
+        name=c["name"],
+        gender=c["gender"],
+        birth_date=c["birth_date"],
+        id_document_type=document,
+        id_document_number=number,
+        id_document_country=c["id_document_country"],
+        resident_id=masked_resident_id(document, number),
+        phone=c["phone_masked"],
+        occupation=c["occupation"],
+        occupation_class=c["occupation_class"],
+        channel=c["channel"],
+        referred_by_client_id=c["referred_by_client_id"],
+        notes=c["notes"],
+        tier=c["tier"],
+        next_follow_up_on=c["next_follow_up_on"],
+        owner_agent_id=c["owner_agent_id"],
+        team_id=c["team_id"],
+        version=c["version"],
+        created_at=c["created_at"],
+        updated_at=c["updated_at"],
     )
 
 
