@@ -19,7 +19,7 @@ from starlette.types import Message
 
 from crmkit.body_limit import BodySizeLimitMiddleware
 from crmkit.crypto import FieldCipher
-from crmkit.db import create_engine, read_session_factory, session_factory
+from crmkit.db import create_engine, read_engine, session_factory
 from crmkit.docs import docs_router
 from crmkit.health import health_router
 from crmkit.idempotency import IdempotencyMiddleware, purge_expired
@@ -133,7 +133,8 @@ def create_service_app(
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.read_sessions = read_session_factory(engine)
+        app.state.read_engine = read_engine(engine)
+        app.state.read_sessions = session_factory(app.state.read_engine)
         # Personal data is sealed with one key per deployment; every app may need it.
         app.state.cipher = FieldCipher(settings.field_encryption_key)
         purger = asyncio.create_task(_purge_forever(app))

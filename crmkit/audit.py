@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal
@@ -28,17 +29,24 @@ async def record(
     Pass masked, JSON-ready representations (the public schema's ``model_dump(mode="json")``).
     """
     await session.execute(
-        insert(table).values(
-            actor=principal.actor,
-            actor_role=principal.role.value,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            before=before,
-            after=after,
-            request_id=request_id_var.get(),
-        )
+        _insert(table),
+        {
+            "actor": principal.actor,
+            "actor_role": principal.role.value,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "before": before,
+            "after": after,
+            "request_id": request_id_var.get(),
+        },
     )
+
+
+@functools.cache
+def _insert(table: Table) -> Insert:
+    """The audit row's INSERT, built once per table (run with the row's values as parameters)."""
+    return insert(table)
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

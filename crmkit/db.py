@@ -8,7 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event, exc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import registry
 from sqlalchemy.util import await_
 
@@ -100,12 +106,24 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for safe methods: autocommit, so a read costs no BEGIN/COMMIT round trips.
+def read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool in autocommit, for safe methods: a read costs no BEGIN/COMMIT round trips.
 
     At READ COMMITTED every statement sees its own snapshot either way, so reads lose nothing.
     """
-    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for safe methods, in autocommit (``read_engine``)."""
+    return session_factory(read_engine(engine))
+
+
+def read_connection(request: Request) -> AsyncConnection:
+    """A pooled connection of the primary in autocommit, without a session: for a read that only
+    shows rows (``async with read_connection(request) as connection``), no unit of work around it."""
+    engine: AsyncEngine = request.app.state.read_engine
+    return engine.connect()
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

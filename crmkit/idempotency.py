@@ -18,12 +18,14 @@ crash between "created" and "remembered" cannot happen.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Depends, Request
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Interval, Select, Table, bindparam, delete, func, select, text
+from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -107,11 +109,10 @@ class IdempotencyMiddleware:
         table = tables.idempotency_keys
         ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
 
+        lookup, remember = _statements(table)
+
         async with sessions() as session:
-            locked = await session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
-                {"k": f"{table.fullname}:{caller}:{key}"},
-            )
+            locked = await session.scalar(_LOCK, {"k": f"{table.fullname}:{caller}:{key}"})
             if not locked:
                 await session.rollback()
                 await send_problem(
@@ -123,15 +124,7 @@ class IdempotencyMiddleware:
                     detail="a request with this Idempotency-Key is still being processed; retry shortly",
                 )
                 return
-            stored = (
-                await session.execute(
-                    select(table).where(
-                        table.c.caller == caller,
-                        table.c.key == key,
-                        table.c.created_at > func.now() - ttl,
-                    )
-                )
-            ).one_or_none()
+            stored = (await session.execute(lookup, {"caller": caller, "key": key, "ttl": ttl})).one_or_none()
             if stored is not None:
                 await session.rollback()
                 await body.drain()
@@ -180,13 +173,7 @@ class IdempotencyMiddleware:
                     "response_body": bytes(captured["body"]),
                     "created_at": datetime.now(UTC),
                 }
-                stmt = pg_insert(table).values(**values)
-                await session.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[table.c.caller, table.c.key],
-                        set_={k: stmt.excluded[k] for k in values if k not in ("caller", "key")},
-                    )
-                )
+                await session.execute(remember, values)
                 await session.commit()
             else:
                 await session.rollback()
@@ -203,6 +190,27 @@ class IdempotencyMiddleware:
         except ProblemError:
             return None
         return principal.actor
+
+
+_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
+_STORED = ("request_hash", "status_code", "response_headers", "response_body", "created_at")
+
+
+@functools.cache
+def _statements(table: Table) -> tuple[Select[Any], Insert]:
+    """The lookup of a stored answer (``caller``, ``key``, ``ttl``) and the upsert that remembers
+    one (every column), built once per table: rebuilding them cost a tenth of a POST's CPU."""
+    lookup = select(table).where(
+        table.c.caller == bindparam("caller"),
+        table.c.key == bindparam("key"),
+        table.c.created_at > func.now() - bindparam("ttl", type_=Interval()),
+    )
+    insert = pg_insert(table)
+    remember = insert.on_conflict_do_update(
+        index_elements=[table.c.caller, table.c.key],
+        set_={name: insert.excluded[name] for name in _STORED},
+    )
+    return lookup, remember
 
 
 class _HashedBody:

@@ -128,13 +128,23 @@ class Metrics:
             registry=self.registry,
         )
         self.service = service
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def retried(self, upstream: str) -> None:
         self.upstream_retries.labels(self.service, upstream).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(self.service, method, route, str(status)).inc()
-        self.latency.labels(self.service, method, route).observe(seconds)
+        # The labelled series of a method, route and status, looked up once: ``labels()`` takes a
+        # lock and builds its key on every call.
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = (
+                self.requests.labels(self.service, method, route, str(status)),
+                self.latency.labels(self.service, method, route),
+            )
+            self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
@@ -160,27 +170,21 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         status = 500
+        response_started = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)
 
-        response_started = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send_with_id(message)
-
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if not response_started and database_unavailable(exc):  # raised in middleware (idempotency)
                 self.log.warning("database unavailable", error_type=type(exc).__name__)

@@ -8,7 +8,7 @@ import phonenumbers
 
 from crmkit.crypto import FieldCipher, mask_middle
 from services.clients.identity_documents import IdentityDocument, IdentityDocumentType
-from services.clients.models import Client, ClientRecord
+from services.clients.models import Client
 
 # The identity document's context keeps its first name: every stored ciphertext and hash was made with it.
 RESIDENT_ID_CONTEXT = "clients.resident_id"
@@ -50,9 +50,9 @@ def seal_identity_document(client: Client, cipher: FieldCipher, document: Identi
     client.id_document_country = document.country
 
 
-def masked_resident_id(client: ClientRecord) -> str | None:
+def masked_resident_id(document_type: str | None, masked_number: str | None) -> str | None:
     """The legacy ``resident_id`` field of a read: the masked number when the document is a resident ID."""
-    return client.resident_id_masked if client.id_document_type == IdentityDocumentType.RESIDENT_ID else None
+    return masked_number if document_type == IdentityDocumentType.RESIDENT_ID else None
 
 
 def seal_phone(client: Client, cipher: FieldCipher, value: str | None) -> None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from crmkit.auth import Role, require_roles
 from crmkit.clock import IsoDate
 from crmkit.concurrency import IfMatchHeader, check_if_match, set_etag
+from crmkit.db import read_connection
 from crmkit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_RESPONSES
 from crmkit.replicas import ReplicaSessionDep
+from crmkit.responses import model_json
 from services.clients import agenda, reports, repository, service
 from services.clients.dependencies import (
     ChangedClient,
@@ -66,18 +68,19 @@ reports_router = APIRouter(
 )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClientRead)
 async def create_client(
-    data: ClientCreate, principal: WriterDep, session: SessionDep, tools: ToolsDep, response: Response
-) -> ClientRead:
+    data: ClientCreate, principal: WriterDep, session: SessionDep, tools: ToolsDep
+) -> Response:
     """Create a client owned by the caller (send an Idempotency-Key to retry safely)."""
     client = await service.create_client(session=session, tools=tools, principal=principal, data=data)
-    response.headers["Location"] = f"{BASE}/{client.id}"
-    set_etag(response, client.version)
-    return service.to_read(client)
+    answer = model_json(service.to_read(client), status_code=status.HTTP_201_CREATED)
+    answer.headers["Location"] = f"{BASE}/{client.id}"
+    set_etag(answer, client.version)
+    return answer
 
 
-@router.get("")
+@router.get("", response_model=ClientPage)
 async def list_clients(
     principal: ReaderDep,
     session: ReplicaSessionDep,
@@ -114,7 +117,7 @@ async def list_clients(
     ] = ClientSort.RECENT,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> ClientPage:
+) -> Response:
     """Search the clients you can see; every filter combines with the others and with cursor pages."""
     filters = ClientFilters(
         owner_agent_id=owner_agent_id,
@@ -131,21 +134,25 @@ async def list_clients(
             resident_id=resident_id,
         ),
     )
-    return await service.list_clients(
+    page = await service.list_clients(
         session=session, principal=principal, filters=filters, sort=sort, limit=limit, cursor=cursor
     )
+    return model_json(page)
 
 
-@router.get("/{client_id:uuid}")
-async def get_client(
-    client_id: ClientId, principal: ReaderDep, session: SessionDep, response: Response
-) -> ClientRead:
+@router.get("/{client_id:uuid}", response_model=ClientRead)
+async def get_client(client_id: ClientId, principal: ReaderDep, request: Request) -> Response:
     """Read one client (personal fields masked); the ETag is its version."""
-    client = await repository.read_visible(session=session, principal=principal, client_id=client_id)
+    # A pooled connection without a session, the answer serialised once: the hottest read.
+    async with read_connection(request) as connection:
+        client = await repository.read_visible(
+            connection=connection, principal=principal, client_id=client_id
+        )
     if client is None:
         raise ClientNotFound()
-    set_etag(response, client.version)
-    return service.to_read(client)
+    answer = model_json(service.to_read(client))
+    set_etag(answer, client.version)
+    return answer
 
 
 @router.patch("/{client_id:uuid}")

@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Principal, Role
-from crmkit.pagination import invalid_cursor, page_of, read_cursor
+from crmkit.pagination import invalid_cursor, read_cursor, trim
 from services.clients import owners, repository
 from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
@@ -55,30 +56,46 @@ NO_CONSENT = (
 )
 
 
+class _Attributes:
+    """A model's attributes by name, as a row's ``_mapping`` gives its columns."""
+
+    __slots__ = ("_model",)
+
+    def __init__(self, model: Client) -> None:
+        self._model = model
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
 def to_read(client: ClientRecord) -> ClientRead:
     """The public (masked) view; also what the audit trail records."""
+    # A row's columns by key: a row's attribute lookup is a failed normal lookup before its
+    # ``__getattr__``, and twice as slow (a page of 50 is 21 x 50 of them).
+    c: Any = client._mapping if isinstance(client, Row) else _Attributes(client)
+    number, document = c["resident_id_masked"], c["id_document_type"]
     return ClientRead(
-        id=client.id,
-        name=client.name,
-        gender=client.gender,
-        birth_date=client.birth_date,
-        id_document_type=client.id_document_type,
-        id_document_number=client.resident_id_masked,
-        id_document_country=client.id_document_country,
-        resident_id=masked_resident_id(client),
-        phone=client.phone_masked,
-        occupation=client.occupation,
-        occupation_class=client.occupation_class,
-        channel=client.channel,
-        referred_by_client_id=client.referred_by_client_id,
-        notes=client.notes,
-        tier=client.tier,
-        next_follow_up_on=client.next_follow_up_on,
-        owner_agent_id=client.owner_agent_id,
-        team_id=client.team_id,
-        version=client.version,
-        created_at=client.created_at,
-        updated_at=client.updated_at,
+        id=c["id"],
+        name=c["name"],
+        gender=c["gender"],
+        birth_date=c["birth_date"],
+        id_document_type=document,
+        id_document_number=number,
+        id_document_country=c["id_document_country"],
+        resident_id=masked_resident_id(document, number),
+        phone=c["phone_masked"],
+        occupation=c["occupation"],
+        occupation_class=c["occupation_class"],
+        channel=c["channel"],
+        referred_by_client_id=c["referred_by_client_id"],
+        notes=c["notes"],
+        tier=c["tier"],
+        next_follow_up_on=c["next_follow_up_on"],
+        owner_agent_id=c["owner_agent_id"],
+        team_id=c["team_id"],
+        version=c["version"],
+        created_at=c["created_at"],
+        updated_at=c["updated_at"],
     )
 
 
@@ -427,7 +444,7 @@ def _read_cursor(cursor: str | None, sort: ClientSort) -> SortKey | None:
     return SortKey(key=key, created_at=values[-2], id=values[-1])
 
 
-def _cursor_key(client: Client, sort: ClientSort) -> list[Any]:
+def _cursor_key(client: ClientRecord, sort: ClientSort) -> list[Any]:
     key = repository.sort_value(client, sort)
     return [sort.value, *([] if sort is ClientSort.RECENT else [key]), client.created_at, client.id]
 
@@ -455,7 +472,10 @@ async def list_clients(
         after=_read_cursor(cursor, sort),
         limit=limit,
     )
-    return page_of(rows, limit, key=lambda row: _cursor_key(row, sort), view=to_read)
+    shown, next_cursor = trim(rows, limit, key=lambda row: _cursor_key(row, sort))
+    # Built as the response model itself (its items are already ``ClientRead``s), so FastAPI need
+    # not validate a generic ``Page`` into a ``ClientPage`` again.
+    return ClientPage.model_construct(items=[to_read(row) for row in shown], next_cursor=next_cursor)
 
 
 async def list_follow_ups_due(
