@@ -24,12 +24,12 @@ from crmkit.docs import docs_router
 from crmkit.health import health_router
 from crmkit.idempotency import IdempotencyMiddleware, purge_expired
 from crmkit.infra_tables import InfraTables
-from crmkit.migrations import head_revision
 from crmkit.observability import Metrics, RequestContextMiddleware, configure_logging
 from crmkit.openapi import install_problem_openapi
 from crmkit.peer_auth import PeerOnlyMiddleware, sign_outbound_calls
 from crmkit.problems import install_problem_handlers
 from crmkit.replicas import ReadRouting, WriteFenceMiddleware, replica_lifespan
+from crmkit.revisions import head_revision
 from crmkit.revocations import Fetch, revocations_hook
 from crmkit.settings import CommonSettings
 
