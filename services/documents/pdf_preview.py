@@ -6,7 +6,7 @@ whole in memory); the first page is rendered from that file after the upload. A 
 cannot open or render still uploads: it just has no preview (logged, without its name or content).
 Pages are rendered at the scale that makes the longer edge ``THUMBNAIL_EDGE`` pixels, never larger
 than ``MAX_RENDER_EDGE``, so a hostile page size cannot ask for a huge bitmap; and only for PDFs up
-to ``MAX_PDF_BYTES``. PDFium (~4 MB of the process's memory) is loaded at the first PDF.
+to ``MAX_PDF_BYTES``. PDFium is loaded at the first PDF, not with the app (see images.py).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 - ``LocalStorage``: files under the data directory (the embedded default, ``make run``);
 - ``S3Storage`` (services/documents/s3.py): any S3-compatible store (MinIO in docker-compose, AWS
-  S3...) through aiobotocore, imported only when that backend is configured (botocore alone is
-  ~24 MB of a process's memory).
+  S3...) through aiobotocore, imported only when that backend is configured (aiobotocore and
+  botocore: ~13 MB of RSS).
 
 Keys are random (``uuid4().hex``), never derived from a filename. A write goes to a temporary
 place first (a ``.partial`` file, an S3 multipart upload) and becomes visible only on ``commit``;
