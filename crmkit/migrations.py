@@ -7,7 +7,6 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -21,10 +20,6 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(slug)s")
     config.attributes["database_url"] = database_url
     return config
-
-
-def head_revision(migrations_dir: Path) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(migrations_dir, "")).get_current_head()
 
 
 def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:

@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 from alembic import command
 
-from crmkit.migrations import alembic_config, head_revision
+from crmkit.migrations import alembic_config
+from crmkit.revisions import head_revision
 from launcher import config as launcher_config
 from launcher.apps import ALL_APPS
 from launcher.database import HEADS_FILE, migrate

@@ -1,15 +1,19 @@
 """Images on upload: location data removed, a small JPEG preview made (Pillow; HEIC through
-pillow-heif). Runs in a worker thread: decoding is CPU work."""
+pillow-heif). Runs in a worker thread: decoding is CPU work.
+
+Pillow and pillow-heif are imported at the first image, not with the app: with PDFium (loaded at
+the first PDF) ~10 MB of the process's RSS, for nothing while no image or PDF arrives.
+"""
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
-
-pillow_heif.register_heif_opener()
+if TYPE_CHECKING:
+    from PIL import Image
 
 THUMBNAIL_EDGE = 320
 MAX_PIXELS = 50_000_000
@@ -31,9 +35,20 @@ class Prepared:
     height: int
 
 
+@functools.cache
+def _open_heic_too() -> None:
+    """Pillow opens HEIC from here on (once per process)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
 def prepare(data: bytes, mime: str) -> Prepared:
     """The image without GPS data (re-encoded only when it had some: a JPEG keeps its quantisation
     tables), and its thumbnail: JPEG, longest edge at most ``THUMBNAIL_EDGE``, upright."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    _open_heic_too()
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
@@ -73,5 +88,8 @@ def _xmp(image: Image.Image) -> bytes:
 
 def has_gps(data: bytes) -> bool:
     """Whether the stored image still carries a GPS block (tests, audits)."""
+    from PIL import Image
+
+    _open_heic_too()
     with Image.open(io.BytesIO(data)) as image:
         return GPS_IFD in image.getexif() or b"GPS" in _xmp(image)

@@ -17,7 +17,7 @@ from services.documents.models import infra_tables, metadata
 from services.documents.peers import peer_hooks
 from services.documents.retention import retention_hook
 from services.documents.router import BASE, router
-from services.documents.storage import LocalStorage, s3_storage
+from services.documents.storage import LocalStorage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -31,6 +31,8 @@ def storage_hook(settings: Settings) -> AppHook:
             app.state.storage = LocalStorage(settings.data_dir / "objects")
             yield
             return
+        from services.documents.s3 import s3_storage  # aiobotocore: ~13 MB of RSS, this backend only
+
         key = settings.s3_access_key_id
         secret = settings.s3_secret_access_key
         async with s3_storage(

@@ -6,7 +6,7 @@ whole in memory); the first page is rendered from that file after the upload. A 
 cannot open or render still uploads: it just has no preview (logged, without its name or content).
 Pages are rendered at the scale that makes the longer edge ``THUMBNAIL_EDGE`` pixels, never larger
 than ``MAX_RENDER_EDGE``, so a hostile page size cannot ask for a huge bitmap; and only for PDFs up
-to ``MAX_PDF_BYTES``.
+to ``MAX_PDF_BYTES``. PDFium is loaded at the first PDF, not with the app (see images.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import io
 import logging
 import threading
 from pathlib import Path
-
-import pypdfium2 as pdfium
 
 from services.documents.images import THUMBNAIL_EDGE
 
@@ -32,6 +30,8 @@ _PDFIUM = threading.Lock()
 
 def first_page_jpeg(path: Path) -> bytes | None:
     """The first page as a JPEG, longer edge at most ``THUMBNAIL_EDGE``; ``None`` if it cannot be drawn."""
+    import pypdfium2 as pdfium
+
     try:
         with _PDFIUM:
             pdf = pdfium.PdfDocument(str(path))
