@@ -83,7 +83,7 @@ async def _wait_port(port: int) -> None:
 
 async def run(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
     from crmkit.auth import Role, issue_access_token
-    from crmkit.revocations import REVOCATIONS_SCOPE, SERVICE_ACCOUNT
+    from crmkit.peers import revocations_reader_token
     from gateway.config import UPSTREAMS, Settings
     from gateway.main import create_app
 
@@ -108,14 +108,7 @@ async def run(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
     figures: dict[str, list[float]] = {}
 
     def ops_token() -> list[tuple[bytes, bytes]]:
-        token = issue_access_token(
-            settings,
-            user_id=SERVICE_ACCOUNT,
-            role=Role.OPS,
-            team_id=None,
-            scopes=frozenset({REVOCATIONS_SCOPE}),
-            ttl=timedelta(minutes=1),
-        )
+        token = revocations_reader_token(settings)
         return [(b"authorization", f"Bearer {token}".encode())]
 
     async with app.router.lifespan_context(app):
@@ -187,7 +180,7 @@ async def _poll_revocations(base: str, token: str, stop: asyncio.Event) -> None:
 
 def steady(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
     from crmkit.auth import Role, issue_access_token
-    from crmkit.revocations import REVOCATIONS_SCOPE, SERVICE_ACCOUNT
+    from crmkit.peers import revocations_reader_token
     from crmkit.settings import CommonSettings
     from gateway.config import UPSTREAMS
 
@@ -211,14 +204,7 @@ def steady(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
     user = issue_access_token(
         settings, user_id=uuid.uuid4(), role=Role.AGENT, team_id=uuid.uuid4(), ttl=timedelta(hours=1)
     )
-    ops = issue_access_token(
-        settings,
-        user_id=SERVICE_ACCOUNT,
-        role=Role.OPS,
-        team_id=None,
-        scopes=frozenset({REVOCATIONS_SCOPE}),
-        ttl=timedelta(hours=1),
-    )
+    ops = revocations_reader_token(settings, ttl=timedelta(hours=1))
     actors = [{"token": user, "client_ids": [str(uuid.uuid4()) for _ in range(100)]}]
     spec = {
         "kind": "get_client",

@@ -25,12 +25,14 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
 
 log = logging.getLogger("crmkit.balancing")
+T = TypeVar("T")
 
 BACKOFF_SECONDS = 2.0
 PINNED = "crm.replica_pinned"
@@ -92,6 +94,35 @@ class ReplicaSet:
     def back_off(self, index: int) -> None:
         self._down_until[index] = self.clock() + BACKOFF_SECONDS
 
+    async def send_with_one_retry(
+        self,
+        send: Callable[[int], Awaitable[T]],
+        *,
+        failed: tuple[type[BaseException], ...],
+        may_retry: Callable[[BaseException], bool],
+        on_retry: Callable[[str], None],
+    ) -> T:
+        """``send(replica)`` to the next replica. When it raises one of ``failed`` (nothing answered),
+        that replica backs off and, where ``may_retry(error)`` allows, the request goes once to
+        another: the rules above, for the httpx transport and the gateway's aiohttp forwarder alike."""
+        first = self.pick()
+        assert first is not None
+        try:
+            return await send(first)
+        except failed as exc:
+            self.back_off(first)
+            if not may_retry(exc):
+                raise
+            second = self.pick(exclude=first)
+            if second is None:
+                raise
+            on_retry(self.name)
+            log.info(
+                "upstream failed before answering; retried on another replica",
+                extra={"upstream": self.name, "error": type(exc).__name__},
+            )
+            return await send(second)
+
     def target(self, request: httpx.Request, index: int) -> httpx.Request:
         """``request`` sent to replica ``index`` (same path, query, headers and body)."""
         origin = self._origins[index]
@@ -134,25 +165,16 @@ class BalancingTransport(httpx.AsyncBaseTransport):
         replicas = self.sets.get(_origin(request.url))
         if replicas is None or request.extensions.get(PINNED):
             return await self.inner.handle_async_request(request)
-        first = replicas.pick()
-        assert first is not None
-        try:
-            return await self.inner.handle_async_request(replicas.target(request, first))
-        except (*_REFUSED, *_CUT) as exc:
-            replicas.back_off(first)
-            if not body_in_memory(request):
-                raise
-            if not isinstance(exc, _REFUSED) and not replayable(request):
-                raise
-            second = replicas.pick(exclude=first)
-            if second is None:
-                raise
-            self.on_retry(replicas.name)
-            log.info(
-                "upstream failed before answering; retried on another replica",
-                extra={"upstream": replicas.name, "error": type(exc).__name__},
-            )
-            return await self.inner.handle_async_request(replicas.target(request, second))
+
+        def may_retry(exc: BaseException) -> bool:
+            return body_in_memory(request) and (isinstance(exc, _REFUSED) or replayable(request))
+
+        return await replicas.send_with_one_retry(
+            lambda index: self.inner.handle_async_request(replicas.target(request, index)),
+            failed=(*_REFUSED, *_CUT),
+            may_retry=may_retry,
+            on_retry=self.on_retry,
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -70,6 +70,18 @@ async def get_json(
         raise PeerUnavailable(f"the {peer} service answered with a body that is not JSON") from exc
 
 
+def revocations_reader_token(settings: CommonSettings, ttl: timedelta = timedelta(minutes=1)) -> str:
+    """A token of the service account that can read the revocations feed and nothing else."""
+    return issue_access_token(
+        settings,
+        user_id=SERVICE_ACCOUNT,
+        role=Role.OPS,
+        team_id=None,
+        scopes=frozenset({REVOCATIONS_SCOPE}),
+        ttl=ttl,
+    )
+
+
 def gateway_revocations(app: FastAPI) -> Fetch:
     """Pull revocations from the gateway with a one-minute ``ops`` token of the revocations scope
     (it can read nothing else), on the app's pooled peer client."""
@@ -80,14 +92,7 @@ def gateway_revocations(app: FastAPI) -> Fetch:
         http: httpx.AsyncClient | None = getattr(app.state, "peer_http", None)
         if http is None:
             raise RuntimeError("this app has no peer client (crmkit.peers.peer_client_hook)")
-        token = issue_access_token(
-            settings,
-            user_id=SERVICE_ACCOUNT,
-            role=Role.OPS,
-            team_id=None,
-            scopes=frozenset({REVOCATIONS_SCOPE}),
-            ttl=timedelta(minutes=1),
-        )
+        token = revocations_reader_token(settings)
         response = await http.get(
             url, params={"since": max(since, 0.0)}, headers=forwarded_headers(f"Bearer {token}")
         )

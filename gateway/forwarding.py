@@ -121,22 +121,17 @@ class AiohttpUpstreams:
         replicas = self.sets.get(service)
         if replicas is None:
             return await self._send(service, base, method, target, fields, data)
-        first = replicas.pick()
-        assert first is not None
-        try:
-            return await self._send(service, replicas.urls[first], method, target, fields, data)
-        except UpstreamUnavailable as problem:
-            replicas.back_off(first)
+
+        def may_retry(problem: BaseException) -> bool:
             refused = isinstance(problem.__cause__, aiohttp.ClientConnectorError)
-            if not isinstance(body, bytes) or not (
-                refused or may_replay(method, "idempotency-key" in fields)
-            ):
-                raise
-            second = replicas.pick(exclude=first)
-            if second is None:
-                raise
-            self.on_retry(service)
-            return await self._send(service, replicas.urls[second], method, target, fields, data)
+            return isinstance(body, bytes) and (refused or may_replay(method, "idempotency-key" in fields))
+
+        return await replicas.send_with_one_retry(
+            lambda index: self._send(service, replicas.urls[index], method, target, fields, data),
+            failed=(UpstreamUnavailable,),
+            may_retry=may_retry,
+            on_retry=self.on_retry,
+        )
 
     async def _send(
         self, service: str, base: str, method: str, target: str, headers: CIMultiDict[str], data: Body | None

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from launcher.apps import ROOT
+from launcher.state import pid_alive
 
 PRELOAD = (
     "fastapi",
@@ -279,7 +280,7 @@ class Zygote:
     def _exit_or_orphaned(self, pid: int) -> int | None:
         if pid in self._exits:
             return self._exits[pid]
-        if not self._alive and not _running(pid):
+        if not self._alive and not pid_alive(pid):
             return -signal.SIGTERM  # the zygote ended, and its apps with it (PR_SET_PDEATHSIG)
         return None
 
@@ -303,16 +304,6 @@ def running(env: Mapping[str, str]) -> Iterator[Zygote]:
         yield zygote
     finally:
         zygote.stop()
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 if __name__ == "__main__":
