@@ -58,6 +58,59 @@ def _after(date_col: Any, id_col: Any, paged: bool) -> list[ColumnElement[bool]]
     return [tuple_(date_col, id_col) > tuple_(*after)] if paged else []
 
 
+def _page_of(
+    statement: Select[Any],
+    table: Table,
+    key: Any,
+    kind: Reach,
+    paged: bool,
+    rows: int,
+    *conditions: ColumnElement[bool],
+) -> Select[Any]:
+    """``statement`` where ``conditions`` hold, in the caller's reach, after the cursor: one page in
+    ``(key, id)`` order."""
+    return (
+        statement.where(*conditions, _in_reach(table, kind), *_after(key, table.c.id, paged))
+        .order_by(key, table.c.id)
+        .limit(rows)
+    )
+
+
+def _dues_with_policy(
+    kind: Reach, paged: bool, rows: int, *conditions: ColumnElement[bool], policy: list[Any]
+) -> Select[Any]:
+    """A page of instalments (one partial index walked in order), then each joined to its policy by
+    primary key for the ``policy`` columns."""
+    d, p = DUES.c, POLICIES.c
+    page = _page_of(
+        select(d.id, d.policy_id, d.owner_agent_id, d.instalment, d.due_on, d.amount),
+        DUES,
+        d.due_on,
+        kind,
+        paged,
+        rows,
+        status_is(d.status, "due"),
+        *conditions,
+    ).subquery("page")
+    return (
+        select(
+            page.c.id,
+            page.c.policy_id,
+            page.c.instalment,
+            page.c.due_on,
+            page.c.amount,
+            *policy,
+        )
+        .select_from(page)
+        .join(
+            POLICIES,
+            # The owners too: a co-located join on a distributed table (docs/scaling.md).
+            and_(p.id == page.c.policy_id, p.owner_agent_id == page.c.owner_agent_id),
+        )
+        .order_by(page.c.due_on, page.c.id)
+    )
+
+
 async def _rows(
     session: AsyncSession,
     statement: Any,
@@ -78,22 +131,23 @@ async def _rows(
 @functools.lru_cache(maxsize=64)
 def _requirements_due(kind: Reach, paged: bool, rows: int) -> Select[Any]:
     r, a = REQUIREMENTS.c, APPLICATIONS.c
-    return (
-        select(r.id, r.application_id, r.kind, r.description, r.due_on, a.client_id, a.insured_name)
-        .join_from(
-            REQUIREMENTS,
-            APPLICATIONS,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(a.id == r.application_id, a.owner_agent_id == r.owner_agent_id),
-        )
-        .where(
-            status_is(r.status, "pending"),
-            _in_reach(REQUIREMENTS, kind),
-            r.due_on <= _on("horizon"),
-            *_after(r.due_on, r.id, paged),
-        )
-        .order_by(r.due_on, r.id)
-        .limit(rows)
+    requirements = select(
+        r.id, r.application_id, r.kind, r.description, r.due_on, a.client_id, a.insured_name
+    ).join_from(
+        REQUIREMENTS,
+        APPLICATIONS,
+        # The owners too: a co-located join on a distributed table (docs/scaling.md).
+        and_(a.id == r.application_id, a.owner_agent_id == r.owner_agent_id),
+    )
+    return _page_of(
+        requirements,
+        REQUIREMENTS,
+        r.due_on,
+        kind,
+        paged,
+        rows,
+        status_is(r.status, "pending"),
+        r.due_on <= _on("horizon"),
     )
 
 
@@ -132,17 +186,16 @@ async def requirements_due(
 @functools.lru_cache(maxsize=64)
 def _cooling_off_ending(kind: Reach, paged: bool, rows: int) -> Select[Any]:
     p = POLICIES.c
-    return (
-        select(POLICIES)
-        .where(
-            status_is(p.status, *LIVE_STATUSES),
-            _in_reach(POLICIES, kind),
-            p.cooling_off_ends_on >= _on("today"),
-            p.cooling_off_ends_on <= _on("horizon"),
-            *_after(p.cooling_off_ends_on, p.id, paged),
-        )
-        .order_by(p.cooling_off_ends_on, p.id)
-        .limit(rows)
+    return _page_of(
+        select(POLICIES),
+        POLICIES,
+        p.cooling_off_ends_on,
+        kind,
+        paged,
+        rows,
+        status_is(p.status, *LIVE_STATUSES),
+        p.cooling_off_ends_on >= _on("today"),
+        p.cooling_off_ends_on <= _on("horizon"),
     )
 
 
@@ -187,15 +240,14 @@ async def cooling_off_ending(
 @functools.lru_cache(maxsize=64)
 def _return_visits_pending(kind: Reach, paged: bool, rows: int) -> Select[Any]:
     p = POLICIES.c
-    return (
-        select(POLICIES)
-        .where(
-            status_is(p.status, "receipt_signed"),
-            _in_reach(POLICIES, kind),
-            *_after(p.receipt_signed_on, p.id, paged),
-        )
-        .order_by(p.receipt_signed_on, p.id)
-        .limit(rows)
+    return _page_of(
+        select(POLICIES),
+        POLICIES,
+        p.receipt_signed_on,
+        kind,
+        paged,
+        rows,
+        status_is(p.status, "receipt_signed"),
     )
 
 
@@ -228,36 +280,9 @@ async def return_visits_pending(
 
 @functools.lru_cache(maxsize=64)
 def _premiums_due(kind: Reach, paged: bool, rows: int) -> Select[Any]:
-    d, p = DUES.c, POLICIES.c
-    page = (
-        select(d.id, d.policy_id, d.owner_agent_id, d.instalment, d.due_on, d.amount)
-        .where(
-            status_is(d.status, "due"),
-            _in_reach(DUES, kind),
-            d.due_on <= _on("horizon"),
-            *_after(d.due_on, d.id, paged),
-        )
-        .order_by(d.due_on, d.id)
-        .limit(rows)
-        .subquery("page")
-    )
-    return (
-        select(
-            page.c.id,
-            page.c.policy_id,
-            page.c.instalment,
-            page.c.due_on,
-            page.c.amount,
-            p.policy_number,
-            p.client_id,
-        )
-        .select_from(page)
-        .join(
-            POLICIES,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(p.id == page.c.policy_id, p.owner_agent_id == page.c.owner_agent_id),
-        )
-        .order_by(page.c.due_on, page.c.id)
+    p = POLICIES.c
+    return _dues_with_policy(
+        kind, paged, rows, DUES.c.due_on <= _on("horizon"), policy=[p.policy_number, p.client_id]
     )
 
 
@@ -300,38 +325,13 @@ async def premiums_due(
 @functools.lru_cache(maxsize=64)
 def _collection(kind: Reach, paged: bool, rows: int) -> Select[Any]:
     d, p = DUES.c, POLICIES.c
-    page = (
-        select(d.id, d.policy_id, d.owner_agent_id, d.instalment, d.due_on, d.amount)
-        .where(
-            status_is(d.status, "due"),
-            d.collectable,
-            _in_reach(DUES, kind),
-            d.due_on < _on("today"),
-            *_after(d.due_on, d.id, paged),
-        )
-        .order_by(d.due_on, d.id)
-        .limit(rows)
-        .subquery("page")
-    )
-    return (
-        select(
-            page.c.id,
-            page.c.instalment,
-            page.c.due_on,
-            page.c.amount,
-            p.id.label("policy_id"),
-            p.policy_number,
-            p.client_id,
-            p.insured_name,
-            p.grace_days,
-        )
-        .select_from(page)
-        .join(
-            POLICIES,
-            # The owners too: a co-located join on a distributed table (docs/scaling.md).
-            and_(p.id == page.c.policy_id, p.owner_agent_id == page.c.owner_agent_id),
-        )
-        .order_by(page.c.due_on, page.c.id)
+    return _dues_with_policy(
+        kind,
+        paged,
+        rows,
+        d.collectable,
+        d.due_on < _on("today"),
+        policy=[p.policy_number, p.client_id, p.insured_name, p.grace_days],
     )
 
 
@@ -371,19 +371,18 @@ async def collection(
 @functools.lru_cache(maxsize=64)
 def _renewals_due(kind: Reach, paged: bool, rows: int) -> Select[Any]:
     p = POLICIES.c
-    return (
-        select(POLICIES)
-        .where(
-            status_is(p.status, *LAPSABLE_STATES),
-            _in_reach(POLICIES, kind),
-            p.renewable,
-            p.renewal_decision.is_(None),
-            p.expires_on > _on("today"),
-            p.expires_on <= _on("horizon"),
-            *_after(p.expires_on, p.id, paged),
-        )
-        .order_by(p.expires_on, p.id)
-        .limit(rows)
+    return _page_of(
+        select(POLICIES),
+        POLICIES,
+        p.expires_on,
+        kind,
+        paged,
+        rows,
+        status_is(p.status, *LAPSABLE_STATES),
+        p.renewable,
+        p.renewal_decision.is_(None),
+        p.expires_on > _on("today"),
+        p.expires_on <= _on("horizon"),
     )
 
 
@@ -415,16 +414,15 @@ async def renewals_due(
 @functools.lru_cache(maxsize=64)
 def _lapsed(kind: Reach, paged: bool, rows: int) -> Select[Any]:
     p = POLICIES.c
-    return (
-        select(POLICIES)
-        .where(
-            status_is(p.status, "lapsed"),
-            _in_reach(POLICIES, kind),
-            p.lapsed_on > _on("lapsed_after"),
-            *_after(p.lapsed_on, p.id, paged),
-        )
-        .order_by(p.lapsed_on, p.id)
-        .limit(rows)
+    return _page_of(
+        select(POLICIES),
+        POLICIES,
+        p.lapsed_on,
+        kind,
+        paged,
+        rows,
+        status_is(p.status, "lapsed"),
+        p.lapsed_on > _on("lapsed_after"),
     )
 
 
