@@ -117,3 +117,28 @@ def test_without_its_zygote_an_app_starts_as_a_process_of_its_own() -> None:
         assert process.stdout is not None
         with process.stdout:
             assert process.stdout.read().strip() == b"on its own"
+
+
+def test_the_preload_names_only_modules_that_exist() -> None:
+    """A misspelt name would be skipped silently (a missing optional library is), and its cost paid by
+    every app again."""
+    import importlib.util
+
+    missing = [name for name in zygote_module.PRELOAD if importlib.util.find_spec(name) is None]
+    assert missing == []
+
+
+def test_every_outbound_transport_shares_one_certificate_check() -> None:
+    """Built once per process (in the zygote, before the apps are forked), and still a full check."""
+    import ssl
+
+    from crmkit.http import pooled_transport, shared_tls_context
+
+    context = shared_tls_context()
+    assert context is shared_tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0
+    first, second = pooled_transport(), pooled_transport(max_connections=5)
+    assert first.ssl_context is context  # type: ignore[attr-defined]
+    assert second.ssl_context is context  # type: ignore[attr-defined]
