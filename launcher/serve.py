@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import ipaddress
 import os
 import signal
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from types import FrameType
@@ -58,7 +60,18 @@ def uvicorn_options(environ: Mapping[str, str]) -> dict[str, Any]:
 
 class DrainingServer(uvicorn.Server):
     """uvicorn, with the app's ``/readyz`` answering 503 from the first stop signal
-    (crmkit/draining.py); uvicorn itself then finishes the requests in flight."""
+    (crmkit/draining.py); uvicorn itself then finishes the requests in flight.
+
+    The cyclic garbage collector is off from ``serve`` until the app has started: importing the app
+    and running its lifespan build hundreds of thousands of objects that live as long as the process,
+    which the collector walked again and again (~20-30 ms of CPU for the largest apps); the apps'
+    lifespan ends with one full collection and ``gc.freeze`` (crmkit/app.py)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            gc.enable()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         draining.begin()
@@ -90,6 +103,7 @@ def serve(app: str, host: str, port: int, environ: Mapping[str, str]) -> int:
     """Serve ``app`` until a stop signal; the exit code (uvicorn's when it could not start)."""
     config = uvicorn.Config(app, host=host, port=port, **uvicorn_options(environ))
     server = DrainingServer(config)
+    gc.disable()  # until the app has started (DrainingServer.startup)
     server.run()
     return 0 if server.started else STARTUP_FAILURE
 

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import phonenumbers
 import pytest
+import uvicorn
 
 from launcher import config as launcher_config
 from launcher import demo_data, demo_performance
@@ -87,6 +88,33 @@ def test_uvicorn_command() -> None:
         "--port",
         "8000",
     ]
+
+
+def test_the_collector_is_back_on_once_the_app_has_started() -> None:
+    """``serve`` turns the cyclic collector off while the app imports and starts; uvicorn's startup
+    (the lifespan, then the listening socket) turns it on again, whatever the app."""
+    import asyncio
+    import gc
+
+    from launcher.serve import DrainingServer, uvicorn_options
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise RuntimeError("never called")
+
+    server = DrainingServer(uvicorn.Config(app, host="127.0.0.1", port=0, **uvicorn_options({})))
+    server.config.load()
+    server.lifespan = server.config.lifespan_class(server.config)
+
+    async def start_and_stop() -> None:
+        await server.startup()
+        await server.shutdown()
+
+    gc.disable()
+    try:
+        asyncio.run(start_and_stop())
+        assert gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # --- demo data ---------------------------------------------------------------------------------
