@@ -22,14 +22,17 @@ from types import FrameType
 
 from launcher import config as launcher_config
 from launcher import demo_data, demo_marker, state
-from launcher.apps import GATEWAY, ROOT, SERVICES
+from launcher.apps import GATEWAY, ROOT, SERVICES, AppSpec
 from launcher.config import LauncherConfig, app_environment
 from launcher.database import database, migrate, stop_embedded
-from launcher.processes import Child, ChildExited, emit, spawn_all, stop_all, wait_ready
+from launcher.processes import Child, ChildExited, emit, spawn, start_in_turn, stop_all
 from launcher.supervisor import Supervisor
 from launcher.zygote import running as zygote_running
 
 PREFIX = "launcher |"
+START_ORDER = (SERVICES[0], SERVICES[1], GATEWAY, *SERVICES[2:])
+"""Clients and policies, the longest to start, first; the gateway next: the services pull the
+revoked tokens from it."""
 
 
 class Shutdown(BaseException):  # like KeyboardInterrupt: not an error, so not an Exception
@@ -171,14 +174,32 @@ def run(config: LauncherConfig) -> int:
                 checkpoint()
                 say(f"migrations at head ({time.monotonic() - started:.1f} s): {', '.join(migrated)}")
                 env = app_environment(config, url)
-                children = spawn_all((*SERVICES, GATEWAY), config.ports, config.host, env, zygote)
+
+                def start(spec: AppSpec, index: int) -> Child:
+                    child = spawn(spec, index, config.ports, config.host, env, zygote)
+                    pids = {c.name: {"pid": c.pid, "url": c.url} for c in [*children, child]}
+                    state.write(config.state_file, {**base, "status": "starting", "apps": pids})
+                    if len(pids) == len(START_ORDER):
+                        each = ", ".join(f"{name} (pid {a['pid']}, {a['url']})" for name, a in pids.items())
+                        say(f"started ({time.monotonic() - started:.1f} s): {each}")
+                    return child
+
+                apps_started = time.monotonic()
+                ready = start_in_turn(
+                    START_ORDER,
+                    start,
+                    children,
+                    at_once=config.apps_at_once,
+                    timeout=config.ready_timeout,
+                    on_tick=checkpoint,
+                )
                 pids = {c.name: {"pid": c.pid, "url": c.url} for c in children}
-                state.write(config.state_file, {**base, "status": "starting", "apps": pids})
-                each = ", ".join(f"{c.name} (pid {c.pid}, {c.url})" for c in children)
-                say(f"started ({time.monotonic() - started:.1f} s): {each}")
-                ready = wait_ready(children, config.ready_timeout, on_tick=checkpoint)
                 each = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in ready.items())
-                say(f"all apps ready ({time.monotonic() - started:.1f} s; after their start: {each})")
+                now = time.monotonic()
+                say(
+                    f"all apps ready ({now - started:.1f} s; {now - apps_started:.1f} s for all, "
+                    f"{config.apps_at_once} starting at a time; each after its own start: {each})"
+                )
                 demo = load_demo(config, env, url)
                 checkpoint()
                 took = time.monotonic() - started

@@ -25,6 +25,8 @@ class LauncherConfig:
     - ``CRM_PORT_OFFSET``: added to every default port (8000, 8101..8104), e.g. ``10000``.
     - ``<PREFIX>PORT`` (``GATEWAY_PORT``, ``CLIENTS_PORT``...): one app's port, wins over the offset.
     - ``CRM_READY_TIMEOUT``: seconds to wait for every ``/readyz`` (default 120).
+    - ``CRM_APPS_AT_ONCE``: how many apps may be starting at a time (default: one more than the CPU
+      count); the next starts as soon as one is ready.
     - ``CRM_DEMO_DATA``: ``0`` skips loading the demo data.
     """
 
@@ -32,6 +34,7 @@ class LauncherConfig:
     database_url: str | None
     ports: Mapping[str, int]
     ready_timeout: float = 120.0
+    apps_at_once: int = 3
     demo_data: bool = True
     host: str = HOST
     env: Mapping[str, str] = field(default_factory=dict)
@@ -100,6 +103,7 @@ def load(env: Mapping[str, str] | None = None) -> LauncherConfig:
         database_url=env.get("CRM_DATABASE_URL") or None,
         ports=resolve_ports(env),
         ready_timeout=float(_int(env, "CRM_READY_TIMEOUT", 120)),
+        apps_at_once=max(1, _int(env, "CRM_APPS_AT_ONCE", (os.cpu_count() or 2) + 1)),
         demo_data=env.get("CRM_DEMO_DATA", "1").strip().lower() not in ("0", "false", "no", "off"),
         env=env,
     )

@@ -113,30 +113,24 @@ def _relay_output(child: Child) -> None:
     child.pump.start()
 
 
-def spawn_all(
-    specs: Sequence[AppSpec],
+def spawn(
+    spec: AppSpec,
+    index: int,
     ports: Mapping[str, int],
     host: str,
     env: Mapping[str, str],
     zygote: Zygote | None = None,
-) -> list[Child]:
-    """Start every app, each dying with the launcher (``launcher.serve`` reads its pid), forked from
-    ``zygote`` when given."""
-    children: list[Child] = []
+) -> Child:
+    """Start one app, dying with the launcher (``launcher.serve`` reads its pid), forked from
+    ``zygote`` when given; ``index`` picks the colour of its output's prefix."""
     app_env = {**env, LAUNCHER_PID_ENV: str(os.getpid())}
-    try:
-        for index, spec in enumerate(specs):
-            port = ports[spec.name]
-            command = uvicorn_command(spec, host, port)
-            process = _start(zygote, spec, host, port, command, app_env)
-            child = Child(spec, port, f"http://{host}:{port}", process, command, app_env)
-            child.prefix, child.zygote, child.host = _prefix(spec.name, index), zygote, host
-            children.append(child)
-            _relay_output(child)
-    except BaseException:
-        stop_all(children)
-        raise
-    return children
+    port = ports[spec.name]
+    command = uvicorn_command(spec, host, port)
+    process = _start(zygote, spec, host, port, command, app_env)
+    child = Child(spec, port, f"http://{host}:{port}", process, command, app_env)
+    child.prefix, child.zygote, child.host = _prefix(spec.name, index), zygote, host
+    _relay_output(child)
+    return child
 
 
 def restart(child: Child) -> None:
@@ -156,18 +150,39 @@ def check_alive(children: Sequence[Child]) -> None:
             raise ChildExited(child.name, code)
 
 
-def wait_ready(
-    children: Sequence[Child], timeout: float, on_tick: Callable[[], None] = lambda: None
+def start_in_turn(
+    specs: Sequence[AppSpec],
+    start: Callable[[AppSpec, int], Child],
+    children: list[Child],
+    *,
+    at_once: int,
+    timeout: float,
+    on_tick: Callable[[], None] = lambda: None,
 ) -> dict[str, float]:
-    """Poll each ``/readyz`` until 200; returns seconds until each was ready. ``on_tick`` may raise."""
+    """Start the apps in ``specs`` order, at most ``at_once`` of them starting at a time: the next one
+    as soon as one answers ``/readyz`` with 200. Returns each app's seconds from its own start until
+    ready. ``start(spec, index)`` starts one; each goes into ``children`` as it starts, so the caller
+    can stop them all whatever happens. ``on_tick`` may raise.
+
+    An app's start is CPU: importing its modules and building its routes. Eight of them side by side
+    on two cores each took as long as all of them together; a few at a time, each takes about its own
+    CPU time and the last is ready no later (the cores are kept busy either way).
+    """
     started = time.monotonic()
     deadline = started + timeout
+    pending = list(specs)
+    started_at: dict[str, float] = {}
     ready: dict[str, float] = {}
     last: dict[str, str] = {}
     with httpx.Client(timeout=2.0) as http:
-        while len(ready) < len(children):
+        while pending or len(ready) < len(children):
             on_tick()
+            while pending and len(children) - len(ready) < at_once:
+                child = start(pending.pop(0), len(children))
+                children.append(child)
+                started_at[child.name] = time.monotonic()
             check_alive(children)
+            newly_ready = False
             for child in children:
                 if child.name in ready:
                     continue
@@ -177,15 +192,18 @@ def wait_ready(
                     last[child.name] = type(exc).__name__
                     continue
                 if response.status_code == 200:
-                    ready[child.name] = time.monotonic() - started
+                    ready[child.name] = time.monotonic() - started_at[child.name]
+                    newly_ready = True
                 else:
                     last[child.name] = f"HTTP {response.status_code}: {response.text[:300]}"
-            if len(ready) == len(children):
+            if not pending and len(ready) == len(children):
                 break
             if time.monotonic() > deadline:
                 waiting = {c.name: last.get(c.name, "no answer") for c in children if c.name not in ready}
-                raise TimeoutError(f"not ready after {timeout:.0f} s: {waiting}")
-            time.sleep(READY_POLL_SECONDS)
+                not_started = [spec.name for spec in pending]
+                raise TimeoutError(f"not ready after {timeout:.0f} s: {waiting}; not started: {not_started}")
+            if not newly_ready:  # a freed slot is filled at once
+                time.sleep(READY_POLL_SECONDS)
     return ready
 
 

@@ -65,6 +65,14 @@ def test_bad_port_settings_are_refused(env: dict[str, str]) -> None:
         launcher_config.load(env)
 
 
+def test_apps_start_a_few_at_a_time_one_more_than_the_cores_by_default() -> None:
+    assert launcher_config.load({}).apps_at_once == (os.cpu_count() or 2) + 1
+    assert launcher_config.load({"CRM_APPS_AT_ONCE": "8"}).apps_at_once == 8
+    assert launcher_config.load({"CRM_APPS_AT_ONCE": "0"}).apps_at_once == 1
+    with pytest.raises(launcher_config.ConfigError):
+        launcher_config.load({"CRM_APPS_AT_ONCE": "all"})
+
+
 def test_apps_get_the_database_and_the_local_topology() -> None:
     config = launcher_config.load({"CRM_PORT_OFFSET": "100", "CLIENTS_DATABASE_URL": "postgresql://c/db"})
     env = launcher_config.app_environment(config, "postgresql://postgres:@/postgres?host=/x")

@@ -3,6 +3,7 @@ output reaches the launcher, its exit code too, and it dies with the zygote. Rea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ import pytest
 
 from launcher import processes
 from launcher import zygote as zygote_module
-from launcher.apps import SERVICES
+from launcher.apps import SERVICES, AppSpec
 from launcher.zygote import Zygote, ZygoteGone
 
 
@@ -142,3 +143,33 @@ def test_every_outbound_transport_shares_one_certificate_check() -> None:
     first, second = pooled_transport(), pooled_transport(max_connections=5)
     assert first.ssl_context is context  # type: ignore[attr-defined]
     assert second.ssl_context is context  # type: ignore[attr-defined]
+
+
+def test_apps_start_in_turn_no_more_at_once_than_allowed(zygote: Zygote) -> None:
+    """``start_in_turn``: the next app is started only once one of those starting is ready; every
+    app's time is counted from its own start."""
+    specs = [
+        AppSpec(f"app{i}", "tests.test_launcher_zygote:app", "tests", f"s{i}", _free_port(), f"APP{i}_")
+        for i in range(3)
+    ]
+    ports = {spec.name: spec.port for spec in specs}
+    children: list[processes.Child] = []
+    starting_when_started: list[int] = []
+    ready_names: set[str] = set()
+
+    def start(spec: AppSpec, index: int) -> processes.Child:
+        for child in children:  # an app still starting answers no /readyz yet
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{child.url}/readyz", timeout=2.0).status_code == 200:
+                    ready_names.add(child.name)
+        starting_when_started.append(len(children) - len(ready_names))
+        return processes.spawn(spec, index, ports, "127.0.0.1", dict(os.environ), zygote)
+
+    try:
+        ready = processes.start_in_turn(specs, start, children, at_once=1, timeout=60)
+    finally:
+        processes.stop_all(children)
+    assert [child.name for child in children] == ["app0", "app1", "app2"]
+    assert starting_when_started == [0, 0, 0]
+    assert sorted(ready) == ["app0", "app1", "app2"]
+    assert all(seconds >= 0 for seconds in ready.values())
