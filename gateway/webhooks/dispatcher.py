@@ -5,7 +5,8 @@ One pass (``run_once``) does both halves; the gateway's lifespan runs passes eve
 
 - pulling one service's stream is serialised by a transaction-level advisory lock (a replica
   that finds it taken skips that service this pass), and a delivery row is unique per
-  (subscription, event), so an event is queued once;
+  (subscription, event), so an event is queued once. A process that has read a stream to its end
+  first asks for what came after (one GET, no transaction) and takes the lock only when something did;
 - due deliveries are *claimed* with ``FOR UPDATE SKIP LOCKED`` and leased (``next_attempt_at``
   moved past the send timeout) in a short transaction; the HTTP calls happen outside any
   transaction, and the outcome is written afterwards. Two replicas never claim the same
