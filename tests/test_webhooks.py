@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiohttp import web
@@ -465,3 +466,76 @@ class TestDelivery:
         assert sum(attempted for attempted, _ in results) == 6
         assert len(receiver.requests) == 6
         assert len({r.headers["X-CRM-Event-Id"] for r in receiver.requests}) == 6
+
+
+async def caught_up(dispatcher: Dispatcher, service: str) -> None:
+    """Pull until the pass queues nothing: this process has read the whole feed."""
+    deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+    while await dispatcher.pull(service, dispatcher.upstreams[service]):
+        assert asyncio.get_running_loop().time() < deadline
+
+
+class TestIdleFeeds:
+    """Once a process has read a feed to its end, a pass asks the service first whether anything
+    came after (one GET), and opens a transaction only when something did."""
+
+    async def test_an_idle_feed_is_checked_without_the_cursor_table(
+        self, stack: Stack, dispatcher: Dispatcher
+    ) -> None:
+        await caught_up(dispatcher, "clients")
+        holder = await asyncpg.connect(stack.database_url)
+        try:
+            async with holder.transaction():
+                # Any read of the stored cursor would wait for this lock.
+                await holder.execute("LOCK TABLE identity.event_feed_cursors IN ACCESS EXCLUSIVE MODE")
+                queued = await asyncio.wait_for(
+                    dispatcher.pull("clients", dispatcher.upstreams["clients"]), SETTLE_SECONDS
+                )
+        finally:
+            await holder.close()
+        assert queued == 0
+
+    async def test_events_after_an_idle_check_are_queued_once(
+        self,
+        api: httpx.AsyncClient,
+        people: People,
+        stack: Stack,
+        allow_private: None,
+        receiver: Receiver,
+        dispatcher: Dispatcher,
+    ) -> None:
+        await caught_up(dispatcher, "clients")
+        await subscribe(api, people.admin, receiver.url)
+        await create_client(api, people.agent)
+        await dispatch_until(dispatcher, receiver, 1)
+        await dispatcher.run_once()
+        assert len(receiver.requests) == 1
+        assert await count(stack, "webhook_deliveries") == 1
+
+    async def test_a_cursor_another_replica_moved_is_read_from_the_table(
+        self,
+        api: httpx.AsyncClient,
+        people: People,
+        stack: Stack,
+        allow_private: None,
+        receiver: Receiver,
+        dispatcher: Dispatcher,
+    ) -> None:
+        await caught_up(dispatcher, "clients")
+        await subscribe(api, people.admin, receiver.url)
+        replica = Dispatcher(  # no forwarder: every pull of this one takes the locked path
+            settings=dispatcher.settings,
+            sessions=dispatcher.sessions,
+            upstream=dispatcher.upstream,
+            upstreams=dispatcher.upstreams,
+            delivery=dispatcher.delivery,
+        )
+        await create_client(api, people.agent)
+        deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+        while not await replica.pull("clients", replica.upstreams["clients"]):
+            assert asyncio.get_running_loop().time() < deadline
+        stored = await stack.fetch("SELECT cursor FROM identity.event_feed_cursors WHERE service = 'clients'")
+        assert await dispatcher.pull("clients", dispatcher.upstreams["clients"]) == 0
+        assert await count(stack, "webhook_deliveries") == 1
+        again = await stack.fetch("SELECT cursor FROM identity.event_feed_cursors WHERE service = 'clients'")
+        assert again == stored

@@ -5,7 +5,8 @@ One pass (``run_once``) does both halves; the gateway's lifespan runs passes eve
 
 - pulling one service's stream is serialised by a transaction-level advisory lock (a replica
   that finds it taken skips that service this pass), and a delivery row is unique per
-  (subscription, event), so an event is queued once;
+  (subscription, event), so an event is queued once. A process that has read a stream to its end
+  first asks for what came after (one GET, no transaction) and takes the lock only when something did;
 - due deliveries are *claimed* with ``FOR UPDATE SKIP LOCKED`` and leased (``next_attempt_at``
   moved past the send timeout) in a short transaction; the HTTP calls happen outside any
   transaction, and the outcome is written afterwards. Two replicas never claim the same
@@ -25,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI
@@ -39,6 +41,7 @@ from crmkit.peer_auth import peer_headers
 from crmkit.problems import ProblemError
 from crmkit.references import APPLY_SCOPE
 from gateway.config import Settings
+from gateway.forwarding import CutShort, Upstreams
 from gateway.webhooks.models import EventFeedCursor, WebhookDelivery, WebhookSubscription
 from gateway.webhooks.service import secret_of
 from gateway.webhooks.signing import (
@@ -124,6 +127,7 @@ class Dispatcher:
         upstream: httpx.AsyncClient,
         upstreams: dict[str, str],
         delivery: httpx.AsyncClient,
+        feeds: Upstreams | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
@@ -131,8 +135,12 @@ class Dispatcher:
         self.upstream = upstream
         self.upstreams = upstreams
         self.delivery = delivery
+        self.feeds = feeds
+        """The proxy's forwarder: the check for an idle feed goes over it (none given: no check)."""
         self.clock = clock
         self._own_token: tuple[str, float] | None = None
+        self._caught_up: dict[str, str | None] = {}
+        """Per service, the cursor this process last read or stored with the lock held."""
 
     async def run_once(self, *, now: datetime | None = None) -> PassReport:
         """One pass: pull every service's new events, then send what is due at ``now``."""
@@ -164,9 +172,49 @@ class Dispatcher:
         return self._own_token[0]
 
     async def pull(self, service: str, base: str) -> int:
-        """Queue deliveries for one service's new events; returns how many were queued."""
-        queued = 0
+        """Queue deliveries for one service's new events; returns how many were queued.
+
+        When this process has already caught up with the service's feed, one GET after that cursor
+        first: an empty page (nearly every pass) means nothing to do, with no transaction, no lock
+        and no cursor read. Anything else (events, a moved cursor, an error) takes the locked path,
+        which reads the stored cursor: a cursor another replica moved on is found there."""
         headers = {"Authorization": f"Bearer {self._token()}", **peer_headers()}
+        if service in self._caught_up and await self._nothing_after(
+            service, base, self._caught_up[service], headers
+        ):
+            return 0
+        return await self._pull_locked(service, base, headers)
+
+    async def _nothing_after(
+        self, service: str, base: str, cursor: str | None, headers: dict[str, str]
+    ) -> bool:
+        """Whether the service's feed holds no event after ``cursor`` (False when unsure)."""
+        if self.feeds is None:
+            return False
+        target = f"/api/v1/{service}/events?limit={EVENTS_PAGE}" + (
+            f"&after={quote(cursor, safe='')}" if cursor else ""
+        )
+        fields = [(name.lower().encode(), value.encode("latin-1")) for name, value in headers.items()]
+        try:
+            answer = await self.feeds.send(service, base, "GET", target, fields, b"")
+        except ProblemError:  # the gateway's 502/503/504 for a service it cannot read
+            return False
+        try:
+            if answer.status != 200:
+                return False
+            body = answer.body if answer.body is not None else b"".join([c async for c in answer.chunks()])
+        except CutShort:
+            return False
+        finally:
+            await answer.close()
+        try:
+            page = json.loads(body)
+        except ValueError:
+            return False
+        return isinstance(page, dict) and page.get("items") == [] and page.get("next_cursor") == cursor
+
+    async def _pull_locked(self, service: str, base: str, headers: dict[str, str]) -> int:
+        queued = 0
         for _ in range(MAX_PAGES_PER_PASS):
             async with self.sessions() as session:
                 locked = await session.scalar(
@@ -197,6 +245,7 @@ class Dispatcher:
                         )
                     )
                 await session.commit()
+            self._caught_up[service] = page["next_cursor"]
             if not page["has_more"]:
                 break
         return queued
@@ -399,6 +448,7 @@ def dispatcher_hook(settings: Settings) -> Callable[[FastAPI], contextlib.Abstra
                 upstream=app.state.upstream_client,
                 upstreams=settings.upstream_urls(),
                 delivery=delivery,
+                feeds=app.state.upstreams,
             )
             app.state.webhook_dispatcher = dispatcher
             loop = None
