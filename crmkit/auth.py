@@ -178,6 +178,8 @@ class PrincipalBearer(HTTPBearer):
     cached (a check → ``current_principal`` → ``bearer`` chain was a fifth of a GET by id's CPU);
     this is one level. Documented as ``bearer`` is (the same scheme name and description), so the
     OpenAPI documents do not change. Sets ``request.state.principal`` for the logs and the audit.
+    A request's token is verified once: the router's role gate, the route's scope gate and
+    ``PrincipalDep`` share the principal through the request's scope.
     """
 
     def __init__(self, admit: Callable[[Principal], None] | None = None) -> None:
@@ -185,14 +187,25 @@ class PrincipalBearer(HTTPBearer):
         self.admit = admit
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        credentials = await super().__call__(request)
-        if credentials is None:
+        # HTTPBearer's parsing (``auto_error=False``), without building its credentials model
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        token = token.strip()
+        if not (scheme and token) or scheme.lower() != "bearer":
             raise Unauthorized("missing bearer token", headers=_challenge())
-        principal = verify_access_token(request, credentials.credentials)
-        request.state.principal = principal
+        verified: tuple[str, Principal] | None = request.scope.get(_VERIFIED)
+        if verified is not None and verified[0] == token:
+            principal = verified[1]
+        else:
+            principal = verify_access_token(request, token)
+            request.scope[_VERIFIED] = (token, principal)
+            request.state.principal = principal
         if self.admit is not None:
             self.admit(principal)
         return principal
+
+
+_VERIFIED = "crmkit.auth.verified"
+"""The request scope's key for its token and principal, once verified (``PrincipalBearer``)."""
 
 
 current_principal = PrincipalBearer()

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
+import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
+from crmkit import auth
 from crmkit.auth import (
     Principal,
     PrincipalDep,
@@ -100,3 +102,18 @@ async def test_a_role_outside_the_router_or_a_key_without_the_scope_is_403() -> 
         key = await client.get("/gated", headers=_token(Role.AGENT, frozenset({"clients:write"})))
         assert key.status_code == 403
         assert key.json()["detail"] == "this API key lacks the 'clients:read' scope"
+
+
+async def test_a_request_s_token_is_verified_once_for_all_its_gates(monkeypatch: pytest.MonkeyPatch) -> None:
+    verified: list[str] = []
+    verify = auth.verify_access_token
+
+    def counting(request: Request, token: str) -> Principal:
+        verified.append(token)
+        return verify(request, token)
+
+    monkeypatch.setattr(auth, "verify_access_token", counting)
+    async with _client() as client:
+        assert (await client.get("/gated", headers=_token(Role.AGENT))).status_code == 200
+        assert (await client.get("/caller", headers=_token(Role.AGENT))).status_code == 200
+    assert len(verified) == 2  # one per request: the role gate, the scope gate and PrincipalDep share it
