@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
+from fastapi.security.base import SecurityBase
 
 from crmkit.problems import Forbidden, Unauthorized
 from crmkit.revocations import Revocations
@@ -170,7 +171,7 @@ BEARER_DESCRIPTION = "Access token from POST /api/v1/auth/token"
 bearer = HTTPBearer(auto_error=False, description=BEARER_DESCRIPTION)
 
 
-class PrincipalBearer(HTTPBearer):
+class PrincipalBearer(SecurityBase):
     """The ``bearer`` scheme resolved, in one dependency, to the verified principal, admitted by
     ``admit`` (which raises to refuse it).
 
@@ -183,10 +184,12 @@ class PrincipalBearer(HTTPBearer):
     """
 
     def __init__(self, admit: Callable[[Principal], None] | None = None) -> None:
-        super().__init__(scheme_name=bearer.scheme_name, auto_error=False, description=BEARER_DESCRIPTION)
+        # the ``bearer`` scheme's own model and name: what the OpenAPI documents show
+        self.model = bearer.model
+        self.scheme_name = bearer.scheme_name
         self.admit = admit
 
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+    async def __call__(self, request: Request) -> Principal:
         # HTTPBearer's parsing (``auto_error=False``), without building its credentials model
         scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
         token = token.strip()
