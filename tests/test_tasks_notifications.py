@@ -15,6 +15,7 @@ import pytest
 from crmkit.clock import BusinessClock
 from crmkit.db import create_engine, session_factory
 from crmkit.testing import StreamingASGITransport
+from services.tasks import notifications
 from services.tasks.dependencies import get_clock
 from services.tasks.worker import Worker
 from tests import claims_support, policies_support
@@ -449,3 +450,35 @@ class TestPreferences:
                 await api.put(f"{TASKS}/preferences", json=body, headers=people.agent.headers), 422
             )
         assert await count(stack, "preferences") == 0
+
+
+class TestRemindersInBulk:
+    async def test_more_reminders_than_one_statement_can_bind(self, people: People, stack: Stack) -> None:
+        """3,000 reminders at once (the work lists of a large book): 12 values a notification would
+        be 36,000 bind parameters in one statement, past PostgreSQL's 32,767; each is stored and
+        delivered once, and a second pass over the same keys adds nothing."""
+        worker: Worker = stack.apps["tasks"].state.worker
+        clock = worker.clock(None)
+        items = [
+            (
+                people.agent.user_id,
+                {"policy": f"P{n:05d}", "instalment": "2", "due": "2026-12-08"},
+                f"/api/v1/policies/{uuid.uuid4()}",
+                f"premium-due:bulk-{n}",
+            )
+            for n in range(3000)
+        ]
+        for expected in (3000, 0):
+            async with worker.sessions() as session:
+                made = await notifications.remind_many(
+                    session=session,
+                    clock=clock,
+                    template_key="premium_due",
+                    items=items,
+                    created_by="system:reminders",
+                )
+                await session.commit()
+            assert made == expected
+        assert await count(stack, "notifications") == 3000
+        rows = await stack.fetch("SELECT channel, count(*) AS n FROM tasks.deliveries GROUP BY channel")
+        assert {r["n"] for r in rows} == {3000}

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -147,6 +147,16 @@ def delivery_rows(
     return rows
 
 
+_NOTIFICATIONS: Table = Notification.__table__  # type: ignore[attr-defined]
+_NEW_NOTIFICATIONS = (
+    insert(_NOTIFICATIONS)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_NOTIFICATIONS.c.id, _NOTIFICATIONS.c.recipient_id)
+)
+"""``remind_many``'s notifications, one set of parameters a row; the ids of those not already there."""
+_DELIVERIES = insert(Delivery.__table__)  # type: ignore[attr-defined]
+
+
 async def remind_many(
     *,
     session: AsyncSession,
@@ -185,14 +195,11 @@ async def remind_many(
         }
         for user, variables, link, key in items
     ]
-    new = (
-        await session.execute(
-            insert(Notification)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(col(Notification.id), col(Notification.recipient_id))
-        )
-    ).all()
+    # The rows go as executemany parameters, not ``.values(rows)``: one statement of any number of
+    # rows, sent in pages (SQLAlchemy's "insertmanyvalues"), instead of a statement compiled for
+    # this exact row count with a bind parameter per value, which the engine's compiled cache then
+    # keeps (the reminder sweep and the work lists pass thousands of rows).
+    new = (await session.execute(_NEW_NOTIFICATIONS, rows)).all()
     if not new:
         return 0
     deliveries: list[dict[str, Any]] = []
@@ -204,7 +211,7 @@ async def remind_many(
             quiet = (time.fromisoformat(pref.quiet_from), time.fromisoformat(pref.quiet_until))
             release = release_time(clock.local(now), *quiet)
         deliveries.extend(delivery_rows(notification_id, channels, now, release))
-    await session.execute(insert(Delivery).values(deliveries))
+    await session.execute(_DELIVERIES, deliveries)
     await announce_many(session, [(user, notification_id) for notification_id, user in new])
     return len(new)
 

@@ -12,6 +12,7 @@ record an event names, and an agent's e-mail address at the moment a message goe
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -107,10 +108,11 @@ class Peers:
                 break
         return items
 
-    async def all_items(self, service: str, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every item of a cursor-paginated list the token may see (at most 100 pages of 200)."""
+    async def pages(
+        self, service: str, path: str, params: dict[str, Any]
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Each page of a cursor-paginated list the token may see, in turn (at most 100 pages of 200)."""
         url = self._url(service, path)
-        items: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(100):
             query: dict[str, Any] = {**params, "limit": 200}
@@ -120,26 +122,27 @@ class Peers:
                 self.http, url, authorization=self.authorization, peer=service, params=query
             )
             if body is None:
-                break
-            items.extend(body["items"])
+                return
+            yield body["items"]
             cursor = body.get("next_cursor")
             if not cursor:
-                break
-        return items
+                return
+
+    async def all_items(self, service: str, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a cursor-paginated list the token may see (at most 100 pages of 200)."""
+        return [item async for page in self.pages(service, path, params) for item in page]
 
     async def appointments(self, day: date) -> list[dict[str, Any]]:
         """Appointments on ``day`` with the clients the token may see (the service's own: all)."""
         return await self.all_items("clients", "/api/v1/clients/appointments", {"from": day.isoformat()})
 
-    async def premiums_due(self, within_days: int) -> list[dict[str, Any]]:
-        """Premium instalments due within ``within_days`` (and overdue ones)."""
-        return await self.all_items(
-            "policies", "/api/v1/policies/worklists/premiums-due", {"within_days": within_days}
-        )
+    def premiums_due(self, within_days: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Premium instalments due within ``within_days`` (and overdue ones), a page at a time."""
+        return self.pages("policies", "/api/v1/policies/worklists/premiums-due", {"within_days": within_days})
 
-    async def claim_updates_due(self, on: date) -> list[dict[str, Any]]:
-        """Open claims whose client is owed the weekly update (manual §五.2)."""
-        return await self.all_items("claims", "/api/v1/claims/updates-due", {"on": on.isoformat()})
+    def claim_updates_due(self, on: date) -> AsyncIterator[list[dict[str, Any]]]:
+        """Open claims whose client is owed the weekly update (manual §五.2), a page at a time."""
+        return self.pages("claims", "/api/v1/claims/updates-due", {"on": on.isoformat()})
 
     async def record_on_timeline(self, client_id: uuid.UUID, *, purpose: str, outcome: str) -> uuid.UUID:
         """A note on the client's timeline (clients' interactions API); its id."""

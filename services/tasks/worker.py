@@ -188,53 +188,63 @@ class Worker:
 
     async def work_lists(self, clock: BusinessClock, peers: Peers) -> int:
         """Premiums due within a week (once per instalment) and claims whose client is owed the
-        weekly update (once a day per claim), each to the agent who owns the policy or claim."""
+        weekly update (once a day per claim), each to the agent who owns the policy or claim. Each
+        page of a work list is reminded as it comes, in a transaction of its own, so a large book's
+        lists are never held whole and no transaction waits on the peers; a check that fails half
+        way is retried next round, and the reminders' dedupe keys make it add only what is missing."""
         today = clock.today()
-        items: list[tuple[uuid.UUID, dict[str, str], str, str]] = []
         owners: dict[str, uuid.UUID | None] = {}
-        for premium in await peers.premiums_due(PREMIUM_NOTICE_DAYS):
-            policy_id = premium["policy_id"]
-            if policy_id not in owners:
-                policy = await peers.record("policy", uuid.UUID(policy_id))
-                owners[policy_id] = uuid.UUID(policy["owner_agent_id"]) if policy else None
-            owner = owners[policy_id]
-            if owner is None:
-                continue
-            items.append(
-                (
-                    owner,
-                    {
-                        "policy": premium["policy_number"],
-                        "instalment": str(premium["instalment"]),
-                        "due": premium["due_on"],
-                    },
-                    f"/api/v1/policies/{policy_id}",
-                    f"premium-due:{premium['premium_id']}",
-                )
-            )
-        for claim in await peers.claim_updates_due(today):
-            label = " ".join(p for p in (claim["claimant"]["name"], claim.get("policy_number")) if p)
-            items.append(
-                (
-                    uuid.UUID(claim["owner_agent_id"]),
-                    {"claim": label, "due": claim.get("client_update_due_on") or today.isoformat()},
-                    f"/api/v1/claims/{claim['id']}",
-                    f"claim-update:{claim['id']}:{today.isoformat()}",
-                )
-            )
         made = 0
-        async with self.sessions() as session:
-            for template, chunk in (
-                ("premium_due", [i for i in items if i[3].startswith("premium")]),
-                ("claim_update_owed", [i for i in items if i[3].startswith("claim")]),
-            ):
-                made += await notifications.remind_many(
-                    session=session,
-                    clock=clock,
-                    template_key=template,
-                    items=chunk,
-                    created_by="system:reminders",
+        async for premiums in peers.premiums_due(PREMIUM_NOTICE_DAYS):
+            items: list[tuple[uuid.UUID, dict[str, str], str, str]] = []
+            for premium in premiums:
+                policy_id = premium["policy_id"]
+                if policy_id not in owners:
+                    policy = await peers.record("policy", uuid.UUID(policy_id))
+                    owners[policy_id] = uuid.UUID(policy["owner_agent_id"]) if policy else None
+                owner = owners[policy_id]
+                if owner is None:
+                    continue
+                items.append(
+                    (
+                        owner,
+                        {
+                            "policy": premium["policy_number"],
+                            "instalment": str(premium["instalment"]),
+                            "due": premium["due_on"],
+                        },
+                        f"/api/v1/policies/{policy_id}",
+                        f"premium-due:{premium['premium_id']}",
+                    )
                 )
+            made += await self._remind(clock, "premium_due", items)
+        async for claims in peers.claim_updates_due(today):
+            items = []
+            for claim in claims:
+                label = " ".join(p for p in (claim["claimant"]["name"], claim.get("policy_number")) if p)
+                items.append(
+                    (
+                        uuid.UUID(claim["owner_agent_id"]),
+                        {"claim": label, "due": claim.get("client_update_due_on") or today.isoformat()},
+                        f"/api/v1/claims/{claim['id']}",
+                        f"claim-update:{claim['id']}:{today.isoformat()}",
+                    )
+                )
+            made += await self._remind(clock, "claim_update_owed", items)
+        return made
+
+    async def _remind(
+        self, clock: BusinessClock, template: str, items: list[tuple[uuid.UUID, dict[str, str], str, str]]
+    ) -> int:
+        """One page's reminders, committed."""
+        async with self.sessions() as session:
+            made = await notifications.remind_many(
+                session=session,
+                clock=clock,
+                template_key=template,
+                items=items,
+                created_by="system:reminders",
+            )
             await session.commit()
         return made
 
