@@ -70,15 +70,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _wait_port(port: int) -> None:
-    for _ in range(200):
+async def _wait_port(port: int, what: str, seconds: float = 60.0) -> None:
+    """Until something accepts connections on ``port`` (a loaded machine starts an app slowly)."""
+    for _ in range(int(seconds / 0.05)):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()
             return
         except OSError:
             await asyncio.sleep(0.05)
-    raise RuntimeError("stub upstream did not start")
+    raise RuntimeError(f"{what} did not listen on port {port} within {seconds:.0f} s")
 
 
 async def run(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
@@ -215,7 +216,7 @@ def steady(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
     }
     figures: dict[str, list[float]] = {}
     try:
-        asyncio.run(_wait_port(gateway_port))
+        asyncio.run(_wait_port(gateway_port, "the gateway"))
         time.sleep(3)  # past the lifespan's first passes
         gateway_url = f"http://127.0.0.1:{gateway_port}"
 
@@ -266,7 +267,7 @@ def main() -> None:
     stub = subprocess.Popen([sys.executable, "-c", _STUB, str(port)])  # noqa: S603 (our own code)
     try:
         upgrade_to_head(MIGRATIONS, url)
-        asyncio.run(_wait_port(port))
+        asyncio.run(_wait_port(port, "the stub upstream"))
         result = steady(args, url, port) if args.steady else asyncio.run(run(args, url, port))
         print(json.dumps(result))
     finally:
