@@ -175,16 +175,7 @@ class Worker:
             )
         if not items:
             return 0
-        async with self.sessions() as session:
-            made = await notifications.remind_many(
-                session=session,
-                clock=clock,
-                template_key="appointment_soon",
-                items=items,
-                created_by="system:reminders",
-            )
-            await session.commit()
-        return made
+        return await self._remind(clock, "appointment_soon", items)
 
     async def work_lists(self, clock: BusinessClock, peers: Peers) -> int:
         """Premiums due within a week (once per instalment) and claims whose client is owed the
@@ -236,7 +227,7 @@ class Worker:
     async def _remind(
         self, clock: BusinessClock, template: str, items: list[tuple[uuid.UUID, dict[str, str], str, str]]
     ) -> int:
-        """One page's reminders, committed."""
+        """A batch of reminders (a work list's page, the appointments soon), committed."""
         async with self.sessions() as session:
             made = await notifications.remind_many(
                 session=session,
