@@ -4,7 +4,8 @@
 same stub and drives GETs at ``--rate`` per second (open loop, ``bench.driver``), alternately
 straight to the stub and through the gateway, while seven pollers ask for the revocations feed
 each second and the webhook dispatcher pulls its seven feeds every 2 s: the hop (p50/p99 through
-the gateway less straight), and the gateway process's CPU per request (``/proc``).
+the gateway less straight), the gateway process's CPU per request (``/proc``) and how long per
+request its threads waited for a CPU while ready to run (``/proc/<pid>/task/*/schedstat``).
 
 The gateway app (its real lifespan and middleware) is called in process as an ASGI callable; the
 upstream it forwards to is a stub HTTP server in a child process (a fixed client-sized JSON answer),
@@ -151,6 +152,17 @@ def _process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _runqueue_wait_seconds(pid: int) -> float:
+    """How long the process's threads were ready to run but waiting for a CPU (the second field of
+    ``/proc/<pid>/task/<tid>/schedstat``, nanoseconds): the share of a tail that is the machine's
+    contention, not the event loop's own work."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
 def _drive(spec: dict[str, Any]) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "bench.driver"],
@@ -227,14 +239,17 @@ def steady(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
                 for _ in range(args.rounds):
                     direct = await asyncio.to_thread(_drive, {**spec, "name": "direct", "base_url": stub})
                     cpu = _process_cpu_seconds(gateway.pid)
+                    waited = _runqueue_wait_seconds(gateway.pid)
                     via = await asyncio.to_thread(_drive, {**spec, "name": "via", "base_url": gateway_url})
                     cpu = _process_cpu_seconds(gateway.pid) - cpu
+                    waited = _runqueue_wait_seconds(gateway.pid) - waited
                     for name, value in (
                         ("hop_p50_ms", via["p50_ms"] - direct["p50_ms"]),
                         ("hop_p99_ms", via["p99_ms"] - direct["p99_ms"]),
                         ("direct_p50_ms", direct["p50_ms"]),
                         ("direct_p99_ms", direct["p99_ms"]),
                         ("gateway_cpu_ms_per_request", cpu * 1000 / via["requests"]),
+                        ("gateway_runqueue_ms_per_request", waited * 1000 / via["requests"]),
                         ("non_2xx", via["non_2xx"] + via["errors"]),
                     ):
                         figures.setdefault(name, []).append(round(value, 3))

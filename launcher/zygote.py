@@ -34,6 +34,7 @@ PRELOAD = (
     "fastapi.security",
     "fastapi.responses",
     "starlette.middleware.base",
+    "anyio._backends._asyncio",  # else imported by the first request of a yield dependency (~10 ms)
     "pydantic",
     "pydantic.v1",  # FastAPI imports it at an app's first route with a response model (~40 ms each)
     "pydantic_settings",
