@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from typing import Any
@@ -27,6 +25,7 @@ from bench import (
     agenda,
     dataset,
     documents,
+    driver,
     floor,
     http_rows,
     million,
@@ -63,18 +62,10 @@ def say(message: str) -> None:
 
 def drive(spec: dict[str, Any]) -> dict[str, Any]:
     """One scenario, driven from its own process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.driver"],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=float(spec["duration"]) + 120,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"bench: driver failed for {spec['name']}: {result.stderr[-2000:]}")
-    outcome: dict[str, Any] = json.loads(result.stdout)
+    try:
+        outcome = driver.in_own_process(spec)
+    except RuntimeError as exc:
+        raise SystemExit(f"bench: {exc}") from exc
     say(
         f"{spec['name']}: {outcome['throughput']} req/s, p50 {outcome['p50_ms']:.2f} ms, "
         f"p99 {outcome['p99_ms']:.2f} ms, non-2xx {outcome['non_2xx']}, errors {outcome['errors']}"

@@ -14,9 +14,11 @@ import contextlib
 import itertools
 import json
 import random
+import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,6 +26,25 @@ import uvloop
 from hdrh.histogram import HdrHistogram
 
 MAX_LATENCY_US = 60_000_000
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_own_process(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` driven by ``python -m bench.driver`` in a process of its own (its CPU is not the
+    caller's); ``RuntimeError`` with the end of the driver's stderr when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.driver"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=float(spec["duration"]) + 120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"driver failed for {spec.get('name', 'a scenario')}: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 class Requests:

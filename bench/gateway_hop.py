@@ -33,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.driver import in_own_process
 from bench.inprocess import _call
 from launcher import throwaway
 
@@ -163,18 +164,6 @@ def _runqueue_wait_seconds(pid: int) -> float:
     return total / 1e9
 
 
-def _drive(spec: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.driver"],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 async def _poll_revocations(base: str, token: str, stop: asyncio.Event) -> None:
     import aiohttp
 
@@ -237,10 +226,14 @@ def steady(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
             pollers = asyncio.create_task(_poll_revocations(gateway_url, ops, stop))
             try:
                 for _ in range(args.rounds):
-                    direct = await asyncio.to_thread(_drive, {**spec, "name": "direct", "base_url": stub})
+                    direct = await asyncio.to_thread(
+                        in_own_process, {**spec, "name": "direct", "base_url": stub}
+                    )
                     cpu = _process_cpu_seconds(gateway.pid)
                     waited = _runqueue_wait_seconds(gateway.pid)
-                    via = await asyncio.to_thread(_drive, {**spec, "name": "via", "base_url": gateway_url})
+                    via = await asyncio.to_thread(
+                        in_own_process, {**spec, "name": "via", "base_url": gateway_url}
+                    )
                     cpu = _process_cpu_seconds(gateway.pid) - cpu
                     waited = _runqueue_wait_seconds(gateway.pid) - waited
                     for name, value in (
