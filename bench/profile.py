@@ -4,7 +4,8 @@ Issue 22, item 2 ("profile, then cut"). A database of its own (``crm_hotpaths``,
 with ``--reuse``: 50 agents, 100,000 clients by COPY, the agenda's 5,000-client agent, a book of
 policies and claims, as ``make bench`` loads them), then one stack per code tree (``--tree
 NAME=PATH``, default: this one), each started by its own launcher on its own port offset (3000,
-3500, ...) against the same database. Every scenario runs on every tree in turn, ``--rounds`` times,
+3500, ...; ``--first-offset`` moves the first, so two runs can share a machine) against the same
+database. Every scenario runs on every tree in turn, ``--rounds`` times,
 interleaved (A, B, A, B...), so a busy neighbour on a shared machine weighs on both alike.
 
 Per scenario and tree: throughput and latency (``bench.driver``, its own process) and the CPU time
@@ -239,6 +240,9 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", default=[], choices=sorted(SCENARIOS))
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--reuse", action="store_true", help="reuse the data a previous run loaded")
+    parser.add_argument(
+        "--first-offset", type=int, default=FIRST_OFFSET, help="port offset of the first tree"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -271,7 +275,7 @@ def main() -> None:
         with contextlib.ExitStack() as stacks:
             states = []
             for i, (name, root) in enumerate(trees):
-                offset = FIRST_OFFSET + i * OFFSET_STEP
+                offset = args.first_offset + i * OFFSET_STEP
                 states.append(
                     (name, offset, stacks.enter_context(stack(root, url, name=name, offset=offset)))
                 )
