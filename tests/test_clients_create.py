@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from crmkit.testing import StatementLog
 from tests.clients_support import (
     CLIENTS,
     assert_problem,
@@ -82,6 +83,30 @@ class TestAgentCreatesClient:
         assert entry["after"]["resident_id"] == client["resident_id"]
         assert number not in str(entry)
         assert "13812345678" not in str(entry)
+
+    async def test_client_without_consent_and_its_audit_row_are_written_in_one_statement(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        with StatementLog() as log:
+            client = await create_client(api, people.agent, name="Wang  Fang", birth_date="1990-02-28")
+
+        writes = [sql for sql, _ in log.statements if sql.lstrip().upper().startswith(("INSERT", "WITH"))]
+        [both] = [sql for sql in writes if "clients.clients" in sql]
+        assert "INSERT INTO clients.audit_log" in both
+        assert sum("clients.audit_log" in sql for sql in writes) == 1
+        # every column as the API shows it, and the computed ones filled in by PostgreSQL
+        [row] = await stack.fetch("SELECT * FROM clients.clients WHERE id = $1", uuid.UUID(client["id"]))
+        assert row["name"] == client["name"] == "Wang  Fang"
+        assert row["owner_agent_id"] == uuid.UUID(client["owner_agent_id"])
+        assert row["team_id"] == uuid.UUID(client["team_id"])
+        assert row["created_at"] == row["updated_at"]
+        assert row["created_at"].isoformat().replace("+00:00", "Z") == client["created_at"]
+        assert (row["version"], row["birth_md"], row["name_key"]) == (1, 228, "wangfang")
+        assert row["deleted_at"] is None
+        assert row["phone_cipher"] is None
+        [entry] = await audit_rows(stack, client["id"])
+        assert entry["action"] == "client.created"
+        assert entry["after"] == client
 
     async def test_referral_to_own_client_is_accepted(self, api: httpx.AsyncClient, people: People) -> None:
         referrer = await create_client(api, people.agent)

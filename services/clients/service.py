@@ -229,10 +229,13 @@ async def create_client(
     )
     seal_identity_document(client, tools.cipher, document)
     seal_phone(client, tools.cipher, data.phone)
-    session.add(client)
-    await session.flush()
     created = _audit_view(client)
-    if data.consent is not None:
+    along = None
+    if data.consent is None:
+        along = repository.new_client(client)  # the client and its audit row in one statement
+    else:
+        session.add(client)
+        await session.flush()
         given = consent.new_consent(
             client_id=client.id, principal=principal, data=data.consent, field="consent"
         )
@@ -246,6 +249,7 @@ async def create_client(
         resource_type=RESOURCE,
         resource_id=client.id,
         after=created,
+        along=along,
     )
     return client
 

@@ -21,8 +21,10 @@ async def record_change(
     resource_id: uuid.UUID,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    along: audit.Along | None = None,
 ) -> None:
-    """An audit row in the request's transaction (values already masked and JSON-ready)."""
+    """An audit row in the request's transaction (values already masked and JSON-ready);
+    ``along``: the change, written in the same statement."""
     await audit.record(
         session,
         infra_tables.audit_log,
@@ -32,6 +34,7 @@ async def record_change(
         resource_id=resource_id,
         before=before,
         after=after,
+        along=along,
     )
 
 
