@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Interval, Select, Table, bindparam, delete, func, select, text
+from sqlalchemy import Interval, Select, String, Table, and_, bindparam, delete, func, literal, select, true
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -109,36 +109,23 @@ class IdempotencyMiddleware:
         table = tables.idempotency_keys
         ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
 
-        lookup, remember = _statements(table)
+        lock_and_lookup, lookup, remember = _statements(table)
+        found = {"caller": caller, "key": key, "ttl": ttl}
 
         async with sessions() as session:
-            locked = await session.scalar(_LOCK, {"k": f"{table.fullname}:{caller}:{key}"})
-            if not locked:
+            # One round trip: the key's lock, and the answer stored under it. The lookup reads the
+            # statement's snapshot, taken before the lock was granted, so it can miss an answer
+            # committed in between; ``remember`` catches that (below).
+            stored = (
+                await session.execute(lock_and_lookup, {"k": f"{table.fullname}:{caller}:{key}", **found})
+            ).one()
+            if not stored.locked:
                 await session.rollback()
-                await send_problem(
-                    send,
-                    scope,
-                    status=409,
-                    title="Request in progress",
-                    slug=IN_PROGRESS,
-                    detail="a request with this Idempotency-Key is still being processed; retry shortly",
-                )
+                await _in_progress(send, scope)
                 return
-            stored = (await session.execute(lookup, {"caller": caller, "key": key, "ttl": ttl})).one_or_none()
-            if stored is not None:
+            if stored.request_hash is not None:
                 await session.rollback()
-                await body.drain()
-                if stored.request_hash != body.digest():
-                    await send_problem(
-                        send,
-                        scope,
-                        status=422,
-                        title="Idempotency-Key reused",
-                        slug=KEY_REUSED,
-                        detail="this Idempotency-Key was used with a different request body",
-                    )
-                    return
-                await _replay(send, stored.status_code, stored.response_headers, stored.response_body)
+                await _answer_stored(send, scope, body, stored)
                 return
 
             scope.setdefault("state", {})["db_session"] = session
@@ -165,15 +152,24 @@ class IdempotencyMiddleware:
                 digest = body.digest()
                 kept = {k.decode(): v.decode("latin-1") for k, v in captured["headers"] if k in _KEPT_HEADERS}
                 values = {
-                    "caller": caller,
-                    "key": key,
+                    **found,
                     "request_hash": digest,
                     "status_code": status,
                     "response_headers": kept,
                     "response_body": bytes(captured["body"]),
                     "created_at": datetime.now(UTC),
                 }
-                await session.execute(remember, values)
+                if (await session.execute(remember, values)).rowcount != 1:
+                    # A live answer under this key that the lookup's snapshot missed (committed
+                    # just before the lock was granted): this attempt is undone, that one stands.
+                    await session.rollback()
+                    stored = (await session.execute(lookup, found)).one_or_none()
+                    await session.rollback()
+                    if stored is None:  # expired in the meantime: nothing to replay, retry anew
+                        await _in_progress(send, scope)
+                    else:
+                        await _answer_stored(send, scope, body, stored)
+                    return
                 await session.commit()
             else:
                 await session.rollback()
@@ -192,25 +188,64 @@ class IdempotencyMiddleware:
         return principal.actor
 
 
-_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
 _STORED = ("request_hash", "status_code", "response_headers", "response_body", "created_at")
 
 
 @functools.cache
-def _statements(table: Table) -> tuple[Select[Any], Insert]:
-    """The lookup of a stored answer (``caller``, ``key``, ``ttl``) and the upsert that remembers
-    one (every column), built once per table: rebuilding them cost a tenth of a POST's CPU."""
-    lookup = select(table).where(
+def _statements(table: Table) -> tuple[Select[Any], Select[Any], Insert]:
+    """Built once per table (rebuilding them cost a tenth of a POST's CPU):
+
+    - the key's lock (``k``) and the answer stored under it, if any (``caller``, ``key``, ``ttl``):
+      one row, ``locked`` and the stored columns (null when nothing live is stored);
+    - the stored answer alone (the same parameters, without ``k``);
+    - the upsert that remembers an answer (every column, and ``ttl``): it replaces an expired
+      answer, never a live one, so it writes no row when a live one is there.
+    """
+    live = and_(
         table.c.caller == bindparam("caller"),
         table.c.key == bindparam("key"),
         table.c.created_at > func.now() - bindparam("ttl", type_=Interval()),
     )
+    stored = select(*(table.c[name] for name in _STORED)).where(live).subquery("stored")
+    locked = func.pg_try_advisory_xact_lock(func.hashtextextended(bindparam("k", type_=String()), 0))
+    lock_and_lookup = select(locked.label("locked"), *stored.c).select_from(
+        select(literal(1).label("one")).subquery("one").outerjoin(stored, true())
+    )
+    lookup = select(table).where(live)
     insert = pg_insert(table)
     remember = insert.on_conflict_do_update(
         index_elements=[table.c.caller, table.c.key],
         set_={name: insert.excluded[name] for name in _STORED},
+        where=table.c.created_at <= func.now() - bindparam("ttl", type_=Interval()),
     )
-    return lookup, remember
+    return lock_and_lookup, lookup, remember
+
+
+async def _in_progress(send: Send, scope: Scope) -> None:
+    await send_problem(
+        send,
+        scope,
+        status=409,
+        title="Request in progress",
+        slug=IN_PROGRESS,
+        detail="a request with this Idempotency-Key is still being processed; retry shortly",
+    )
+
+
+async def _answer_stored(send: Send, scope: Scope, body: _HashedBody, stored: Any) -> None:
+    """The answer stored under the key: replayed for the same request, 422 for another body."""
+    await body.drain()
+    if stored.request_hash != body.digest():
+        await send_problem(
+            send,
+            scope,
+            status=422,
+            title="Idempotency-Key reused",
+            slug=KEY_REUSED,
+            detail="this Idempotency-Key was used with a different request body",
+        )
+        return
+    await _replay(send, stored.status_code, stored.response_headers, stored.response_body)
 
 
 class _HashedBody:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+
 import asyncpg
 import httpx
 
@@ -83,6 +87,63 @@ class TestConcurrentDuplicate:
         assert response.status_code == 409
         assert response.headers["content-type"] == PROBLEM
         assert await count_clients(stack) == 0
+
+
+class TestAnswerCommittedWhileTheLookupMissedIt:
+    async def test_the_committed_answer_stands_and_this_attempt_is_undone(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        # Another holder of the key inserts its answer, uncommitted (so the request's lookup cannot
+        # see it), and commits once the request waits on the key's row to remember its own.
+        key = "committed-meanwhile"
+        caller = f"user:{people.agent.user_id}"
+        stored = b'{"stored": true}'
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO clients.idempotency_keys"
+                    " (caller, key, request_hash, status_code, response_headers, response_body)"
+                    " VALUES ($1, $2, $3, 201, $4, $5)",
+                    caller,
+                    key,
+                    hashlib.sha256(b"POST\x00/api/v1/clients\x00\x00" + json.dumps(CLIENT).encode()).digest(),
+                    json.dumps({"content-type": "application/json"}),
+                    stored,
+                )
+                request = asyncio.create_task(
+                    api.post(
+                        "/api/v1/clients",
+                        content=json.dumps(CLIENT).encode(),
+                        headers={
+                            **people.agent.headers,
+                            "Idempotency-Key": key,
+                            "Content-Type": "application/json",
+                        },
+                    )
+                )
+                await _until_waiting_on_a_lock(conn, request)
+        finally:
+            await conn.close()
+        response = await request
+
+        assert response.status_code == 201
+        assert response.content == stored
+        assert response.headers.get("idempotent-replayed") == "true"
+        assert await count_clients(stack) == 0  # the request's own client was rolled back
+        [row] = await stack.fetch("SELECT response_body FROM clients.idempotency_keys")
+        assert row["response_body"] == stored
+
+
+async def _until_waiting_on_a_lock(conn: asyncpg.Connection, request: asyncio.Task[httpx.Response]) -> None:
+    for _ in range(500):
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        if waiting or request.done():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the request never waited on the key's row")
 
 
 class TestRetention:
