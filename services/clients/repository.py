@@ -318,11 +318,11 @@ async def newest_first(
 _NEW = "client_"
 
 
-def new_client(client: Client) -> Along:
-    """The INSERT of a new client (not added to a session) as the change its audit row is written
-    with: one statement for both, where the unit of work's flush took one of its own (and read
-    the computed columns back, which no answer shows)."""
-    parameters = {f"{_NEW}{name}": getattr(client, name) for name in _written_columns()}
+def new_client(columns: dict[str, Any]) -> Along:
+    """The INSERT of a new client (its columns by name; those not given are null) as the change
+    its audit row is written with: one statement for both, where the unit of work's flush took
+    one of its own (and read back the computed columns, which no answer shows)."""
+    parameters = {f"{_NEW}{name}": columns.get(name) for name in _written_columns()}
     return Along(_insert_client(), parameters)
 
 

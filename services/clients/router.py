@@ -74,7 +74,7 @@ async def create_client(
 ) -> Response:
     """Create a client owned by the caller (send an Idempotency-Key to retry safely)."""
     client = await service.create_client(session=session, tools=tools, principal=principal, data=data)
-    answer = model_json(service.to_read(client), status_code=status.HTTP_201_CREATED)
+    answer = model_json(client, status_code=status.HTTP_201_CREATED)
     answer.headers["Location"] = f"{BASE}/{client.id}"
     set_etag(answer, client.version)
     return answer
