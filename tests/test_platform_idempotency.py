@@ -165,6 +165,28 @@ class TestRetention:
         assert "idempotent-replayed" not in fresh.headers
         assert await count_clients(stack) == 2
 
+    async def test_an_expired_answer_not_yet_purged_is_replaced(
+        self, api: httpx.AsyncClient, people: People, stack: Stack
+    ) -> None:
+        headers = {**people.agent.headers, "Idempotency-Key": "expired-key"}
+        assert (await api.post("/api/v1/clients", json=CLIENT, headers=headers)).status_code == 201
+        await stack.fetch("UPDATE clients.idempotency_keys SET created_at = now() - interval '25 hours'")
+
+        fresh = await api.post("/api/v1/clients", json={**CLIENT, "name": "新客户"}, headers=headers)
+
+        assert fresh.status_code == 201
+        assert "idempotent-replayed" not in fresh.headers
+        assert await count_clients(stack) == 2
+        [row] = await stack.fetch(
+            "SELECT response_body, created_at > now() - interval '1 hour' AS fresh"
+            " FROM clients.idempotency_keys"
+        )
+        assert row["fresh"]
+        assert row["response_body"] == fresh.content
+        replay = await api.post("/api/v1/clients", json={**CLIENT, "name": "新客户"}, headers=headers)
+        assert replay.headers.get("idempotent-replayed") == "true"
+        assert replay.content == fresh.content
+
     async def test_an_overlong_key_is_a_400(
         self, api: httpx.AsyncClient, people: People, stack: Stack
     ) -> None:
