@@ -134,10 +134,11 @@ async def list_clients(
             resident_id=resident_id,
         ),
     )
-    page = await service.list_clients(
+    # The response model's bytes, written from the rows (``pages``): ``response_model`` stays for the schema.
+    page = await service.list_clients_json(
         session=session, principal=principal, filters=filters, sort=sort, limit=limit, cursor=cursor
     )
-    return model_json(page)
+    return Response(page, media_type="application/json")
 
 
 @router.get("/{client_id:uuid}", response_model=ClientRead)
