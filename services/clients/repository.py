@@ -232,7 +232,7 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
 
 async def list_visible(
     *,
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     principal: Principal,
     filters: ClientFilters,
     sort: ClientSort,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from crmkit.auth import Principal, Role
 from crmkit.pagination import invalid_cursor, read_cursor, trim
-from services.clients import owners, repository
+from services.clients import owners, pages, repository
 from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
 from services.clients.consent.service import consent_view
@@ -483,16 +484,15 @@ def search_hash(tools: Tools, field: Identifier, value: str | None) -> bytes | N
     return lookup_hash(tools.cipher, field, value) if value else None
 
 
-async def list_clients(
+async def _page_rows(
     *,
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     principal: Principal,
     filters: ClientFilters,
     limit: int,
     cursor: str | None,
-    sort: ClientSort = ClientSort.RECENT,
-) -> ClientPage:
-    """One page of the clients the caller can see: newest first, by tier (A first) or by follow-up."""
+    sort: ClientSort,
+) -> tuple[Sequence[Row[Any]], str | None]:
     rows = await repository.list_visible(
         session=session,
         principal=principal,
@@ -501,10 +501,41 @@ async def list_clients(
         after=_read_cursor(cursor, sort),
         limit=limit,
     )
-    shown, next_cursor = trim(rows, limit, key=lambda row: _cursor_key(row, sort))
+    return trim(rows, limit, key=lambda row: _cursor_key(row, sort))
+
+
+async def list_clients(
+    *,
+    session: AsyncSession | AsyncConnection,
+    principal: Principal,
+    filters: ClientFilters,
+    limit: int,
+    cursor: str | None,
+    sort: ClientSort = ClientSort.RECENT,
+) -> ClientPage:
+    """One page of the clients the caller can see: newest first, by tier (A first) or by follow-up."""
+    shown, next_cursor = await _page_rows(
+        session=session, principal=principal, filters=filters, limit=limit, cursor=cursor, sort=sort
+    )
     # Built as the response model itself (its items are already ``ClientRead``s), so FastAPI need
     # not validate a generic ``Page`` into a ``ClientPage`` again.
     return ClientPage.model_construct(items=[to_read(row) for row in shown], next_cursor=next_cursor)
+
+
+async def list_clients_json(
+    *,
+    session: AsyncSession | AsyncConnection,
+    principal: Principal,
+    filters: ClientFilters,
+    limit: int,
+    cursor: str | None,
+    sort: ClientSort = ClientSort.RECENT,
+) -> bytes:
+    """``list_clients``' page as its JSON, written from the rows without a model per row (``pages``)."""
+    shown, next_cursor = await _page_rows(
+        session=session, principal=principal, filters=filters, limit=limit, cursor=cursor, sort=sort
+    )
+    return pages.page_json(shown, next_cursor)
 
 
 async def list_follow_ups_due(
