@@ -39,10 +39,9 @@ SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 
 def fan_out_for(request: Request, settings: Settings, authorization: str) -> FanOut:
-    """The fan-out on the gateway's pooled client, on the caller's (or a delegated) token."""
+    """The fan-out on the gateway's upstreams (the proxy's), on the caller's (or a delegated) token."""
     return FanOut(
-        http=request.app.state.upstream_client,
-        transport=request.app.state.upstream_transport,
+        upstreams=request.app.state.upstreams,
         urls=settings.upstream_urls(),
         authorization=authorization,
         timeout_seconds=settings.views_timeout_seconds,
