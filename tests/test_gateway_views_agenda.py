@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import httpx
 
+from gateway.views.schemas import Agenda
 from tests.conftest import People, Stack
 from tests.policies_support import today
+from tests.tasks_support import TASKS, create_task
 from tests.views_support import AGENDA, AGENDA_SERVICES, assert_problem, seed_day
 
 SECTIONS = (
@@ -124,6 +126,49 @@ class TestAgentsDay:
 
         assert body["date"] == tomorrow
         assert body["appointments"]["count"] == 0
+
+
+class TestTheBodyIsTheModels:
+    """The agenda is written as plain JSON, not through its models: the bytes must be what the
+    models would write (fields, their order, nulls, formats), i.e. a fixed point of ``Agenda``."""
+
+    async def test_a_full_day_with_marks_and_a_timed_task(
+        self, api: httpx.AsyncClient, stack: Stack, people: People
+    ) -> None:
+        await seed_day(api, stack, people, people.agent)
+        await create_task(
+            api, people.agent, title="打电话给李娜", due_at=f"{today().isoformat()}T15:30:00.250+08:00"
+        )
+        await create_task(api, people.agent, title="整理今日拜访记录")
+        first = (await api.get(AGENDA, headers=people.agent.headers)).json()
+        for entry in (first["appointments"]["items"][0], first["tasks"]["items"][0]):
+            mark = {
+                "date": today().isoformat(),
+                "kind": entry["kind"],
+                "path": entry["path"],
+                "state": "done",
+            }
+            answer = await api.put(f"{TASKS}/agenda-marks", json=mark, headers=people.agent.headers)
+            assert answer.status_code == 200, answer.text
+
+        response = await api.get(AGENDA, headers=people.agent.headers)
+
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        body = response.json()
+        assert body["appointments"]["items"][0]["mark"] == "done"
+        assert [e["due_at"] for e in body["tasks"]["items"]].count(None) == 1
+        assert Agenda.model_validate_json(response.content).model_dump_json().encode() == response.content
+
+    async def test_a_partial_day(self, api: httpx.AsyncClient, stack: Stack, people: People) -> None:
+        await seed_day(api, stack, people, people.agent)
+        stack.mesh.down.add("policies.internal")
+
+        response = await api.get(AGENDA, headers=people.agent.headers)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["premiums_due"] is None
+        assert Agenda.model_validate_json(response.content).model_dump_json().encode() == response.content
 
 
 class TestTeamLeadAsksForAnAgent:

@@ -11,7 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.policies.models import Policy
+from services.policies.repository import status_is
 from services.policies.terms import add_months, add_years
 from tests.conftest import People, Person, Stack
 from tests.lifecycle_support import MovedClock, issued, payment, product_with_terms, read
@@ -316,3 +320,23 @@ async def _flags(stack: Stack, policy_id: str) -> set[bool]:
         "SELECT collectable FROM policies.premium_dues WHERE policy_id = $1", uuid.UUID(policy_id)
     )
     return {row["collectable"] for row in rows}
+
+
+class TestStatusConstants:
+    """The work lists' status predicates are constants in the SQL (the partial indexes need them),
+    written when the statement is compiled: the same text ``literal_execute`` rendered at each run."""
+
+    def test_one_status_and_several_are_written_into_the_statement(self) -> None:
+        table = Policy.__table__  # type: ignore[attr-defined]
+        one = select(table.c.id).where(status_is(table.c.status, "lapsed"))
+        several = select(table.c.id).where(status_is(table.c.status, "receipt_signed", "in_force"))
+
+        dialect = create_async_engine("postgresql+asyncpg://").dialect
+        one_sql, several_sql = (str(s.compile(dialect=dialect)) for s in (one, several))
+        assert one_sql.endswith("WHERE policies.policies.status = 'lapsed'")
+        assert several_sql.endswith("WHERE policies.policies.status IN ('receipt_signed', 'in_force')")
+        assert "POSTCOMPILE" not in one_sql + several_sql
+
+    def test_anything_but_a_status_name_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="not a status name"):
+            status_is(Policy.__table__.c.status, "due' OR '1'='1")  # type: ignore[attr-defined]

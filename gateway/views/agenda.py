@@ -9,10 +9,12 @@ tables that the caller may see that user, forwards a short-lived read-only token
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmkit.auth import Role, issue_access_token
@@ -21,7 +23,7 @@ from gateway.identity.errors import UserNotFound
 from gateway.identity.service import get_visible_user
 from gateway.views.caller import Caller
 from gateway.views.fanout import FanOut, Upstream, require_any
-from gateway.views.schemas import Agenda, AgendaEntry, AgendaSection, Subject, SubjectType
+from gateway.views.schemas import Agenda, SubjectType
 
 LIST_LIMIT = 50
 """Items per section: the most urgent first; ``more`` says the service has more (its list has them)."""
@@ -58,12 +60,19 @@ async def authorization_for_agent(
 
 async def build_agenda(
     *, fan_out: FanOut, day: date, today: date, zone: ZoneInfo, agent_id: uuid.UUID
-) -> Agenda:
-    """All four services at once; a section is null when its service did not answer."""
+) -> bytes:
+    """All five services at once, as the JSON of an ``Agenda``; a section is null when its service
+    did not answer.
+
+    The entries are plain dicts in ``AgendaEntry``'s field order, encoded once: building one model
+    an entry, then validating the response again, was a fifth of the gateway's CPU an agenda (issue
+    22). The services validated what they answer; the body is byte for byte what the models would
+    give (tests/test_gateway_views_agenda.py checks that it is a fixed point of ``Agenda``).
+    """
     ahead = min(MAX_LOOK_AHEAD_DAYS, max(0, (day - today).days) + LOOK_AHEAD_DAYS)
 
     # One call a service: each serves its part of the day as one document (its `agenda-lists`).
-    async def clients(up: Upstream) -> dict[str, AgendaSection]:
+    async def clients(up: Upstream) -> dict[str, Section]:
         lists = await up.get(
             "/api/v1/clients/agenda-lists",
             {"date": day, "within_days": LOOK_AHEAD_DAYS, "limit": LIST_LIMIT},
@@ -74,7 +83,7 @@ async def build_agenda(
             "birthdays_and_milestones": _section(lists["upcoming"], _upcoming, zone),
         }
 
-    async def policies(up: Upstream) -> dict[str, AgendaSection]:
+    async def policies(up: Upstream) -> dict[str, Section]:
         lists = await up.get("/api/v1/policies/agenda-lists", {"within_days": ahead, "limit": LIST_LIMIT})
         return {
             "requirements_due": _section(lists["requirements_due"], _requirement, zone),
@@ -87,14 +96,14 @@ async def build_agenda(
             "reviews_due": _section(lists["reviews_due"], _review, zone),
         }
 
-    async def claims(up: Upstream) -> dict[str, AgendaSection]:
+    async def claims(up: Upstream) -> dict[str, Section]:
         lists = await up.get("/api/v1/claims/agenda-lists", {"on": day, "limit": LIST_LIMIT})
         return {
             "claim_updates_due": _section(lists["updates_due"], _claim_update, zone),
             "claim_decisions_overdue": _section(lists["decisions_overdue"], _claim_decision, zone),
         }
 
-    async def devices(up: Upstream) -> dict[str, AgendaSection]:
+    async def devices(up: Upstream) -> dict[str, Section]:
         lists = await up.get("/api/v1/devices/work-list", {"limit": LIST_LIMIT})
         return {
             "device_checks_due": _device_section(
@@ -107,7 +116,7 @@ async def build_agenda(
 
     marks: dict[str, str] = {}
 
-    async def tasks(up: Upstream) -> dict[str, AgendaSection]:
+    async def tasks(up: Upstream) -> dict[str, Section]:
         lists = await up.get("/api/v1/tasks/agenda-lists", {"date": day, "limit": LIST_LIMIT})
         marks.update({f"{m['kind']} {m['path']}": m["state"] for m in lists["marks"]})
         return {"tasks": _section(lists["tasks"], _task, zone)}
@@ -116,229 +125,264 @@ async def build_agenda(
         {"clients": clients, "policies": policies, "claims": claims, "devices": devices, "tasks": tasks}
     )
     require_any(sources)
-    sections: dict[str, Any] = {}
-    for built in results.values():
-        sections.update(built)
+    built: dict[str, Section] = {}
+    for sections in results.values():
+        built.update(sections)
     # What the agent marked done or snoozed on this day (kept by the tasks service), on every section.
-    for section in sections.values():
-        for entry in section.items if section is not None else ():
-            entry.mark = marks.get(f"{entry.kind} {entry.path}")
-    return Agenda(
-        date=day,
-        agent_id=agent_id,
-        partial=any(not s.ok for s in sources),
-        sources=sources,
-        **sections,
-    )
+    if marks:
+        for section in built.values():
+            for entry in section["items"]:
+                entry["mark"] = marks.get(f"{entry['kind']} {entry['path']}")
+    agenda: dict[str, Any] = {
+        "date": day,
+        "agent_id": agent_id,
+        "partial": any(not s.ok for s in sources),
+        "sources": sources,
+    }
+    # Every section in the model's order, null for a service that did not answer.
+    agenda.update({name: built.get(name) for name in SECTION_NAMES})
+    return to_json(agenda)
 
 
-def _due_key(entry: AgendaEntry, zone: ZoneInfo) -> datetime:
-    if entry.due_at is not None:
-        return entry.due_at
-    assert entry.due_on is not None
-    return datetime.combine(entry.due_on, time.min, zone)
+Entry = dict[str, Any]
+"""An ``AgendaEntry`` as its JSON: its fields in the model's order, ``due_at`` a ``datetime``."""
+Section = dict[str, Any]
+"""An ``AgendaSection`` as its JSON: ``count``, ``more``, ``items`` (entries)."""
+SECTION_NAMES = tuple(
+    name for name in Agenda.model_fields if name not in ("date", "agent_id", "partial", "sources")
+)
 
 
-def _section(page: dict[str, Any], entry_of: Any, zone: ZoneInfo) -> AgendaSection:
+def _entry(
+    kind: str,
+    subject: dict[str, Any],
+    path: str,
+    *,
+    due_at: str | None = None,
+    due_on: str | None = None,
+    client_id: str | None = None,
+    detail: str | None = None,
+) -> Entry:
+    """An entry; a ``due_at`` is parsed (the sections sort by it, and it is written as the model would)."""
+    return {
+        "kind": kind,
+        "due_at": None if due_at is None else datetime.fromisoformat(due_at),
+        "due_on": due_on,
+        "subject": subject,
+        "client_id": client_id,
+        "detail": detail,
+        "path": path,
+        "mark": None,
+    }
+
+
+def _due_key(entry: Entry, zone: ZoneInfo) -> datetime:
+    due_at: datetime | None = entry["due_at"]
+    if due_at is not None:
+        return due_at
+    due_on = entry["due_on"]
+    assert due_on is not None
+    return datetime.combine(date.fromisoformat(due_on), time.min, zone)
+
+
+def _section(page: dict[str, Any], entry_of: Callable[[dict[str, Any]], Entry], zone: ZoneInfo) -> Section:
     items = sorted((entry_of(item) for item in page["items"]), key=lambda e: _due_key(e, zone))
-    return AgendaSection(count=len(items), more=page.get("next_cursor") is not None, items=items)
+    return {"count": len(items), "more": page.get("next_cursor") is not None, "items": items}
 
 
-def _device_section(lists: dict[str, Any], kind: str, on: str | None, zone: ZoneInfo) -> AgendaSection:
+def _device_section(lists: dict[str, Any], kind: str, on: str | None, zone: ZoneInfo) -> Section:
     items = sorted(
         (
-            AgendaEntry(
-                kind=kind,
-                due_on=date.fromisoformat(on or device["maintenance_due_on"]),
-                subject=Subject(
-                    type=SubjectType.DEVICE,
-                    id=device["id"],
-                    display_name=f"{device['asset_tag']} {device['model']}",
-                ),
+            _entry(
+                kind,
+                _subject(SubjectType.DEVICE, device["id"], f"{device['asset_tag']} {device['model']}"),
+                f"/api/v1/devices/{device['id']}",
+                due_on=on or device["maintenance_due_on"],
                 detail=device["device_type"],
-                path=f"/api/v1/devices/{device['id']}",
             )
             for device in lists["items"]
         ),
         key=lambda e: _due_key(e, zone),
     )
-    return AgendaSection(count=len(items), more=lists["count"] > len(items), items=items)
+    return {"count": len(items), "more": lists["count"] > len(items), "items": items}
 
 
-def _client(client_id: str, name: str) -> Subject:
-    return Subject(type=SubjectType.CLIENT, id=uuid.UUID(client_id), display_name=name)
+def _subject(type_: SubjectType, id_: str, display_name: str) -> dict[str, Any]:
+    return {"type": type_.value, "id": id_, "display_name": display_name}
 
 
-def _appointment(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="appointment",
+def _client(client_id: str, name: str) -> dict[str, Any]:
+    return _subject(SubjectType.CLIENT, client_id, name)
+
+
+def _appointment(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "appointment",
+        _client(item["client_id"], item["client_name"]),
+        f"/api/v1/clients/{item['client_id']}/interactions/{item['id']}",
         due_at=item["at"],
-        subject=_client(item["client_id"], item["client_name"]),
         client_id=item["client_id"],
         detail=" · ".join(p for p in (item.get("purpose"), item.get("place")) if p) or None,
-        path=f"/api/v1/clients/{item['client_id']}/interactions/{item['id']}",
     )
 
 
-def _follow_up(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="follow_up",
+def _follow_up(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "follow_up",
+        _client(item["id"], item["name"]),
+        f"/api/v1/clients/{item['id']}",
         due_on=item["next_follow_up_on"],
-        subject=_client(item["id"], item["name"]),
         client_id=item["id"],
         detail=f"tier {item['tier']}" if item.get("tier") else None,
-        path=f"/api/v1/clients/{item['id']}",
     )
 
 
-def _upcoming(item: dict[str, Any]) -> AgendaEntry:
+def _upcoming(item: dict[str, Any]) -> Entry:
     milestone_id = item.get("milestone_id")
     path = f"/api/v1/clients/{item['client_id']}"
     if milestone_id:
         path += f"/milestones/{milestone_id}"
-    return AgendaEntry(
-        kind="birthday" if item["kind"] == "birthday" else "milestone",
+    return _entry(
+        "birthday" if item["kind"] == "birthday" else "milestone",
+        _client(item["client_id"], item["client_name"]),
+        path,
         due_on=item["on"],
-        subject=_client(item["client_id"], item["client_name"]),
         client_id=item["client_id"],
         detail=item["title"],
-        path=path,
     )
 
 
-def _requirement(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="requirement_due",
+def _requirement(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "requirement_due",
+        _subject(SubjectType.APPLICATION, item["application_id"], item["insured_name"]),
+        f"/api/v1/policies/applications/{item['application_id']}",
         due_on=item["due_on"],
-        subject=Subject(
-            type=SubjectType.APPLICATION, id=item["application_id"], display_name=item["insured_name"]
-        ),
         client_id=item["client_id"],
         detail=item["kind"] + (" (overdue)" if item.get("overdue") else ""),
-        path=f"/api/v1/policies/applications/{item['application_id']}",
     )
 
 
-def _policy(item: dict[str, Any]) -> Subject:
+def _policy(item: dict[str, Any]) -> dict[str, Any]:
     name = item.get("insured_name")
     display = f"{item['policy_number']} · {name}" if name else item["policy_number"]
-    return Subject(type=SubjectType.POLICY, id=item["policy_id"], display_name=display)
+    return _subject(SubjectType.POLICY, item["policy_id"], display)
 
 
-def _cooling_off(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="cooling_off_ending",
+def _cooling_off(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "cooling_off_ending",
+        _policy(item),
+        f"/api/v1/policies/{item['policy_id']}",
         due_on=item["cooling_off_ends_on"],
-        subject=_policy(item),
         client_id=item["client_id"],
         detail=item["product_name"],
-        path=f"/api/v1/policies/{item['policy_id']}",
     )
 
 
-def _return_visit(item: dict[str, Any]) -> AgendaEntry:
+def _return_visit(item: dict[str, Any]) -> Entry:
     """A return visit to arrange; after a failed one (unreached, 代签...) a redo."""
     redo = bool(item.get("redo"))
     reasons = ", ".join(item.get("failure_reasons") or [])
-    return AgendaEntry(
-        kind="return_visit_redo" if redo else "return_visit_pending",
+    return _entry(
+        "return_visit_redo" if redo else "return_visit_pending",
+        _policy(item),
+        f"/api/v1/policies/{item['policy_id']}",
         due_on=item["cooling_off_ends_on"],
-        subject=_policy(item),
         client_id=item["client_id"],
         detail=item["product_name"] + (f" (last visit failed: {reasons})" if redo else ""),
-        path=f"/api/v1/policies/{item['policy_id']}",
     )
 
 
-def _review(item: dict[str, Any]) -> AgendaEntry:
+def _review(item: dict[str, Any]) -> Entry:
     """A client's annual review (年度检视) falls due."""
     last = item.get("last_reviewed_on")
-    return AgendaEntry(
-        kind="annual_review_due",
+    return _entry(
+        "annual_review_due",
+        _subject(SubjectType.CLIENT, item["client_id"], "annual review"),
+        f"/api/v1/policies/reviews/{item['client_id']}",
         due_on=item["due_on"],
-        subject=Subject(type=SubjectType.CLIENT, id=item["client_id"], display_name="annual review"),
         client_id=item["client_id"],
         detail=f"{item['policies_in_force']} policies in force; "
         + (f"last reviewed {last}" if last else "never reviewed")
         + (" (overdue)" if item.get("overdue") else ""),
-        path=f"/api/v1/policies/reviews/{item['client_id']}",
     )
 
 
-def _premium(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="premium_due",
+def _premium(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "premium_due",
+        _policy(item),
+        f"/api/v1/policies/{item['policy_id']}",
         due_on=item["due_on"],
-        subject=_policy(item),
         client_id=item["client_id"],
         detail=f"instalment {item['instalment']}: {item['amount']} CNY"
         + (" (overdue)" if item["overdue"] else ""),
-        path=f"/api/v1/policies/{item['policy_id']}",
     )
 
 
-def _collection(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="premium_in_grace",
+def _collection(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "premium_in_grace",
+        _policy(item),
+        f"/api/v1/policies/{item['policy_id']}",
         due_on=item["grace_ends_on"],
-        subject=_policy(item),
         client_id=item["client_id"],
         detail=f"instalment {item['instalment']}: {item['amount']} CNY due {item['due_on']}; "
         "the policy lapses after the grace period",
-        path=f"/api/v1/policies/{item['policy_id']}",
     )
 
 
-def _renewal(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="renewal_due",
+def _renewal(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "renewal_due",
+        _policy(item),
+        f"/api/v1/policies/{item['policy_id']}",
         due_on=item["expires_on"],
-        subject=_policy(item),
         client_id=item["client_id"],
         detail=f"{item['product_name']}: the term ends in {item['days_left']} days",
-        path=f"/api/v1/policies/{item['policy_id']}",
     )
 
 
-def _lapsed(item: dict[str, Any]) -> AgendaEntry:
-    return AgendaEntry(
-        kind="policy_lapsed",
+def _lapsed(item: dict[str, Any]) -> Entry:
+    return _entry(
+        "policy_lapsed",
+        _policy(item),
+        f"/api/v1/policies/{item['policy_id']}",
         due_on=item["reinstatement_until"],
-        subject=_policy(item),
         client_id=item["client_id"],
         detail=f"{item['product_name']}: lapsed on {item['lapsed_on']}; reinstatement possible until then",
-        path=f"/api/v1/policies/{item['policy_id']}",
     )
 
 
-def _claim(item: dict[str, Any], kind: str, due_on: str | None) -> AgendaEntry:
+def _claim(item: dict[str, Any], kind: str, due_on: str | None) -> Entry:
     name = f"{item['claimant']['name']} · {item['claim_type']}"
-    return AgendaEntry(
-        kind=kind,
+    return _entry(
+        kind,
+        _subject(SubjectType.CLAIM, item["id"], name),
+        f"/api/v1/claims/{item['id']}",
         due_on=due_on or item["reported_on"],
-        subject=Subject(type=SubjectType.CLAIM, id=item["id"], display_name=name),
         client_id=item["client_id"],
         detail=item["status"],
-        path=f"/api/v1/claims/{item['id']}",
     )
 
 
-def _task(item: dict[str, Any]) -> AgendaEntry:
+def _task(item: dict[str, Any]) -> Entry:
     link = item.get("link")
-    return AgendaEntry(
-        kind="task",
+    return _entry(
+        "task",
+        _subject(SubjectType.TASK, item["id"], item["title"]),
+        f"/api/v1/tasks/{item['id']}",
         due_at=item["due_at"],
         due_on=item["due_on"],
-        subject=Subject(type=SubjectType.TASK, id=item["id"], display_name=item["title"]),
         client_id=link["id"] if link and link["type"] == "client" else None,
         detail=item["priority"],
-        path=f"/api/v1/tasks/{item['id']}",
     )
 
 
-def _claim_update(item: dict[str, Any]) -> AgendaEntry:
+def _claim_update(item: dict[str, Any]) -> Entry:
     return _claim(item, "claim_update_due", item.get("client_update_due_on"))
 
 
-def _claim_decision(item: dict[str, Any]) -> AgendaEntry:
+def _claim_decision(item: dict[str, Any]) -> Entry:
     return _claim(item, "claim_decision_overdue", item.get("decision_due_on"))

@@ -39,17 +39,16 @@ SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 
 def fan_out_for(request: Request, settings: Settings, authorization: str) -> FanOut:
-    """The fan-out on the gateway's pooled client, on the caller's (or a delegated) token."""
+    """The fan-out on the gateway's upstreams (the proxy's), on the caller's (or a delegated) token."""
     return FanOut(
-        http=request.app.state.upstream_client,
-        transport=request.app.state.upstream_transport,
+        upstreams=request.app.state.upstreams,
         urls=settings.upstream_urls(),
         authorization=authorization,
         timeout_seconds=settings.views_timeout_seconds,
     )
 
 
-@router.get("/agenda")
+@router.get("/agenda", response_model=Agenda)
 async def agenda(
     request: Request,
     caller: CallerDep,
@@ -61,7 +60,7 @@ async def agenda(
     agent_id: Annotated[
         uuid.UUID | None, Query(description="Another agent's agenda: team leads (their team), admins.")
     ] = None,
-) -> Agenda:
+) -> Response:
     """The agent's day: appointments, follow-ups, birthdays and milestones, underwriting, cooling-off,
     return visits, premiums, claims and devices, each section sorted by due time. Partial (200,
     `partial: true`, the failed service named in `sources`) when a service fails or times out."""
@@ -72,13 +71,15 @@ async def agenda(
     if day is not None and abs((day - today).days) > MAX_AGENDA_DAYS_AWAY:
         message = f"must be within {MAX_AGENDA_DAYS_AWAY} days of today"
         raise Unprocessable(f"date: {message}", errors=[FieldError(field="query.date", message=message)])
-    return await build_agenda(
+    # Already the JSON of an Agenda (``build_agenda``): sent as it is, without a second pass.
+    body = await build_agenda(
         fan_out=fan_out_for(request, settings, authorization),
         day=day or today,
         today=today,
         zone=settings.zone,
         agent_id=whose,
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get("/clients/{client_id:uuid}/overview", tags=["clients"])
