@@ -171,7 +171,9 @@ def targets(runs: list[dict[str, Any]], *, rate: float, list_rate: float) -> lis
 
     def post(run: dict[str, Any]) -> tuple[bool, str]:
         share = _ratio(run["create"]["throughput"], run["gateway"]["throughput"])
-        return share >= POST_SHARE, f"{share:.0%}"
+        settled = run["create"].get("settled_after_s")
+        quiet = "" if "settled_after_s" not in run["create"] else f" (apps quiet {settled} s after)"
+        return share >= POST_SHARE, f"{share:.0%}{quiet}"
 
     found.append(
         _target(f"POST + Idempotency-Key ≥ {POST_SHARE:.0%} of GET's throughput (gateway)", each(post))
