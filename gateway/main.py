@@ -50,7 +50,6 @@ def _edge_hook(settings: Settings, transport: httpx.AsyncBaseTransport | None) -
             max_connections=MAX_UPSTREAM_CONNECTIONS,
         )
         app.state.upstream_client = client
-        app.state.upstream_transport = upstream
         app.state.upstreams = (
             TransportUpstreams(upstream, client.timeout)
             if transport is not None
