@@ -42,7 +42,9 @@ def measure(gateway: str, token: str, *, clients: int, requests: int = REQUESTS)
     failures = 0
     partial = 0
     sections: dict[str, int] = {}
-    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+    # Every service asked each time (``no-cache``): this measures the fan-out, not the kept agenda.
+    asked = {"Authorization": f"Bearer {token}", "Cache-Control": "no-cache"}
+    with httpx.Client(base_url=gateway, headers=asked, timeout=30) as http:
         for _ in range(WARMUP):
             http.get("/api/v1/agenda")
         for _ in range(requests):

@@ -54,12 +54,13 @@ class Requests:
         self.kind: str = spec["kind"]
         self.actors: list[dict[str, Any]] = spec["actors"]  # [{"token", "client_ids": [...]}]
         self.query: str = spec.get("query", "")
+        self.headers: dict[str, str] = spec.get("headers", {})
         self.rng = random.Random(11)
         self.serial = itertools.count()
 
     def next(self) -> tuple[str, str, dict[str, str], Any]:
         actor = self.actors[self.rng.randrange(len(self.actors))]
-        headers = {"Authorization": f"Bearer {actor['token']}"}
+        headers = {"Authorization": f"Bearer {actor['token']}", **self.headers}
         if self.kind == "get_client":
             client_id = actor["client_ids"][self.rng.randrange(len(actor["client_ids"]))]
             return "GET", f"/api/v1/clients/{client_id}", headers, None
@@ -74,10 +75,12 @@ class Requests:
         raise ValueError(f"unknown scenario kind {self.kind}")
 
 
-async def _one(session: aiohttp.ClientSession, base: str, requests: Requests) -> tuple[int, bytes]:
+async def _one(session: aiohttp.ClientSession, base: str, requests: Requests) -> tuple[int, bytes, bool]:
+    """Status, body, and whether the gateway served a kept answer (``Cache-Status: ...; hit``)."""
     method, path, headers, body = requests.next()
     async with session.request(method, base + path, headers=headers, json=body) as response:
-        return response.status, await response.read()
+        kept = response.headers.get("Cache-Status", "").endswith("; hit")
+        return response.status, await response.read(), kept
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +88,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     statuses: dict[int, int] = {}
     errors = 0
     partial = 0  # the agenda's answers that say a source was missing
+    kept = 0  # answers the gateway served kept (the agenda's cache)
     agenda = spec["kind"] == "agenda"
     requests = Requests(spec)
     duration = float(spec["duration"])
@@ -93,10 +97,11 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=30)
 
     async def measured(started: float) -> None:
-        nonlocal errors, partial
+        nonlocal errors, partial, kept
         try:
-            status, content = await _one(session, base, requests)
+            status, content, hit = await _one(session, base, requests)
             statuses[status] = statuses.get(status, 0) + 1
+            kept += hit
             if agenda and b'"partial":true' in content:
                 partial += 1
         except (aiohttp.ClientError, TimeoutError):
@@ -148,6 +153,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": histogram.get_value_at_percentile(99) / 1000,
         "max_ms": histogram.get_max_value() / 1000,
         "partial": partial,
+        "kept": kept,
         "hdr": histogram.encode().decode("ascii"),  # µs; HdrHistogram.decode() reads it back
     }
 

@@ -20,7 +20,7 @@ import psutil
 Drive = Callable[[dict[str, Any]], dict[str, Any]]
 
 SEQUENTIAL = ("seq_reference", "seq_direct", "seq_gateway")
-CLOSED = ("reference", "direct", "gateway", "list", "create", "agenda")
+CLOSED = ("reference", "direct", "gateway", "list", "create", "agenda", "agenda_asked")
 STEADY = ("steady_reference", "steady_direct", "steady", "list_steady")
 KIND_OF_ROW = {
     **dict.fromkeys(SEQUENTIAL, "sequential"),
@@ -96,12 +96,15 @@ def run_once(
     rows["create"]["settled_after_s"] = settle()
     specs = []
     if with_agenda:
-        specs.append(
+        agenda = {**common, "kind": "agenda", "base_url": gateway, "query": ""}
+        specs += [
+            ("agenda", {**agenda, "name": "(e) agent agenda"}),
+            # The same, every service asked each time (not served kept): the cost of a miss.
             (
-                "agenda",
-                {**common, "kind": "agenda", "base_url": gateway, "query": "", "name": "(e) agent agenda"},
-            )
-        )
+                "agenda_asked",
+                {**agenda, "headers": {"Cache-Control": "no-cache"}, "name": "(e) agenda, no-cache"},
+            ),
+        ]
     specs += [
         ("steady_reference", {**steady, "base_url": reference, "name": f"(r) at a steady {rate:.0f}/s"}),
         ("steady_direct", {**steady, "base_url": direct, "name": f"(a) at a steady {rate:.0f}/s"}),

@@ -69,6 +69,7 @@ SCENARIOS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "list": ("list_clients", "gateway", "closed", ("clients", "gateway")),
     "create": ("create_client", "gateway", "closed", ("clients", "gateway")),
     "agenda": ("agenda", "gateway", "closed", ("gateway", "clients", "policies", "tasks")),
+    "agenda_asked": ("agenda", "gateway", "closed", ("gateway", "clients", "policies", "tasks")),
     "steady_direct": ("get_client", "direct", "open", ()),
     "steady_gateway": ("get_client", "gateway", "open", ()),
 }
@@ -178,6 +179,8 @@ def run_one(
         "rate": args.rate,
         "actors": actors,
         "query": "limit=50&channel=referral" if kind == "list_clients" else "",
+        # Every service asked, as before the gateway kept agendas (gateway/views/agenda_cache.py).
+        "headers": {"Cache-Control": "no-cache"} if scenario == "agenda_asked" else {},
         "warmup": 100,
     }
     pids = {name: app["pid"] for name, app in state["apps"].items()}

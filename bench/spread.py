@@ -184,7 +184,13 @@ def targets(runs: list[dict[str, Any]], *, rate: float, list_rate: float) -> lis
             row = run["agenda"]
             failed = row["non_2xx"] + row["errors"]
             ok = row["throughput"] >= AGENDA_RPS and row.get("partial", 0) == 0 and failed == 0
-            return ok, f"{row['throughput']:.0f}/s, {row.get('partial', 0)} partial, {failed} failed"
+            detail = f"{row['throughput']:.0f}/s, {row.get('partial', 0)} partial, {failed} failed"
+            if row.get("requests"):
+                detail += f", {row.get('kept', 0) / row['requests']:.0%} served kept"
+            asked = run.get("agenda_asked")
+            if asked:
+                detail += f"; no-cache {asked['throughput']:.0f}/s, {asked.get('partial', 0)} partial"
+            return ok, detail
 
         found.append(
             _target(f"agenda, 16 connections ≥ {AGENDA_RPS:.0f} req/s, no partial answers", each(agenda))

@@ -31,6 +31,19 @@ class Settings(CommonSettings):
         le=30,
         description="Per-service call timeout of the fan-out views (agenda, overview, report).",
     )
+    agenda_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long a service's part of a kept agenda may be served without asking again,"
+        " when no change was signalled (gateway/views/agenda_cache.py); 0 keeps no agenda. Needs the"
+        " services' primaries on the gateway's database (their change signals are NOTIFYs there).",
+    )
+    agenda_cache_entries: int = Field(
+        default=2000,
+        ge=0,
+        description="Agendas kept at most (per agent and day); the least recently used go first.",
+    )
 
     webhook_allow_private_targets: bool = Field(
         default=False,

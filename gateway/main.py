@@ -25,6 +25,7 @@ from gateway.openapi_merge import OpenApiMerger
 from gateway.proxy import ProxyMiddleware
 from gateway.rate_limit import RateLimiter, RateLimitMiddleware
 from gateway.readiness import upstreams_check
+from gateway.views.agenda_cache import agenda_cache_hook
 from gateway.views.compliance_router import router as compliance_router
 from gateway.views.router import router as views_router
 from gateway.webhooks.dispatcher import dispatcher_hook
@@ -86,7 +87,7 @@ def create_app(
         routers=[identity_router, views_router, compliance_router, webhooks_router],
         title="Gateway",
         description="Insurance agent CRM: sign-in, users, teams, API keys, and the services behind one door.",
-        hooks=[_edge_hook(settings, transport), dispatcher_hook(settings)],
+        hooks=[_edge_hook(settings, transport), dispatcher_hook(settings), agenda_cache_hook(settings)],
         revocations=local_revocations,
         peers_only=False,
         edge_middleware=[Middleware(RateLimitMiddleware)],

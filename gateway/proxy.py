@@ -63,6 +63,7 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
 
 
 _LOCATION_HEADERS = frozenset({b"location", b"content-location"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def public_location(value: bytes) -> bytes:
@@ -168,6 +169,10 @@ class ProxyMiddleware:
         query: bytes = scope.get("query_string", b"")
         target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         answer = await upstreams.send(service, base, scope["method"], target, headers, body)
+        if scope["method"] not in _SAFE_METHODS:
+            # Whatever it changed, the agendas kept of it are stale now, before the caller can ask
+            # again (its NOTIFY may still be on the way: gateway/views/agenda_cache.py).
+            state.agenda_cache.changed(service)
         try:
             await send(
                 {

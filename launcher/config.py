@@ -109,6 +109,17 @@ def load(env: Mapping[str, str] | None = None) -> LauncherConfig:
     )
 
 
+_DATABASES_APART = (
+    "CRM_DATABASE_REPLICA_URL",
+    *(
+        f"{name}_{what}"
+        for name in ("CLIENTS", "POLICIES", "CLAIMS", "DEVICES", "TASKS")
+        for what in ("DATABASE_URL", "DATABASE_REPLICA_URL")
+    ),
+    "GATEWAY_DATABASE_URL",
+)
+
+
 def app_environment(config: LauncherConfig, database_url: str) -> dict[str, str]:
     """The environment every child gets: ours, plus the database and the local topology."""
     env = dict(config.env)
@@ -119,6 +130,11 @@ def app_environment(config: LauncherConfig, database_url: str) -> dict[str, str]
     for spec in SERVICES:
         env[f"CRM_{spec.name.upper()}_URL"] = config.url(spec)
     env["CRM_IDENTITY_URL"] = config.gateway_url
+    # The gateway keeps agendas until a service signals a change, a NOTIFY on the database the
+    # gateway listens on (gateway/views/agenda_cache.py). A service on a database of its own, or read
+    # from a replica, would go unheard: then the gateway keeps none.
+    if any(config.env.get(name) for name in _DATABASES_APART):
+        env.setdefault("GATEWAY_AGENDA_CACHE_SECONDS", "0")
     # Documents on the local backend live beside the embedded database, unless told otherwise.
     env.setdefault("DOCUMENTS_DATA_DIR", str(config.data_dir / "documents"))
     return env

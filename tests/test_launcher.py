@@ -85,6 +85,25 @@ def test_apps_get_the_database_and_the_local_topology() -> None:
     assert config.database_url_for(SERVICES[1], "postgresql://shared/db") == "postgresql://shared/db"
 
 
+@pytest.mark.parametrize(
+    ("setting", "kept_for"),
+    [
+        (None, None),
+        ("CLIENTS_DATABASE_URL", "0"),
+        ("CRM_DATABASE_REPLICA_URL", "0"),
+        ("POLICIES_DATABASE_REPLICA_URL", "0"),
+        ("GATEWAY_DATABASE_URL", "0"),
+    ],
+)
+def test_the_gateway_keeps_no_agenda_when_a_service_is_on_another_database(
+    setting: str | None, kept_for: str | None
+) -> None:
+    """Its change signals would not reach the gateway's database (gateway/views/agenda_cache.py)."""
+    config = launcher_config.load({setting: "postgresql://elsewhere/db"} if setting else {})
+    env = launcher_config.app_environment(config, "postgresql://shared/db")
+    assert env.get("GATEWAY_AGENDA_CACHE_SECONDS") == kept_for
+
+
 def test_uvicorn_command() -> None:
     command = uvicorn_command(GATEWAY, "127.0.0.1", 8000)
     assert command[1:] == [

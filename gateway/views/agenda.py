@@ -9,7 +9,7 @@ tables that the caller may see that user, forwards a short-lived read-only token
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,8 +21,9 @@ from crmkit.auth import Role, issue_access_token
 from gateway.config import Settings
 from gateway.identity.errors import UserNotFound
 from gateway.identity.service import get_visible_user
+from gateway.views.agenda_cache import NAME, AgendaCache, Kept, Part, audience, now
 from gateway.views.caller import Caller
-from gateway.views.fanout import FanOut, Upstream, require_any
+from gateway.views.fanout import FanOut, Job, Upstream, require_any
 from gateway.views.schemas import Agenda, SubjectType
 
 LIST_LIMIT = 50
@@ -35,11 +36,15 @@ READ_SCOPES = frozenset({"clients:read", "policies:read", "claims:read", "device
 
 async def authorization_for_agent(
     *, session: AsyncSession, settings: Settings, caller: Caller, agent_id: uuid.UUID | None
-) -> tuple[uuid.UUID, str]:
-    """Whose agenda, and the token to ask for it; 404 for a user the caller may not see."""
+) -> tuple[uuid.UUID, str, Hashable]:
+    """Whose agenda, the token to ask for it, and what the services scope its lists by (the kept
+    agenda's key, ``agenda_cache.audience``); 404 for a user the caller may not see."""
     principal = caller.principal
     if agent_id is None or agent_id == principal.user_id:
-        return principal.user_id, caller.authorization
+        seen_as = audience(
+            principal.user_id, principal.role.value, principal.team_id, principal.location, principal.scopes
+        )
+        return principal.user_id, caller.authorization, seen_as
     if principal.role is Role.AGENT:
         raise UserNotFound("no such agent")
     user = await get_visible_user(session=session, principal=principal, user_id=agent_id)
@@ -55,37 +60,33 @@ async def authorization_for_agent(
         location=user.location,
         ttl=DELEGATED_TTL,
     )
-    return user.id, f"Bearer {token}"
+    return user.id, f"Bearer {token}", audience(user.id, user.role, user.team_id, user.location, scopes)
 
 
-async def build_agenda(
-    *, fan_out: FanOut, day: date, today: date, zone: ZoneInfo, agent_id: uuid.UUID
-) -> bytes:
-    """All five services at once, as the JSON of an ``Agenda``; a section is null when its service
-    did not answer.
+Fetched = tuple[dict[str, "Section"], dict[str, str]]
+"""One service's part: its sections by name, and the day's marks (only the tasks service has them)."""
+SERVICES = ("clients", "policies", "claims", "devices", "tasks")
 
-    The entries are plain dicts in ``AgendaEntry``'s field order, encoded once: building one model
-    an entry, then validating the response again, was a fifth of the gateway's CPU an agenda (issue
-    22). The services validated what they answer; the body is byte for byte what the models would
-    give (tests/test_gateway_views_agenda.py checks that it is a fixed point of ``Agenda``).
-    """
+
+def _jobs(day: date, today: date, zone: ZoneInfo) -> dict[str, Job[Fetched]]:
+    """One call a service: each serves its part of the day as one document (its `agenda-lists`)."""
     ahead = min(MAX_LOOK_AHEAD_DAYS, max(0, (day - today).days) + LOOK_AHEAD_DAYS)
 
-    # One call a service: each serves its part of the day as one document (its `agenda-lists`).
-    async def clients(up: Upstream) -> dict[str, Section]:
+    async def clients(up: Upstream) -> Fetched:
         lists = await up.get(
             "/api/v1/clients/agenda-lists",
             {"date": day, "within_days": LOOK_AHEAD_DAYS, "limit": LIST_LIMIT},
         )
-        return {
+        sections = {
             "appointments": _section(lists["appointments"], _appointment, zone),
             "follow_ups": _section(lists["follow_ups"], _follow_up, zone),
             "birthdays_and_milestones": _section(lists["upcoming"], _upcoming, zone),
         }
+        return sections, {}
 
-    async def policies(up: Upstream) -> dict[str, Section]:
+    async def policies(up: Upstream) -> Fetched:
         lists = await up.get("/api/v1/policies/agenda-lists", {"within_days": ahead, "limit": LIST_LIMIT})
-        return {
+        sections = {
             "requirements_due": _section(lists["requirements_due"], _requirement, zone),
             "cooling_off_ending": _section(lists["cooling_off_ending"], _cooling_off, zone),
             "return_visits_pending": _section(lists["return_visits_pending"], _return_visit, zone),
@@ -95,17 +96,19 @@ async def build_agenda(
             "lapsed_policies": _section(lists["lapsed"], _lapsed, zone),
             "reviews_due": _section(lists["reviews_due"], _review, zone),
         }
+        return sections, {}
 
-    async def claims(up: Upstream) -> dict[str, Section]:
+    async def claims(up: Upstream) -> Fetched:
         lists = await up.get("/api/v1/claims/agenda-lists", {"on": day, "limit": LIST_LIMIT})
-        return {
+        sections = {
             "claim_updates_due": _section(lists["updates_due"], _claim_update, zone),
             "claim_decisions_overdue": _section(lists["decisions_overdue"], _claim_decision, zone),
         }
+        return sections, {}
 
-    async def devices(up: Upstream) -> dict[str, Section]:
+    async def devices(up: Upstream) -> Fetched:
         lists = await up.get("/api/v1/devices/work-list", {"limit": LIST_LIMIT})
-        return {
+        sections = {
             "device_checks_due": _device_section(
                 lists["checks_due_today"], "device_check_due", lists["on"], zone
             ),
@@ -113,26 +116,80 @@ async def build_agenda(
                 lists["maintenance_overdue"], "maintenance_overdue", None, zone
             ),
         }
+        return sections, {}
 
-    marks: dict[str, str] = {}
-
-    async def tasks(up: Upstream) -> dict[str, Section]:
+    async def tasks(up: Upstream) -> Fetched:
         lists = await up.get("/api/v1/tasks/agenda-lists", {"date": day, "limit": LIST_LIMIT})
-        marks.update({f"{m['kind']} {m['path']}": m["state"] for m in lists["marks"]})
-        return {"tasks": _section(lists["tasks"], _task, zone)}
+        marks = {f"{m['kind']} {m['path']}": m["state"] for m in lists["marks"]}
+        return {"tasks": _section(lists["tasks"], _task, zone)}, marks
 
-    results, sources = await fan_out.run(
-        {"clients": clients, "policies": policies, "claims": claims, "devices": devices, "tasks": tasks}
-    )
+    return {"clients": clients, "policies": policies, "claims": claims, "devices": devices, "tasks": tasks}
+
+
+async def build_agenda(
+    *,
+    fan_out: FanOut,
+    cache: AgendaCache,
+    key: Hashable,
+    refresh: bool,
+    day: date,
+    today: date,
+    zone: ZoneInfo,
+    agent_id: uuid.UUID,
+) -> tuple[bytes, str]:
+    """All five services' parts, as the JSON of an ``Agenda`` and its ``Cache-Status``; a section is
+    null when its service did not answer.
+
+    Parts the cache holds fresh are not asked for again (gateway/views/agenda_cache.py); only the
+    services whose part is missing or stale are, at once. The entries are plain dicts in
+    ``AgendaEntry``'s field order, encoded once: building one model an entry, then validating the
+    response again, was a fifth of the gateway's CPU an agenda (issue 22). The services validated
+    what they answer; the body is byte for byte what the models would give
+    (tests/test_gateway_views_agenda.py checks that it is a fixed point of ``Agenda``).
+    """
+    usable = cache.usable and not refresh
+    kept = cache.kept(key) if usable else None
+    moment = now()
+    parts = dict(kept.parts) if kept is not None else {}
+    stale = [s for s in SERVICES if not cache.fresh(parts.get(s), s, moment)]
+    if kept is not None and kept.body is not None and not stale:
+        return kept.body, f"{NAME}; hit"
+    # What each asked service's part is as of: a change signalled while it is asked makes it stale.
+    generations = {service: cache.generation(service) for service in stale}
+    epoch = cache.epoch
+    jobs = _jobs(day, today, zone)
+    results, sources = await fan_out.run({service: jobs[service] for service in stale})
+    for source in sources:
+        parts[source.service] = Part(
+            results.get(source.service), source, generations[source.service], epoch, moment
+        )
+    body = _body(parts, day=day, agent_id=agent_id)
+    if not cache.usable:
+        return body, f"{NAME}; fwd={'request' if refresh and cache.listening else 'bypass'}"
+    # A partial answer is not served again, but the parts that came are: next time only the
+    # services that failed are asked.
+    complete = all(parts[s].source.ok for s in SERVICES)
+    cache.keep(key, Kept(parts, body if complete else None))
+    reason = "request" if refresh else ("stale" if kept is not None else "uri-miss")
+    return body, f"{NAME}; fwd={reason}" + ("; stored" if complete else "")
+
+
+def _body(parts: dict[str, Part], *, day: date, agent_id: uuid.UUID) -> bytes:
+    """The agenda's JSON from every service's part (in ``SERVICES``' order)."""
+    sources = [parts[service].source for service in SERVICES]
     require_any(sources)
     built: dict[str, Section] = {}
-    for sections in results.values():
-        built.update(sections)
-    # What the agent marked done or snoozed on this day (kept by the tasks service), on every section.
+    marks: dict[str, str] = {}
+    for service in SERVICES:
+        part = parts[service]
+        if part.source.ok:
+            sections, service_marks = part.result
+            built.update(sections)
+            marks.update(service_marks)
+    # What the agent marked done or snoozed on this day (kept by the tasks service), on every
+    # section; on copies, as the parts may be kept and the marks change apart from them.
     if marks:
-        for section in built.values():
-            for entry in section["items"]:
-                entry["mark"] = marks.get(f"{entry['kind']} {entry['path']}")
+        built = {name: _marked(section, marks) for name, section in built.items()}
     agenda: dict[str, Any] = {
         "date": day,
         "agent_id": agent_id,
@@ -142,6 +199,11 @@ async def build_agenda(
     # Every section in the model's order, null for a service that did not answer.
     agenda.update({name: built.get(name) for name in SECTION_NAMES})
     return to_json(agenda)
+
+
+def _marked(section: Section, marks: dict[str, str]) -> Section:
+    items = [{**entry, "mark": marks.get(f"{entry['kind']} {entry['path']}")} for entry in section["items"]]
+    return {**section, "items": items}
 
 
 Entry = dict[str, Any]

@@ -15,6 +15,7 @@ from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, FieldError, Forbidden, Problem, Unprocessable
 from gateway.config import Settings
 from gateway.views.agenda import authorization_for_agent, build_agenda
+from gateway.views.agenda_cache import CACHE_STATUS
 from gateway.views.business_report import build_report, report_csv
 from gateway.views.caller import CallerDep
 from gateway.views.fanout import FanOut
@@ -64,22 +65,26 @@ async def agenda(
     """The agent's day: appointments, follow-ups, birthdays and milestones, underwriting, cooling-off,
     return visits, premiums, claims and devices, each section sorted by due time. Partial (200,
     `partial: true`, the failed service named in `sources`) when a service fails or times out."""
-    whose, authorization = await authorization_for_agent(
+    whose, authorization, seen_as = await authorization_for_agent(
         session=session, settings=settings, caller=caller, agent_id=agent_id
     )
     today = BusinessClock(settings.zone).today()
     if day is not None and abs((day - today).days) > MAX_AGENDA_DAYS_AWAY:
         message = f"must be within {MAX_AGENDA_DAYS_AWAY} days of today"
         raise Unprocessable(f"date: {message}", errors=[FieldError(field="query.date", message=message)])
+    day = day or today
     # Already the JSON of an Agenda (``build_agenda``): sent as it is, without a second pass.
-    body = await build_agenda(
+    body, cache_status = await build_agenda(
         fan_out=fan_out_for(request, settings, authorization),
-        day=day or today,
+        cache=request.app.state.agenda_cache,
+        key=(seen_as, day, today),
+        refresh="no-cache" in request.headers.get("cache-control", "").lower(),
+        day=day,
         today=today,
         zone=settings.zone,
         agent_id=whose,
     )
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", headers={CACHE_STATUS: cache_status})
 
 
 @router.get("/clients/{client_id:uuid}/overview", tags=["clients"])
