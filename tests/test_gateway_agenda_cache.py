@@ -151,7 +151,8 @@ class TestAChangeIsSeen:
             )
 
         async def seen() -> bool:
-            return (await agenda(api, people.agent)).json()["follow_ups"]["count"] == 1
+            follow_ups: int = (await agenda(api, people.agent)).json()["follow_ups"]["count"]
+            return follow_ups == 1
 
         await eventually(seen)
 

@@ -28,7 +28,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,18 +132,22 @@ def audience(
     return (user_id, role, team_id, location, None if scopes is None else frozenset(scopes))
 
 
+def _when_lost(cache: AgendaCache, lost: asyncio.Event) -> Callable[[object], None]:
+    def on_lost(_conn: object) -> None:
+        # At once, not at the next check: a notification may be missed from this moment on.
+        cache.listening = False
+        cache.forget_all()
+        lost.set()
+
+    return on_lost
+
+
 async def _listen(cache: AgendaCache, url: str) -> None:
     """Keep one connection LISTENing; while it is not, nothing is kept (what it missed is unknown)."""
     while True:
         conn: asyncpg.Connection | None = None
         lost = asyncio.Event()
-
-        def on_lost(_conn: object) -> None:
-            # At once, not at the next check: a notification may be missed from this moment on.
-            cache.listening = False
-            cache.forget_all()
-            lost.set()
-
+        on_lost = _when_lost(cache, lost)
         try:
             conn = await asyncpg.connect(
                 url, timeout=CHECK_SECONDS, server_settings={"application_name": APPLICATION_NAME}
