@@ -65,10 +65,11 @@ class Part:
 
 @dataclass(slots=True)
 class Kept:
-    """An agenda's parts, and its body when they were all there (a partial one is not served again)."""
+    """An agenda's parts, and its body in pieces when they were all there (a partial one is not
+    served again). The pieces share the parts' bytes, but for sections marked on copies."""
 
     parts: dict[str, Part]
-    body: bytes | None
+    pieces: list[bytes] | None
 
 
 class AgendaCache:
