@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic_core import to_json
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.auth import Role, issue_access_token
 from gateway.config import Settings
@@ -36,7 +36,11 @@ READ_SCOPES = frozenset({"clients:read", "policies:read", "claims:read", "device
 
 
 async def authorization_for_agent(
-    *, session: AsyncSession, settings: Settings, caller: Caller, agent_id: uuid.UUID | None
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caller: Caller,
+    agent_id: uuid.UUID | None,
 ) -> tuple[uuid.UUID, str, Hashable]:
     """Whose agenda, the token to ask for it, and what the services scope its lists by (the kept
     agenda's key, ``agenda_cache.audience``); 404 for a user the caller may not see."""
@@ -48,7 +52,9 @@ async def authorization_for_agent(
         return principal.user_id, caller.authorization, seen_as
     if principal.role is Role.AGENT:
         raise UserNotFound("no such agent")
-    user = await get_visible_user(session=session, principal=principal, user_id=agent_id)
+    # A session only for another's agenda: one's own needs no database (most asks, served kept).
+    async with sessions() as session:
+        user = await get_visible_user(session=session, principal=principal, user_id=agent_id)
     if not user.is_active or Role(user.role) not in (Role.AGENT, Role.TEAM_LEAD):
         raise UserNotFound("no such agent")
     scopes = READ_SCOPES if principal.scopes is None else READ_SCOPES & principal.scopes

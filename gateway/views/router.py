@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from crmkit.auth import Role
 from crmkit.clock import BusinessClock, IsoDate
 from crmkit.csv import CSV_MEDIA_TYPE
-from crmkit.db import SessionDep
 from crmkit.periods import FromQuery, ToQuery, period
 from crmkit.problems import PROBLEM_JSON, PROBLEM_RESPONSES, FieldError, Forbidden, Problem, Unprocessable
 from gateway.config import Settings
@@ -54,7 +53,6 @@ async def agenda(
     request: Request,
     caller: CallerDep,
     settings: SettingsDep,
-    session: SessionDep,
     day: Annotated[
         IsoDate | None, Query(alias="date", description="The day (default: today, business time).")
     ] = None,
@@ -66,7 +64,7 @@ async def agenda(
     return visits, premiums, claims and devices, each section sorted by due time. Partial (200,
     `partial: true`, the failed service named in `sources`) when a service fails or times out."""
     whose, authorization, seen_as = await authorization_for_agent(
-        session=session, settings=settings, caller=caller, agent_id=agent_id
+        sessions=request.app.state.read_sessions, settings=settings, caller=caller, agent_id=agent_id
     )
     today = BusinessClock(settings.zone).today()
     if day is not None and abs((day - today).days) > MAX_AGENDA_DAYS_AWAY:
