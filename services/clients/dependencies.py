@@ -30,7 +30,14 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_tools(request: Request) -> Tools:
-    return Tools(cipher=request.app.state.cipher, clock=BusinessClock(zone=get_settings(request).zone))
+    """The app's tools, built once per cipher and settings (a lifespan sets them), not on every
+    request: ``settings.zone`` is a ``ZoneInfo`` lookup and the clock a frozen dataclass."""
+    state = request.app.state
+    built: tuple[object, object, Tools] | None = getattr(state, "clients_tools", None)
+    if built is None or built[0] is not state.cipher or built[1] is not state.settings:
+        tools = Tools(cipher=state.cipher, clock=BusinessClock(zone=get_settings(request).zone))
+        built = state.clients_tools = (state.cipher, state.settings, tools)
+    return built[2]
 
 
 async def get_directory(request: Request) -> UserDirectory:

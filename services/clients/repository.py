@@ -322,19 +322,20 @@ def new_client(columns: dict[str, Any]) -> Along:
     """The INSERT of a new client (its columns by name; those not given are null) as the change
     its audit row is written with: one statement for both, where the unit of work's flush took
     one of its own (and read back the computed columns, which no answer shows)."""
-    parameters = {f"{_NEW}{name}": columns.get(name) for name in _written_columns()}
+    parameters = {parameter: columns.get(name) for name, parameter in _written_columns()}
     return Along(_insert_client(), parameters)
 
 
 @functools.cache
-def _written_columns() -> tuple[str, ...]:
+def _written_columns() -> tuple[tuple[str, str], ...]:
+    """Each written column's name and its placeholder's (named once, not on every create)."""
     table = Client.__table__  # type: ignore[attr-defined]
-    return tuple(column.key for column in table.c if column.computed is None)
+    return tuple((column.key, f"{_NEW}{column.key}") for column in table.c if column.computed is None)
 
 
 @functools.cache
 def _insert_client() -> Insert:
     table = Client.__table__  # type: ignore[attr-defined]
     return insert(table).values(
-        {name: bindparam(f"{_NEW}{name}", type_=table.c[name].type) for name in _written_columns()}
+        {name: bindparam(parameter, type_=table.c[name].type) for name, parameter in _written_columns()}
     )
