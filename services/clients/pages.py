@@ -3,7 +3,7 @@
 Building the page in Python from the rows cost a quarter of the clients app's CPU per page:
 asyncpg decoding 51 x 20 values, then a dict per row for pydantic-core to encode. Here the page's
 statement writes every item itself (``row_to_json`` over ``ClientRead``'s fields in its order,
-joined by ``string_agg``), so the app receives one text value per page and only wraps it in
+joined by ``string_agg``), so the app receives one value per page (UTF-8 bytes) and only wraps it in
 ``{"items":[...],"next_cursor":...}``.
 
 PostgreSQL's JSON is pydantic-core's for every field once each has the form the model shows:
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    LargeBinary,
     Select,
     Subquery,
     Text,
@@ -89,7 +90,8 @@ def _item(page: Any) -> list[ColumnElement[Any]]:
 def page_select(rows: Subquery, limit: int) -> Select[Any]:
     """One row for a page, from its statement's ``limit + 1`` rows numbered by ``ROW_NUMBER``:
 
-    - ``items``: the JSON of the first ``limit`` rows in order, joined by commas (null for none);
+    - ``items``: the JSON of the first ``limit`` rows in order, joined by commas, in UTF-8 (null
+      for none);
     - ``rows``: how many rows there were (``limit + 1`` when there is a next page);
     - ``CURSOR_COLUMNS``: those of the row numbered ``limit``, of the columns' own types.
     """
@@ -100,16 +102,19 @@ def page_select(rows: Subquery, limit: int) -> Select[Any]:
     items = func.string_agg(
         cast(func.row_to_json(item.table_valued()), Text), aggregate_order_by(_constant("','"), number)
     ).filter(shown)
+    # As UTF-8 bytes (``bytea``), the response's own: as text the driver decoded it into a ``str``
+    # only for the page to encode it back, a tenth of a millisecond for a page of 50.
+    items_utf8 = func.convert_to(items, _constant("'UTF8'"), type_=LargeBinary)
     last = number == _constant(str(limit), Integer)
     first = _constant("1", Integer)
     cursor = [func.array_agg(page[name]).filter(last)[first].label(name) for name in CURSOR_COLUMNS]
-    return select(items.label("items"), func.count().label("rows"), *cursor).select_from(
+    return select(items_utf8.label("items"), func.count().label("rows"), *cursor).select_from(
         rows.join(item, true())
     )
 
 
-def page_json(items: str | None, next_cursor: str | None) -> bytes:
+def page_json(items: bytes | None, next_cursor: str | None) -> bytes:
     """``ClientPage(items=..., next_cursor=...)``'s JSON around the items PostgreSQL wrote (a cursor
     is URL-safe base64: nothing in it to escape)."""
     cursor = b"null" if next_cursor is None else b'"' + next_cursor.encode() + b'"'
-    return b'{"items":[' + (items or "").encode() + b'],"next_cursor":' + cursor + b"}"
+    return b'{"items":[' + (items or b"") + b'],"next_cursor":' + cursor + b"}"
