@@ -24,14 +24,16 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
 from crmkit.audit import Along
 from crmkit.auth import Principal
+from crmkit.driver_sql import DriverSql, driver_sql
 from crmkit.pagination import read_cursor, trim
 from crmkit.scope import SCOPE_PARAMETER, Reach, owner_scope, reach, reach_predicate, scope_parameter
+from services.clients import pages
 from services.clients.errors import RecordNotFound
 from services.clients.models import Client, ClientRecord
 from services.clients.schemas import ClientSort
@@ -189,10 +191,9 @@ class _ListShape:
     limit: int
 
 
-@functools.lru_cache(maxsize=512)
-def _list_statement(shape: _ListShape) -> Select[Any]:
-    """A page's statement on the table's columns, with placeholders for every value
-    (``list_visible`` gives them): building it per request was a quarter of a list's CPU."""
+def _list_criteria(shape: _ListShape) -> tuple[list[ColumnElement[bool]], ColumnElement[Any] | None]:
+    """A page's conditions on the table's columns, with placeholders for every value
+    (``_list_parameters`` gives them), and its sort key (``_order``; none for ``recent``)."""
     c = Client.__table__.c  # type: ignore[attr-defined]
     conditions: list[ColumnElement[bool]] = [
         c.deleted_at.is_(None),
@@ -223,24 +224,58 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
             # every earlier row.
             after_key = bindparam("after_key", type_=key.type)
             conditions += [key >= after_key, or_(key > after_key, and_(key == after_key, newer))]
-    order: list[ColumnElement[Any]] = [c.created_at.desc(), c.id.desc()]
-    if key is not None:
-        order.insert(0, key.asc())
+    return conditions, key
+
+
+def _order(key: Any, created_at: Any, id_: Any) -> list[ColumnElement[Any]]:
+    """The list's order: the sort key ascending (when there is one), then newest first."""
+    return [*([key.asc()] if key is not None else []), created_at.desc(), id_.desc()]
+
+
+@functools.lru_cache(maxsize=512)
+def _list_statement(shape: _ListShape) -> Select[Any]:
+    """A page's rows, built once per shape: building it per request was a quarter of a list's CPU."""
+    conditions, key = _list_criteria(shape)
+    c = Client.__table__.c  # type: ignore[attr-defined]
+    order = _order(key, c.created_at, c.id)
     # Plain rows of the table, not model instances: a page is only shown (``service.to_read``).
     return select(*_shown_columns()).where(*conditions).order_by(*order).limit(shape.limit + 1)
 
 
-async def list_visible(
-    *,
-    session: AsyncSession | AsyncConnection,
-    principal: Principal,
-    filters: ClientFilters,
-    sort: ClientSort,
-    after: SortKey | None,
-    limit: int,
-) -> list[Row[Any]]:
-    """Keyset on (sort key ascending, created_at and id descending); returns up to ``limit + 1`` rows
-    to detect more."""
+_SORT_KEY = "page_sort_key"
+
+
+@functools.lru_cache(maxsize=512)
+def _page_json_statement(shape: _ListShape) -> Select[Any]:
+    """The same rows, numbered in the same order, made into the page's JSON by ``pages.page_select``
+    (built once per shape too).
+
+    The rows are numbered after the ``LIMIT``, by the same order on the page's own columns (the sort
+    key is one of them): PostgreSQL sees they come in that order and adds no sort. Numbered before
+    it, a window between the ``LIMIT`` and a sort would make a full sort of every matching row out
+    of the top-N one a sort by tier needs."""
+    conditions, key = _list_criteria(shape)
+    c = Client.__table__.c  # type: ignore[attr-defined]
+    keyed = [key.label(_SORT_KEY)] if key is not None else []
+    order = _order(key, c.created_at, c.id)
+    rows = select(*_shown_columns(), *keyed).where(*conditions).order_by(*order).limit(shape.limit + 1)
+    page = rows.subquery("page")
+    page_order = _order(page.c[_SORT_KEY] if key is not None else None, page.c.created_at, page.c.id)
+    number = func.row_number().over(order_by=page_order).label(pages.ROW_NUMBER)
+    return pages.page_select(select(page, number).subquery("numbered"), shape.limit)
+
+
+@functools.lru_cache(maxsize=512)
+def _page_json_sql(shape: _ListShape, dialect: Dialect) -> DriverSql:
+    """``_page_json_statement`` compiled once: its cache key (a walk of the whole statement, hashed
+    again at every call) cost more than running it through SQLAlchemy did otherwise."""
+    return driver_sql(_page_json_statement(shape), dialect)
+
+
+def _list_parameters(
+    *, principal: Principal, filters: ClientFilters, sort: ClientSort, after: SortKey | None, limit: int
+) -> tuple[_ListShape, dict[str, Any]]:
+    """A page's shape and the values of its placeholders."""
     kind, scope_id = reach(principal)
     parameters: dict[str, Any] = {SCOPE_PARAMETER: scope_id}
     for field in _EQUAL_FILTERS:
@@ -265,7 +300,43 @@ async def list_visible(
         keyset=after is not None,
         limit=limit,
     )
+    return shape, parameters
+
+
+async def list_visible(
+    *,
+    session: AsyncSession | AsyncConnection,
+    principal: Principal,
+    filters: ClientFilters,
+    sort: ClientSort,
+    after: SortKey | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Keyset on (sort key ascending, created_at and id descending); returns up to ``limit + 1`` rows
+    to detect more."""
+    shape, parameters = _list_parameters(
+        principal=principal, filters=filters, sort=sort, after=after, limit=limit
+    )
     return list((await session.execute(_list_statement(shape), parameters)).all())
+
+
+async def page_json_visible(
+    *,
+    connection: AsyncConnection,
+    principal: Principal,
+    filters: ClientFilters,
+    sort: ClientSort,
+    after: SortKey | None,
+    limit: int,
+) -> Row[Any]:
+    """``list_visible``'s page as one row (``pages.page_select``): its items' JSON, how many rows
+    it found, and the last shown row's cursor columns."""
+    shape, parameters = _list_parameters(
+        principal=principal, filters=filters, sort=sort, after=after, limit=limit
+    )
+    statement = _page_json_sql(shape, connection.dialect)
+    page: Row[Any] = (await statement.execute(connection, parameters)).one()
+    return page
 
 
 def visible_client_ids(principal: Principal) -> Select[uuid.UUID]:

@@ -138,7 +138,7 @@ async def list_clients(
     # A heavy read (the replica when there is one), on a bare connection: nothing but rows to show.
     async with replica_connection(request, principal) as connection:
         page = await service.list_clients_json(
-            session=connection, principal=principal, filters=filters, sort=sort, limit=limit, cursor=cursor
+            connection=connection, principal=principal, filters=filters, sort=sort, limit=limit, cursor=cursor
         )
     return Response(page, media_type="application/json")
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from crmkit.auth import Principal, Role
-from crmkit.pagination import invalid_cursor, read_cursor, trim
+from crmkit.pagination import encode_cursor, invalid_cursor, read_cursor, trim
 from services.clients import owners, pages, repository
 from services.clients.consent import service as consent
 from services.clients.consent.schemas import ConsentPurpose
@@ -524,18 +524,25 @@ async def list_clients(
 
 async def list_clients_json(
     *,
-    session: AsyncSession | AsyncConnection,
+    connection: AsyncConnection,
     principal: Principal,
     filters: ClientFilters,
     limit: int,
     cursor: str | None,
     sort: ClientSort = ClientSort.RECENT,
 ) -> bytes:
-    """``list_clients``' page as its JSON, written from the rows without a model per row (``pages``)."""
-    shown, next_cursor = await _page_rows(
-        session=session, principal=principal, filters=filters, limit=limit, cursor=cursor, sort=sort
+    """``list_clients``' page as its JSON, which PostgreSQL writes (``pages``); the next page's
+    cursor is made here as ``list_clients`` makes it, from the last shown row's columns."""
+    page = await repository.page_json_visible(
+        connection=connection,
+        principal=principal,
+        filters=filters,
+        sort=sort,
+        after=_read_cursor(cursor, sort),
+        limit=limit,
     )
-    return pages.page_json(shown, next_cursor)
+    next_cursor = encode_cursor(_cursor_key(page, sort)) if page.rows > limit else None
+    return pages.page_json(page.items, next_cursor)
 
 
 async def list_follow_ups_due(
