@@ -246,6 +246,12 @@ def main() -> None:
     parser.add_argument(
         "--first-offset", type=int, default=FIRST_OFFSET, help="port offset of the first tree"
     )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=int(STACK_ENV["CRM_DB_POOL_SIZE"]),
+        help="each app's database pool (make bench: 20); the RSS after the runs depends on it",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -262,6 +268,7 @@ def main() -> None:
     trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree] or [("this", ROOT)]
     scenarios = args.scenario or list(SCENARIOS)
     settings = CommonSettings(environment="development")
+    STACK_ENV["CRM_DB_POOL_SIZE"] = str(args.pool_size)
     PROFILES.mkdir(parents=True, exist_ok=True)
 
     with throwaway.database_server("hotpaths") as server_url:

@@ -91,14 +91,49 @@ def issue_access_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
+class ServiceToken:
+    """A background loop's own token, signed once and sent again until half its life is gone.
+
+    Whoever receives a token keeps it, verified, until it expires (``VerifiedTokens``, the gateway's
+    rate limiter): a loop that signed a fresh token for every call (each service's revocation poll,
+    once a second) filled the gateway's caches with thousands of tokens used once, several MB of
+    its memory by the end of a long run. Half the lifetime left means a call never carries a token
+    about to expire; the token says the same thing whichever call it rides on.
+    """
+
+    def __init__(
+        self, sign: Callable[[timedelta], str], ttl: timedelta, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._sign = sign
+        self._ttl = ttl
+        self._clock = clock
+        self._token: str | None = None
+        self._renew_at = 0.0
+
+    def __call__(self) -> str:
+        now = self._clock()
+        if self._token is None or now >= self._renew_at:
+            self._token = self._sign(self._ttl)
+            self._renew_at = now + self._ttl.total_seconds() / 2
+        return self._token
+
+
+SWEEP_FLOOR = 256
+"""A cache of verified tokens drops its expired entries when it reaches twice the size it had
+after its last sweep (and at least this many): amortised, nothing is walked per request."""
+
+
 class VerifiedTokens:
     """Tokens already verified, until they expire: a mobile app sends the same token for 15
     minutes, and verifying it again each time costs more than the rest of a simple read.
-    Keyed by the whole token string, so a tampered token is never a hit."""
+    Keyed by the whole token string, so a tampered token is never a hit. Expired entries are
+    swept as it grows (``SWEEP_FLOOR``), so it holds about the tokens still in use, not every
+    token seen since the last time it filled up."""
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: dict[str, tuple[float, Principal]] = {}
         self.max_entries = max_entries
+        self._sweep_at = SWEEP_FLOOR
 
     def get(self, token: str) -> Principal | None:
         hit = self._entries.get(token)
@@ -110,9 +145,16 @@ class VerifiedTokens:
         return hit[1]
 
     def put(self, token: str, expires_at: float, principal: Principal) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()  # crude but bounded; a miss only costs one verification
+        if len(self._entries) >= self._sweep_at:
+            now = time.time()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # crude but bounded; a miss only costs one verification
+            self._sweep_at = min(max(SWEEP_FLOOR, 2 * len(self._entries)), self.max_entries)
         self._entries[token] = (expires_at, principal)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 _verified: dict[tuple[str, str, str], VerifiedTokens] = {}

@@ -17,7 +17,7 @@ import httpx
 from fastapi import FastAPI
 
 from crmkit.app import AppHook
-from crmkit.auth import Role, issue_access_token
+from crmkit.auth import Role, ServiceToken, issue_access_token
 from crmkit.balancing import balanced
 from crmkit.http import forwarded_headers, pooled_client, pooled_transport
 from crmkit.observability import Metrics
@@ -88,11 +88,14 @@ def gateway_revocations(app: FastAPI) -> Fetch:
     settings: CommonSettings = app.state.settings
     url = f"{settings.identity_url.rstrip('/')}/api/v1/auth/revocations"
 
+    # One token for thirty seconds of polls, not one a second (crmkit.auth.ServiceToken).
+    reader_token = ServiceToken(lambda ttl: revocations_reader_token(settings, ttl), timedelta(minutes=1))
+
     async def fetch(since: float) -> list[Revocation]:
         http: httpx.AsyncClient | None = getattr(app.state, "peer_http", None)
         if http is None:
             raise RuntimeError("this app has no peer client (crmkit.peers.peer_client_hook)")
-        token = revocations_reader_token(settings)
+        token = reader_token()
         response = await http.get(
             url, params={"since": max(since, 0.0)}, headers=forwarded_headers(f"Bearer {token}")
         )

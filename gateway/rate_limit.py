@@ -25,7 +25,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from crmkit.auth import decode_access_token
+from crmkit.auth import SWEEP_FLOOR, decode_access_token
 from crmkit.body_limit import send_problem
 from crmkit.problems import ProblemError, TooManyRequests
 from gateway.api_key_auth import ApiKeyResolver
@@ -108,11 +108,13 @@ def _address(scope: Scope) -> str:
 
 
 class TokenActors:
-    """The actor of a verified bearer token; verified tokens are remembered briefly (verifying costs)."""
+    """The actor of a verified bearer token; verified tokens are remembered briefly (verifying costs).
+    Those not seen for ``REMEMBER_SECONDS`` are swept as it grows, as in ``crmkit.auth.VerifiedTokens``."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._actors: dict[bytes, tuple[str, float]] = {}
+        self._sweep_at = SWEEP_FLOOR
 
     def actor_of(self, headers: list[tuple[bytes, bytes]]) -> str | None:
         for name, value in headers:
@@ -129,8 +131,11 @@ class TokenActors:
             principal = decode_access_token(self.settings, token.decode("latin-1"))
         except ProblemError:
             return None
-        if len(self._actors) >= MAX_REMEMBERED:
-            self._actors.clear()
+        if len(self._actors) >= self._sweep_at:
+            self._actors = {k: v for k, v in self._actors.items() if v[1] > now}
+            if len(self._actors) >= MAX_REMEMBERED:
+                self._actors.clear()
+            self._sweep_at = min(max(SWEEP_FLOOR, 2 * len(self._actors)), MAX_REMEMBERED)
         self._actors[token] = (principal.actor, now + REMEMBER_SECONDS)
         return principal.actor
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crmkit.app import AppHook
-from crmkit.auth import Role, issue_access_token
+from crmkit.auth import Role, ServiceToken, issue_access_token
 from crmkit.events import EVENTS_SCOPE
 from crmkit.http import forwarded_headers
 from services.performance import counters
@@ -52,15 +52,17 @@ class EventFeed:
         self.settings = settings
         self.sessions = sessions
         self.http = http
+        # One token reused across passes: each service keeps every token it verified until it expires.
+        self._token = ServiceToken(self._sign, timedelta(minutes=5))
 
-    def _token(self) -> str:
+    def _sign(self, ttl: timedelta) -> str:
         return issue_access_token(
             self.settings,
             user_id=FEED_READER,
             role=Role.ADMIN,
             team_id=None,
             scopes=frozenset({EVENTS_SCOPE}),
-            ttl=timedelta(minutes=5),
+            ttl=ttl,
         )
 
     async def run_once(self) -> FeedPass:

@@ -38,14 +38,14 @@ LINK_PATHS = {
 }
 
 
-def service_authorization(settings: Settings) -> str:
+def service_authorization(settings: Settings, ttl: timedelta = timedelta(minutes=5)) -> str:
     token = issue_access_token(
         settings,
         user_id=SERVICE_USER,
         role=Role.ADMIN,
         team_id=None,
         scopes=SERVICE_SCOPES,
-        ttl=timedelta(minutes=5),
+        ttl=ttl,
     )
     return f"Bearer {token}"
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from crmkit.app import AppHook
+from crmkit.auth import ServiceToken
 from crmkit.clock import BusinessClock, utc_now
 from services.tasks import calendar, intake, notifications, outbox, templates
 from services.tasks.channels import Sender, senders
@@ -60,12 +61,17 @@ class Worker:
     senders: dict[str, Sender]
     appointments_checked_at: float = float("-inf")
     work_lists_checked_at: float = float("-inf")
+    # One service token across rounds: the services keep every token they verified until it expires.
+    authorization: ServiceToken = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.authorization = ServiceToken(
+            lambda ttl: service_authorization(self.settings, ttl), timedelta(minutes=5)
+        )
 
     def peers(self) -> Peers:
         return Peers(
-            http=self.app.state.peer_http,
-            settings=self.settings,
-            authorization=service_authorization(self.settings),
+            http=self.app.state.peer_http, settings=self.settings, authorization=self.authorization()
         )
 
     def clock(self, now: datetime | None) -> BusinessClock:
