@@ -40,9 +40,10 @@ class Settings(CommonSettings):
         " services' primaries on the gateway's database (their change signals are NOTIFYs there).",
     )
     agenda_cache_entries: int = Field(
-        default=2000,
+        default=1000,
         ge=0,
-        description="Agendas kept at most (per agent and day); the least recently used go first.",
+        description="Agendas kept at most (per agent and day), the least recently used out first; one"
+        " of the bench's agents' takes ~40 kB as JSON, so the default bounds the memory at ~40 MB.",
     )
 
     webhook_allow_private_targets: bool = Field(
