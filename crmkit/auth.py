@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import jwt
 from fastapi import Depends, Request
@@ -121,6 +121,19 @@ class ServiceToken:
 SWEEP_FLOOR = 256
 """A cache of verified tokens drops its expired entries when it reaches twice the size it had
 after its last sweep (and at least this many): amortised, nothing is walked per request."""
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def swept(
+    entries: dict[_K, _V], expires_at: Callable[[_V], float], now: float, max_entries: int
+) -> tuple[dict[_K, _V], int]:
+    """A token cache's entries still alive (none, when even those reach ``max_entries``: crude but
+    bounded, a miss costs one verification), and the size at which to sweep next."""
+    alive = {key: value for key, value in entries.items() if expires_at(value) > now}
+    if len(alive) >= max_entries:
+        alive = {}
+    return alive, min(max(SWEEP_FLOOR, 2 * len(alive)), max_entries)
 
 
 class VerifiedTokens:
@@ -146,15 +159,17 @@ class VerifiedTokens:
 
     def put(self, token: str, expires_at: float, principal: Principal) -> None:
         if len(self._entries) >= self._sweep_at:
-            now = time.time()
-            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()  # crude but bounded; a miss only costs one verification
-            self._sweep_at = min(max(SWEEP_FLOOR, 2 * len(self._entries)), self.max_entries)
+            self._entries, self._sweep_at = swept(
+                self._entries, _expiry_of_verified, time.time(), self.max_entries
+            )
         self._entries[token] = (expires_at, principal)
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _expiry_of_verified(entry: tuple[float, Principal]) -> float:
+    return entry[0]
 
 
 _verified: dict[tuple[str, str, str], VerifiedTokens] = {}

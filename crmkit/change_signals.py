@@ -9,7 +9,7 @@ whatever wrote it: a request, a background job, a bulk import, a migration. The 
 service, not which rows: a listener drops everything it holds of that service.
 
 A trigger, not a call in the request path, because it cannot be forgotten by a new code path; a
-test (tests/test_change_signals.py) checks that every table of the signalling services has it but
+test (tests/test_gateway_agenda_cache.py) checks that every table of the signalling services has it but
 the infrastructure tables named in ``SILENT_TABLES``.
 """
 
@@ -42,8 +42,7 @@ def install_sql(schema: str, tables: Iterable[str]) -> list[str]:
     ]
     for table in tables:
         statements += [
-            f'DROP TRIGGER IF EXISTS {TRIGGER} ON "{schema}"."{table}"',
-            f'DROP TRIGGER IF EXISTS {TRIGGER}_truncate ON "{schema}"."{table}"',
+            *_drops(schema, table),
             # A row trigger: an UPDATE that matches nothing (a sweep with nothing due) is no change.
             f'CREATE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON "{schema}"."{table}"'
             f' FOR EACH ROW EXECUTE FUNCTION "{schema}".{FUNCTION}()',
@@ -54,13 +53,15 @@ def install_sql(schema: str, tables: Iterable[str]) -> list[str]:
 
 
 def uninstall_sql(schema: str, tables: Iterable[str]) -> list[str]:
-    statements = []
-    for table in tables:
-        statements += [
-            f'DROP TRIGGER IF EXISTS {TRIGGER} ON "{schema}"."{table}"',
-            f'DROP TRIGGER IF EXISTS {TRIGGER}_truncate ON "{schema}"."{table}"',
-        ]
-    return [*statements, f'DROP FUNCTION IF EXISTS "{schema}".{FUNCTION}()']
+    drops = [drop for table in tables for drop in _drops(schema, table)]
+    return [*drops, f'DROP FUNCTION IF EXISTS "{schema}".{FUNCTION}()']
+
+
+def _drops(schema: str, table: str) -> list[str]:
+    return [
+        f'DROP TRIGGER IF EXISTS {TRIGGER} ON "{schema}"."{table}"',
+        f'DROP TRIGGER IF EXISTS {TRIGGER}_truncate ON "{schema}"."{table}"',
+    ]
 
 
 def install(connection: Connection, schema: str, tables: Iterable[str]) -> None:

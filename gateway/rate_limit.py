@@ -25,7 +25,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from crmkit.auth import SWEEP_FLOOR, decode_access_token
+from crmkit.auth import SWEEP_FLOOR, decode_access_token, swept
 from crmkit.body_limit import send_problem
 from crmkit.problems import ProblemError, TooManyRequests
 from gateway.api_key_auth import ApiKeyResolver
@@ -132,12 +132,13 @@ class TokenActors:
         except ProblemError:
             return None
         if len(self._actors) >= self._sweep_at:
-            self._actors = {k: v for k, v in self._actors.items() if v[1] > now}
-            if len(self._actors) >= MAX_REMEMBERED:
-                self._actors.clear()
-            self._sweep_at = min(max(SWEEP_FLOOR, 2 * len(self._actors)), MAX_REMEMBERED)
+            self._actors, self._sweep_at = swept(self._actors, _expiry_of_actor, now, MAX_REMEMBERED)
         self._actors[token] = (principal.actor, now + REMEMBER_SECONDS)
         return principal.actor
+
+
+def _expiry_of_actor(entry: tuple[str, float]) -> float:
+    return entry[1]
 
 
 class RateLimitMiddleware:

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Hashable
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from crmkit.auth import Role, issue_access_token
 from gateway.config import Settings
 from gateway.identity.errors import UserNotFound
 from gateway.identity.service import get_visible_user
-from gateway.views.agenda_cache import NAME, AgendaCache, Kept, Part, audience, now
+from gateway.views.agenda_cache import NAME, AgendaCache, Kept, Part, audience
 from gateway.views.caller import Caller
 from gateway.views.fanout import FanOut, Job, Upstream, require_any
 from gateway.views.schemas import Agenda, SubjectType
@@ -156,7 +157,7 @@ async def build_agenda(
     """
     usable = cache.usable and not refresh
     kept = cache.kept(key) if usable else None
-    moment = now()
+    moment = monotonic()
     parts = dict(kept.parts) if kept is not None else {}
     stale = [s for s in SERVICES if not cache.fresh(parts.get(s), s, moment)]
     if kept is not None and kept.pieces is not None and not stale:

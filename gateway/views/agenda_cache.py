@@ -14,10 +14,10 @@ keeps each agenda it built, per service part, and answers from memory until
 - the listening connection is lost: everything is dropped, and nothing is kept until it is back.
 
 A partial answer is never served again: the parts that came are kept, and only the services that
-failed are asked next time. The
-key is whose agenda and everything the services scope a list by (the token's user, role, team,
-location, scopes), the day, and today. ``Cache-Control: no-cache`` on the request asks every
-service again; ``Cache-Status`` (RFC 9211) on the answer says how it was served.
+failed are asked next time. The key is whose agenda and everything the services scope a list by
+(the token's user, role, team, location, scopes), the day, and today. ``Cache-Control: no-cache``
+on the request asks every service again; ``Cache-Status`` (RFC 9211) on the answer says how it was
+served.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -119,9 +118,6 @@ class AgendaCache:
         while len(self._kept) > self.max_entries:
             self._kept.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._kept)
-
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self.changed(payload)
 
@@ -197,7 +193,3 @@ def agenda_cache_hook(settings: Settings) -> AppHook:
                 await listener
 
     return hook
-
-
-def now() -> float:
-    return time.monotonic()
