@@ -136,8 +136,10 @@ class TestTheBodyIsTheModels:
         self, api: httpx.AsyncClient, stack: Stack, people: People
     ) -> None:
         await seed_day(api, stack, people, people.agent)
+        # Late enough to be still ahead at any hour of the day the suite runs (a past due_at is
+        # refused), with milliseconds to show their format.
         await create_task(
-            api, people.agent, title="打电话给李娜", due_at=f"{today().isoformat()}T15:30:00.250+08:00"
+            api, people.agent, title="打电话给李娜", due_at=f"{today().isoformat()}T23:59:59.250+08:00"
         )
         await create_task(api, people.agent, title="整理今日拜访记录")
         first = (await api.get(AGENDA, headers=people.agent.headers)).json()
