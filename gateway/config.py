@@ -45,6 +45,13 @@ class Settings(CommonSettings):
         description="Agendas kept at most (per agent and day), the least recently used out first; one"
         " of the bench's agents' takes ~40 kB as JSON, so the default bounds the memory at ~40 MB.",
     )
+    agenda_builds: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Agendas built at once (each asks five services); more wait their turn, so a burst"
+        " of first opens (8 a.m.) queues at the gateway instead of timing out in the services.",
+    )
 
     webhook_allow_private_targets: bool = Field(
         default=False,

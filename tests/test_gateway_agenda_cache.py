@@ -16,7 +16,7 @@ from gateway.views.agenda_cache import APPLICATION_NAME, AgendaCache
 from tests.conftest import People, Person, Stack
 from tests.policies_support import create_client
 from tests.tasks_support import create_task
-from tests.views_support import AGENDA, record_interaction, source, views_timeout
+from tests.views_support import AGENDA, record_interaction, slow, source, views_timeout
 
 SIGNALLING = ("clients", "policies", "claims", "devices", "tasks")
 QUIET = {"tasks": {"event_cursors", "deliveries", "notifications"}}
@@ -195,6 +195,76 @@ class TestAChangeIsSeen:
             assert cache.generation("tasks") == before
         finally:
             await conn.close()
+
+
+class Asked:
+    """Counts the gateway's calls for the clients service's part of an agenda, and how many were
+    under way at once (the mesh is the gateway's transport to the services)."""
+
+    def __init__(self, stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        self.at_once = 0
+        self.most_at_once = 0
+        forward = stack.mesh.handle_async_request
+
+        async def counted(request: httpx.Request) -> httpx.Response:
+            if request.url.path != "/api/v1/clients/agenda-lists":
+                return await forward(request)
+            self.calls += 1
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
+            try:
+                return await forward(request)
+            finally:
+                self.at_once -= 1
+
+        monkeypatch.setattr(stack.mesh, "handle_async_request", counted)
+
+
+class TestABurst:
+    """Many opening the app at once (8 a.m.): the services are not asked more than they can answer."""
+
+    async def test_asks_for_an_agenda_being_built_wait_for_it(
+        self, api: httpx.AsyncClient, stack: Stack, people: People, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await listening(stack)
+        asked = Asked(stack, monkeypatch)
+
+        with slow(stack, "clients", 0.3):  # the first build is still under way when the rest come
+            answers = await asyncio.gather(*(agenda(api, people.agent) for _ in range(6)))
+
+        assert asked.calls == 1
+        statuses = sorted(answer.headers["cache-status"] for answer in answers)
+        assert statuses == ["gateway; fwd=miss; collapsed"] * 5 + ["gateway; fwd=uri-miss; stored"]
+        assert len({answer.content for answer in answers}) == 1
+        assert answers[0].json()["partial"] is False
+
+    async def test_no_more_agendas_are_built_at_once_than_allowed(
+        self, api: httpx.AsyncClient, stack: Stack, people: People, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(cache_of(stack), "builds", asyncio.Semaphore(2))
+        asked = Asked(stack, monkeypatch)
+
+        with slow(stack, "clients", 0.1):
+            answers = await asyncio.gather(
+                *(agenda(api, people.agent, **{"Cache-Control": "no-cache"}) for _ in range(6))
+            )
+
+        assert asked.calls == 6
+        assert asked.most_at_once == 2
+        assert all(answer.json()["partial"] is False for answer in answers)
+
+    async def test_the_setting_bounds_the_builds(self, stack: Stack) -> None:
+        settings = stack.apps["gateway"].state.settings
+        cache = cache_of(stack)
+        holds = [cache.builds.acquire() for _ in range(settings.agenda_builds)]
+        for hold in holds:
+            await hold
+        try:
+            assert cache.builds.locked()
+        finally:
+            for _ in holds:
+                cache.builds.release()
 
 
 class TestNotKept:

@@ -8,6 +8,7 @@ tables that the caller may see that user, forwards a short-lived read-only token
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Hashable
@@ -156,32 +157,46 @@ async def build_agenda(
     (tests/test_gateway_views_agenda.py checks that it is a fixed point of ``Agenda``).
     """
     usable = cache.usable and not refresh
+    collapsed = ""
+    pending = cache.being_built(key) if usable else None
+    if pending is not None:
+        # The same agenda is being built: its answer is waited for, not asked for again; what it
+        # did not bring (a service that failed) is asked below.
+        await pending.wait()
+        collapsed = "; collapsed"
     kept = cache.kept(key) if usable else None
     moment = monotonic()
     parts = dict(kept.parts) if kept is not None else {}
     stale = [s for s in SERVICES if not cache.fresh(parts.get(s), s, moment)]
     if kept is not None and kept.pieces is not None and not stale:
-        return b"".join(kept.pieces), f"{NAME}; hit"
+        # RFC 9211: served by another's forward request, ``collapsed`` with it.
+        return b"".join(kept.pieces), f"{NAME}; fwd=miss{collapsed}" if collapsed else f"{NAME}; hit"
     # What each asked service's part is as of: a change signalled while it is asked makes it stale.
     generations = {service: cache.generation(service) for service in stale}
     epoch = cache.epoch
     jobs = _jobs(day, today, zone)
-    results, sources = await fan_out.run({service: jobs[service] for service in stale})
-    for source in sources:
-        fetched = results.get(source.service)
-        parts[source.service] = Part(
-            None if fetched is None else _encoded(fetched), source, generations[source.service], epoch, moment
-        )
-    pieces = _pieces(parts, day=day, agent_id=agent_id)
-    body = b"".join(pieces)
-    if not cache.usable:
-        return body, f"{NAME}; fwd={'request' if refresh and cache.listening else 'bypass'}"
-    # A partial answer is not served again, but the parts that came are: next time only the
-    # services that failed are asked.
-    complete = all(parts[s].source.ok for s in SERVICES)
-    cache.keep(key, Kept(parts, pieces if complete else None))
+    with cache.building(key) if usable and pending is None else contextlib.nullcontext():
+        async with cache.builds:
+            results, sources = await fan_out.run({service: jobs[service] for service in stale})
+        for source in sources:
+            fetched = results.get(source.service)
+            parts[source.service] = Part(
+                None if fetched is None else _encoded(fetched),
+                source,
+                generations[source.service],
+                epoch,
+                moment,
+            )
+        pieces = _pieces(parts, day=day, agent_id=agent_id)
+        body = b"".join(pieces)
+        if not cache.usable:
+            return body, f"{NAME}; fwd={'request' if refresh and cache.listening else 'bypass'}"
+        # A partial answer is not served again, but the parts that came are: next time only the
+        # services that failed are asked.
+        complete = all(parts[s].source.ok for s in SERVICES)
+        cache.keep(key, Kept(parts, pieces if complete else None))
     reason = "request" if refresh else ("stale" if kept is not None else "uri-miss")
-    return body, f"{NAME}; fwd={reason}" + ("; stored" if complete else "")
+    return body, f"{NAME}; fwd={reason}{collapsed}" + ("; stored" if complete else "")
 
 
 Encoded = tuple[dict[str, bytes], dict[str, str]]

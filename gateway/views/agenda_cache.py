@@ -14,7 +14,11 @@ keeps each agenda it built, per service part, and answers from memory until
 - the listening connection is lost: everything is dropped, and nothing is kept until it is back.
 
 A partial answer is never served again: the parts that came are kept, and only the services that
-failed are asked next time. The key is whose agenda and everything the services scope a list by
+failed are asked next time. At most ``agenda_builds`` agendas are built at once (the rest wait their
+turn rather than time out in the services), and asks for an agenda already being built wait for
+that build instead of asking the services again (``collapsed`` in ``Cache-Status``).
+
+The key is whose agenda and everything the services scope a list by
 (the token's user, role, team, location, scopes), the day, and today. ``Cache-Control: no-cache``
 on the request asks every service again; ``Cache-Status`` (RFC 9211) on the answer says how it was
 served.
@@ -27,7 +31,7 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,13 +78,16 @@ class Kept:
 class AgendaCache:
     """Kept agendas, least recently used dropped first past ``max_entries``."""
 
-    def __init__(self, *, max_age_seconds: float, max_entries: int) -> None:
+    def __init__(self, *, max_age_seconds: float, max_entries: int, max_builds: int) -> None:
         self.max_age_seconds = max_age_seconds
         self.max_entries = max_entries
         self.listening = False
         self.epoch = 0
+        self.builds = asyncio.Semaphore(max_builds)
+        """Held while an agenda's services are asked (kept or not)."""
         self._generations: dict[str, int] = {}
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+        self._building: dict[Hashable, asyncio.Event] = {}
 
     @property
     def usable(self) -> bool:
@@ -117,6 +124,20 @@ class AgendaCache:
         self._kept.move_to_end(key)
         while len(self._kept) > self.max_entries:
             self._kept.popitem(last=False)
+
+    def being_built(self, key: Hashable) -> asyncio.Event | None:
+        """Set when the agenda of ``key`` now being built is kept (or failed); None if none is."""
+        return self._building.get(key)
+
+    @contextlib.contextmanager
+    def building(self, key: Hashable) -> Iterator[None]:
+        """While ``key``'s agenda is built: asks for it wait (``being_built``) instead of asking too."""
+        done = self._building[key] = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._building[key]
+            done.set()
 
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self.changed(payload)
@@ -177,7 +198,9 @@ def agenda_cache_hook(settings: Settings) -> AppHook:
     @contextlib.asynccontextmanager
     async def hook(app: FastAPI) -> AsyncIterator[None]:
         cache = AgendaCache(
-            max_age_seconds=settings.agenda_cache_seconds, max_entries=settings.agenda_cache_entries
+            max_age_seconds=settings.agenda_cache_seconds,
+            max_entries=settings.agenda_cache_entries,
+            max_builds=settings.agenda_builds,
         )
         app.state.agenda_cache = cache
         if settings.agenda_cache_seconds <= 0 or settings.agenda_cache_entries <= 0:
