@@ -39,6 +39,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import psutil
 
 from bench import agenda, dataset, portfolio
@@ -83,6 +84,23 @@ def _state_file() -> Path:
     return ROOT / ".data" / "hotpaths" / "dataset.json"
 
 
+async def _holds(url: str, agent: dataset.Agent) -> bool:
+    """Whether the database at ``url`` still holds ``agent``'s first client as the saved data set has it."""
+    try:
+        conn = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        owner = await conn.fetchval(
+            "SELECT owner_agent_id FROM clients.clients WHERE id = $1", agent.client_ids[0]
+        )
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
+    return bool(owner == agent.user_id)
+
+
 def load_or_reuse(server_url: str, *, clients: int, reuse: bool) -> tuple[str, dataset.DataSet]:
     """The database and its data set: loaded afresh, or (``--reuse``) the one a previous run left."""
     saved = _state_file()
@@ -95,7 +113,11 @@ def load_or_reuse(server_url: str, *, clients: int, reuse: bool) -> tuple[str, d
             )
             for a in raw["agents"]
         ]
-        return url, dataset.DataSet(agents=agents, teams=[uuid.UUID(t) for t in raw["teams"]])
+        if asyncio.run(_holds(url, agents[0])):
+            return url, dataset.DataSet(agents=agents, teams=[uuid.UUID(t) for t in raw["teams"]])
+        # Another tree's run loaded the database since (the saved ids are this tree's): loaded afresh,
+        # else every GET would be a 404.
+        say("the saved data set is not the database's: loading afresh")
     url = throwaway.recreate_database(server_url, DATABASE)
     for spec in ALL_APPS:
         upgrade_to_head(spec.migrations_dir, url)
