@@ -101,6 +101,24 @@ class Client(ClientsTable, table=True):
             text("id DESC"),
             postgresql_where=LIVE,
         ),
+        # An agent's list filtered by channel or tier (a quarter of a book each) reads only the
+        # rows it shows (migration clients_0012).
+        Index(
+            "ix_clients_owner_channel_recent",
+            "owner_agent_id",
+            "channel",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=LIVE,
+        ),
+        Index(
+            "ix_clients_owner_tier_recent",
+            "owner_agent_id",
+            "tier",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=LIVE,
+        ),
         Index(
             "ix_clients_team_recent",
             "team_id",
