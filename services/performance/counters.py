@@ -116,9 +116,10 @@ class Book:
         self, *, agent_id: uuid.UUID, team_id: uuid.UUID | None, day: date, **counts: int | Decimal
     ) -> None:
         """Add ``counts`` to the agent's month."""
-        month = self.months.get((agent_id, month_of(day)))
+        key = (agent_id, month_of(day))
+        month = self.months.get(key)
         if month is None:
-            month = self.months[agent_id, month_of(day)] = Month(team_id)
+            month = self.months[key] = Month(team_id)
         month.team_id = team_id
         for name, value in counts.items():
             month.counts[name] = month.counts.get(name, 0) + value
@@ -133,9 +134,7 @@ class Book:
         rows = [
             {"agent_id": agent_id, "month": day, "team_id": month.team_id}
             | {name: month.counts.get(name, 0) for name in names}
-            for (agent_id, day), month in sorted(
-                self.months.items(), key=lambda item: (str(item[0][0]), item[0][1])
-            )
+            for (agent_id, day), month in sorted(self.months.items(), key=lambda item: item[0])
         ]
         table = AgentMonth.__table__  # type: ignore[attr-defined]
         stmt = insert(table).values(rows)
@@ -148,10 +147,7 @@ class Book:
 
 
 async def _facts(session: AsyncSession, model: Any, key: Any, ids: Iterable[uuid.UUID]) -> Sequence[Any]:
-    wanted = list(ids)
-    if not wanted:
-        return []
-    return (await session.scalars(select(model).where(key.in_(wanted)))).all()
+    return (await session.scalars(select(model).where(key.in_(list(ids))))).all()
 
 
 def _client_created(book: Book, seen: Seen) -> None:
