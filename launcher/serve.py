@@ -29,6 +29,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from crmkit import draining
+from launcher.dev_tools import keep_out_of_apps
 
 TRUSTED_PROXIES_ENV = "CRM_TRUSTED_PROXIES"
 
@@ -114,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
+    keep_out_of_apps()
     die_with_launcher(os.environ)
     sys.exit(serve(args.app, args.host, args.port, os.environ))
 

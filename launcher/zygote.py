@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from launcher.apps import ROOT
+from launcher.dev_tools import keep_out_of_apps
 from launcher.state import pid_alive
 
 PRELOAD = (
@@ -77,6 +78,7 @@ _MESSAGE_BYTES = 1 << 20
 
 
 def _preload() -> None:
+    keep_out_of_apps()
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
