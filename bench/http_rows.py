@@ -6,8 +6,9 @@ Three kinds of row, each with the reference app's row of the same kind to compar
 - steady rate: requests scheduled at a fixed rate, latency from the scheduled time (the latency
   targets are read there).
 
-Each row also records the CPU time the app processes (and the reference app) spent during it, per
-request, from their ``/proc`` counters (``psutil``): the driver and PostgreSQL are not included.
+Each row also records the CPU time spent during it, per request, from the processes' ``/proc``
+counters (``psutil``): the stack's apps together and each on its own, the reference app, and the
+PostgreSQL server's processes. The driver's CPU is not included.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import psutil
+
+from bench import interleaved
 
 Drive = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -31,23 +34,53 @@ KIND_OF_ROW = {
 REFERENCE_OF_KIND = {"sequential": "seq_reference", "closed": "reference", "steady": "steady_reference"}
 
 
-def _cpu_seconds(pids: Mapping[str, int]) -> float:
-    total = 0.0
-    for pid in pids.values():
+DATABASE_PROCESS_NAMES = frozenset({"postgres", "postmaster"})
+
+
+def _cpu_seconds(pids: Mapping[str, int]) -> dict[str, float]:
+    """Each named process's CPU seconds so far (user + system); one that is gone counts 0."""
+    seconds: dict[str, float] = {}
+    for name, pid in pids.items():
         try:
             times = psutil.Process(pid).cpu_times()
         except psutil.Error:
             continue
-        total += times.user + times.system
-    return total
+        seconds[name] = times.user + times.system
+    return seconds
+
+
+def _database_seconds() -> dict[int, float]:
+    """Every PostgreSQL process's CPU seconds so far, by pid: the server's backends, writers and
+    checkpointer. The bench's server is the only one busy while it runs (the CI machine's own
+    server and the embedded one alike)."""
+    seconds: dict[int, float] = {}
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if process.info["name"] in DATABASE_PROCESS_NAMES and times is not None:
+            seconds[process.pid] = times.user + times.system
+    return seconds
 
 
 def measured(drive: Drive, spec: dict[str, Any], pids: Mapping[str, int]) -> dict[str, Any]:
-    """``drive(spec)`` with the app processes' CPU time per request added (``app_cpu_ms``)."""
-    before = _cpu_seconds(pids)
+    """``drive(spec)`` with the CPU time spent during it, per request: the app processes' together
+    (``app_cpu_ms``, the reference app included), each app's (``app_cpu_ms_by_app``) and
+    PostgreSQL's (``db_cpu_ms``; a backend that started during the row counts from zero). The
+    driver's own CPU is in none of them."""
+    apps_before, db_before = _cpu_seconds(pids), _database_seconds()
     result = drive(spec)
-    spent = _cpu_seconds(pids) - before
-    result["app_cpu_ms"] = round(spent * 1000 / result["requests"], 3) if result["requests"] else None
+    apps_after, db_after = _cpu_seconds(pids), _database_seconds()
+    requests = int(result["requests"])
+    if not requests:
+        result["app_cpu_ms"] = result["db_cpu_ms"] = None
+        return result
+
+    def per_request(seconds: float) -> float:
+        return round(seconds * 1000 / requests, 3)
+
+    by_app = {name: apps_after[name] - apps_before.get(name, 0.0) for name in apps_after}
+    result["app_cpu_ms_by_app"] = {name: per_request(spent) for name, spent in by_app.items()}
+    result["app_cpu_ms"] = per_request(sum(by_app.values()))  # the reference app's included, as always
+    result["db_cpu_ms"] = per_request(sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()))
     return result
 
 
@@ -94,30 +127,30 @@ def run_once(
     rows = {key: measured(drive, spec, pids) for key, spec in specs}
     rows["create"] = measured(drive, create, pids)
     rows["create"]["settled_after_s"] = settle()
-    specs = []
     if with_agenda:
         agenda = {**common, "kind": "agenda", "base_url": gateway, "query": ""}
-        specs += [
-            ("agenda", {**agenda, "name": "(e) agent agenda"}),
-            # The same, every service asked each time (not served kept): the cost of a miss.
-            (
-                "agenda_asked",
-                {**agenda, "headers": {"Cache-Control": "no-cache"}, "name": "(e) agenda, no-cache"},
-            ),
-        ]
-    specs += [
-        ("steady_reference", {**steady, "base_url": reference, "name": f"(r) at a steady {rate:.0f}/s"}),
-        ("steady_direct", {**steady, "base_url": direct, "name": f"(a) at a steady {rate:.0f}/s"}),
-        ("steady", {**steady, "base_url": gateway, "name": f"(b) at a steady {rate:.0f}/s"}),
-        (
-            "list_steady",
-            {
-                **list_spec,
-                "mode": "open",
-                "rate": list_rate,
-                "base_url": gateway,
-                "name": f"(c) at a steady {list_rate:.0f}/s, {rows_label}",
-            },
-        ),
-    ]
-    return rows | {key: measured(drive, spec, pids) for key, spec in specs}
+        rows["agenda"] = measured(drive, {**agenda, "name": "(e) agent agenda"}, pids)
+        # The same, every service asked each time (not served kept): the cost of a miss.
+        asked = {**agenda, "headers": {"Cache-Control": "no-cache"}, "name": "(e) agenda, no-cache"}
+        rows["agenda_asked"] = measured(drive, asked, pids)
+        # Its builds keep every service busy to the end: the rows after it start on quiet apps too.
+        rows["agenda_asked"]["settled_after_s"] = settle()
+    # The three GET rows at a steady rate are compared with each other (the ratios, the hop): in
+    # turns, a slice at a time, so that the machine's drift falls on all three alike.
+    rows |= interleaved.in_turns(
+        lambda spec: measured(drive, spec, pids),
+        [
+            ("steady_reference", {**steady, "base_url": reference, "name": f"(r) at a steady {rate:.0f}/s"}),
+            ("steady_direct", {**steady, "base_url": direct, "name": f"(a) at a steady {rate:.0f}/s"}),
+            ("steady", {**steady, "base_url": gateway, "name": f"(b) at a steady {rate:.0f}/s"}),
+        ],
+    )
+    list_steady = {
+        **list_spec,
+        "mode": "open",
+        "rate": list_rate,
+        "base_url": gateway,
+        "name": f"(c) at a steady {list_rate:.0f}/s, {rows_label}",
+    }
+    rows["list_steady"] = measured(drive, list_steady, pids)
+    return rows

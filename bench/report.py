@@ -96,9 +96,10 @@ def _spread(median: float, low: float, high: float, runs: int) -> str:
 
 def _line(s: RowSummary, floor: dict[str, float]) -> str:
     cpu = "" if math.isnan(s.app_cpu_ms) else f"{s.app_cpu_ms:.2f}"
+    database = "" if math.isnan(s.db_cpu_ms) else f"{s.db_cpu_ms:.2f}"
     return (
         f"{s.name:<40} {s.throughput:>8.1f} {_spread(s.p50, s.p50_low, s.p50_high, s.runs):>20}"
-        f" {_spread(s.p99, s.p99_low, s.p99_high, s.runs):>22} {s.failed:>6d} {cpu:>7}"
+        f" {_spread(s.p99, s.p99_low, s.p99_high, s.runs):>22} {s.failed:>6d} {cpu:>7} {database:>6}"
         f" {s.p50_over_reference:>6.2f}x {s.p99_over_reference:>6.2f}x {s.p50 / floor['p50_ms']:>7.1f}x"
     )
 
@@ -110,18 +111,19 @@ def print_rows(figures: dict[str, Any]) -> None:
     floor = figures["floor"]
     header = (
         f"{'scenario':<40} {'req/s':>8} {'p50 ms':>20} {'p99 ms':>22} {'failed':>6} {'CPU ms':>7}"
-        f" {'p50/ref':>7} {'p99/ref':>7} {'p50/floor':>8}"
+        f" {'DB ms':>6} {'p50/ref':>7} {'p99/ref':>7} {'p50/floor':>8}"
     )
     print(
         f"HTTP rows: {len(runs)} run(s) on the same stack and data; medians, (min-max) over the runs;"
-        " CPU ms = the app processes' CPU time per request; /ref = over the reference app's row of"
+        " CPU ms = the app processes' CPU time per request, DB ms = PostgreSQL's; /ref = over the"
+        " reference app's row of"
         " the same kind"
     )
     print(header)
     print("-" * len(header))
     print(
         f"{'floor: asyncpg fetchrow, 1 conn':<40} {floor['throughput']:>8.1f} {floor['p50_ms']:>20.3f}"
-        f" {floor['p99_ms']:>22.3f} {0:>6d} {'':>7} {'':>7} {'':>7} {1:>7.1f}x"
+        f" {floor['p99_ms']:>22.3f} {0:>6d} {'':>7} {'':>6} {'':>7} {'':>7} {1:>7.1f}x"
     )
     groups = (
         ("sequential (one connection, one request at a time):", SEQUENTIAL),
@@ -155,7 +157,7 @@ def print_targets(figures: dict[str, Any]) -> None:
         print(
             f"  list cost, closed loop, 10k → {figures['clients'] // 1000}k rows: "
             f"{cpu_per_request_ms(small['throughput']):.1f} → "
-            f"{cpu_per_request_ms(big['throughput']):.1f} ms of CPU a page;"
+            f"{cpu_per_request_ms(big['throughput']):.1f} ms of the machine's CPU a page;"
             f" p99 {small['p99_ms']:.1f} → {big['p99_ms']:.1f} ms (flat: {_verdict(flat)})"
         )
     for line in agenda_lines(figures):

@@ -54,6 +54,7 @@ class RowSummary:
     failed: int
     partial: int
     app_cpu_ms: float
+    db_cpu_ms: float
     p50_over_reference: float
     p99_over_reference: float
 
@@ -64,6 +65,7 @@ def summarise(runs: list[dict[str, Any]], key: str) -> RowSummary | None:
         return None
     p50s, p99s = [r["p50_ms"] for r in rows], [r["p99_ms"] for r in rows]
     cpu = [r["app_cpu_ms"] for r in rows if r.get("app_cpu_ms") is not None]
+    database = [r["db_cpu_ms"] for r in rows if r.get("db_cpu_ms") is not None]
     return RowSummary(
         name=rows[0]["name"],
         runs=len(rows),
@@ -77,6 +79,7 @@ def summarise(runs: list[dict[str, Any]], key: str) -> RowSummary | None:
         failed=sum(r["non_2xx"] + r["errors"] for r in rows),
         partial=sum(r.get("partial", 0) for r in rows),
         app_cpu_ms=statistics.median(cpu) if cpu else math.nan,
+        db_cpu_ms=statistics.median(database) if database else math.nan,
         p50_over_reference=reference_ratio(runs, key, "p50_ms"),
         p99_over_reference=reference_ratio(runs, key, "p99_ms"),
     )
@@ -96,8 +99,19 @@ class Target:
 
 def cpu_per_request_ms(throughput: float) -> float:
     """The machine's CPU per request in a saturated closed loop: every core's time over the requests
-    (what ``make bench`` has always called "CPU a page"; driver and PostgreSQL included)."""
+    (what ``make bench`` called "CPU a page" until 2026-12-02; the driver, idle time and every other
+    process included)."""
     return (psutil.cpu_count() or 1) * 1000 / throughput if throughput else math.nan
+
+
+def served_cpu_ms(row: dict[str, Any]) -> float:
+    """The CPU the stack spent per request, counted from its processes: the apps (the reference app
+    left out) and PostgreSQL's processes. The driver, which stands for the agents' phones, is not
+    the product's cost. NaN for a row recorded before the bench counted PostgreSQL."""
+    by_app, database = row.get("app_cpu_ms_by_app"), row.get("db_cpu_ms")
+    if by_app is None or database is None:
+        return math.nan
+    return sum(ms for app, ms in by_app.items() if app != "reference") + float(database)
 
 
 def _target(label: str, checks: list[tuple[bool, str]], *, share: float | None = None) -> Target:
@@ -156,10 +170,21 @@ def targets(runs: list[dict[str, Any]], *, rate: float, list_rate: float) -> lis
     )
 
     def list_cpu(run: dict[str, Any]) -> tuple[bool, str]:
-        cost = cpu_per_request_ms(run["list"]["throughput"])
-        return cost <= LIST_CPU_MS, f"{cost:.1f} ms (apps {run['list'].get('app_cpu_ms') or math.nan:.1f})"
+        row = run["list"]
+        served, machine = served_cpu_ms(row), cpu_per_request_ms(row["throughput"])
+        if math.isnan(served):  # a run recorded before PostgreSQL was counted: the machine's figure
+            return machine <= LIST_CPU_MS, f"{machine:.1f} ms (the machine's)"
+        apps = served - float(row["db_cpu_ms"])
+        return served <= LIST_CPU_MS, (
+            f"{served:.1f} ms (apps {apps:.1f}, PostgreSQL {row['db_cpu_ms']:.1f}; machine {machine:.1f})"
+        )
 
-    found.append(_target(f"list of 50, CPU per page ≤ {LIST_CPU_MS:.0f} ms (closed loop)", each(list_cpu)))
+    found.append(
+        _target(
+            f"list of 50, CPU per page ≤ {LIST_CPU_MS:.0f} ms (closed loop; apps + PostgreSQL)",
+            each(list_cpu),
+        )
+    )
 
     def list_p99(run: dict[str, Any]) -> tuple[bool, str]:
         p99 = run["list_steady"]["p99_ms"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from bench import interleaved
 from bench.report import print_rows, print_targets
 from bench.spread import keep_histograms, summarise, targets
 
@@ -99,3 +100,48 @@ def test_the_report_prints_and_the_histograms_are_kept(tmp_path: Path) -> None:
     assert "1.40x" in text
     assert "held in 2 of 2 runs" in text
     assert "RSS after the bench: clients 100 MB, reference 50 MB (target < 120 MB each: met)" in text
+
+
+def test_the_list_is_judged_on_the_stacks_cpu_and_an_old_run_on_the_machines() -> None:
+    runs = [run(0.3, 1.0) for _ in range(3)]
+    for index, (clients, database) in enumerate([(1.5, 0.8), (1.6, 0.9), (2.0, 1.2)]):
+        runs[index]["list"] |= {
+            "app_cpu_ms_by_app": {"clients": clients, "gateway": 0.5, "reference": 0.9},
+            "db_cpu_ms": database,
+        }
+    listed = next(t for t in targets(runs, rate=300, list_rate=100) if t.label.startswith("list of 50, CPU"))
+    assert (listed.held, listed.met) == (2, True)  # 2.8, 3.0, 3.7: the reference app's CPU not counted
+    assert listed.values[0].startswith("2.8 ms (apps 2.0, PostgreSQL 0.8; machine ")
+    old = [run(0.3, 1.0)]  # recorded before PostgreSQL was counted: 2 cores over 800 pages/s
+    before = next(t for t in targets(old, rate=300, list_rate=100) if t.label.startswith("list of 50, CPU"))
+    assert before.values[0].endswith("(the machine's)")
+
+
+def test_rows_driven_in_turns_are_merged_slice_by_slice() -> None:
+    calls: list[str] = []
+
+    def measured(spec: dict[str, Any]) -> dict[str, Any]:
+        calls.append(spec["name"])
+        p50 = 1.0 if spec["base_url"] == "direct" else 3.0
+        return row(
+            spec["name"], p50, p50, rps=50.0, seconds=spec["duration"], statuses={"200": 500}, ok=500
+        ) | {
+            "app_cpu_ms_by_app": {"clients": 1.0 if len(calls) <= 2 else 2.0},
+            "db_cpu_ms": 0.2,
+        }
+
+    specs = [
+        ("direct", {"base_url": "direct", "duration": 10, "name": "a"}),
+        ("gw", {"base_url": "gw", "duration": 10, "name": "b"}),
+    ]
+    rows = interleaved.in_turns(measured, specs, slices=5)
+    assert calls[:4] == ["a [1/5]", "b [1/5]", "a [2/5]", "b [2/5]"]  # in turns
+    assert rows["direct"]["requests"] == 2500
+    assert rows["direct"]["seconds"] == 10.0
+    assert rows["direct"]["throughput"] == 250.0
+    assert rows["direct"]["statuses"] == {"200": 2500}
+    assert rows["gw"]["p50_ms"] == HdrHistogram.decode(rows["gw"]["hdr"]).get_value_at_percentile(50) / 1000
+    assert 2.99 <= rows["gw"]["p50_ms"] <= 3.01
+    assert rows["direct"]["name"] == "a"
+    assert rows["direct"]["app_cpu_ms_by_app"] == {"clients": 1.8}  # 1 slice at 1.0, 4 at 2.0
+    assert rows["direct"]["db_cpu_ms"] == 0.2
