@@ -13,6 +13,7 @@ PostgreSQL server's processes. The driver's CPU is not included.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,6 +36,15 @@ REFERENCE_OF_KIND = {"sequential": "seq_reference", "closed": "reference", "stea
 
 
 DATABASE_PROCESS_NAMES = frozenset({"postgres", "postmaster"})
+
+
+def _rss_mb(pids: Mapping[str, int]) -> dict[str, float]:
+    """Each named process's resident memory now, MB (where a process grows, row by row)."""
+    sizes: dict[str, float] = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(psutil.Error):
+            sizes[name] = round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+    return sizes
 
 
 def _cpu_seconds(pids: Mapping[str, int]) -> dict[str, float]:
@@ -65,10 +75,11 @@ def measured(drive: Drive, spec: dict[str, Any], pids: Mapping[str, int]) -> dic
     """``drive(spec)`` with the CPU time spent during it, per request: the app processes' together
     (``app_cpu_ms``, the reference app included), each app's (``app_cpu_ms_by_app``) and
     PostgreSQL's (``db_cpu_ms``; a backend that started during the row counts from zero). The
-    driver's own CPU is in none of them."""
+    driver's own CPU is in none of them. Each app's RSS after the row: ``rss_mb_after``."""
     apps_before, db_before = _cpu_seconds(pids), _database_seconds()
     result = drive(spec)
     apps_after, db_after = _cpu_seconds(pids), _database_seconds()
+    result["rss_mb_after"] = _rss_mb(pids)
     requests = int(result["requests"])
     if not requests:
         result["app_cpu_ms"] = result["db_cpu_ms"] = None

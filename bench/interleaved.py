@@ -68,6 +68,7 @@ def merged(results: list[dict[str, Any]], *, name: str) -> dict[str, Any]:
         "partial": sum(r.get("partial", 0) for r in results),
         "kept": sum(r.get("kept", 0) for r in results),
         "slices": len(results),
+        "rss_mb_after": results[-1].get("rss_mb_after", {}),
         "hdr": histogram.encode().decode("ascii"),
     }
     row |= _cpu(results, requests)

@@ -111,7 +111,7 @@ def served_cpu_ms(row: dict[str, Any]) -> float:
     by_app, database = row.get("app_cpu_ms_by_app"), row.get("db_cpu_ms")
     if by_app is None or database is None:
         return math.nan
-    return sum(ms for app, ms in by_app.items() if app != "reference") + float(database)
+    return float(sum(ms for app, ms in by_app.items() if app != "reference")) + float(database)
 
 
 def _target(label: str, checks: list[tuple[bool, str]], *, share: float | None = None) -> Target:
