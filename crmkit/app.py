@@ -24,6 +24,7 @@ from crmkit.docs import docs_router
 from crmkit.health import health_router
 from crmkit.idempotency import IdempotencyMiddleware, purge_expired
 from crmkit.infra_tables import InfraTables
+from crmkit.memory_trim import trim_after_busy_spells
 from crmkit.observability import Metrics, RequestContextMiddleware, configure_logging
 from crmkit.openapi import install_problem_openapi
 from crmkit.peer_auth import PeerOnlyMiddleware, sign_outbound_calls
@@ -138,6 +139,7 @@ def create_service_app(
         # Personal data is sealed with one key per deployment; every app may need it.
         app.state.cipher = FieldCipher(settings.field_encryption_key)
         purger = asyncio.create_task(_purge_forever(app))
+        trimmer = asyncio.create_task(trim_after_busy_spells(settings.memory_trim_seconds))
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if routing is not None:
@@ -148,9 +150,10 @@ def create_service_app(
                 _freeze_startup_objects()
                 yield
         finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in (purger, trimmer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await engine.dispose()
 
     app = FastAPI(

@@ -131,6 +131,12 @@ class CommonSettings(BaseSettings):
         le=5,
         description="How often each app pulls revoked sessions, users and API keys (0: never; tests).",
     )
+    memory_trim_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often an app that was busy hands its freed heap memory back (crmkit/memory_trim.py;"
+        " 0: never).",
+    )
     require_peer_token: bool | None = Field(
         default=None,
         description="Services refuse /api/v1 calls without the peer token of the gateway or a peer"
