@@ -83,6 +83,16 @@ async def _one(session: aiohttp.ClientSession, base: str, requests: Requests) ->
         return response.status, await response.read(), kept
 
 
+def latencies(histogram: HdrHistogram) -> dict[str, float]:
+    """A row's latency figures, ms, from its histogram (µs)."""
+    return {
+        "p50_ms": histogram.get_value_at_percentile(50) / 1000,
+        "p95_ms": histogram.get_value_at_percentile(95) / 1000,
+        "p99_ms": histogram.get_value_at_percentile(99) / 1000,
+        "max_ms": histogram.get_max_value() / 1000,
+    }
+
+
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     histogram = HdrHistogram(1, MAX_LATENCY_US, 3)
     statuses: dict[int, int] = {}
@@ -148,10 +158,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "seconds": round(elapsed, 3),
         "throughput": round(total / elapsed, 1) if elapsed else 0.0,
-        "p50_ms": histogram.get_value_at_percentile(50) / 1000,
-        "p95_ms": histogram.get_value_at_percentile(95) / 1000,
-        "p99_ms": histogram.get_value_at_percentile(99) / 1000,
-        "max_ms": histogram.get_max_value() / 1000,
+        **latencies(histogram),
         "partial": partial,
         "kept": kept,
         "hdr": histogram.encode().decode("ascii"),  # µs; HdrHistogram.decode() reads it back

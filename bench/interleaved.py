@@ -17,6 +17,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from bench.driver import latencies
+
 SLICES = 10
 
 Measured = Callable[[dict[str, Any]], dict[str, Any]]
@@ -61,10 +63,7 @@ def merged(results: list[dict[str, Any]], *, name: str) -> dict[str, Any]:
         "statuses": dict(sorted(statuses.items())),
         "seconds": round(seconds, 3),
         "throughput": round(requests / seconds, 1) if seconds else 0.0,
-        "p50_ms": histogram.get_value_at_percentile(50) / 1000,
-        "p95_ms": histogram.get_value_at_percentile(95) / 1000,
-        "p99_ms": histogram.get_value_at_percentile(99) / 1000,
-        "max_ms": histogram.get_max_value() / 1000,
+        **latencies(histogram),
         "partial": sum(r.get("partial", 0) for r in results),
         "kept": sum(r.get("kept", 0) for r in results),
         "slices": len(results),
