@@ -120,7 +120,8 @@ def main() -> None:
     if args.clients > million.BASE_CLIENTS:  # the scale run: 100k and this size side by side
         million.run(args.clients, keep=args.keep)
         return
-    args.agents = args.agents or max(1, args.clients // million.CLIENTS_PER_AGENT)
+    # At least two: the last agent only writes (the create row), the others only read.
+    args.agents = args.agents or max(2, args.clients // million.CLIENTS_PER_AGENT)
 
     settings = CommonSettings(environment="development")
     figures: dict[str, Any] = {"args": vars(args)}
