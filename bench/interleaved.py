@@ -83,12 +83,12 @@ def _cpu(results: list[dict[str, Any]], requests: int) -> dict[str, Any]:
         known = [(v, n) for v, n in values if v is not None]
         return round(sum(v * n for v, n in known) / requests, 3) if known else None
 
-    by_app: dict[str, float] = {}
-    for result in results:
-        for app, ms in result.get("app_cpu_ms_by_app", {}).items():
-            by_app[app] = by_app.get(app, 0.0) + ms * result["requests"]
+    apps = {app for r in results for app in r.get("app_cpu_ms_by_app", {})}
     return {
         "app_cpu_ms": weighted([(r.get("app_cpu_ms"), r["requests"]) for r in results]),
         "db_cpu_ms": weighted([(r.get("db_cpu_ms"), r["requests"]) for r in results]),
-        "app_cpu_ms_by_app": {app: round(total / requests, 3) for app, total in by_app.items()},
+        "app_cpu_ms_by_app": {
+            app: weighted([(r.get("app_cpu_ms_by_app", {}).get(app), r["requests"]) for r in results])
+            for app in sorted(apps)
+        },
     }

@@ -116,8 +116,7 @@ def print_rows(figures: dict[str, Any]) -> None:
     print(
         f"HTTP rows: {len(runs)} run(s) on the same stack and data; medians, (min-max) over the runs;"
         " CPU ms = the app processes' CPU time per request, DB ms = PostgreSQL's; /ref = over the"
-        " reference app's row of"
-        " the same kind"
+        " reference app's row of the same kind"
     )
     print(header)
     print("-" * len(header))
